@@ -1,0 +1,88 @@
+//! The commented configuration `mamori init` writes.
+
+/// An example configuration with two demo tenants; every listener on 127.0.0.1.
+pub fn example_config() -> &'static str {
+    EXAMPLE
+}
+
+const EXAMPLE: &str = r#"# mamori — 自治体情報セキュリティクラウド
+#
+# This file configures one mamori for all member municipalities (tenants) of a prefecture.
+# Check it with:   mamori check-config --config mamori.toml
+# Apply changes to a running mamori with:   mamori reload --config mamori.toml
+# Every change to tenants, log senders or retention becomes a numbered revision:
+#   mamori config history / mamori config diff A B / mamori config rollback N --reason "..."
+
+[mamori]
+# Everything mamori stores lives here (relative to this file).
+data_dir = "data"
+# Zone for log timestamps that carry none (RFC 3164 syslog).
+timezone = "Asia/Tokyo"
+name = "デモ県 自治体情報セキュリティクラウド"
+
+[api]
+# REST API (and the console): http://127.0.0.1:8400/api/v1/openapi.json
+listen = "127.0.0.1:8400"
+# tls_cert = "certs/api.crt"
+# tls_key = "certs/api.key"
+
+[collect.syslog]
+# RFC 5424 and RFC 3164 syslog. Leave a listener out to not start it.
+udp = "127.0.0.1:5514"
+tcp = "127.0.0.1:5514"
+# Syslog over TLS (RFC 5425). Without tls_cert/tls_key a self-signed certificate is made in
+# the data directory at first start.
+tls = "127.0.0.1:6514"
+# Longer messages are truncated and flagged.
+max_message_bytes = 65536
+
+# Log senders that sit outside their tenant's networks. Anything else that is in no tenant's
+# networks lands in the 'unassigned' bucket and raises an alarm.
+[[collect.senders]]
+# Demo: logs sent from this machine count as みどり市's, so the quick start shows attribution.
+network = "127.0.0.1/32"
+tenant = "midori"
+description = "this machine (demo)"
+
+[logs]
+# Days events stay in the searchable index, and years in the compressed, hash-chained archive.
+hot_days = 90
+archive_years = 5
+# The requirement is at least 5 years of logs; set this to allow a shorter archive_years.
+# allow_archive_below_5_years = false
+# Receivers push back (HTTP 507, TCP pause) when free space falls below this.
+min_free_disk_mb = 256
+
+[[tenants]]
+id = "midori"
+name_ja = "みどり市"
+name_en = "Midori City"
+# α, α', β or β' (written alpha, alpha-prime, beta, beta-prime)
+network_model = "beta"
+networks = ["10.1.0.0/16", "fd00:1::/48"]
+domains = ["city.midori.example.jp"]
+
+[[tenants.contacts]]
+name = "情報政策課 ヘルプデスク"
+role = "helpdesk"
+email = "helpdesk@city.midori.example.jp"
+phone = "000-000-0001"
+
+[[tenants]]
+id = "aoba"
+name_ja = "あおば町"
+name_en = "Aoba Town"
+network_model = "alpha-prime"
+networks = ["10.2.0.0/16", "fd00:2::/48"]
+domains = ["town.aoba.example.jp"]
+
+[tenants.retention]
+# あおば町 keeps its logs searchable for 30 days and archived for 7 years.
+hot_days = 30
+archive_years = 7
+
+[[tenants.contacts]]
+name = "総務課"
+role = "helpdesk"
+email = "soumu@town.aoba.example.jp"
+"#;

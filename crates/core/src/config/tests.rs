@@ -1,0 +1,109 @@
+use std::path::Path;
+
+use super::*;
+
+fn check(text: &str) -> Result<ConfigFile, Vec<String>> {
+    parse_and_check(Path::new("m.toml"), text)
+        .map_err(|e| e.diagnostics.iter().map(|d| d.to_string()).collect())
+}
+
+#[test]
+fn the_example_is_valid() {
+    let file = check(example_config()).unwrap();
+    assert_eq!(file.tenants.len(), 2);
+    assert_eq!(file.tenants[0].name_ja, "みどり市");
+    assert_eq!(file.api.listen.to_string(), "127.0.0.1:8400");
+    assert_eq!(file.collect.syslog.tls.unwrap().port(), 6514);
+    let m = ManagedConfig::from_file(&file);
+    assert_eq!(m.retention_for("aoba").archive_years, 7);
+    assert_eq!(m.retention_for("midori").hot_days, 90);
+}
+
+#[test]
+fn syntax_errors_have_a_line() {
+    let e = check("[mamori]\ndata_dir = \"x\"\nbroken = \n").unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("m.toml:3:"), "{e:?}");
+    assert!(e[0].contains("syntax"), "{e:?}");
+}
+
+#[test]
+fn every_unknown_field_is_reported_with_its_line() {
+    let text =
+        "[mamori]\ndata_dir = \"d\"\ncolour = 1\n\n[api]\nlisten = \"127.0.0.1:1\"\nport = 2\n";
+    let e = check(text).unwrap_err();
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[0].starts_with("m.toml:3:") && e[0].contains("mamori.colour: unknown field 'colour'"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("m.toml:7:") && e[1].contains("api.port"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn type_errors_have_a_line() {
+    let e = check("[api]\nlisten = \"not an address\"\n").unwrap_err();
+    assert!(e.iter().any(|d| d.starts_with("m.toml:2:")), "{e:?}");
+}
+
+#[test]
+fn semantic_problems_point_at_the_field() {
+    let text = r#"
+[[tenants]]
+id = "a"
+name_ja = "A町"
+name_en = "A"
+network_model = "beta"
+networks = ["10.0.0.0/8"]
+
+[[tenants]]
+id = "b"
+name_ja = "B町"
+name_en = "B"
+network_model = "β'"
+networks = ["192.168.0.0/24", "10.5.0.0/16"]
+domains = ["bad domain"]
+
+[tenants.retention]
+archive_years = 2
+"#;
+    let e = check(text).unwrap_err();
+    assert_eq!(e.len(), 3, "{e:?}");
+    assert!(
+        e[0].starts_with("m.toml:14:")
+            && e[0].contains("tenants[1].networks[1]")
+            && e[0].contains("overlaps"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("m.toml:15:") && e[1].contains("tenants[1].domains[0]"),
+        "{e:?}"
+    );
+    assert!(
+        e[2].starts_with("m.toml:18:") && e[2].contains("below the required 5 years"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn listeners_must_not_collide() {
+    let text = "[api]\nlisten = \"127.0.0.1:5514\"\n[collect.syslog]\ntcp = \"127.0.0.1:5514\"\nudp = \"127.0.0.1:5514\"\n";
+    let e = check(text).unwrap_err();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("collect.syslog.tcp") && e[0].contains("already used by api.listen"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn unknown_time_zone() {
+    let e = check("[mamori]\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
+    assert!(
+        e[0].starts_with("m.toml:2:") && e[0].contains("unknown time zone"),
+        "{e:?}"
+    );
+}

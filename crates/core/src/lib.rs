@@ -1,0 +1,19 @@
+//! The shared core of mamori: tenants and their attribution, the ECS event model, the
+//! configuration file and its versioned part, the event sink receivers hand events to, and the
+//! metrics registry. Every other crate builds on these types.
+
+pub mod attribution;
+pub mod config;
+pub mod domain_map;
+pub mod event;
+pub mod managed;
+pub mod metrics;
+pub mod prefix_map;
+pub mod sink;
+pub mod tenant;
+
+pub use attribution::{LogSender, TenantDirectory};
+pub use event::Event;
+pub use managed::ManagedConfig;
+pub use sink::{EventSink, Receipt, SubmitError};
+pub use tenant::{NetworkModel, Tenant};
