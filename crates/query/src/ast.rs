@@ -64,7 +64,7 @@ pub enum Scalar {
     Time(Timestamp),
     /// Compared with IP addresses in events (IPv4 sorts before IPv6).
     Ip(IpAddr),
-    /// Compared lexicographically (by Unicode scalar values) with string forms in events.
+    /// Compared lexicographically (by Unicode scalar values) with string values in events.
     Text(String),
 }
 

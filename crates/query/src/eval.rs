@@ -202,7 +202,7 @@ impl CompiledQuery {
             Node::Range { path, lower, upper } => {
                 path.any(ctx.event, &mut |v| in_range(v, lower, upper))
             }
-            Node::Exists { path } => path.any(ctx.event, &mut |v| !v.is_null()),
+            Node::Exists { path } => leaf_under(ctx.event, &mut String::new(), path.name()),
         }
     }
 
@@ -292,6 +292,32 @@ fn compile_value(field: &Option<String>, value: &str, numeric: bool) -> Node {
     }
 }
 
+/// Whether some non-null scalar sits at `field` or below it, with keys joined by dots however
+/// the event groups them (`{"source": {"ip": ..}}` and `{"source.ip": ..}` both have `source`).
+/// This is what "the field has a value" means to the index, which stores dotted leaf paths.
+fn leaf_under(v: &Value, prefix: &mut String, field: &str) -> bool {
+    match v {
+        Value::Object(map) => map.iter().any(|(k, child)| {
+            let len = prefix.len();
+            if !prefix.is_empty() {
+                prefix.push('.');
+            }
+            prefix.push_str(k);
+            // Only descend where the path can still lead to `field` or lies under it.
+            let relevant = field.starts_with(prefix.as_str()) || prefix.starts_with(field);
+            let found = relevant && leaf_under(child, prefix, field);
+            prefix.truncate(len);
+            found
+        }),
+        Value::Array(items) => items.iter().any(|item| leaf_under(item, prefix, field)),
+        Value::Null => false,
+        _ => {
+            prefix == field
+                || (prefix.starts_with(field) && prefix.as_bytes().get(field.len()) == Some(&b'.'))
+        }
+    }
+}
+
 fn keyword_eq(v: &Value, value: &str, number: Option<&Num>) -> bool {
     match v {
         Value::String(s) => s == value,
@@ -357,7 +383,8 @@ fn compare(v: &Value, s: &Scalar) -> Option<Ordering> {
         }
         Scalar::Time(t) => Some(event_time(v)?.cmp(t)),
         Scalar::Ip(ip) => Some(event_ip(v)?.cmp(&ip.to_canonical())),
-        Scalar::Text(t) => Some(string_form(v)?.as_ref().cmp(t.as_str())),
+        // Strings only: numbers are ordered by numeric ranges, never as text.
+        Scalar::Text(t) => Some(v.as_str()?.cmp(t.as_str())),
     }
 }
 

@@ -63,7 +63,7 @@
 //! - *Keyword*: every other field, exact and case-sensitive on the value's string form;
 //!   numbers compare as numbers when the query value is a number (`destination.port:443`
 //!   matches both `443` and `"443"`). Ranges compare numbers numerically (numeric strings
-//!   too) and other values lexicographically.
+//!   too) and strings lexicographically; a number never falls in a range of words.
 //! - `event.original` (the raw collected line) is stored but not searchable; a query naming it
 //!   is rejected with a hint to search `message` instead.
 //!

@@ -229,7 +229,8 @@ fn exists_null_and_missing() {
     check("_exists_:user.name", P);
     check("user.name:*", P);
     check("rule.id:*", NONE);
-    check("_exists_:rule", F);
+    // `rule` holds only a null: like the index (and Elasticsearch), it has no value.
+    check("_exists_:rule", NONE);
     check("NOT user.name:*", [false, true, true]);
     check("-user.name:Taro.Yamada", [false, true, true]);
     check("error.message:*", S);
@@ -289,9 +290,14 @@ fn odd_values_never_match_by_accident() {
     assert!(matches(&p("x:[1 TO 2]"), &json!({"x": " 1.5 "})));
     assert!(!matches(&p("x:[a TO b]"), &json!({"x": 1})));
     assert!(
-        matches(&p("x:[\"1\" TO \"2\"]"), &json!({"x": 10})),
-        "text bounds compare the string form"
+        !matches(&p("x:[\"1\" TO \"2\"]"), &json!({"x": 10})),
+        "text bounds compare strings only; numbers are ordered by numeric ranges"
     );
+    assert!(matches(&p("x:[\"1\" TO \"2\"]"), &json!({"x": "10"})));
+    assert!(matches(
+        &p("_exists_:source"),
+        &json!({"source.ip": "10.0.0.1"})
+    ));
 }
 
 #[test]
