@@ -1,0 +1,102 @@
+//! Generators of realistic log input and a fast TCP sender, for the scripts under `bench/`.
+//! Deterministic (seeded) so that mamori and its peer see the same bytes.
+
+mod generator;
+
+use std::io::{BufWriter, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Syslog lines (RFC 3164, as devices send them), one per line.
+    GenSyslog {
+        #[arg(long)]
+        count: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// ECS events as NDJSON (proxy access, firewall, syslog mix) spread over `days` days ending
+    /// yesterday, plus their raw lines in `raw` when given.
+    GenEvents {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        days: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        raw: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Streams a file of lines to a TCP syslog receiver with RFC 6587 octet counting.
+    Send {
+        #[arg(long)]
+        addr: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::GenSyslog { count, out, seed } => {
+            let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
+            let mut g = generator::Generator::new(seed, jiff::Timestamp::now());
+            for _ in 0..count {
+                let (_, raw) = g.next_event();
+                w.write_all(raw.as_bytes())?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()?;
+        }
+        Command::GenEvents { count, days, out, raw, seed } => {
+            let end = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date().to_zoned(jiff::tz::TimeZone::UTC)?.timestamp();
+            let start = end - jiff::SignedDuration::from_hours(24 * days as i64);
+            let mut g = generator::Generator::new(seed, start);
+            g.step_ms = ((days * 86_400_000) / count.max(1)).max(1);
+            let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
+            let mut r = match raw {
+                Some(p) => Some(BufWriter::with_capacity(1 << 20, std::fs::File::create(p)?)),
+                None => None,
+            };
+            for _ in 0..count {
+                let (event, line) = g.next_event();
+                serde_json::to_writer(&mut w, &event)?;
+                w.write_all(b"\n")?;
+                if let Some(r) = &mut r {
+                    r.write_all(line.as_bytes())?;
+                    r.write_all(b"\n")?;
+                }
+            }
+            w.flush()?;
+            if let Some(mut r) = r {
+                r.flush()?;
+            }
+        }
+        Command::Send { addr, file } => {
+            let mut data = Vec::new();
+            std::fs::File::open(file)?.read_to_end(&mut data)?;
+            let mut framed = Vec::with_capacity(data.len() + data.len() / 20);
+            for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                write!(framed, "{} ", line.len())?;
+                framed.extend_from_slice(line);
+            }
+            let mut s = std::net::TcpStream::connect(&addr)?;
+            s.set_nodelay(true)?;
+            s.write_all(&framed)?;
+            s.flush()?;
+        }
+    }
+    Ok(())
+}
