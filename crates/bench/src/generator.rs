@@ -24,7 +24,15 @@ const SITES: &[&str] = &[
     "cdn.example.net",
     "news.example.jp",
 ];
-const PATHS: &[&str] = &["/", "/index.html", "/login", "/api/v1/items", "/images/logo.png", "/search?q=%E9%98%B2%E7%81%BD", "/update/kb5005565.cab"];
+const PATHS: &[&str] = &[
+    "/",
+    "/index.html",
+    "/login",
+    "/api/v1/items",
+    "/images/logo.png",
+    "/search?q=%E9%98%B2%E7%81%BD",
+    "/update/kb5005565.cab",
+];
 
 impl Generator {
     pub fn new(seed: u64, start: Timestamp) -> Self {
@@ -84,7 +92,11 @@ impl Generator {
             }
             7 => {
                 let user = self.pick(USERS);
-                let msg = format!("sshd[{}]: Failed password for {user} from {src} port {} ssh2", 1000 + self.rnd() % 30000, 1024 + self.rnd() % 60000);
+                let msg = format!(
+                    "sshd[{}]: Failed password for {user} from {src} port {} ssh2",
+                    1000 + self.rnd() % 30000,
+                    1024 + self.rnd() % 60000
+                );
                 ("syslog", format!("<38>{stamp} {host} {msg}"), json!({"source": {"ip": src}, "user": {"name": user}}))
             }
             8 => {
@@ -98,7 +110,8 @@ impl Generator {
             }
             _ => {
                 let user = self.pick(USERS);
-                let msg = format!("業務アプリ[{}]: ユーザー {user} がログインしました 端末={src}", 100 + self.rnd() % 900);
+                let msg =
+                    format!("業務アプリ[{}]: ユーザー {user} がログインしました 端末={src}", 100 + self.rnd() % 900);
                 ("syslog", format!("<14>{stamp} {host} {msg}"), json!({"source": {"ip": src}, "user": {"name": user}}))
             }
         };

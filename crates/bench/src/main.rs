@@ -61,7 +61,11 @@ fn main() -> anyhow::Result<()> {
             w.flush()?;
         }
         Command::GenEvents { count, days, out, raw, seed } => {
-            let end = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date().to_zoned(jiff::tz::TimeZone::UTC)?.timestamp();
+            let end = jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date()
+                .to_zoned(jiff::tz::TimeZone::UTC)?
+                .timestamp();
             let start = end - jiff::SignedDuration::from_hours(24 * days as i64);
             let mut g = generator::Generator::new(seed, start);
             g.step_ms = ((days * 86_400_000) / count.max(1)).max(1);

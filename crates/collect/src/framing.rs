@@ -74,13 +74,7 @@ pub struct FrameDecoder {
 impl FrameDecoder {
     /// A decoder keeping at most `limit` bytes of each frame.
     pub fn new(limit: usize) -> Self {
-        FrameDecoder {
-            limit,
-            state: State::Start,
-            buf: Vec::new(),
-            received: 0,
-            last: 0,
-        }
+        FrameDecoder { limit, state: State::Start, buf: Vec::new(), received: 0, last: 0 }
     }
 
     /// Bytes currently held for an unfinished frame.
@@ -99,10 +93,7 @@ impl FrameDecoder {
                         i += 1;
                     } else if (b'1'..=b'9').contains(&byte) {
                         self.buf.push(byte);
-                        self.state = State::Count {
-                            len: usize::from(byte - b'0'),
-                            digits: 1,
-                        };
+                        self.state = State::Count { len: usize::from(byte - b'0'), digits: 1 };
                         i += 1;
                     } else {
                         self.begin_line();
@@ -111,10 +102,7 @@ impl FrameDecoder {
                 State::Count { len, digits } => {
                     if byte.is_ascii_digit() && digits < MAX_LEN_DIGITS {
                         self.buf.push(byte);
-                        self.state = State::Count {
-                            len: len * 10 + usize::from(byte - b'0'),
-                            digits: digits + 1,
-                        };
+                        self.state = State::Count { len: len * 10 + usize::from(byte - b'0'), digits: digits + 1 };
                         i += 1;
                     } else if byte == b' ' {
                         self.buf.push(byte);
@@ -128,10 +116,7 @@ impl FrameDecoder {
                     if byte == b'<' {
                         self.buf.clear();
                         self.received = 0;
-                        self.state = State::Octets {
-                            remaining: len,
-                            total: len,
-                        };
+                        self.state = State::Octets { remaining: len, total: len };
                     } else {
                         self.begin_line();
                     }
@@ -208,8 +193,7 @@ impl FrameDecoder {
                 self.buf.pop();
             }
         }
-        let blank = self.received == self.buf.len()
-            && self.buf.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
+        let blank = self.received == self.buf.len() && self.buf.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
         let total = self.received;
         let frame = self.finish_frame(total, false, Framing::NonTransparent);
         if !blank {

@@ -20,13 +20,7 @@ const MIXED: &[u8] = b"10 <13>hello\n<14>line one\r\n\n\n<15>line two\0\
 18 <13>multi\nline\0end<9>no terminator";
 
 fn mixed_expected() -> Vec<&'static [u8]> {
-    vec![
-        b"<13>hello\n",
-        b"<14>line one",
-        b"<15>line two",
-        b"<13>multi\nline\0end",
-        b"<9>no terminator",
-    ]
+    vec![b"<13>hello\n", b"<14>line one", b"<15>line two", b"<13>multi\nline\0end", b"<9>no terminator"]
 }
 
 #[test]
@@ -63,10 +57,7 @@ fn octet_counting_back_to_back() {
 #[test]
 fn digits_not_followed_by_a_pri_are_a_line() {
     let frames = decode_all(&[b"123 hello\n2024-01-01 x\n1234567890123 <1>y\n"], 100);
-    assert_eq!(
-        datas(&frames),
-        vec![&b"123 hello"[..], b"2024-01-01 x", b"1234567890123 <1>y"]
-    );
+    assert_eq!(datas(&frames), vec![&b"123 hello"[..], b"2024-01-01 x", b"1234567890123 <1>y"]);
     assert!(frames.iter().all(|f| f.framing == Framing::NonTransparent));
 }
 

@@ -72,41 +72,17 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         unassigned_alarms: Counter::default(),
     };
     use mamori_core::metrics::register;
-    register(
-        "collect_received_events",
-        "Events received, by transport",
-        m.received_events.clone(),
-    );
-    register(
-        "collect_received_bytes",
-        "Bytes received, by transport",
-        m.received_bytes.clone(),
-    );
-    register(
-        "collect_parse_failures",
-        "Lines stored raw because they could not be parsed",
-        m.parse_failures.clone(),
-    );
-    register(
-        "collect_truncated",
-        "Messages cut to the size limit",
-        m.truncated.clone(),
-    );
-    register(
-        "collect_unassigned",
-        "Events from senders not attributed to any tenant",
-        m.unassigned.clone(),
-    );
+    register("collect_received_events", "Events received, by transport", m.received_events.clone());
+    register("collect_received_bytes", "Bytes received, by transport", m.received_bytes.clone());
+    register("collect_parse_failures", "Lines stored raw because they could not be parsed", m.parse_failures.clone());
+    register("collect_truncated", "Messages cut to the size limit", m.truncated.clone());
+    register("collect_unassigned", "Events from senders not attributed to any tenant", m.unassigned.clone());
     register(
         "collect_submit_retries",
         "Batches retried because the log store refused them (storage full or failing)",
         m.submit_retries.clone(),
     );
-    register(
-        "collect_open_connections",
-        "Open TCP and TLS syslog connections",
-        m.open_connections.clone(),
-    );
+    register("collect_open_connections", "Open TCP and TLS syslog connections", m.open_connections.clone());
     register(
         "collect_lost_at_shutdown",
         "Events read but not stored because mamori shut down while the store refused them",
@@ -153,9 +129,7 @@ impl Metrics {
     }
 
     pub fn add_bytes(&self, transport: Transport, bytes: usize) {
-        self.received_bytes
-            .get_or_create(&transport.label())
-            .inc_by(bytes as u64);
+        self.received_bytes.get_or_create(&transport.label()).inc_by(bytes as u64);
     }
 
     pub fn retry(&self, transport: Transport) {
@@ -163,14 +137,10 @@ impl Metrics {
     }
 
     pub fn lost(&self, transport: Transport, events: usize) {
-        self.lost_at_shutdown
-            .get_or_create(&transport.label())
-            .inc_by(events as u64);
+        self.lost_at_shutdown.get_or_create(&transport.label()).inc_by(events as u64);
     }
 
     pub fn connections(&self, transport: Transport) -> Gauge {
-        self.open_connections
-            .get_or_create(&transport.label())
-            .clone()
+        self.open_connections.get_or_create(&transport.label()).clone()
     }
 }

@@ -54,10 +54,7 @@ impl NdjsonBatch {
         tenant_override: Option<&str>,
         transport: Transport,
     ) {
-        let ParsedLine {
-            mut event,
-            rejected,
-        } = parsed;
+        let ParsedLine { mut event, rejected } = parsed;
         if let Some(tenant) = tenant_override {
             event.set_tenant(tenant);
         }
@@ -72,20 +69,14 @@ impl NdjsonBatch {
 
 /// Parses one line (`original_len` is its length before any cut by the reader). Returns `None`
 /// for a blank line.
-pub(crate) fn parse_line(
-    line: &[u8],
-    original_len: usize,
-    max_line: usize,
-    now: Timestamp,
-) -> Option<ParsedLine> {
+pub(crate) fn parse_line(line: &[u8], original_len: usize, max_line: usize, now: Timestamp) -> Option<ParsedLine> {
     let line = text::trim_terminators(line);
     if line.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
     let decoded = text::decode(line, max_line, original_len.max(line.len()));
-    let result = serde_json::from_str(&decoded.text)
-        .map_err(|e| format!("not JSON: {e}"))
-        .and_then(Event::from_json_value);
+    let result =
+        serde_json::from_str(&decoded.text).map_err(|e| format!("not JSON: {e}")).and_then(Event::from_json_value);
     let (mut event, rejected) = match result {
         Ok(event) => (event, None),
         Err(reason) => {
@@ -108,7 +99,8 @@ mod tests {
 
     #[test]
     fn valid_lines_become_events() {
-        let body = b"{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"message\":\"a\",\"organization\":{\"id\":\"midori\"}}\n\
+        let body =
+            b"{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"message\":\"a\",\"organization\":{\"id\":\"midori\"}}\n\
                      \r\n\
                      {\"message\":\"b\",\"source.ip\":\"10.0.0.1\"}\r\n";
         let batch = parse_ndjson(body, None, 1 << 20);
@@ -116,12 +108,7 @@ mod tests {
         assert!(batch.rejected_lines.is_empty());
         assert_eq!(batch.events[0].tenant(), "midori");
         assert_eq!(batch.events[1].tenant(), "unassigned");
-        assert!(
-            batch
-                .events
-                .iter()
-                .all(|e| e.event.id.is_some() && e.event.ingested.is_some())
-        );
+        assert!(batch.events.iter().all(|e| e.event.id.is_some() && e.event.ingested.is_some()));
     }
 
     #[test]
@@ -135,15 +122,7 @@ mod tests {
         assert_eq!(raw.message.as_deref(), Some("not json at all"));
         assert_eq!(raw.event.original.as_deref(), Some("not json at all"));
         assert!(raw.tags.contains(&tags::PARSE_FAILURE.to_string()));
-        assert!(
-            raw.error
-                .as_ref()
-                .unwrap()
-                .message
-                .as_ref()
-                .unwrap()
-                .contains("line 2")
-        );
+        assert!(raw.error.as_ref().unwrap().message.as_ref().unwrap().contains("line 2"));
         assert!(batch.events.iter().all(|e| e.tenant() == "aoba"));
     }
 

@@ -35,10 +35,7 @@ pub struct Decoded<'a> {
 
 /// Removes what terminates a line on the wire: NUL, CR and LF at the end.
 pub fn trim_terminators(raw: &[u8]) -> &[u8] {
-    let end = raw
-        .iter()
-        .rposition(|&b| !matches!(b, b'\0' | b'\r' | b'\n'))
-        .map_or(0, |i| i + 1);
+    let end = raw.iter().rposition(|&b| !matches!(b, b'\0' | b'\r' | b'\n')).map_or(0, |i| i + 1);
     &raw[..end]
 }
 
@@ -52,12 +49,7 @@ pub fn decode(raw: &[u8], max: usize, original_len: usize) -> Decoded<'_> {
     let cut = truncated_from.is_some();
     match std::str::from_utf8(input) {
         Ok(text) => {
-            return Decoded {
-                text: Cow::Borrowed(text),
-                input,
-                encoding: TextEncoding::Utf8,
-                truncated_from,
-            };
+            return Decoded { text: Cow::Borrowed(text), input, encoding: TextEncoding::Utf8, truncated_from };
         }
         // The cut went through the middle of a character: end before it.
         Err(e) if cut && e.error_len().is_none() => {
@@ -74,12 +66,7 @@ pub fn decode(raw: &[u8], max: usize, original_len: usize) -> Decoded<'_> {
         Err(_) => {}
     }
     if let Some(text) = shift_jis(input, cut) {
-        return Decoded {
-            text: Cow::Owned(text),
-            input,
-            encoding: TextEncoding::ShiftJis,
-            truncated_from,
-        };
+        return Decoded { text: Cow::Owned(text), input, encoding: TextEncoding::ShiftJis, truncated_from };
     }
     Decoded {
         text: Cow::Owned(String::from_utf8_lossy(input).into_owned()),
@@ -104,10 +91,7 @@ impl Decoded<'_> {
                      by U+FFFD, the exact bytes are in mamori.original_base64",
                 );
                 let encoded = base64::engine::general_purpose::STANDARD.encode(self.input);
-                let mamori = event
-                    .extra
-                    .entry("mamori")
-                    .or_insert_with(|| Value::Object(Map::new()));
+                let mamori = event.extra.entry("mamori").or_insert_with(|| Value::Object(Map::new()));
                 if let Value::Object(m) = mamori {
                     m.insert("original_base64".into(), Value::String(encoded));
                 }
@@ -115,9 +99,7 @@ impl Decoded<'_> {
         }
         if let Some(full) = self.truncated_from {
             event.add_tag(core_tags::TRUNCATED);
-            event.add_error(format!(
-                "message of {full} bytes truncated to the limit of {max} bytes"
-            ));
+            event.add_error(format!("message of {full} bytes truncated to the limit of {max} bytes"));
         }
     }
 }
@@ -126,9 +108,7 @@ impl Decoded<'_> {
 /// as an error.
 fn shift_jis(input: &[u8], cut: bool) -> Option<String> {
     let decode = |bytes: &[u8]| {
-        encoding_rs::SHIFT_JIS
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .map(Cow::into_owned)
+        encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes).map(Cow::into_owned)
     };
     decode(input).or_else(|| match input.split_last() {
         Some((_, head)) if cut => decode(head),

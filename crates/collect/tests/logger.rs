@@ -16,11 +16,7 @@ fn logger(args: &[&str]) {
              `apt-get install bsdutils`"
         ),
     };
-    assert!(
-        output.status.success(),
-        "logger {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "logger {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 #[tokio::test]
@@ -43,17 +39,7 @@ async fn logger_over_tcp_with_octet_counting() {
             "local3.warning",
             "octet counted 日本語",
         ]);
-        logger(&[
-            "-n",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "--tcp",
-            "--rfc3164",
-            "-t",
-            "legacy",
-            "LF framed RFC 3164",
-        ]);
+        logger(&["-n", "127.0.0.1", "-P", &port, "--tcp", "--rfc3164", "-t", "legacy", "LF framed RFC 3164"]);
     })
     .await
     .unwrap();

@@ -14,44 +14,24 @@ async fn octet_counting_and_lf_framing_on_one_connection() {
     let rx = start_tcp(context(&sink, options())).await;
     let mut client = connect_from("127.0.0.1", rx.addr).await;
     let counted = "<165>1 2003-10-11T22:14:15.003Z host app - ID47 - with\nnewline";
-    client
-        .write_all(format!("{} {counted}", counted.len()).as_bytes())
-        .await
-        .unwrap();
-    client
-        .write_all(b"<13>Mar  1 12:00:00 host app[9]: lf framed\n<13>crlf framed\r\n")
-        .await
-        .unwrap();
+    client.write_all(format!("{} {counted}", counted.len()).as_bytes()).await.unwrap();
+    client.write_all(b"<13>Mar  1 12:00:00 host app[9]: lf framed\n<13>crlf framed\r\n").await.unwrap();
     // The last frame has no terminator: closing the connection ends it.
     client.write_all(b"<13>last without newline").await.unwrap();
     client.shutdown().await.unwrap();
     let events = sink.wait_for(4, 10).await;
     let messages: Vec<_> = events.iter().map(|e| e.message.clone().unwrap()).collect();
-    assert_eq!(
-        messages,
-        vec![
-            "with\nnewline",
-            "lf framed",
-            "crlf framed",
-            "last without newline"
-        ]
-    );
+    assert_eq!(messages, vec!["with\nnewline", "lf framed", "crlf framed", "last without newline"]);
     for e in &events {
         assert_eq!(e.tenant(), "midori");
         assert!(e.event.id.is_some() && e.event.ingested.is_some());
-        let address = e.log.as_ref().unwrap().extra["source"]["address"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let address = e.log.as_ref().unwrap().extra["source"]["address"].as_str().unwrap().to_string();
         assert!(address.starts_with("127.0.0.1:"), "{address}");
     }
     assert!(alarms(&events, "unassigned_sender").is_empty());
     rx.stop().await;
     let metrics = mamori_core::metrics::render();
-    assert!(
-        metrics.contains("mamori_collect_received_events_total{transport=\"tcp\"}"),
-        "{metrics}"
-    );
+    assert!(metrics.contains("mamori_collect_received_events_total{transport=\"tcp\"}"), "{metrics}");
 }
 
 #[tokio::test]
@@ -59,18 +39,12 @@ async fn malformed_lines_are_stored_raw() {
     let sink = RecordingSink::new();
     let rx = start_tcp(context(&sink, options())).await;
     let mut client = connect_from("127.0.0.1", rx.addr).await;
-    client
-        .write_all(b"this is not syslog\n\xff\xfe\xfd binary\n<999>bad pri\n")
-        .await
-        .unwrap();
+    client.write_all(b"this is not syslog\n\xff\xfe\xfd binary\n<999>bad pri\n").await.unwrap();
     client.shutdown().await.unwrap();
     let events = sink.wait_for(3, 10).await;
     assert!(events.iter().all(|e| has_tag(e, tags::PARSE_FAILURE)));
     assert_eq!(events[0].message.as_deref(), Some("this is not syslog"));
-    assert_eq!(
-        events[0].event.original.as_deref(),
-        Some("this is not syslog")
-    );
+    assert_eq!(events[0].event.original.as_deref(), Some("this is not syslog"));
     assert!(has_tag(&events[1], tags::INVALID_UTF8));
     assert!(events.iter().all(|e| e.error.is_some()));
     rx.stop().await;
@@ -85,10 +59,7 @@ async fn messages_over_64_kib_are_truncated_and_flagged() {
     // LF framed, then octet counted, then a normal line to show the stream stays in sync.
     client.write_all(big.as_bytes()).await.unwrap();
     client.write_all(b"\n").await.unwrap();
-    client
-        .write_all(format!("{} {big}", big.len()).as_bytes())
-        .await
-        .unwrap();
+    client.write_all(format!("{} {big}", big.len()).as_bytes()).await.unwrap();
     client.write_all(b"<13>after: ok\n").await.unwrap();
     client.shutdown().await.unwrap();
     let events = sink.wait_for(3, 10).await;
@@ -96,10 +67,7 @@ async fn messages_over_64_kib_are_truncated_and_flagged() {
         assert!(has_tag(e, tags::TRUNCATED));
         assert_eq!(e.event.original.as_ref().unwrap().len(), 64 * 1024);
         let why = e.error.as_ref().unwrap().message.clone().unwrap();
-        assert!(
-            why.contains(&format!("{} bytes truncated", big.len())),
-            "{why}"
-        );
+        assert!(why.contains(&format!("{} bytes truncated", big.len())), "{why}");
     }
     assert_eq!(events[2].message.as_deref(), Some("ok"));
     assert!(!has_tag(&events[2], tags::TRUNCATED));
@@ -112,10 +80,7 @@ async fn storage_full_is_retried_and_nothing_is_lost() {
     let rx = start_tcp(context(&sink, options())).await;
     let mut client = connect_from("127.0.0.1", rx.addr).await;
     for i in 0..20 {
-        client
-            .write_all(format!("<13>Mar  1 12:00:00 host app: n={i}\n").as_bytes())
-            .await
-            .unwrap();
+        client.write_all(format!("<13>Mar  1 12:00:00 host app: n={i}\n").as_bytes()).await.unwrap();
     }
     client.shutdown().await.unwrap();
     let events = sink.wait_for(20, 10).await;
@@ -140,10 +105,7 @@ async fn a_blocked_sink_stalls_the_sender_and_loses_nothing() {
 
     let mut stream = Vec::new();
     for i in 0..MESSAGES {
-        let line = format!(
-            "<13>Mar  1 12:00:00 host app: seq={i:06} {}\n",
-            "p".repeat(150)
-        );
+        let line = format!("<13>Mar  1 12:00:00 host app: seq={i:06} {}\n", "p".repeat(150));
         stream.extend_from_slice(line.as_bytes());
     }
     // Write until a write makes no progress for a second: the sender is being held back.
@@ -158,19 +120,9 @@ async fn a_blocked_sink_stalls_the_sender_and_loses_nothing() {
             Err(_) => break true,
         }
     };
-    assert!(
-        stalled,
-        "the sender was never held back ({written} bytes written)"
-    );
-    assert!(
-        written < stream.len() / 2,
-        "stalled only after {written} bytes"
-    );
-    assert_eq!(
-        sink.len(),
-        0,
-        "the gate is closed, nothing can be stored yet"
-    );
+    assert!(stalled, "the sender was never held back ({written} bytes written)");
+    assert!(written < stream.len() / 2, "stalled only after {written} bytes");
+    assert_eq!(sink.len(), 0, "the gate is closed, nothing can be stored yet");
 
     sink.open();
     client.write_all(&stream[written..]).await.unwrap();

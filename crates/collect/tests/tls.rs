@@ -18,10 +18,7 @@ async fn tls_with_a_self_signed_certificate() {
     let (cert_path, key_path) = tls::ensure_self_signed(dir.path(), &names).unwrap();
     // A second call keeps the pair instead of making a new one.
     let cert_pem = std::fs::read(&cert_path).unwrap();
-    assert_eq!(
-        tls::ensure_self_signed(dir.path(), &names).unwrap().0,
-        cert_path
-    );
+    assert_eq!(tls::ensure_self_signed(dir.path(), &names).unwrap().0, cert_path);
     assert_eq!(std::fs::read(&cert_path).unwrap(), cert_pem);
     #[cfg(unix)]
     {
@@ -35,12 +32,7 @@ async fn tls_with_a_self_signed_certificate() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(tls::serve(
-        listener,
-        server_config,
-        context(&sink, options()),
-        shutdown.clone(),
-    ));
+    let task = tokio::spawn(tls::serve(listener, server_config, context(&sink, options()), shutdown.clone()));
 
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut cert_pem.as_slice()) {
@@ -54,18 +46,11 @@ async fn tls_with_a_self_signed_certificate() {
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut stream = connector
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .unwrap();
-    for msg in [
-        "<165>1 2024-03-01T12:00:00+09:00 host app - - - over TLS",
-        "<13>Mar  1 12:00:00 host app: 暗号化された経路",
-    ] {
-        stream
-            .write_all(format!("{} {msg}", msg.len()).as_bytes())
-            .await
-            .unwrap();
+    let mut stream = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+    for msg in
+        ["<165>1 2024-03-01T12:00:00+09:00 host app - - - over TLS", "<13>Mar  1 12:00:00 host app: 暗号化された経路"]
+    {
+        stream.write_all(format!("{} {msg}", msg.len()).as_bytes()).await.unwrap();
     }
     stream.shutdown().await.unwrap();
 
@@ -88,12 +73,7 @@ async fn a_plaintext_client_does_not_disturb_the_listener() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(tls::serve(
-        listener,
-        config,
-        context(&sink, options()),
-        shutdown.clone(),
-    ));
+    let task = tokio::spawn(tls::serve(listener, config, context(&sink, options()), shutdown.clone()));
     let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
     plain.write_all(b"<13>not tls\n").await.unwrap();
     let _ = plain.shutdown().await;
@@ -106,34 +86,20 @@ async fn a_plaintext_client_does_not_disturb_the_listener() {
 fn configuration_errors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.pem");
-    let err = tls::load_server_config(&missing, &missing)
-        .unwrap_err()
-        .to_string();
+    let err = tls::load_server_config(&missing, &missing).unwrap_err().to_string();
     assert!(err.contains("missing.pem"), "{err}");
 
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not pem at all\n").unwrap();
-    let err = tls::load_server_config(&empty, &empty)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("empty.pem") && err.contains("no certificate"),
-        "{err}"
-    );
+    let err = tls::load_server_config(&empty, &empty).unwrap_err().to_string();
+    assert!(err.contains("empty.pem") && err.contains("no certificate"), "{err}");
 
     let (cert, _) = tls::ensure_self_signed(dir.path(), &["localhost".into()]).unwrap();
-    let err = tls::load_server_config(&cert, &cert)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("syslog-tls.crt") && err.contains("no private key"),
-        "{err}"
-    );
+    let err = tls::load_server_config(&cert, &cert).unwrap_err().to_string();
+    assert!(err.contains("syslog-tls.crt") && err.contains("no private key"), "{err}");
 
     let other = tempfile::tempdir().unwrap();
     let (_, other_key) = tls::ensure_self_signed(other.path(), &["localhost".into()]).unwrap();
-    let err = tls::load_server_config(&cert, &other_key)
-        .unwrap_err()
-        .to_string();
+    let err = tls::load_server_config(&cert, &other_key).unwrap_err().to_string();
     assert!(err.contains("cannot be used together"), "{err}");
 }

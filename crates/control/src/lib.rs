@@ -23,11 +23,7 @@ pub enum ChangeError {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("  {p}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
 }
 
 impl From<StoreError> for ChangeError {
@@ -89,12 +85,7 @@ impl ConfigService {
     /// Offers the configuration read from the file (at start and on reload). The file wins only
     /// when it changed since it was last applied, so edits made through the API survive a
     /// reload of an unchanged file; when it did change, the diff shows what it replaced.
-    pub fn offer_file(
-        &self,
-        file: &ManagedConfig,
-        author: &str,
-        reason: &str,
-    ) -> Result<FileOutcome, ChangeError> {
+    pub fn offer_file(&self, file: &ManagedConfig, author: &str, reason: &str) -> Result<FileOutcome, ChangeError> {
         let problems = file.validate();
         if !problems.is_empty() {
             return Err(ChangeError::Invalid(problems));
@@ -105,23 +96,13 @@ impl ConfigService {
         };
         let last_file = self.last_from_file()?;
         let file_json = file.to_canonical_json();
-        if last_file
-            .as_ref()
-            .is_some_and(|r| r.config_json == file_json)
-        {
+        if last_file.as_ref().is_some_and(|r| r.config_json == file_json) {
             return Ok(FileOutcome::Unchanged(latest));
         }
         // Recorded even when the content equals what is in force (the API made the same
         // change), so that the history shows the file now says so.
         let old = ManagedConfig::from_json(&latest.config_json).map_err(ChangeError::Store)?;
-        let r = self.record(
-            file,
-            Some(&old),
-            author,
-            "file",
-            reason,
-            Some(Some(latest.number)),
-        )?;
+        let r = self.record(file, Some(&old), author, "file", reason, Some(Some(latest.number)))?;
         Ok(FileOutcome::Applied(r))
     }
 
@@ -137,10 +118,7 @@ impl ConfigService {
         expected_parent: Option<i64>,
     ) -> Result<Revision, ChangeError> {
         if reason.trim().is_empty() {
-            return Err(ChangeError::Invalid(vec![Problem::new(
-                Default::default(),
-                "a change needs a reason",
-            )]));
+            return Err(ChangeError::Invalid(vec![Problem::new(Default::default(), "a change needs a reason")]));
         }
         let problems = new.validate();
         if !problems.is_empty() {
@@ -156,22 +134,14 @@ impl ConfigService {
     }
 
     /// Makes revision `number`'s configuration current again, as a new revision.
-    pub fn rollback(
-        &self,
-        number: i64,
-        author: &str,
-        reason: &str,
-    ) -> Result<Revision, ChangeError> {
+    pub fn rollback(&self, number: i64, author: &str, reason: &str) -> Result<Revision, ChangeError> {
         let target = self
             .store
             .revision(number)?
             .ok_or_else(|| ChangeError::NotFound(format!("there is no revision {number}")))?;
         let config = ManagedConfig::from_json(&target.config_json).map_err(ChangeError::Store)?;
         let reason = if reason.trim().is_empty() {
-            return Err(ChangeError::Invalid(vec![Problem::new(
-                Default::default(),
-                "a rollback needs a reason",
-            )]));
+            return Err(ChangeError::Invalid(vec![Problem::new(Default::default(), "a rollback needs a reason")]));
         } else {
             format!("rollback to revision {number}: {reason}")
         };
@@ -181,28 +151,15 @@ impl ConfigService {
         }
         let current = self.current()?;
         let parent = current.as_ref().map(|(r, _)| r.number);
-        self.record(
-            &config,
-            current.as_ref().map(|(_, c)| c),
-            author,
-            "rollback",
-            &reason,
-            Some(parent),
-        )
+        self.record(&config, current.as_ref().map(|(_, c)| c), author, "rollback", &reason, Some(parent))
     }
 
-    pub fn history(
-        &self,
-        limit: usize,
-        before: Option<i64>,
-    ) -> Result<Vec<RevisionSummary>, ChangeError> {
+    pub fn history(&self, limit: usize, before: Option<i64>) -> Result<Vec<RevisionSummary>, ChangeError> {
         Ok(self.store.revisions(limit, before)?)
     }
 
     pub fn revision(&self, number: i64) -> Result<Revision, ChangeError> {
-        self.store
-            .revision(number)?
-            .ok_or_else(|| ChangeError::NotFound(format!("there is no revision {number}")))
+        self.store.revision(number)?.ok_or_else(|| ChangeError::NotFound(format!("there is no revision {number}")))
     }
 
     /// What changed from revision `a` to revision `b`.
@@ -240,10 +197,7 @@ impl ConfigService {
         let mut before = None;
         loop {
             let page = self.store.revisions(200, before)?;
-            if let Some(s) = page
-                .iter()
-                .find(|s| s.source == "file" || s.source == "init")
-            {
+            if let Some(s) = page.iter().find(|s| s.source == "file" || s.source == "init") {
                 return Ok(self.store.revision(s.number)?);
             }
             match page.last() {

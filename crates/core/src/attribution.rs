@@ -35,35 +35,13 @@ impl TenantDirectory {
     /// Builds the tables. Senders naming an unknown tenant are ignored here; configuration
     /// validation refuses them before a directory is ever built.
     pub fn new(tenants: Vec<Tenant>, senders: &[LogSender]) -> Self {
-        let by_id: HashMap<String, usize> = tenants
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.clone(), i))
-            .collect();
-        let networks = PrefixMap::new(
-            tenants
-                .iter()
-                .enumerate()
-                .flat_map(|(i, t)| t.networks.iter().map(move |n| (*n, i))),
-        );
-        let senders = PrefixMap::new(
-            senders
-                .iter()
-                .filter_map(|s| by_id.get(&s.tenant).map(|&i| (s.network, i))),
-        );
-        let domains = DomainMap::new(
-            tenants
-                .iter()
-                .enumerate()
-                .flat_map(|(i, t)| t.domains.iter().map(move |d| (d.clone(), i))),
-        );
-        TenantDirectory {
-            tenants,
-            by_id,
-            networks,
-            senders,
-            domains,
-        }
+        let by_id: HashMap<String, usize> = tenants.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
+        let networks =
+            PrefixMap::new(tenants.iter().enumerate().flat_map(|(i, t)| t.networks.iter().map(move |n| (*n, i))));
+        let senders = PrefixMap::new(senders.iter().filter_map(|s| by_id.get(&s.tenant).map(|&i| (s.network, i))));
+        let domains =
+            DomainMap::new(tenants.iter().enumerate().flat_map(|(i, t)| t.domains.iter().map(move |d| (d.clone(), i))));
+        TenantDirectory { tenants, by_id, networks, senders, domains }
     }
 
     pub fn tenants(&self) -> &[Tenant] {
@@ -84,10 +62,7 @@ impl TenantDirectory {
     /// networks.
     #[inline]
     pub fn tenant_of_log_sender(&self, ip: IpAddr) -> Option<&Tenant> {
-        self.senders
-            .lookup(ip)
-            .or_else(|| self.networks.lookup(ip))
-            .map(|&i| &self.tenants[i])
+        self.senders.lookup(ip).or_else(|| self.networks.lookup(ip)).map(|&i| &self.tenants[i])
     }
 
     /// The tenant owning `name` or one of its parent domains.

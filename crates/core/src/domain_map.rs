@@ -11,9 +11,7 @@ pub struct DomainMap<V> {
 
 impl<V> Default for DomainMap<V> {
     fn default() -> Self {
-        DomainMap {
-            by_name: HashMap::new(),
-        }
+        DomainMap { by_name: HashMap::new() }
     }
 }
 
@@ -21,10 +19,8 @@ impl<V> DomainMap<V> {
     /// Builds the map from domain names (any case, trailing dot optional, Unicode or punycode).
     /// Names that are not valid domain names are skipped; validation reports them earlier.
     pub fn new(entries: impl IntoIterator<Item = (String, V)>) -> Self {
-        let by_name = entries
-            .into_iter()
-            .filter_map(|(name, v)| normalize_domain(&name).ok().map(|n| (n, v)))
-            .collect();
+        let by_name =
+            entries.into_iter().filter_map(|(name, v)| normalize_domain(&name).ok().map(|n| (n, v))).collect();
         DomainMap { by_name }
     }
 
@@ -59,8 +55,7 @@ pub fn normalize_domain(name: &str) -> Result<String, String> {
     let ascii = if trimmed.is_ascii() {
         trimmed.to_ascii_lowercase()
     } else {
-        idna::domain_to_ascii(trimmed)
-            .map_err(|_| format!("'{name}' is not a valid internationalized domain name"))?
+        idna::domain_to_ascii(trimmed).map_err(|_| format!("'{name}' is not a valid internationalized domain name"))?
     };
     if ascii.len() > 253 {
         return Err(format!("'{name}' is longer than 253 characters"));
@@ -72,13 +67,8 @@ pub fn normalize_domain(name: &str) -> Result<String, String> {
         if label.len() > 63 {
             return Err(format!("'{name}' has a label longer than 63 characters"));
         }
-        if !label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*')
-        {
-            return Err(format!(
-                "'{name}' contains a character not allowed in a domain name"
-            ));
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*') {
+            return Err(format!("'{name}' contains a character not allowed in a domain name"));
         }
     }
     Ok(ascii)
@@ -90,10 +80,7 @@ mod tests {
 
     #[test]
     fn longest_suffix_on_label_boundaries() {
-        let m = DomainMap::new([
-            ("midori.lg.jp".to_string(), 1),
-            ("city.midori.lg.jp".to_string(), 2),
-        ]);
+        let m = DomainMap::new([("midori.lg.jp".to_string(), 1), ("city.midori.lg.jp".to_string(), 2)]);
         assert_eq!(m.lookup("www.city.midori.lg.jp"), Some(&2));
         assert_eq!(m.lookup("CITY.MIDORI.LG.JP."), Some(&2));
         assert_eq!(m.lookup("mail.midori.lg.jp"), Some(&1));

@@ -60,18 +60,9 @@ pub struct EventFields {
     /// `event`, `alert`, `metric`, `state`, `pipeline_error`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "one_or_many"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
     pub category: Vec<String>,
-    #[serde(
-        default,
-        rename = "type",
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "one_or_many"
-    )]
+    #[serde(default, rename = "type", skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
     pub type_: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
@@ -173,11 +164,7 @@ impl Event {
             timestamp,
             message: None,
             tags: Vec::new(),
-            event: EventFields {
-                dataset: Some(dataset.to_string()),
-                kind: Some("event".into()),
-                ..Default::default()
-            },
+            event: EventFields { dataset: Some(dataset.to_string()), kind: Some("event".into()), ..Default::default() },
             organization: Organization::default(),
             source: None,
             destination: None,
@@ -236,10 +223,7 @@ impl Event {
         };
         let mut object = expand_dotted_keys(object);
         if !object.contains_key("@timestamp") {
-            object.insert(
-                "@timestamp".into(),
-                Value::String(Timestamp::now().to_string()),
-            );
+            object.insert("@timestamp".into(), Value::String(Timestamp::now().to_string()));
         }
         let mut moved = Map::new();
         loop {
@@ -248,13 +232,8 @@ impl Event {
                     if !moved.is_empty() {
                         event.add_tag(tags::INVALID_FIELD);
                         let names: Vec<&String> = moved.keys().collect();
-                        event.add_error(format!(
-                            "fields with invalid values moved to mamori.invalid: {names:?}"
-                        ));
-                        let mamori = event
-                            .extra
-                            .entry("mamori")
-                            .or_insert_with(|| Value::Object(Map::new()));
+                        event.add_error(format!("fields with invalid values moved to mamori.invalid: {names:?}"));
+                        let mamori = event.extra.entry("mamori").or_insert_with(|| Value::Object(Map::new()));
                         if let Value::Object(m) = mamori {
                             m.insert("invalid".into(), Value::Object(moved));
                         }
@@ -263,18 +242,14 @@ impl Event {
                 }
                 Err(e) => {
                     // Move the first typed field that fails to parse out of the way and retry.
-                    let Some(path) = TYPED_PATHS.iter().find(|p| !typed_field_ok(&object, p))
-                    else {
+                    let Some(path) = TYPED_PATHS.iter().find(|p| !typed_field_ok(&object, p)) else {
                         return Err(format!("not a valid event: {e}"));
                     };
                     let Some(v) = remove_path(&mut object, path) else {
                         return Err(format!("not a valid event: {e}"));
                     };
                     if *path == "@timestamp" {
-                        object.insert(
-                            "@timestamp".into(),
-                            Value::String(Timestamp::now().to_string()),
-                        );
+                        object.insert("@timestamp".into(), Value::String(Timestamp::now().to_string()));
                     }
                     moved.insert(path.to_string(), v);
                 }
@@ -329,27 +304,19 @@ fn typed_field_ok(object: &Map<String, Value>, path: &str) -> bool {
     };
     let is_str = |v: &Value| v.is_string();
     match path {
-        "@timestamp" | "event.ingested" | "event.created" => {
-            v.as_str().is_some_and(|s| s.parse::<Timestamp>().is_ok())
-        }
+        "@timestamp" | "event.ingested" | "event.created" => v.as_str().is_some_and(|s| s.parse::<Timestamp>().is_ok()),
         "source.ip" | "destination.ip" => v.as_str().is_some_and(|s| s.parse::<IpAddr>().is_ok()),
         "source.port" | "destination.port" => v.as_u64().is_some_and(|p| p <= u16::MAX as u64),
         "event.severity" => v.is_i64(),
-        "tags" | "event.category" | "event.type" => {
-            is_str(v) || v.as_array().is_some_and(|a| a.iter().all(is_str))
-        }
-        "event" | "organization" | "source" | "destination" | "host" | "log" | "error" => {
-            v.is_object()
-        }
+        "tags" | "event.category" | "event.type" => is_str(v) || v.as_array().is_some_and(|a| a.iter().all(is_str)),
+        "event" | "organization" | "source" | "destination" | "host" | "log" | "error" => v.is_object(),
         _ => is_str(v),
     }
 }
 
 fn get_path<'a>(object: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     match path.split_once('.') {
-        Some((head, rest)) if head != "@timestamp" => {
-            get_path(object.get(head)?.as_object()?, rest)
-        }
+        Some((head, rest)) if head != "@timestamp" => get_path(object.get(head)?.as_object()?, rest),
         _ => object.get(path),
     }
 }
@@ -380,9 +347,7 @@ fn insert_dotted(out: &mut Map<String, Value>, key: &str, value: Value) {
         && !head.is_empty()
         && !rest.is_empty()
     {
-        let slot = out
-            .entry(head.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
+        let slot = out.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(inner) = slot {
             insert_dotted(inner, rest, value);
             return;
@@ -421,11 +386,7 @@ pub fn new_event_id() -> String {
 
 /// Flattens an event object into `(dotted.path, leaf value)` pairs; arrays yield one pair per
 /// element. Used by indexers and by query evaluation so that both see the same fields.
-pub fn flatten_leaves<'a>(
-    value: &'a Value,
-    prefix: &mut String,
-    out: &mut dyn FnMut(&str, &'a Value),
-) {
+pub fn flatten_leaves<'a>(value: &'a Value, prefix: &mut String, out: &mut dyn FnMut(&str, &'a Value)) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
@@ -475,7 +436,8 @@ mod tests {
 
     #[test]
     fn dotted_keys_are_expanded() {
-        let v = json!({"@timestamp": "2026-11-21T00:00:00Z", "source.ip": "10.0.0.1", "event.dataset": "x", "a.b.c": 1});
+        let v =
+            json!({"@timestamp": "2026-11-21T00:00:00Z", "source.ip": "10.0.0.1", "event.dataset": "x", "a.b.c": 1});
         let e = Event::from_json_value(v).unwrap();
         assert_eq!(e.source.unwrap().ip.unwrap().to_string(), "10.0.0.1");
         assert_eq!(e.extra["a"]["b"]["c"], 1);
@@ -515,16 +477,7 @@ mod tests {
     fn flatten_yields_dotted_paths() {
         let v = json!({"a": {"b": 1, "c": ["x", "y"]}, "d": null});
         let mut got = Vec::new();
-        flatten_leaves(&v, &mut String::new(), &mut |p, v| {
-            got.push((p.to_string(), v.clone()))
-        });
-        assert_eq!(
-            got,
-            vec![
-                ("a.b".into(), json!(1)),
-                ("a.c".into(), json!("x")),
-                ("a.c".into(), json!("y"))
-            ]
-        );
+        flatten_leaves(&v, &mut String::new(), &mut |p, v| got.push((p.to_string(), v.clone())));
+        assert_eq!(got, vec![("a.b".into(), json!(1)), ("a.c".into(), json!("x")), ("a.c".into(), json!("y"))]);
     }
 }

@@ -29,11 +29,7 @@ pub struct RetentionDefaults {
 
 impl Default for RetentionDefaults {
     fn default() -> Self {
-        RetentionDefaults {
-            hot_days: 90,
-            archive_years: MIN_ARCHIVE_YEARS,
-            allow_archive_below_5_years: false,
-        }
+        RetentionDefaults { hot_days: 90, archive_years: MIN_ARCHIVE_YEARS, allow_archive_below_5_years: false }
     }
 }
 
@@ -69,9 +65,7 @@ impl ManagedConfig {
                 archive_years: file.logs.archive_years,
                 allow_archive_below_5_years: file.logs.allow_archive_below_5_years,
             },
-            collect: ManagedCollect {
-                senders: file.collect.senders.clone(),
-            },
+            collect: ManagedCollect { senders: file.collect.senders.clone() },
             tenants: file.tenants.clone(),
         }
     }
@@ -102,10 +96,7 @@ impl ManagedConfig {
             let path = root.key("collect").key("senders").index(i);
             check_network(&path.key("network"), &sender.network, &mut problems);
             if self.tenant(&sender.tenant).is_none() {
-                problems.push(Problem::new(
-                    path.key("tenant"),
-                    format!("no tenant with id '{}'", sender.tenant),
-                ));
+                problems.push(Problem::new(path.key("tenant"), format!("no tenant with id '{}'", sender.tenant)));
             }
         }
         problems
@@ -126,13 +117,7 @@ impl ManagedConfig {
                 continue;
             }
             let path = root.key("tenants").index(i).key("retention");
-            check_retention_values(
-                r.hot_days,
-                r.archive_years,
-                self.logs.allow_archive_below_5_years,
-                &path,
-                problems,
-            );
+            check_retention_values(r.hot_days, r.archive_years, self.logs.allow_archive_below_5_years, &path, problems);
         }
     }
 
@@ -152,16 +137,10 @@ impl ManagedConfig {
                 ));
             }
             if t.name_ja.trim().is_empty() {
-                problems.push(Problem::new(
-                    path.key("name_ja"),
-                    "the Japanese name must not be empty",
-                ));
+                problems.push(Problem::new(path.key("name_ja"), "the Japanese name must not be empty"));
             }
             if t.name_en.trim().is_empty() {
-                problems.push(Problem::new(
-                    path.key("name_en"),
-                    "the English name must not be empty",
-                ));
+                problems.push(Problem::new(path.key("name_en"), "the English name must not be empty"));
             }
             for (j, net) in t.networks.iter().enumerate() {
                 check_network(&path.key("networks").index(j), net, problems);
@@ -177,7 +156,10 @@ impl ManagedConfig {
                         {
                             problems.push(Problem::new(
                                 dpath,
-                                format!("domain '{d}' is also claimed by tenant '{}' (tenants[{ti}].domains[{tj}])", self.tenants[ti].id),
+                                format!(
+                                    "domain '{d}' is also claimed by tenant '{}' (tenants[{ti}].domains[{tj}])",
+                                    self.tenants[ti].id
+                                ),
                             ));
                         }
                     }
@@ -191,10 +173,7 @@ impl ManagedConfig {
                 if let Some(email) = &c.email
                     && !is_plausible_email(email)
                 {
-                    problems.push(Problem::new(
-                        cpath.key("email"),
-                        format!("'{email}' is not an e-mail address"),
-                    ));
+                    problems.push(Problem::new(cpath.key("email"), format!("'{email}' is not an e-mail address")));
                 }
             }
         }
@@ -228,13 +207,7 @@ impl ManagedConfig {
         out.push('\n');
         let (a, b) = (old.to_toml(), self.to_toml());
         let text = similar::TextDiff::from_lines(&a, &b);
-        let _ = write!(
-            out,
-            "{}",
-            text.unified_diff()
-                .context_radius(3)
-                .header("before", "after")
-        );
+        let _ = write!(out, "{}", text.unified_diff().context_radius(3).header("before", "after"));
         out
     }
 
@@ -243,11 +216,8 @@ impl ManagedConfig {
         let mut out = Vec::new();
         let keyed = |c: &ManagedConfig| -> Value {
             let mut v = serde_json::to_value(c).expect("serializes");
-            let tenants: serde_json::Map<String, Value> = c
-                .tenants
-                .iter()
-                .map(|t| (t.id.clone(), serde_json::to_value(t).expect("serializes")))
-                .collect();
+            let tenants: serde_json::Map<String, Value> =
+                c.tenants.iter().map(|t| (t.id.clone(), serde_json::to_value(t).expect("serializes"))).collect();
             v["tenants"] = Value::Object(tenants);
             v
         };
@@ -264,10 +234,8 @@ fn check_retention_values(
     problems: &mut Vec<Problem>,
 ) {
     if !(2..=3660).contains(&hot_days) {
-        problems.push(Problem::new(
-            path.key("hot_days"),
-            format!("hot_days must be between 2 and 3660, not {hot_days}"),
-        ));
+        problems
+            .push(Problem::new(path.key("hot_days"), format!("hot_days must be between 2 and 3660, not {hot_days}")));
     }
     if archive_years == 0 || archive_years > 100 {
         problems.push(Problem::new(
@@ -286,28 +254,20 @@ fn check_retention_values(
 
 fn check_network(path: &FieldPath, net: &IpNet, problems: &mut Vec<Problem>) {
     if net.trunc() != *net {
-        problems.push(Problem::new(
-            path.clone(),
-            format!("'{net}' has host bits set; did you mean '{}'?", net.trunc()),
-        ));
+        problems
+            .push(Problem::new(path.clone(), format!("'{net}' has host bits set; did you mean '{}'?", net.trunc())));
     }
 }
 
 fn is_plausible_email(s: &str) -> bool {
     match s.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace)
-        }
+        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace),
         None => false,
     }
 }
 
 /// Networks of different tenants must not overlap: an address belongs to exactly one tenant.
-fn overlapping_networks(
-    tenants: &[Tenant],
-    mut nets: Vec<(IpNet, usize, usize)>,
-    root: &FieldPath,
-) -> Vec<Problem> {
+fn overlapping_networks(tenants: &[Tenant], mut nets: Vec<(IpNet, usize, usize)>, root: &FieldPath) -> Vec<Problem> {
     let mut problems = Vec::new();
     nets.sort_by(|a, b| (a.0.network(), a.0.prefix_len()).cmp(&(b.0.network(), b.0.prefix_len())));
     // Stack of enclosing networks: CIDR blocks are nested or disjoint.
@@ -315,9 +275,7 @@ fn overlapping_networks(
     for (net, ti, tj) in nets {
         let net = net.trunc();
         while let Some((top, _, _)) = open.last() {
-            if top.contains(&net.network())
-                && std::mem::discriminant(top) == std::mem::discriminant(&net)
-            {
+            if top.contains(&net.network()) && std::mem::discriminant(top) == std::mem::discriminant(&net) {
                 break;
             }
             open.pop();
@@ -338,11 +296,7 @@ fn overlapping_networks(
 
 fn json_changes(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
     let join = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}.{k}")
-        }
+        if path.is_empty() { k.to_string() } else { format!("{path}.{k}") }
     };
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
@@ -365,11 +319,7 @@ fn json_changes(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
 
 fn compact(v: &Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 200 {
-        format!("{}…", s.chars().take(200).collect::<String>())
-    } else {
-        s
-    }
+    if s.chars().count() > 200 { format!("{}…", s.chars().take(200).collect::<String>()) } else { s }
 }
 
 #[cfg(test)]
@@ -391,18 +341,12 @@ mod tests {
     }
 
     fn config(tenants: Vec<Tenant>) -> ManagedConfig {
-        ManagedConfig {
-            tenants,
-            ..Default::default()
-        }
+        ManagedConfig { tenants, ..Default::default() }
     }
 
     #[test]
     fn overlapping_networks_of_different_tenants_are_refused() {
-        let c = config(vec![
-            tenant("a", &["10.0.0.0/8"]),
-            tenant("b", &["10.1.0.0/16", "192.168.0.0/24"]),
-        ]);
+        let c = config(vec![tenant("a", &["10.0.0.0/8"]), tenant("b", &["10.1.0.0/16", "192.168.0.0/24"])]);
         let p = c.validate();
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].path.to_string(), "tenants[1].networks[0]");
@@ -438,22 +382,12 @@ mod tests {
             description: None,
         });
         let msgs: Vec<String> = c.validate().iter().map(|p| p.to_string()).collect();
+        assert!(msgs.iter().any(|m| m.starts_with("tenants[1].id: tenant id 'a' is also used")), "{msgs:?}");
         assert!(
-            msgs.iter()
-                .any(|m| m.starts_with("tenants[1].id: tenant id 'a' is also used")),
+            msgs.iter().any(|m| m.starts_with("tenants[1].domains[0]: domain 'a.example.jp' is also claimed")),
             "{msgs:?}"
         );
-        assert!(
-            msgs.iter()
-                .any(|m| m
-                    .starts_with("tenants[1].domains[0]: domain 'a.example.jp' is also claimed")),
-            "{msgs:?}"
-        );
-        assert!(
-            msgs.iter()
-                .any(|m| m.starts_with("collect.senders[0].tenant: no tenant with id 'zz'")),
-            "{msgs:?}"
-        );
+        assert!(msgs.iter().any(|m| m.starts_with("collect.senders[0].tenant: no tenant with id 'zz'")), "{msgs:?}");
     }
 
     #[test]
@@ -464,20 +398,9 @@ mod tests {
         new.tenants[0].networks.push("10.9.0.0/16".parse().unwrap());
         new.logs.hot_days = 30;
         let changes = new.changes_from(&old);
-        assert!(
-            changes.iter().any(|c| c.starts_with("- tenants.a:")),
-            "{changes:?}"
-        );
-        assert!(
-            changes
-                .iter()
-                .any(|c| c.starts_with("~ tenants.b.networks:")),
-            "{changes:?}"
-        );
-        assert!(
-            changes.contains(&"~ logs.hot_days: 90 → 30".to_string()),
-            "{changes:?}"
-        );
+        assert!(changes.iter().any(|c| c.starts_with("- tenants.a:")), "{changes:?}");
+        assert!(changes.iter().any(|c| c.starts_with("~ tenants.b.networks:")), "{changes:?}");
+        assert!(changes.contains(&"~ logs.hot_days: 90 → 30".to_string()), "{changes:?}");
         assert!(new.diff_from(&old).contains("-hot_days = 90"));
     }
 }

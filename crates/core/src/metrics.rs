@@ -12,17 +12,13 @@ fn registry() -> &'static Mutex<Registry> {
 
 /// Registers a metric under `mamori_<name>`.
 pub fn register(name: &str, help: &str, metric: impl prometheus_client::registry::Metric) {
-    registry()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .register(name, help, metric);
+    registry().lock().unwrap_or_else(|e| e.into_inner()).register(name, help, metric);
 }
 
 /// The Prometheus text exposition of every registered metric.
 pub fn render() -> String {
     let mut out = String::new();
     let reg = registry().lock().unwrap_or_else(|e| e.into_inner());
-    prometheus_client::encoding::text::encode(&mut out, &reg)
-        .expect("writing to a String cannot fail");
+    prometheus_client::encoding::text::encode(&mut out, &reg).expect("writing to a String cannot fail");
     out
 }

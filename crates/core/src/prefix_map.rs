@@ -29,11 +29,7 @@ const NONE: u32 = u32::MAX;
 
 impl<V> Default for PrefixMap<V> {
     fn default() -> Self {
-        PrefixMap {
-            values: Vec::new(),
-            v4: Ranges::empty(),
-            v6: Ranges::empty(),
-        }
+        PrefixMap { values: Vec::new(), v4: Ranges::empty(), v6: Ranges::empty() }
     }
 }
 
@@ -48,25 +44,11 @@ impl<V> PrefixMap<V> {
             let idx = values.len() as u32;
             values.push(value);
             match net.trunc() {
-                IpNet::V4(n) => v4.push((
-                    u32::from(n.network()),
-                    u32::from(n.broadcast()),
-                    n.prefix_len(),
-                    idx,
-                )),
-                IpNet::V6(n) => v6.push((
-                    u128::from(n.network()),
-                    u128::from(n.broadcast()),
-                    n.prefix_len(),
-                    idx,
-                )),
+                IpNet::V4(n) => v4.push((u32::from(n.network()), u32::from(n.broadcast()), n.prefix_len(), idx)),
+                IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()), n.prefix_len(), idx)),
             }
         }
-        PrefixMap {
-            values,
-            v4: Ranges::build(v4),
-            v6: Ranges::build(v6),
-        }
+        PrefixMap { values, v4: Ranges::build(v4), v6: Ranges::build(v6) }
     }
 
     /// The value of the longest prefix containing `ip`. IPv4-mapped IPv6 addresses
@@ -111,10 +93,7 @@ impl Addr for u128 {
 
 impl<K: Addr> Ranges<K> {
     fn empty() -> Self {
-        Ranges {
-            start: Vec::new(),
-            owner: Vec::new(),
-        }
+        Ranges { start: Vec::new(), owner: Vec::new() }
     }
 
     /// `prefixes`: (first address, last address, prefix length, owner). CIDR prefixes are either
@@ -145,11 +124,7 @@ impl<K: Addr> Ranges<K> {
         let (end, _) = stack.pop().expect("caller checked non-empty");
         if end != K::MAX {
             // An enclosing prefix that also ends here closes at the same point.
-            let resumed = stack
-                .iter()
-                .rev()
-                .find(|(e, _)| *e > end)
-                .map_or(NONE, |&(_, o)| o);
+            let resumed = stack.iter().rev().find(|(e, _)| *e > end).map_or(NONE, |&(_, o)| o);
             self.push(end.next(), resumed);
         }
     }
@@ -201,12 +176,7 @@ mod tests {
 
     #[test]
     fn longest_prefix_wins() {
-        let m = map(&[
-            ("10.0.0.0/8", "a"),
-            ("10.1.0.0/16", "b"),
-            ("10.1.2.0/24", "c"),
-            ("192.168.0.0/16", "d"),
-        ]);
+        let m = map(&[("10.0.0.0/8", "a"), ("10.1.0.0/16", "b"), ("10.1.2.0/24", "c"), ("192.168.0.0/16", "d")]);
         assert_eq!(get(&m, "10.0.0.1"), Some("a"));
         assert_eq!(get(&m, "10.1.0.1"), Some("b"));
         assert_eq!(get(&m, "10.1.2.255"), Some("c"));
@@ -221,11 +191,7 @@ mod tests {
 
     #[test]
     fn nested_prefixes_sharing_an_end() {
-        let m = map(&[
-            ("10.0.0.0/8", "a"),
-            ("10.255.0.0/16", "b"),
-            ("10.255.255.0/24", "c"),
-        ]);
+        let m = map(&[("10.0.0.0/8", "a"), ("10.255.0.0/16", "b"), ("10.255.255.0/24", "c")]);
         assert_eq!(get(&m, "10.255.255.1"), Some("c"));
         assert_eq!(get(&m, "10.255.0.1"), Some("b"));
         assert_eq!(get(&m, "11.0.0.0"), None);
@@ -233,11 +199,7 @@ mod tests {
 
     #[test]
     fn whole_space_and_host_routes() {
-        let m = map(&[
-            ("0.0.0.0/0", "any"),
-            ("255.255.255.255/32", "bcast"),
-            ("::/0", "any6"),
-        ]);
+        let m = map(&[("0.0.0.0/0", "any"), ("255.255.255.255/32", "bcast"), ("::/0", "any6")]);
         assert_eq!(get(&m, "1.2.3.4"), Some("any"));
         assert_eq!(get(&m, "255.255.255.255"), Some("bcast"));
         assert_eq!(get(&m, "255.255.255.254"), Some("any"));
@@ -246,11 +208,7 @@ mod tests {
 
     #[test]
     fn ipv6_and_mapped_ipv4() {
-        let m = map(&[
-            ("2001:db8::/32", "a"),
-            ("2001:db8:1::/48", "b"),
-            ("10.0.0.0/8", "v4"),
-        ]);
+        let m = map(&[("2001:db8::/32", "a"), ("2001:db8:1::/48", "b"), ("10.0.0.0/8", "v4")]);
         assert_eq!(get(&m, "2001:db8:1::5"), Some("b"));
         assert_eq!(get(&m, "2001:db8:2::5"), Some("a"));
         assert_eq!(get(&m, "2001:db9::"), None);

@@ -27,8 +27,7 @@ pub struct Receipt {
     pub count: usize,
 }
 
-pub type SubmitFuture =
-    Pin<Box<dyn Future<Output = Result<Receipt, SubmitError>> + Send + 'static>>;
+pub type SubmitFuture = Pin<Box<dyn Future<Output = Result<Receipt, SubmitError>> + Send + 'static>>;
 
 /// Accepts events and resolves once they are durable (written and fsynced). The future waits
 /// while the pipeline is saturated: that wait is the back-pressure senders feel.

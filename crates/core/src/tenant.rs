@@ -97,9 +97,7 @@ impl Retention {
 pub fn check_tenant_id(id: &str) -> Result<(), String> {
     let valid = !id.is_empty()
         && id.len() <= 63
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         && id.as_bytes()[0].is_ascii_alphanumeric();
     if !valid {
         return Err(format!(

@@ -23,25 +23,15 @@ pub enum Query {
     All,
     /// A single value: tokenized on text fields (several tokens behave like a phrase), IP
     /// equality on IP fields, exact string (or numeric) equality on keyword fields.
-    Term {
-        field: Option<String>,
-        value: String,
-    },
+    Term { field: Option<String>, value: String },
     /// A quoted value: consecutive tokens on text fields, exact equality on keyword fields.
     Phrase { field: Option<String>, text: String },
     /// A value with `*` (any run of characters) or `?` (one character). A literal `*`, `?` or
     /// `\` is written with a backslash before it in `pattern`. Per token on text fields, on the
     /// whole string form elsewhere.
-    Wildcard {
-        field: Option<String>,
-        pattern: String,
-    },
+    Wildcard { field: Option<String>, pattern: String },
     /// A comparison or range; `Bound::Unbounded` for an open end.
-    Range {
-        field: String,
-        lower: Bound<Scalar>,
-        upper: Bound<Scalar>,
-    },
+    Range { field: String, lower: Bound<Scalar>, upper: Bound<Scalar> },
     /// An IP field's value lies in the network.
     Cidr { field: String, net: IpNet },
     /// The field has a non-null value.
@@ -88,12 +78,10 @@ impl Query {
         };
         match self {
             Query::All => {}
-            Query::Term { field, .. }
-            | Query::Phrase { field, .. }
-            | Query::Wildcard { field, .. } => optional(field, f),
-            Query::Range { field, .. } | Query::Cidr { field, .. } | Query::Exists { field } => {
-                f(field)
+            Query::Term { field, .. } | Query::Phrase { field, .. } | Query::Wildcard { field, .. } => {
+                optional(field, f)
             }
+            Query::Range { field, .. } | Query::Cidr { field, .. } | Query::Exists { field } => f(field),
             Query::And(qs) | Query::Or(qs) => qs.iter().for_each(|q| q.visit_fields(f)),
             Query::Not(q) => q.visit_fields(f),
         }

@@ -33,11 +33,7 @@ impl Display for Query {
                 write_field_prefix(f, field)?;
                 write_escaped(f, pattern, field.is_none(), true)
             }
-            Query::Range {
-                field,
-                lower,
-                upper,
-            } => {
+            Query::Range { field, lower, upper } => {
                 write_field(f, field)?;
                 f.write_char(':')?;
                 write_range(f, lower, upper)
@@ -54,9 +50,7 @@ impl Display for Query {
             }
             Query::And(qs) if qs.is_empty() => f.write_str("*"),
             Query::Or(qs) if qs.is_empty() => f.write_str("NOT *"),
-            Query::And(qs) => write_joined(f, qs, " AND ", |q| {
-                matches!(q, Query::And(_) | Query::Or(_))
-            }),
+            Query::And(qs) => write_joined(f, qs, " AND ", |q| matches!(q, Query::And(_) | Query::Or(_))),
             Query::Or(qs) => write_joined(f, qs, " OR ", |q| matches!(q, Query::Or(_))),
             Query::Not(q) => {
                 f.write_str("NOT ")?;
@@ -66,12 +60,7 @@ impl Display for Query {
     }
 }
 
-fn write_joined(
-    f: &mut Formatter<'_>,
-    qs: &[Query],
-    sep: &str,
-    needs_parens: impl Fn(&Query) -> bool,
-) -> fmt::Result {
+fn write_joined(f: &mut Formatter<'_>, qs: &[Query], sep: &str, needs_parens: impl Fn(&Query) -> bool) -> fmt::Result {
     for (i, q) in qs.iter().enumerate() {
         if i > 0 {
             f.write_str(sep)?;
@@ -82,11 +71,7 @@ fn write_joined(
 }
 
 fn write_child(f: &mut Formatter<'_>, q: &Query, parens: bool) -> fmt::Result {
-    if parens {
-        write!(f, "({q})")
-    } else {
-        write!(f, "{q}")
-    }
+    if parens { write!(f, "({q})") } else { write!(f, "{q}") }
 }
 
 fn write_field_prefix(f: &mut Formatter<'_>, field: &Option<String>) -> fmt::Result {
@@ -100,9 +85,8 @@ fn write_field_prefix(f: &mut Formatter<'_>, field: &Option<String>) -> fmt::Res
 /// A field name: everything the lexer or the `field:` split would read differently is escaped.
 fn write_field(f: &mut Formatter<'_>, field: &str) -> fmt::Result {
     for (i, c) in field.chars().enumerate() {
-        let special = is_delimiter(c)
-            || matches!(c, '\\' | ':' | '*' | '?')
-            || (i == 0 && matches!(c, '-' | '+' | '!'));
+        let special =
+            is_delimiter(c) || matches!(c, '\\' | ':' | '*' | '?') || (i == 0 && matches!(c, '-' | '+' | '!'));
         if special {
             f.write_char('\\')?;
         }
@@ -160,19 +144,11 @@ fn write_range(f: &mut Formatter<'_>, lower: &Bound<Scalar>, upper: &Bound<Scala
         (Bound::Unbounded, Bound::Included(s)) => write!(f, "<={s}"),
         (Bound::Unbounded, Bound::Excluded(s)) => write!(f, "<{s}"),
         _ => {
-            f.write_char(if matches!(lower, Bound::Excluded(_)) {
-                '{'
-            } else {
-                '['
-            })?;
+            f.write_char(if matches!(lower, Bound::Excluded(_)) { '{' } else { '[' })?;
             write_bound(f, lower)?;
             f.write_str(" TO ")?;
             write_bound(f, upper)?;
-            f.write_char(if matches!(upper, Bound::Excluded(_)) {
-                '}'
-            } else {
-                ']'
-            })
+            f.write_char(if matches!(upper, Bound::Excluded(_)) { '}' } else { ']' })
         }
     }
 }

@@ -19,10 +19,7 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(position: usize, message: impl Into<String>) -> Self {
-        Self {
-            position,
-            message: message.into(),
-        }
+        Self { position, message: message.into() }
     }
 
     /// The 1-based column of `position`.
@@ -32,16 +29,9 @@ impl ParseError {
 
     /// The query on one line and a caret under the offending column, for terminals and logs.
     pub fn render(&self, query: &str) -> String {
-        let line: String = query
-            .chars()
-            .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
-            .collect();
+        let line: String = query.chars().map(|c| if c == '\n' || c == '\t' { ' ' } else { c }).collect();
         // East Asian wide characters take two terminal cells; count them so the caret lines up.
-        let pad: usize = line
-            .chars()
-            .take(self.position)
-            .map(|c| if crate::text::is_wide(c) { 2 } else { 1 })
-            .sum();
+        let pad: usize = line.chars().take(self.position).map(|c| if crate::text::is_wide(c) { 2 } else { 1 }).sum();
         format!("{line}\n{}^ {self}", " ".repeat(pad))
     }
 }

@@ -93,10 +93,7 @@ struct Num {
 impl Num {
     fn parse(s: &str) -> Option<Num> {
         let float = parse_number(s)?;
-        Some(Num {
-            float,
-            int: s.parse::<i128>().ok(),
-        })
+        Some(Num { float, int: s.parse::<i128>().ok() })
     }
 }
 
@@ -114,10 +111,7 @@ struct TokenList {
 
 impl TokenList {
     fn new(text: &str) -> TokenList {
-        let mut list = TokenList {
-            buf: String::with_capacity(text.len()),
-            ends: Vec::new(),
-        };
+        let mut list = TokenList { buf: String::with_capacity(text.len()), ends: Vec::new() };
         for_each_token(text, |t, _, _| {
             list.buf.push_str(t);
             list.ends.push(list.buf.len());
@@ -138,11 +132,7 @@ impl TokenList {
         if q.is_empty() || q.len() > self.len() {
             return false;
         }
-        (0..=self.len() - q.len()).any(|i| {
-            q.iter()
-                .enumerate()
-                .all(|(j, t)| token_matches(t, self.get(i + j)))
-        })
+        (0..=self.len() - q.len()).any(|i| q.iter().enumerate().all(|(j, t)| token_matches(t, self.get(i + j))))
     }
 
     fn any_token(&self, glob: &Glob) -> bool {
@@ -153,20 +143,12 @@ impl TokenList {
 impl CompiledQuery {
     /// Prepares `query`.
     pub fn new(query: &Query) -> CompiledQuery {
-        CompiledQuery {
-            root: compile(query),
-            text_paths: TEXT_FIELDS.iter().map(|f| FieldPath::new(f)).collect(),
-        }
+        CompiledQuery { root: compile(query), text_paths: TEXT_FIELDS.iter().map(|f| FieldPath::new(f)).collect() }
     }
 
     /// Whether `event` matches.
     pub fn matches(&self, event: &Value) -> bool {
-        let ctx = Ctx {
-            event,
-            text: (0..self.text_paths.len())
-                .map(|_| OnceCell::new())
-                .collect(),
-        };
+        let ctx = Ctx { event, text: (0..self.text_paths.len()).map(|_| OnceCell::new()).collect() };
         self.eval(&self.root, &ctx)
     }
 
@@ -178,30 +160,20 @@ impl CompiledQuery {
             Node::Not(n) => !self.eval(n, ctx),
             Node::Text { slots, tokens } => {
                 !tokens.is_empty()
-                    && slots.iter().any(|&s| {
-                        self.text_values(ctx, s)
-                            .iter()
-                            .any(|l| l.contains_phrase(tokens))
-                    })
+                    && slots.iter().any(|&s| self.text_values(ctx, s).iter().any(|l| l.contains_phrase(tokens)))
             }
-            Node::TextWildcard { slots, glob } => slots
-                .iter()
-                .any(|&s| self.text_values(ctx, s).iter().any(|l| l.any_token(glob))),
-            Node::Keyword {
-                path,
-                value,
-                number,
-            } => path.any(ctx.event, &mut |v| keyword_eq(v, value, number.as_ref())),
-            Node::KeywordWildcard { path, glob } => path.any(ctx.event, &mut |v| {
-                string_form(v).is_some_and(|s| glob.matches(&s))
-            }),
+            Node::TextWildcard { slots, glob } => {
+                slots.iter().any(|&s| self.text_values(ctx, s).iter().any(|l| l.any_token(glob)))
+            }
+            Node::Keyword { path, value, number } => {
+                path.any(ctx.event, &mut |v| keyword_eq(v, value, number.as_ref()))
+            }
+            Node::KeywordWildcard { path, glob } => {
+                path.any(ctx.event, &mut |v| string_form(v).is_some_and(|s| glob.matches(&s)))
+            }
             Node::Ip { path, ip } => path.any(ctx.event, &mut |v| event_ip(v) == Some(*ip)),
-            Node::Cidr { path, net } => path.any(ctx.event, &mut |v| {
-                event_ip(v).is_some_and(|ip| net.contains(&ip))
-            }),
-            Node::Range { path, lower, upper } => {
-                path.any(ctx.event, &mut |v| in_range(v, lower, upper))
-            }
+            Node::Cidr { path, net } => path.any(ctx.event, &mut |v| event_ip(v).is_some_and(|ip| net.contains(&ip))),
+            Node::Range { path, lower, upper } => path.any(ctx.event, &mut |v| in_range(v, lower, upper)),
             Node::Exists { path } => leaf_under(ctx.event, &mut String::new(), path.name()),
         }
     }
@@ -220,11 +192,7 @@ impl CompiledQuery {
 fn text_slots(field: &Option<String>) -> Vec<usize> {
     match field {
         None => (0..TEXT_FIELDS.len()).collect(),
-        Some(f) => TEXT_FIELDS
-            .iter()
-            .position(|t| t == f)
-            .into_iter()
-            .collect(),
+        Some(f) => TEXT_FIELDS.iter().position(|t| t == f).into_iter().collect(),
     }
 }
 
@@ -237,52 +205,28 @@ fn compile(q: &Query) -> Node {
         Query::Term { field, value } => compile_value(field, value, true),
         Query::Phrase { field, text } => compile_value(field, text, false),
         Query::Wildcard { field, pattern } => match field {
-            Some(f) if field_kind(f) != FieldKind::Text => Node::KeywordWildcard {
-                path: FieldPath::new(f),
-                glob: Glob::new(pattern, false),
-            },
-            _ => Node::TextWildcard {
-                slots: text_slots(field),
-                glob: Glob::new(pattern, true),
-            },
+            Some(f) if field_kind(f) != FieldKind::Text => {
+                Node::KeywordWildcard { path: FieldPath::new(f), glob: Glob::new(pattern, false) }
+            }
+            _ => Node::TextWildcard { slots: text_slots(field), glob: Glob::new(pattern, true) },
         },
-        Query::Range {
-            field,
-            lower,
-            upper,
-        } => Node::Range {
-            path: FieldPath::new(field),
-            lower: lower.clone(),
-            upper: upper.clone(),
-        },
-        Query::Cidr { field, net } => Node::Cidr {
-            path: FieldPath::new(field),
-            net: *net,
-        },
-        Query::Exists { field } => Node::Exists {
-            path: FieldPath::new(field),
-        },
+        Query::Range { field, lower, upper } => {
+            Node::Range { path: FieldPath::new(field), lower: lower.clone(), upper: upper.clone() }
+        }
+        Query::Cidr { field, net } => Node::Cidr { path: FieldPath::new(field), net: *net },
+        Query::Exists { field } => Node::Exists { path: FieldPath::new(field) },
     }
 }
 
 /// A term (`numeric` allowed) or phrase value.
 fn compile_value(field: &Option<String>, value: &str, numeric: bool) -> Node {
     let Some(f) = field else {
-        return Node::Text {
-            slots: text_slots(field),
-            tokens: crate::text::token_texts(value),
-        };
+        return Node::Text { slots: text_slots(field), tokens: crate::text::token_texts(value) };
     };
     match field_kind(f) {
-        FieldKind::Text => Node::Text {
-            slots: text_slots(field),
-            tokens: crate::text::token_texts(value),
-        },
+        FieldKind::Text => Node::Text { slots: text_slots(field), tokens: crate::text::token_texts(value) },
         kind => match value.trim().parse::<IpAddr>() {
-            Ok(ip) if kind == FieldKind::Ip => Node::Ip {
-                path: FieldPath::new(f),
-                ip: ip.to_canonical(),
-            },
+            Ok(ip) if kind == FieldKind::Ip => Node::Ip { path: FieldPath::new(f), ip: ip.to_canonical() },
             _ => Node::Keyword {
                 path: FieldPath::new(f),
                 value: value.to_owned(),
@@ -311,19 +255,14 @@ fn leaf_under(v: &Value, prefix: &mut String, field: &str) -> bool {
         }),
         Value::Array(items) => items.iter().any(|item| leaf_under(item, prefix, field)),
         Value::Null => false,
-        _ => {
-            prefix == field
-                || (prefix.starts_with(field) && prefix.as_bytes().get(field.len()) == Some(&b'.'))
-        }
+        _ => prefix == field || (prefix.starts_with(field) && prefix.as_bytes().get(field.len()) == Some(&b'.')),
     }
 }
 
 fn keyword_eq(v: &Value, value: &str, number: Option<&Num>) -> bool {
     match v {
         Value::String(s) => s == value,
-        Value::Number(n) => {
-            number.is_some_and(|q| num_cmp(n, q) == Some(Ordering::Equal)) || n.to_string() == value
-        }
+        Value::Number(n) => number.is_some_and(|q| num_cmp(n, q) == Some(Ordering::Equal)) || n.to_string() == value,
         Value::Bool(b) => value == if *b { "true" } else { "false" },
         _ => false,
     }
@@ -331,10 +270,7 @@ fn keyword_eq(v: &Value, value: &str, number: Option<&Num>) -> bool {
 
 /// Compares an event number with a query number, exactly for integers.
 fn num_cmp(n: &Number, q: &Num) -> Option<Ordering> {
-    let event_int = n
-        .as_i64()
-        .map(i128::from)
-        .or_else(|| n.as_u64().map(i128::from));
+    let event_int = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
     if let (Some(a), Some(b)) = (event_int, q.int) {
         return Some(a.cmp(&b));
     }
@@ -342,11 +278,7 @@ fn num_cmp(n: &Number, q: &Num) -> Option<Ordering> {
 }
 
 fn event_ip(v: &Value) -> Option<IpAddr> {
-    v.as_str()?
-        .trim()
-        .parse::<IpAddr>()
-        .ok()
-        .map(|ip| ip.to_canonical())
+    v.as_str()?.trim().parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
 }
 
 fn in_range(v: &Value, lower: &Bound<Scalar>, upper: &Bound<Scalar>) -> bool {
@@ -371,10 +303,7 @@ fn in_range(v: &Value, lower: &Bound<Scalar>, upper: &Bound<Scalar>) -> bool {
 fn compare(v: &Value, s: &Scalar) -> Option<Ordering> {
     match s {
         Scalar::Number(x) => {
-            let q = Num {
-                float: *x,
-                int: (x.fract() == 0.0 && x.abs() < 1e30).then_some(*x as i128),
-            };
+            let q = Num { float: *x, int: (x.fract() == 0.0 && x.abs() < 1e30).then_some(*x as i128) };
             match v {
                 Value::Number(n) => num_cmp(n, &q),
                 Value::String(s) => parse_number(s.trim())?.partial_cmp(x),
@@ -396,15 +325,9 @@ mod tests {
     #[test]
     fn numbers_compare_exactly() {
         let big = json!({"id": 9007199254740993u64});
-        let q = Query::Term {
-            field: Some("id".into()),
-            value: "9007199254740993".into(),
-        };
+        let q = Query::Term { field: Some("id".into()), value: "9007199254740993".into() };
         assert!(matches(&q, &big));
-        let q = Query::Term {
-            field: Some("id".into()),
-            value: "9007199254740992".into(),
-        };
+        let q = Query::Term { field: Some("id".into()), value: "9007199254740992".into() };
         assert!(!matches(&q, &big));
     }
 }

@@ -41,12 +41,7 @@ pub(crate) struct Word {
 impl Word {
     /// The word is exactly `kw`, unescaped (operators and `TO`).
     pub fn is(&self, kw: &str) -> bool {
-        self.chars.len() == kw.chars().count()
-            && self
-                .chars
-                .iter()
-                .zip(kw.chars())
-                .all(|(&(c, esc), k)| !esc && c == k)
+        self.chars.len() == kw.chars().count() && self.chars.iter().zip(kw.chars()).all(|(&(c, esc), k)| !esc && c == k)
     }
 
     /// Index of the first unescaped `c`.
@@ -57,11 +52,7 @@ impl Word {
     /// Whether the word starts with the unescaped `prefix`.
     pub fn starts_with(&self, prefix: &str) -> bool {
         self.chars.len() >= prefix.chars().count()
-            && self
-                .chars
-                .iter()
-                .zip(prefix.chars())
-                .all(|(&(c, esc), p)| !esc && c == p)
+            && self.chars.iter().zip(prefix.chars()).all(|(&(c, esc), p)| !esc && c == p)
     }
 
     /// The characters with escapes removed.
@@ -71,9 +62,7 @@ impl Word {
 
     /// Whether the word holds an unescaped `*` or `?`.
     pub fn has_wildcard(&self) -> bool {
-        self.chars
-            .iter()
-            .any(|&(c, esc)| !esc && (c == '*' || c == '?'))
+        self.chars.iter().any(|&(c, esc)| !esc && (c == '*' || c == '?'))
     }
 
     /// Whether the word is one or more unescaped `*` and nothing else.
@@ -96,16 +85,12 @@ impl Word {
 
     /// The part from character `from` on.
     pub fn tail(&self, from: usize) -> Word {
-        Word {
-            chars: self.chars[from.min(self.chars.len())..].to_vec(),
-        }
+        Word { chars: self.chars[from.min(self.chars.len())..].to_vec() }
     }
 
     /// The part before character `to`.
     pub fn head(&self, to: usize) -> Word {
-        Word {
-            chars: self.chars[..to.min(self.chars.len())].to_vec(),
-        }
+        Word { chars: self.chars[..to.min(self.chars.len())].to_vec() }
     }
 }
 
@@ -132,21 +117,13 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
             _ => None,
         };
         if let Some(kind) = single {
-            toks.push(Tok {
-                kind,
-                start,
-                end: i + 1,
-            });
+            toks.push(Tok { kind, start, end: i + 1 });
             i += 1;
         } else if c.is_whitespace() {
             i += 1;
         } else if c == '"' {
             let (text, end) = lex_quoted(&chars, i)?;
-            toks.push(Tok {
-                kind: TokKind::Quoted(text),
-                start,
-                end,
-            });
+            toks.push(Tok { kind: TokKind::Quoted(text), start, end });
             i = end;
         } else {
             let mut word = Word::default();
@@ -165,11 +142,7 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
                     i += 1;
                 }
             }
-            toks.push(Tok {
-                kind: TokKind::Word(word),
-                start,
-                end: i,
-            });
+            toks.push(Tok { kind: TokKind::Word(word), start, end: i });
         }
     }
     Ok(toks)
@@ -193,10 +166,7 @@ fn lex_quoted(chars: &[char], open: usize) -> Result<(String, usize), ParseError
             }
         }
     }
-    Err(ParseError::new(
-        chars.len(),
-        format!("unclosed quote starting at column {}", open + 1),
-    ))
+    Err(ParseError::new(chars.len(), format!("unclosed quote starting at column {}", open + 1)))
 }
 
 #[cfg(test)]
@@ -215,10 +185,7 @@ mod tests {
         assert_eq!((toks[1].start, toks[1].end), (2, 7));
         assert_eq!(toks[0].end, toks[1].start, "adjacent");
         assert!(matches!(kinds(r"a\ b")[0], TokKind::Word(ref w) if w.text() == "a b"));
-        assert_eq!(
-            kinds(r#""C:\Win\"x\\""#),
-            vec![TokKind::Quoted(r#"C:\Win"x\"#.into())]
-        );
+        assert_eq!(kinds(r#""C:\Win\"x\\""#), vec![TokKind::Quoted(r#"C:\Win"x\"#.into())]);
     }
 
     #[test]
@@ -231,13 +198,9 @@ mod tests {
 
     #[test]
     fn word_helpers() {
-        let TokKind::Word(w) = &kinds(r"\AND")[0] else {
-            panic!()
-        };
+        let TokKind::Word(w) = &kinds(r"\AND")[0] else { panic!() };
         assert!(!w.is("AND"));
-        let TokKind::Word(w) = &kinds(r"a\*b*c\\")[0] else {
-            panic!()
-        };
+        let TokKind::Word(w) = &kinds(r"a\*b*c\\")[0] else { panic!() };
         assert_eq!(w.pattern(), r"a\*b*c\\");
         assert!(w.has_wildcard());
     }

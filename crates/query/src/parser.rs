@@ -28,22 +28,14 @@ pub const MAX_DEPTH: usize = 100;
 /// Parses a query; relative times (`now-1h`) are resolved against `now`.
 pub fn parse(input: &str, now: Timestamp) -> Result<Query, ParseError> {
     let toks = lex(input)?;
-    let mut p = Parser {
-        toks,
-        i: 0,
-        now,
-        depth: 0,
-        len: input.chars().count(),
-    };
+    let mut p = Parser { toks, i: 0, now, depth: 0, len: input.chars().count() };
     if p.toks.is_empty() {
         return Ok(Query::All);
     }
     let q = p.parse_or(None)?;
     match p.peek() {
         None => Ok(q),
-        Some(t) if t.kind == TokKind::RParen => {
-            Err(ParseError::new(t.start, "')' without a matching '('"))
-        }
+        Some(t) if t.kind == TokKind::RParen => Err(ParseError::new(t.start, "')' without a matching '('")),
         Some(t) => Err(ParseError::new(t.start, "unexpected text")),
     }
 }
@@ -100,10 +92,7 @@ impl Parser {
     fn expect_operand(&self, after: &str) -> Result<(), ParseError> {
         match self.peek() {
             Some(t) if operator(t).is_none() && !matches!(t.kind, TokKind::RParen) => Ok(()),
-            _ => self.err(
-                self.here(),
-                format!("expected a search term after '{after}'"),
-            ),
+            _ => self.err(self.here(), format!("expected a search term after '{after}'")),
         }
     }
 
@@ -115,11 +104,7 @@ impl Parser {
             self.expect_operand(op)?;
             items.push(self.parse_and(ctx)?);
         }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Query::Or(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { Query::Or(items) })
     }
 
     fn parse_and(&mut self, ctx: Option<&str>) -> Result<Query, ParseError> {
@@ -134,20 +119,13 @@ impl Parser {
             }
             items.push(self.parse_unary(ctx)?);
         }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Query::And(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { Query::And(items) })
     }
 
     fn parse_unary(&mut self, ctx: Option<&str>) -> Result<Query, ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return self.err(
-                self.here(),
-                format!("the query nests more than {MAX_DEPTH} levels deep"),
-            );
+            return self.err(self.here(), format!("the query nests more than {MAX_DEPTH} levels deep"));
         }
         let q = self.parse_unary_inner(ctx);
         self.depth -= 1;
@@ -159,10 +137,7 @@ impl Parser {
             return self.err(self.len, "expected a search term");
         };
         if let Some(op) = operator(tok) {
-            return self.err(
-                tok.start,
-                format!("'{op}' needs a search term on each side"),
-            );
+            return self.err(tok.start, format!("'{op}' needs a search term on each side"));
         }
         let TokKind::Word(w) = &tok.kind else {
             return self.parse_primary(ctx);
@@ -172,9 +147,7 @@ impl Parser {
             self.expect_operand("NOT")?;
             return Ok(Query::Not(Box::new(self.parse_unary(ctx)?)));
         }
-        let prefix = ['-', '!', '+']
-            .into_iter()
-            .find(|&c| matches!(w.chars.first(), Some(&(x, false)) if x == c));
+        let prefix = ['-', '!', '+'].into_iter().find(|&c| matches!(w.chars.first(), Some(&(x, false)) if x == c));
         let Some(prefix) = prefix else {
             return self.parse_primary(ctx);
         };
@@ -190,11 +163,7 @@ impl Parser {
         }
         self.expect_operand(&prefix.to_string())?;
         let operand = self.parse_unary(ctx)?;
-        Ok(if prefix == '+' {
-            operand
-        } else {
-            Query::Not(Box::new(operand))
-        })
+        Ok(if prefix == '+' { operand } else { Query::Not(Box::new(operand)) })
     }
 
     fn parse_primary(&mut self, ctx: Option<&str>) -> Result<Query, ParseError> {
@@ -206,16 +175,12 @@ impl Parser {
             TokKind::RParen => self.err(tok.start, "')' without a matching '('"),
             TokKind::LBracket | TokKind::LBrace => match ctx {
                 Some(field) => self.parse_range(field, &tok),
-                None => self.err(
-                    tok.start,
-                    "a range needs a field before it, e.g. bytes:[10 TO 20]",
-                ),
+                None => self.err(tok.start, "a range needs a field before it, e.g. bytes:[10 TO 20]"),
             },
             TokKind::RBracket => self.err(tok.start, "']' without a range to close"),
             TokKind::RBrace => self.err(tok.start, "'}' without a range to close"),
             TokKind::Quoted(text) => match ctx {
-                Some(field) => value_query(field, &text, true, self.now)
-                    .map_err(|m| ParseError::new(tok.start, m)),
+                Some(field) => value_query(field, &text, true, self.now).map_err(|m| ParseError::new(tok.start, m)),
                 None => Ok(Query::Phrase { field: None, text }),
             },
             TokKind::Word(ref w) => match ctx {
@@ -233,10 +198,7 @@ impl Parser {
         let q = self.parse_or(ctx)?;
         match self.next() {
             Some(t) if t.kind == TokKind::RParen => Ok(q),
-            _ => self.err(
-                open,
-                format!("missing ')' for the '(' at column {}", open + 1),
-            ),
+            _ => self.err(open, format!("missing ')' for the '(' at column {}", open + 1)),
         }
     }
 
@@ -248,10 +210,7 @@ impl Parser {
             } else if w.has_wildcard() {
                 wildcard_query(None, w)
             } else {
-                Query::Term {
-                    field: None,
-                    value: w.text(),
-                }
+                Query::Term { field: None, value: w.text() }
             });
         };
         let field = w.head(colon).text();
@@ -271,19 +230,16 @@ impl Parser {
         if field_kind(field) == FieldKind::StoredOnly {
             return self.err(
                 pos,
-                format!("{field} is stored for display but cannot be searched; search message or a parsed field instead"),
+                format!(
+                    "{field} is stored for display but cannot be searched; search message or a parsed field instead"
+                ),
             );
         }
         Ok(())
     }
 
     /// `_exists_:field` or `_exists_:"field"`.
-    fn exists_clause(
-        &mut self,
-        value: &Word,
-        start: usize,
-        end: usize,
-    ) -> Result<Query, ParseError> {
+    fn exists_clause(&mut self, value: &Word, start: usize, end: usize) -> Result<Query, ParseError> {
         let field = if value.chars.is_empty() {
             match self.adjacent(end).map(|t| t.kind.clone()) {
                 Some(TokKind::Quoted(text)) if !text.is_empty() => {
@@ -323,10 +279,7 @@ impl Parser {
                     self.i += 1;
                     self.depth += 1;
                     let q = if self.depth > MAX_DEPTH {
-                        self.err(
-                            open,
-                            format!("the query nests more than {MAX_DEPTH} levels deep"),
-                        )
+                        self.err(open, format!("the query nests more than {MAX_DEPTH} levels deep"))
                     } else {
                         self.parse_parenthesized(open, Some(field))
                     };
@@ -347,9 +300,7 @@ impl Parser {
             }
         }
         if w.is_all_stars() {
-            return Ok(Query::Exists {
-                field: field.to_owned(),
-            });
+            return Ok(Query::Exists { field: field.to_owned() });
         }
         if w.has_wildcard() {
             if crate::schema::field_kind(field) == crate::schema::FieldKind::Time {
@@ -392,11 +343,7 @@ impl Parser {
             "<=" => (Bound::Unbounded, Bound::Included(s)),
             _ => (Bound::Unbounded, Bound::Excluded(s)),
         };
-        Ok(Query::Range {
-            field: field.to_owned(),
-            lower,
-            upper,
-        })
+        Ok(Query::Range { field: field.to_owned(), lower, upper })
     }
 
     /// After `[` or `{` (the token `open`): `bound TO bound` and `]` or `}`.
@@ -405,38 +352,22 @@ impl Parser {
         let inclusive_lower = open.kind == TokKind::LBracket;
         let lower = self.range_bound(field, inclusive_lower, "a lower bound", col)?;
         match self.next() {
-            Some(Tok {
-                kind: TokKind::Word(w),
-                ..
-            }) if w.is("TO") || w.is("to") => {}
+            Some(Tok { kind: TokKind::Word(w), .. }) if w.is("TO") || w.is("to") => {}
             t => {
                 let pos = t.map_or(self.len, |t| t.start);
-                return self.err(
-                    pos,
-                    format!("expected 'TO' between the bounds of the range at column {col}"),
-                );
+                return self.err(pos, format!("expected 'TO' between the bounds of the range at column {col}"));
             }
         }
-        let upper_tok_kind = self
-            .toks
-            .iter()
-            .skip(self.i + 1)
-            .map(|t| t.kind.clone())
-            .next();
+        let upper_tok_kind = self.toks.iter().skip(self.i + 1).map(|t| t.kind.clone()).next();
         let inclusive_upper = upper_tok_kind != Some(TokKind::RBrace);
         let upper = self.range_bound(field, inclusive_upper, "an upper bound", col)?;
         match self.next() {
-            Some(t) if matches!(t.kind, TokKind::RBracket | TokKind::RBrace) => Ok(Query::Range {
-                field: field.to_owned(),
-                lower,
-                upper,
-            }),
+            Some(t) if matches!(t.kind, TokKind::RBracket | TokKind::RBrace) => {
+                Ok(Query::Range { field: field.to_owned(), lower, upper })
+            }
             t => {
                 let pos = t.map_or(self.len, |t| t.start);
-                self.err(
-                    pos,
-                    format!("expected ']' or '}}' to close the range at column {col}"),
-                )
+                self.err(pos, format!("expected ']' or '}}' to close the range at column {col}"))
             }
         }
     }
@@ -449,31 +380,16 @@ impl Parser {
         col: usize,
     ) -> Result<Bound<Scalar>, ParseError> {
         let bound = |s| {
-            if inclusive {
-                Bound::Included(s)
-            } else {
-                Bound::Excluded(s)
-            }
+            if inclusive { Bound::Included(s) } else { Bound::Excluded(s) }
         };
         match self.next() {
-            Some(Tok {
-                kind: TokKind::Word(w),
-                ..
-            }) if w.is("*") => Ok(Bound::Unbounded),
-            Some(Tok {
-                kind: TokKind::Word(w),
-                start,
-                ..
-            }) if !w.is("TO") => scalar(field, &w.text(), false, self.now)
-                .map(bound)
-                .map_err(|m| ParseError::new(start, m)),
-            Some(Tok {
-                kind: TokKind::Quoted(text),
-                start,
-                ..
-            }) => scalar(field, &text, true, self.now)
-                .map(bound)
-                .map_err(|m| ParseError::new(start, m)),
+            Some(Tok { kind: TokKind::Word(w), .. }) if w.is("*") => Ok(Bound::Unbounded),
+            Some(Tok { kind: TokKind::Word(w), start, .. }) if !w.is("TO") => {
+                scalar(field, &w.text(), false, self.now).map(bound).map_err(|m| ParseError::new(start, m))
+            }
+            Some(Tok { kind: TokKind::Quoted(text), start, .. }) => {
+                scalar(field, &text, true, self.now).map(bound).map_err(|m| ParseError::new(start, m))
+            }
             t => {
                 let pos = t.map_or(self.len, |t| t.start);
                 self.err(pos, format!("expected {what} in the range at column {col}"))

@@ -20,17 +20,9 @@ impl FieldPath {
     /// Prepares `field` for lookups.
     pub fn new(field: &str) -> FieldPath {
         let segments: Vec<&str> = field.split('.').collect();
-        let keys = (0..segments.len())
-            .map(|i| {
-                (i..segments.len())
-                    .map(|j| segments[i..=j].join("."))
-                    .collect()
-            })
-            .collect();
-        FieldPath {
-            name: field.to_owned(),
-            keys,
-        }
+        let keys =
+            (0..segments.len()).map(|i| (i..segments.len()).map(|j| segments[i..=j].join(".")).collect()).collect();
+        FieldPath { name: field.to_owned(), keys }
     }
 
     /// The field name.
@@ -56,10 +48,10 @@ impl FieldPath {
             return leaf(v, f);
         }
         match v {
-            Value::Object(map) => self.keys[i].iter().enumerate().any(|(k, key)| {
-                map.get(key)
-                    .is_some_and(|child| self.walk(child, i + k + 1, f))
-            }),
+            Value::Object(map) => self.keys[i]
+                .iter()
+                .enumerate()
+                .any(|(k, key)| map.get(key).is_some_and(|child| self.walk(child, i + k + 1, f))),
             Value::Array(items) => items.iter().any(|item| self.walk(item, i, f)),
             _ => false,
         }
@@ -119,10 +111,7 @@ mod tests {
     fn nested_dotted_mixed_and_arrays() {
         let p = FieldPath::new("source.nat.ip");
         let vals = |e: Value| p.values(&e).into_iter().cloned().collect::<Vec<_>>();
-        assert_eq!(
-            vals(json!({"source": {"nat": {"ip": "1"}}})),
-            vec![json!("1")]
-        );
+        assert_eq!(vals(json!({"source": {"nat": {"ip": "1"}}})), vec![json!("1")]);
         assert_eq!(vals(json!({"source.nat.ip": "2"})), vec![json!("2")]);
         assert_eq!(vals(json!({"source": {"nat.ip": "3"}})), vec![json!("3")]);
         assert_eq!(vals(json!({"source.nat": {"ip": "4"}})), vec![json!("4")]);

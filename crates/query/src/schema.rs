@@ -35,13 +35,7 @@ pub const IP_FIELDS: &[&str] = &[
 ];
 
 /// Fields holding instants.
-pub const TIME_FIELDS: &[&str] = &[
-    "@timestamp",
-    "event.created",
-    "event.ingested",
-    "event.start",
-    "event.end",
-];
+pub const TIME_FIELDS: &[&str] = &["@timestamp", "event.created", "event.ingested", "event.start", "event.end"];
 
 /// Fields stored with the event but not searchable at all.
 pub const STORED_ONLY_FIELDS: &[&str] = &["event.original"];

@@ -41,12 +41,7 @@ pub fn tokenize(text: &str) -> impl Iterator<Item = Token> + use<> {
     let mut tokens = Vec::new();
     let mut position = 0u32;
     for_each_token(text, |t, start, end| {
-        tokens.push(Token {
-            text: t.to_owned(),
-            position,
-            start,
-            end,
-        });
+        tokens.push(Token { text: t.to_owned(), position, start, end });
         position += 1;
     });
     tokens.into_iter()
@@ -77,12 +72,8 @@ pub fn phrase_in<Q: AsRef<str>, D: AsRef<str>>(query: &[Q], doc: &[D]) -> bool {
     if query.is_empty() || query.len() > doc.len() {
         return false;
     }
-    (0..=doc.len() - query.len()).any(|i| {
-        query
-            .iter()
-            .zip(&doc[i..])
-            .all(|(q, d)| token_matches(q.as_ref(), d.as_ref()))
-    })
+    (0..=doc.len() - query.len())
+        .any(|i| query.iter().zip(&doc[i..]).all(|(q, d)| token_matches(q.as_ref(), d.as_ref())))
 }
 
 /// Calls `emit(token, start_byte, end_byte)` for each token of `text`, in order.
@@ -129,11 +120,7 @@ fn flush_latin(buf: &mut String, span: (usize, usize), emit: &mut impl FnMut(&st
     }
 }
 
-fn flush_cjk(
-    run: &mut Vec<(char, usize, usize)>,
-    scratch: &mut String,
-    emit: &mut impl FnMut(&str, usize, usize),
-) {
+fn flush_cjk(run: &mut Vec<(char, usize, usize)>, scratch: &mut String, emit: &mut impl FnMut(&str, usize, usize)) {
     match run.len() {
         0 => {}
         1 => {

@@ -46,16 +46,12 @@ pub(crate) fn parse_query_time(s: &str, now: Timestamp) -> Result<QueryTime, Str
         return parse_relative(rest, now).map(QueryTime::Instant);
     }
     if is_date_only(s) {
-        let date: civil::Date = s
-            .parse()
-            .map_err(|_| format!("'{s}' is not a valid date ({FORMS})"))?;
+        let date: civil::Date = s.parse().map_err(|_| format!("'{s}' is not a valid date ({FORMS})"))?;
         return utc(date.to_datetime(civil::Time::midnight()))
             .map(QueryTime::Day)
             .ok_or_else(|| format!("'{s}' is out of range"));
     }
-    parse_absolute(s)
-        .map(QueryTime::Instant)
-        .ok_or_else(|| format!("'{s}' is not a valid time ({FORMS})"))
+    parse_absolute(s).map(QueryTime::Instant).ok_or_else(|| format!("'{s}' is not a valid time ({FORMS})"))
 }
 
 /// `YYYY-MM-DD` exactly.
@@ -64,9 +60,7 @@ fn is_date_only(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 /// An absolute time with or without offset (without = UTC).
@@ -88,11 +82,7 @@ fn utc(dt: civil::DateTime) -> Option<Timestamp> {
 
 /// The part after `now`: `(+|-)N unit` steps, then an optional `/unit` rounding.
 fn parse_relative(rest: &str, now: Timestamp) -> Result<Timestamp, String> {
-    let bad = || {
-        format!(
-            "'now{rest}' is not a valid relative time (use now, now-15m, now-1h, now-7d or now/d)"
-        )
-    };
+    let bad = || format!("'now{rest}' is not a valid relative time (use now, now-15m, now-1h, now-7d or now/d)");
     let (steps, round) = match rest.split_once('/') {
         Some((steps, unit)) => (steps, Some(unit)),
         None => (rest, None),
@@ -109,10 +99,7 @@ fn parse_relative(rest: &str, now: Timestamp) -> Result<Timestamp, String> {
         let mut digits = 0;
         while let Some(&(_, d)) = chars.peek() {
             let Some(v) = d.to_digit(10) else { break };
-            n = n
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(i64::from(v)))
-                .ok_or_else(bad)?;
+            n = n.checked_mul(10).and_then(|n| n.checked_add(i64::from(v))).ok_or_else(bad)?;
             digits += 1;
             chars.next();
         }
@@ -125,9 +112,7 @@ fn parse_relative(rest: &str, now: Timestamp) -> Result<Timestamp, String> {
         }
         let delta = n.checked_mul(secs).ok_or_else(bad)?;
         let delta = SignedDuration::from_secs(if negative { -delta } else { delta });
-        t = t
-            .checked_add(delta)
-            .map_err(|_| format!("'now{rest}' is out of range"))?;
+        t = t.checked_add(delta).map_err(|_| format!("'now{rest}' is out of range"))?;
     }
     if let Some(unit) = round {
         let mut u = unit.chars();
@@ -195,14 +180,8 @@ mod tests {
     #[test]
     fn absolute_and_relative() {
         assert_eq!(t("2026-11-21").to_string(), "2026-11-21T00:00:00Z");
-        assert!(matches!(
-            parse_query_time("2026-11-21", now()),
-            Ok(QueryTime::Day(_))
-        ));
-        assert_eq!(
-            t("2026-11-21T19:00:00+09:00").to_string(),
-            "2026-11-21T10:00:00Z"
-        );
+        assert!(matches!(parse_query_time("2026-11-21", now()), Ok(QueryTime::Day(_))));
+        assert_eq!(t("2026-11-21T19:00:00+09:00").to_string(), "2026-11-21T10:00:00Z");
         assert_eq!(t("2026-11-21T10:00:00").to_string(), "2026-11-21T10:00:00Z");
         assert_eq!(t("now").to_string(), "2026-11-21T10:34:56Z");
         assert_eq!(t("now-15m").to_string(), "2026-11-21T10:19:56Z");
@@ -233,14 +212,8 @@ mod tests {
     #[test]
     fn event_values() {
         let v = |j: serde_json::Value| event_time(&j).map(|t| t.to_string());
-        assert_eq!(
-            v("2026-11-21T10:00:00.5Z".into()).unwrap(),
-            "2026-11-21T10:00:00.5Z"
-        );
-        assert_eq!(
-            v(1_700_000_000_000i64.into()).unwrap(),
-            "2023-11-14T22:13:20Z"
-        );
+        assert_eq!(v("2026-11-21T10:00:00.5Z".into()).unwrap(), "2026-11-21T10:00:00.5Z");
+        assert_eq!(v(1_700_000_000_000i64.into()).unwrap(), "2023-11-14T22:13:20Z");
         assert_eq!(v(1.5f64.into()).unwrap(), "1970-01-01T00:00:00.0015Z");
         assert_eq!(v("2026-11-21".into()).unwrap(), "2026-11-21T00:00:00Z");
         assert!(v("garbage".into()).is_none());

@@ -16,68 +16,38 @@ use crate::time::{QueryTime, parse_query_time};
 
 /// A plain (not wildcard, not comparison) value for `field`. `quoted` tells whether it was
 /// written in quotes, which makes it a phrase on text and keyword fields.
-pub(crate) fn value_query(
-    field: &str,
-    text: &str,
-    quoted: bool,
-    now: Timestamp,
-) -> Result<Query, String> {
+pub(crate) fn value_query(field: &str, text: &str, quoted: bool, now: Timestamp) -> Result<Query, String> {
     match field_kind(field) {
         FieldKind::Ip => {
             if text.contains('/') {
                 let net: IpNet = text.trim().parse().map_err(|_| {
-                    format!(
-                        "'{text}' is not a valid CIDR (write it like 10.1.0.0/16 or 2001:db8::/32)"
-                    )
+                    format!("'{text}' is not a valid CIDR (write it like 10.1.0.0/16 or 2001:db8::/32)")
                 })?;
-                Ok(Query::Cidr {
-                    field: field.to_owned(),
-                    net: canonical_net(net),
-                })
+                Ok(Query::Cidr { field: field.to_owned(), net: canonical_net(net) })
             } else {
                 let ip = parse_ip(field, text)?;
-                Ok(Query::Term {
-                    field: Some(field.to_owned()),
-                    value: ip.to_string(),
-                })
+                Ok(Query::Term { field: Some(field.to_owned()), value: ip.to_string() })
             }
         }
         FieldKind::Time => {
-            let (lower, upper) =
-                match parse_query_time(text, now).map_err(|e| format!("{e} for {field}"))? {
-                    // A date alone means that whole day.
-                    QueryTime::Day(start) => {
-                        let end = start
-                            .checked_add(SignedDuration::from_hours(24))
-                            .map_err(|_| format!("'{text}' is out of range"))?;
-                        (
-                            Bound::Included(Scalar::Time(start)),
-                            Bound::Excluded(Scalar::Time(end)),
-                        )
-                    }
-                    QueryTime::Instant(t) => (
-                        Bound::Included(Scalar::Time(t)),
-                        Bound::Included(Scalar::Time(t)),
-                    ),
-                };
-            Ok(Query::Range {
-                field: field.to_owned(),
-                lower,
-                upper,
-            })
+            let (lower, upper) = match parse_query_time(text, now).map_err(|e| format!("{e} for {field}"))? {
+                // A date alone means that whole day.
+                QueryTime::Day(start) => {
+                    let end = start
+                        .checked_add(SignedDuration::from_hours(24))
+                        .map_err(|_| format!("'{text}' is out of range"))?;
+                    (Bound::Included(Scalar::Time(start)), Bound::Excluded(Scalar::Time(end)))
+                }
+                QueryTime::Instant(t) => (Bound::Included(Scalar::Time(t)), Bound::Included(Scalar::Time(t))),
+            };
+            Ok(Query::Range { field: field.to_owned(), lower, upper })
         }
         FieldKind::Text | FieldKind::Keyword | FieldKind::StoredOnly => {
             let field = Some(field.to_owned());
             Ok(if quoted {
-                Query::Phrase {
-                    field,
-                    text: text.to_owned(),
-                }
+                Query::Phrase { field, text: text.to_owned() }
             } else {
-                Query::Term {
-                    field,
-                    value: text.to_owned(),
-                }
+                Query::Term { field, value: text.to_owned() }
             })
         }
     }
@@ -93,44 +63,22 @@ pub(crate) fn value_query(
 pub(crate) fn wildcard_query(field: Option<&str>, w: &Word) -> Query {
     let on_text = field.is_none_or(|f| field_kind(f) == FieldKind::Text);
     let star = |&(c, esc): &(char, bool)| !esc && c == '*';
-    let start = w
-        .chars
-        .iter()
-        .position(|c| !star(c))
-        .unwrap_or(w.chars.len());
-    let end = w
-        .chars
-        .iter()
-        .rposition(|c| !star(c))
-        .map_or(start, |i| i + 1);
+    let start = w.chars.iter().position(|c| !star(c)).unwrap_or(w.chars.len());
+    let end = w.chars.iter().rposition(|c| !star(c)).map_or(start, |i| i + 1);
     let core = &w.chars[start..end.max(start)];
-    let plain_cjk = !core.is_empty()
-        && core
-            .iter()
-            .all(|&(c, _)| is_cjk(crate::normalize::fold(c, None).0));
+    let plain_cjk = !core.is_empty() && core.iter().all(|&(c, _)| is_cjk(crate::normalize::fold(c, None).0));
     if on_text && plain_cjk {
-        return Query::Term {
-            field: field.map(str::to_owned),
-            value: core.iter().map(|&(c, _)| c).collect(),
-        };
+        return Query::Term { field: field.map(str::to_owned), value: core.iter().map(|&(c, _)| c).collect() };
     }
-    Query::Wildcard {
-        field: field.map(str::to_owned),
-        pattern: w.pattern(),
-    }
+    Query::Wildcard { field: field.map(str::to_owned), pattern: w.pattern() }
 }
 
 /// A comparison or range endpoint for `field`.
-pub(crate) fn scalar(
-    field: &str,
-    text: &str,
-    quoted: bool,
-    now: Timestamp,
-) -> Result<Scalar, String> {
+pub(crate) fn scalar(field: &str, text: &str, quoted: bool, now: Timestamp) -> Result<Scalar, String> {
     match field_kind(field) {
-        FieldKind::Time => parse_query_time(text, now)
-            .map(|t| Scalar::Time(t.timestamp()))
-            .map_err(|e| format!("{e} for {field}")),
+        FieldKind::Time => {
+            parse_query_time(text, now).map(|t| Scalar::Time(t.timestamp())).map_err(|e| format!("{e} for {field}"))
+        }
         FieldKind::Ip => parse_ip(field, text).map(Scalar::Ip),
         _ if quoted => Ok(Scalar::Text(text.to_owned())),
         _ => Ok(match parse_number(text) {
@@ -217,9 +165,7 @@ mod tests {
         assert_eq!(parse_number("-1.5"), Some(-1.5));
         assert_eq!(parse_number("2e3"), Some(2000.0));
         assert_eq!(parse_number(".5"), Some(0.5));
-        for s in [
-            "", "-", ".", "inf", "NaN", "1e", "0x10", "1_000", "1e999", "1.2.3", "e5",
-        ] {
+        for s in ["", "-", ".", "inf", "NaN", "1e", "0x10", "1_000", "1e999", "1.2.3", "e5"] {
             assert_eq!(parse_number(s), None, "{s}");
         }
     }

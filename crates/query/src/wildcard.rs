@@ -47,11 +47,7 @@ impl Glob {
         let segments = segments
             .into_iter()
             .map(|pieces| {
-                let pieces = if fold_case {
-                    fold_pieces(pieces)
-                } else {
-                    pieces
-                };
+                let pieces = if fold_case { fold_pieces(pieces) } else { pieces };
                 if pieces.iter().all(|p| matches!(p, Piece::Lit(_))) {
                     Segment::Literal(
                         pieces

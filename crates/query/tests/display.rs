@@ -25,10 +25,7 @@ fn canonical_forms() {
         ("-a", "NOT a"),
         ("+a", "a"),
         ("a OR (b OR c)", "a OR (b OR c)"),
-        (
-            "event.action:(denied OR blocked)",
-            "event.action:denied OR event.action:blocked",
-        ),
+        ("event.action:(denied OR blocked)", "event.action:denied OR event.action:blocked"),
         ("_exists_:user.name", "user.name:*"),
         ("bytes:[10 TO *]", "bytes:>=10"),
         ("bytes:{* TO 10}", "bytes:<10"),
@@ -36,20 +33,14 @@ fn canonical_forms() {
         ("bytes:[* TO *]", "bytes:[* TO *]"),
         ("user.name:[a TO \"m\"]", "user.name:[\"a\" TO \"m\"]"),
         ("@timestamp:>now-1h", "@timestamp:>2026-11-21T11:00:00Z"),
-        (
-            "@timestamp:2026-11-21",
-            "@timestamp:[2026-11-21T00:00:00Z TO 2026-11-22T00:00:00Z}",
-        ),
+        ("@timestamp:2026-11-21", "@timestamp:[2026-11-21T00:00:00Z TO 2026-11-22T00:00:00Z}"),
         (
             "@timestamp:[2026-11-01 TO 2026-11-02T12:00:00+09:00]",
             "@timestamp:[2026-11-01T00:00:00Z TO 2026-11-02T03:00:00Z]",
         ),
         ("source.ip:\"2001:db8::/32\"", "source.ip:2001:db8::/32"),
         ("source.ip:10.1.2.3", "source.ip:10.1.2.3"),
-        (
-            "source.ip:[10.0.0.1 TO 10.0.0.9]",
-            "source.ip:[10.0.0.1 TO 10.0.0.9]",
-        ),
+        ("source.ip:[10.0.0.1 TO 10.0.0.9]", "source.ip:[10.0.0.1 TO 10.0.0.9]"),
         (r"url.path:\/admin", "url.path:/admin"),
         (r"url.full:http\://x", "url.full:http://x"),
         (r"a\:b", r"a\:b"),
@@ -86,19 +77,12 @@ fn display_parses_back_to_the_same_query() {
         let text = q.to_string();
         let back = match parse(&text, now()) {
             Ok(back) => back,
-            Err(err) => panic!(
-                "case {i}: {q:?}\nprinted as {text:?}\nfails: {err}\n{}",
-                err.render(&text)
-            ),
+            Err(err) => panic!("case {i}: {q:?}\nprinted as {text:?}\nfails: {err}\n{}", err.render(&text)),
         };
         assert_eq!(back, q, "case {i}: printed as {text:?}");
         assert_eq!(back.to_string(), text);
         let json = serde_json::to_string(&q).unwrap();
-        assert_eq!(
-            serde_json::from_str::<Query>(&json).unwrap(),
-            q,
-            "case {i}: serde round trip of {json}"
-        );
+        assert_eq!(serde_json::from_str::<Query>(&json).unwrap(), q, "case {i}: serde round trip of {json}");
         let compiled = CompiledQuery::new(&q);
         for event in &events {
             compiled.matches(event);

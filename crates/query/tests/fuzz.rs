@@ -88,12 +88,7 @@ fn hundred_thousand_random_strings() {
                "f": [1, "a", null, {"x": 1}], "error.message": "タイムアウト"}),
     ];
     // Longer or different runs while developing: QUERY_FUZZ_SEED=7 QUERY_FUZZ_ITERATIONS=1000000.
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let iterations = env("QUERY_FUZZ_ITERATIONS", 100_000);
     let mut rng = Rng::new(env("QUERY_FUZZ_SEED", 42));
     let mut parsed = 0;
@@ -114,20 +109,14 @@ fn hundred_thousand_random_strings() {
                 q.fields();
             }
             Err(e) => {
-                assert!(
-                    e.position <= input.chars().count(),
-                    "case {i}: {input:?}: {e:?}"
-                );
+                assert!(e.position <= input.chars().count(), "case {i}: {input:?}: {e:?}");
                 assert!(!e.message.is_empty());
                 e.render(&input);
             }
         }
     }
     // The generator should reach the parser's success paths often, not only its errors.
-    assert!(
-        parsed > iterations / 5,
-        "only {parsed} of {iterations} parsed"
-    );
+    assert!(parsed > iterations / 5, "only {parsed} of {iterations} parsed");
 }
 
 #[test]

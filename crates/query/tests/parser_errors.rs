@@ -10,52 +10,20 @@ const ERRORS: &[(&str, usize, &str)] = &[
     ("field:\"abc", 11, "unclosed quote starting at column 7"),
     ("\"", 2, "unclosed quote starting at column 1"),
     ("source.ip:", 11, "expected a value after 'source.ip:'"),
-    (
-        "source.ip: 10.1.2.3",
-        11,
-        "expected a value after 'source.ip:'",
-    ),
+    ("source.ip: 10.1.2.3", 11, "expected a value after 'source.ip:'"),
     ("bytes:>", 8, "expected a value after 'bytes:>'"),
     ("bytes:>= 5", 9, "expected a value after 'bytes:>='"),
-    (
-        "source.ip:10.1.0.0/33",
-        11,
-        "'10.1.0.0/33' is not a valid CIDR",
-    ),
-    (
-        "a source.ip:\"10.1.0.0/33\"",
-        13,
-        "'10.1.0.0/33' is not a valid CIDR",
-    ),
+    ("source.ip:10.1.0.0/33", 11, "'10.1.0.0/33' is not a valid CIDR"),
+    ("a source.ip:\"10.1.0.0/33\"", 13, "'10.1.0.0/33' is not a valid CIDR"),
     ("source.ip:foo", 11, "'foo' is not a valid IP address"),
-    (
-        "source.ip:[1.2.3.4 TO x]",
-        23,
-        "'x' is not a valid IP address",
-    ),
-    (
-        "@timestamp:yesterday",
-        12,
-        "'yesterday' is not a valid time",
-    ),
-    (
-        "@timestamp:>now-1x",
-        13,
-        "'now-1x' is not a valid relative time",
-    ),
-    (
-        "@timestamp:2026-13-01",
-        12,
-        "'2026-13-01' is not a valid date",
-    ),
+    ("source.ip:[1.2.3.4 TO x]", 23, "'x' is not a valid IP address"),
+    ("@timestamp:yesterday", 12, "'yesterday' is not a valid time"),
+    ("@timestamp:>now-1x", 13, "'now-1x' is not a valid relative time"),
+    ("@timestamp:2026-13-01", 12, "'2026-13-01' is not a valid date"),
     (":foo", 1, "expected a field name before ':'"),
     ("_exists_:", 10, "expected a field name after '_exists_:'"),
     ("_exists_:a*", 10, "without wildcards"),
-    (
-        "event.original:foo",
-        1,
-        "event.original is stored for display but cannot be searched",
-    ),
+    ("event.original:foo", 1, "event.original is stored for display but cannot be searched"),
     ("_exists_:event.original", 10, "cannot be searched"),
     ("a AND", 6, "expected a search term after 'AND'"),
     ("a OR", 5, "expected a search term after 'OR'"),
@@ -73,37 +41,13 @@ const ERRORS: &[(&str, usize, &str)] = &[
     ("[1 TO 2]", 1, "a range needs a field before it"),
     ("a ]", 3, "']' without a range to close"),
     ("a }", 3, "'}' without a range to close"),
-    (
-        "bytes:[1 2]",
-        10,
-        "expected 'TO' between the bounds of the range at column 7",
-    ),
-    (
-        "bytes:[1 TO 2",
-        14,
-        "expected ']' or '}' to close the range at column 7",
-    ),
-    (
-        "bytes:[1 TO 2 3]",
-        15,
-        "expected ']' or '}' to close the range at column 7",
-    ),
-    (
-        "bytes:[TO 2]",
-        8,
-        "expected a lower bound in the range at column 7",
-    ),
-    (
-        "bytes:[1 TO]",
-        12,
-        "expected an upper bound in the range at column 7",
-    ),
+    ("bytes:[1 2]", 10, "expected 'TO' between the bounds of the range at column 7"),
+    ("bytes:[1 TO 2", 14, "expected ']' or '}' to close the range at column 7"),
+    ("bytes:[1 TO 2 3]", 15, "expected ']' or '}' to close the range at column 7"),
+    ("bytes:[TO 2]", 8, "expected a lower bound in the range at column 7"),
+    ("bytes:[1 TO]", 12, "expected an upper bound in the range at column 7"),
     ("bytes:[", 8, "expected a lower bound"),
-    (
-        "abc\\",
-        4,
-        "a backslash at the end of the query escapes nothing",
-    ),
+    ("abc\\", 4, "a backslash at the end of the query escapes nothing"),
     ("ログイン \"失敗", 9, "unclosed quote starting at column 6"),
 ];
 
@@ -113,10 +57,7 @@ fn errors_have_positions_and_clear_messages() {
     for &(query, column, message) in ERRORS {
         let err = e(query);
         if !err.message.contains(message) || err.column() != column {
-            failures.push(format!(
-                "{query:?}: expected column {column} {message:?}, got\n{}",
-                err.render(query)
-            ));
+            failures.push(format!("{query:?}: expected column {column} {message:?}, got\n{}", err.render(query)));
         }
         assert!(err.position <= query.chars().count());
     }
@@ -127,17 +68,10 @@ fn errors_have_positions_and_clear_messages() {
 fn error_display_and_render() {
     let err = e("ログイン source.ip:10.1.0.0/33");
     assert_eq!(err.position, 15);
-    assert!(
-        err.to_string()
-            .starts_with("column 16: '10.1.0.0/33' is not a valid CIDR")
-    );
+    assert!(err.to_string().starts_with("column 16: '10.1.0.0/33' is not a valid CIDR"));
     let rendered = err.render("ログイン source.ip:10.1.0.0/33");
     let caret_line = rendered.lines().nth(1).unwrap();
-    assert_eq!(
-        caret_line.find('^'),
-        Some(19),
-        "wide characters take two columns"
-    );
+    assert_eq!(caret_line.find('^'), Some(19), "wide characters take two columns");
 }
 
 #[test]

@@ -19,8 +19,8 @@ use jiff::Timestamp;
 
 pub use error::StoreError;
 pub use model::{
-    AuditEntry, AuditFilter, NewAuditEntry, NewRevision, NewToken, NewUser, REVISION_SOURCES,
-    Revision, RevisionSummary, Role, Session, Token, TokenKind, UnknownRole, User, UserUpdate,
+    AuditEntry, AuditFilter, NewAuditEntry, NewRevision, NewToken, NewUser, REVISION_SOURCES, Revision,
+    RevisionSummary, Role, Session, Token, TokenKind, UnknownRole, User, UserUpdate,
 };
 pub use sqlite::SqliteStore;
 
@@ -33,20 +33,12 @@ pub trait ControlStore: Send + Sync {
     /// The revision with that number, if any.
     fn revision(&self, number: i64) -> Result<Option<Revision>, StoreError>;
     /// Up to `limit` revisions numbered below `before` (all if `None`), newest first.
-    fn revisions(
-        &self,
-        limit: usize,
-        before: Option<i64>,
-    ) -> Result<Vec<RevisionSummary>, StoreError>;
+    fn revisions(&self, limit: usize, before: Option<i64>) -> Result<Vec<RevisionSummary>, StoreError>;
     /// Appends revision latest+1 atomically. `expected_parent` is the optimistic-concurrency
     /// guard between two editors: `Some(p)` fails with [`StoreError::Conflict`] unless the
     /// latest revision is `p` (`Some(None)`: unless there is no revision yet); `None` appends
     /// unconditionally.
-    fn append_revision(
-        &self,
-        new: NewRevision,
-        expected_parent: Option<Option<i64>>,
-    ) -> Result<Revision, StoreError>;
+    fn append_revision(&self, new: NewRevision, expected_parent: Option<Option<i64>>) -> Result<Revision, StoreError>;
 
     // --- users ---
 

@@ -14,11 +14,8 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, in the order they must be applied.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
 
 /// The schema version a fully migrated database has with this binary.
 pub fn latest_version() -> i64 {
@@ -40,18 +37,8 @@ mod tests {
     fn sql_is_portable() {
         for m in MIGRATIONS {
             let upper = m.sql.to_uppercase();
-            for banned in [
-                "AUTOINCREMENT",
-                "DATETIME(",
-                "STRFTIME(",
-                "WITHOUT ROWID",
-                "PRAGMA",
-            ] {
-                assert!(
-                    !upper.contains(banned),
-                    "migration {} uses {banned}",
-                    m.name
-                );
+            for banned in ["AUTOINCREMENT", "DATETIME(", "STRFTIME(", "WITHOUT ROWID", "PRAGMA"] {
+                assert!(!upper.contains(banned), "migration {} uses {banned}", m.name);
             }
         }
     }

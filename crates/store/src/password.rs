@@ -30,9 +30,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
 }
 
 /// Whether `s` parses as a PHC password-hash string. The store refuses anything else as a
@@ -73,13 +71,7 @@ mod tests {
 
     #[test]
     fn malformed_hash_is_false() {
-        for bad in [
-            "",
-            "plain",
-            "$argon2id$",
-            "$argon2id$v=19$m=1,t=1,p=1$$",
-            "$2b$12$abc",
-        ] {
+        for bad in ["", "plain", "$argon2id$", "$argon2id$v=19$m=1,t=1,p=1$$", "$2b$12$abc"] {
             assert!(!verify_password("x", bad), "{bad}");
         }
     }

@@ -43,20 +43,12 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with("mmr_"));
         assert_eq!(a.len(), 4 + 43);
-        assert!(
-            a[4..]
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'),
-            "{a}"
-        );
+        assert!(a[4..].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'), "{a}");
     }
 
     #[test]
     fn hash_is_hex_sha256() {
-        assert_eq!(
-            hash_secret("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert!(is_secret_hash(&hash_secret(&new_secret("x_"))));
         assert!(!is_secret_hash("mmr_plaintexttoken"));
         assert!(!is_secret_hash(&hash_secret("abc").to_uppercase()));

@@ -8,11 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Reads one line into `buf` (without its `\n`), keeping at most `max` bytes of it and
 /// skipping the rest. Returns the full length of the line, or `None` at the end of the input.
 /// However long the line, memory stays at `max` plus the reader's buffer.
-pub fn read_line_bounded(
-    reader: &mut dyn BufRead,
-    max: usize,
-    buf: &mut Vec<u8>,
-) -> io::Result<Option<usize>> {
+pub fn read_line_bounded(reader: &mut dyn BufRead, max: usize, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
     buf.clear();
     let mut total = 0usize;
     let mut any = false;
@@ -82,12 +78,7 @@ mod tests {
             let got = lines(b"ab\nlonger line\n\nlast", 5, capacity);
             assert_eq!(
                 got,
-                vec![
-                    (b"ab".to_vec(), 2),
-                    (b"longe".to_vec(), 11),
-                    (b"".to_vec(), 0),
-                    (b"last".to_vec(), 4)
-                ],
+                vec![(b"ab".to_vec(), 2), (b"longe".to_vec(), 11), (b"".to_vec(), 0), (b"last".to_vec(), 4)],
                 "capacity {capacity}"
             );
         }

@@ -79,11 +79,7 @@ pub enum ImportError {
     Open { path: PathBuf, source: io::Error },
     /// Includes corrupt or cut-off gzip data.
     #[error("{path}: reading line {line} failed: {source}")]
-    Read {
-        path: PathBuf,
-        line: u64,
-        source: io::Error,
-    },
+    Read { path: PathBuf, line: u64, source: io::Error },
 }
 
 /// What an import has seen so far, for the CLI's summary.
@@ -116,28 +112,15 @@ pub struct Importer {
 impl Importer {
     pub fn open(path: &Path, mut options: ImportOptions) -> Result<Importer, ImportError> {
         options.directory.get_or_insert_with(Default::default);
-        let open_error = |source| ImportError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
+        let open_error = |source| ImportError::Open { path: path.to_path_buf(), source };
         let file = File::open(path).map_err(open_error)?;
         let meta = file.metadata().map_err(open_error)?;
-        let file_time = meta
-            .modified()
-            .ok()
-            .and_then(|t| Timestamp::try_from(t).ok())
-            .unwrap_or_else(Timestamp::now);
+        let file_time = meta.modified().ok().and_then(|t| Timestamp::try_from(t).ok()).unwrap_or_else(Timestamp::now);
         let progress = Arc::new(AtomicU64::new(0));
         let mut raw = BufReader::new(CountingReader::new(file, progress.clone()));
-        let gzip = raw
-            .fill_buf()
-            .map_err(open_error)?
-            .starts_with(&[0x1f, 0x8b]);
-        let reader: Box<dyn BufRead + Send> = if gzip {
-            Box::new(BufReader::new(MultiGzDecoder::new(raw)))
-        } else {
-            Box::new(raw)
-        };
+        let gzip = raw.fill_buf().map_err(open_error)?.starts_with(&[0x1f, 0x8b]);
+        let reader: Box<dyn BufRead + Send> =
+            if gzip { Box::new(BufReader::new(MultiGzDecoder::new(raw))) } else { Box::new(raw) };
         Ok(Importer {
             path: path.to_path_buf(),
             reader,
@@ -193,11 +176,7 @@ impl Importer {
                 }
                 Err(source) => {
                     self.done = true;
-                    return Err(ImportError::Read {
-                        path: self.path.clone(),
-                        line: self.line_no + 1,
-                        source,
-                    });
+                    return Err(ImportError::Read { path: self.path.clone(), line: self.line_no + 1, source });
                 }
             };
             self.line_no += 1;
@@ -223,11 +202,7 @@ impl Importer {
             };
         }
         let now = Timestamp::now();
-        let original_len = if full_len > self.line.len() {
-            full_len
-        } else {
-            trimmed.len()
-        };
+        let original_len = if full_len > self.line.len() { full_len } else { trimmed.len() };
         match self.format {
             ImportFormat::Ndjson => self.ndjson_event(original_len, now),
             _ => Some(self.syslog_event(original_len, now)),
@@ -239,12 +214,7 @@ impl Importer {
         let parsed = ndjson::parse_line(&self.line, original_len, max, now)?;
         let mut one = NdjsonBatch::default();
         let line_no = usize::try_from(self.line_no).unwrap_or(usize::MAX);
-        one.push(
-            line_no,
-            parsed,
-            self.options.tenant.as_deref(),
-            Transport::Import,
-        );
+        one.push(line_no, parsed, self.options.tenant.as_deref(), Transport::Import);
         let mut event = one.events.pop()?;
         if self.options.tenant.is_none() && event.organization.id.is_none() {
             self.attribute(&mut event);
@@ -253,11 +223,7 @@ impl Importer {
     }
 
     fn syslog_event(&self, original_len: usize, now: Timestamp) -> Event {
-        let mut ctx = ParseContext::new(
-            self.file_time,
-            self.options.timezone.clone(),
-            self.options.max_line_bytes,
-        );
+        let mut ctx = ParseContext::new(self.file_time, self.options.timezone.clone(), self.options.max_line_bytes);
         if let Some(ip) = self.options.sender {
             ctx = ctx.with_sender(SocketAddr::new(ip, 0));
         }

@@ -19,10 +19,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn all(importer: Importer) -> Vec<Value> {
-    importer
-        .flat_map(|batch| batch.unwrap())
-        .map(|e| serde_json::to_value(e).unwrap())
-        .collect()
+    importer.flat_map(|batch| batch.unwrap()).map(|e| serde_json::to_value(e).unwrap()).collect()
 }
 
 #[test]
@@ -39,11 +36,7 @@ fn syslog_text_file_is_detected_and_parsed() {
     assert_eq!(events.len(), 3);
     assert_eq!(events[1]["message"], "b");
     assert!(events[2]["tags"].to_string().contains("_parse_failure"));
-    assert!(
-        events
-            .iter()
-            .all(|e| e["organization"]["id"] == "unassigned")
-    );
+    assert!(events.iter().all(|e| e["organization"]["id"] == "unassigned"));
 }
 
 #[test]
@@ -57,10 +50,7 @@ fn gzip_is_detected_by_magic_not_name() {
     let mut data = gzip(&body[..body.len() / 2 + 3]);
     data.extend(gzip(&body[body.len() / 2 + 3..]));
     let path = write(dir.path(), "events.log", &data);
-    let options = ImportOptions {
-        tenant: Some("aoba".into()),
-        ..Default::default()
-    };
+    let options = ImportOptions { tenant: Some("aoba".into()), ..Default::default() };
     let mut importer = Importer::open(&path, options).unwrap();
     assert!(importer.is_gzip());
     let mut sizes = Vec::new();
@@ -84,10 +74,7 @@ fn long_lines_are_cut_and_flagged() {
     line.extend(std::iter::repeat_n(b'x', 200_000));
     line.extend_from_slice(b"\n<13>Mar  1 12:00:00 host app: next\n");
     let path = write(dir.path(), "big.log", &line);
-    let options = ImportOptions {
-        max_line_bytes: 1024,
-        ..Default::default()
-    };
+    let options = ImportOptions { max_line_bytes: 1024, ..Default::default() };
     let mut importer = Importer::open(&path, options).unwrap();
     let events = importer.next_batch().unwrap().unwrap();
     assert_eq!(events.len(), 2);
@@ -115,15 +102,8 @@ fn sender_attribution_and_address() {
 #[test]
 fn forced_ndjson_stores_non_json_raw() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "x.ndjson",
-        b"plain text\n{\"message\":\"ok\"}\n",
-    );
-    let options = ImportOptions {
-        format: ImportFormat::Ndjson,
-        ..Default::default()
-    };
+    let path = write(dir.path(), "x.ndjson", b"plain text\n{\"message\":\"ok\"}\n");
+    let options = ImportOptions { format: ImportFormat::Ndjson, ..Default::default() };
     let mut importer = Importer::open(&path, options).unwrap();
     let events = importer.next_batch().unwrap().unwrap();
     assert_eq!(events.len(), 2);
@@ -151,17 +131,12 @@ fn corrupt_gzip_names_file_and_line() {
         }
     }
     let message = error.expect("a cut gzip stream is an error").to_string();
-    assert!(
-        message.contains("cut.gz") && message.contains("line"),
-        "{message}"
-    );
+    assert!(message.contains("cut.gz") && message.contains("line"), "{message}");
 }
 
 #[test]
 fn missing_file_names_the_path() {
-    let err = Importer::open(Path::new("/nonexistent/x.log"), ImportOptions::default())
-        .err()
-        .unwrap();
+    let err = Importer::open(Path::new("/nonexistent/x.log"), ImportOptions::default()).err().unwrap();
     assert!(err.to_string().contains("/nonexistent/x.log"));
 }
 

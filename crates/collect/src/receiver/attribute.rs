@@ -47,10 +47,7 @@ pub fn alarm_event(sender: IpAddr, now: Timestamp) -> Event {
     event.event.module = Some("collect".into());
     event.event.category = vec!["configuration".into()];
     event.set_tenant(UNASSIGNED);
-    event.source = Some(Endpoint {
-        ip: Some(sender),
-        ..Default::default()
-    });
+    event.source = Some(Endpoint { ip: Some(sender), ..Default::default() });
     event.message = Some(format!(
         "未登録の送信元 {sender} からログを受信しました。どの構成団体にも割り当てられていないため \
          unassigned に保存しています。送信元を構成団体のネットワークか [[collect.senders]] に登録して\
@@ -99,9 +96,7 @@ impl CollectContext {
         out: &mut Vec<Event>,
     ) {
         let sender = sender.to_canonical();
-        if !attribute(&mut event, sender, &policy.directory)
-            && self.alarms.should_alarm(sender, now)
-        {
+        if !attribute(&mut event, sender, &policy.directory) && self.alarms.should_alarm(sender, now) {
             tracing::warn!(%sender, transport = transport.as_str(), "logs from an unassigned sender");
             metrics().unassigned_alarms.inc();
             let mut alarm = alarm_event(sender, now);

@@ -52,24 +52,12 @@ pub struct CollectPolicy {
 }
 
 impl CollectPolicy {
-    pub fn new(
-        directory: Arc<TenantDirectory>,
-        timezone: TimeZone,
-        max_message_bytes: usize,
-    ) -> Self {
-        CollectPolicy {
-            directory,
-            timezone,
-            max_message_bytes,
-        }
+    pub fn new(directory: Arc<TenantDirectory>, timezone: TimeZone, max_message_bytes: usize) -> Self {
+        CollectPolicy { directory, timezone, max_message_bytes }
     }
 
     /// From `[collect.syslog]`; `timezone` is `[mamori] timezone`, already resolved.
-    pub fn from_config(
-        directory: Arc<TenantDirectory>,
-        config: &SyslogConfig,
-        timezone: TimeZone,
-    ) -> Self {
+    pub fn from_config(directory: Arc<TenantDirectory>, config: &SyslogConfig, timezone: TimeZone) -> Self {
         CollectPolicy::new(directory, timezone, config.max_message_bytes)
     }
 }
@@ -117,11 +105,7 @@ impl CollectContext {
         Self::with_options(sink, policy, ReceiverOptions::default())
     }
 
-    pub fn with_options(
-        sink: Arc<dyn EventSink>,
-        policy: CollectPolicy,
-        options: ReceiverOptions,
-    ) -> Arc<Self> {
+    pub fn with_options(sink: Arc<dyn EventSink>, policy: CollectPolicy, options: ReceiverOptions) -> Arc<Self> {
         Arc::new(CollectContext {
             sink,
             policy: ArcSwap::from_pointee(policy),

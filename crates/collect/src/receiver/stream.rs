@@ -70,11 +70,7 @@ pub(crate) async fn serve_connection<S>(
         }
         deadline = None;
         let events = std::mem::take(&mut batch);
-        if ctx
-            .submit_durably(events, transport, &shutdown)
-            .await
-            .is_err()
-        {
+        if ctx.submit_durably(events, transport, &shutdown).await.is_err() {
             return;
         }
     }
@@ -105,8 +101,7 @@ fn to_events(
     }
     let policy = ctx.policy();
     let now = Timestamp::now();
-    let parse_ctx =
-        ParseContext::new(now, policy.timezone.clone(), policy.max_message_bytes).with_sender(peer);
+    let parse_ctx = ParseContext::new(now, policy.timezone.clone(), policy.max_message_bytes).with_sender(peer);
     for frame in frames.drain(..) {
         let event = syslog::parse_frame(&frame, &parse_ctx);
         ctx.admit(&policy, transport, peer.ip(), event, now, out);

@@ -54,11 +54,7 @@ impl CollectContext {
                 "the log store refused a batch; holding the sender and retrying"
             );
             if shutdown.is_cancelled() {
-                return Err(self.lost(
-                    events.len(),
-                    transport,
-                    NotStored::ShutdownWhileRefused(error),
-                ));
+                return Err(self.lost(events.len(), transport, NotStored::ShutdownWhileRefused(error)));
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
@@ -98,9 +94,6 @@ mod tests {
             seen.push(d.as_millis());
             d = next_backoff(d, max);
         }
-        assert_eq!(
-            seen,
-            vec![50, 100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]
-        );
+        assert_eq!(seen, vec![50, 100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
     }
 }

@@ -16,11 +16,7 @@ use crate::metrics::Transport;
 
 /// Accepts connections on `listener` until `shutdown` is cancelled, then waits for every
 /// connection to submit what it had read. Each connection is served by its own task.
-pub async fn serve(
-    listener: TcpListener,
-    ctx: Arc<CollectContext>,
-    shutdown: CancellationToken,
-) -> io::Result<()> {
+pub async fn serve(listener: TcpListener, ctx: Arc<CollectContext>, shutdown: CancellationToken) -> io::Result<()> {
     let handler_ctx = ctx.clone();
     accept_loop(listener, shutdown, move |stream, peer, shutdown| {
         serve_connection(stream, peer, Transport::Tcp, handler_ctx.clone(), shutdown)
@@ -31,11 +27,7 @@ pub async fn serve(
 /// The accept loop shared by TCP and TLS: spawns `handle` per connection, keeps accepting
 /// through transient errors (out of file descriptors, aborted handshakes), and on shutdown
 /// waits for the connection tasks.
-pub(super) async fn accept_loop<F, Fut>(
-    listener: TcpListener,
-    shutdown: CancellationToken,
-    handle: F,
-) -> io::Result<()>
+pub(super) async fn accept_loop<F, Fut>(listener: TcpListener, shutdown: CancellationToken, handle: F) -> io::Result<()>
 where
     F: Fn(TcpStream, SocketAddr, CancellationToken) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,

@@ -35,58 +35,30 @@ pub enum TlsSetupError {
     #[error("{path} holds no private key (expected a PKCS#8, PKCS#1 or SEC1 PEM block)")]
     NoKey { path: PathBuf },
     #[error("certificate {cert} and key {key} cannot be used together: {source}")]
-    Config {
-        cert: PathBuf,
-        key: PathBuf,
-        source: rustls::Error,
-    },
+    Config { cert: PathBuf, key: PathBuf, source: rustls::Error },
     #[error("cannot generate a self-signed certificate for {names:?}: {source}")]
-    Generate {
-        names: Vec<String>,
-        source: rcgen::Error,
-    },
+    Generate { names: Vec<String>, source: rcgen::Error },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
 }
 
 /// Reads a PEM certificate chain and private key into a server configuration using the ring
 /// provider.
-pub fn load_server_config(
-    cert_pem_path: &Path,
-    key_pem_path: &Path,
-) -> Result<Arc<ServerConfig>, TlsSetupError> {
-    let read = |path: &Path| {
-        fs::read(path).map_err(|source| TlsSetupError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
+pub fn load_server_config(cert_pem_path: &Path, key_pem_path: &Path) -> Result<Arc<ServerConfig>, TlsSetupError> {
+    let read = |path: &Path| fs::read(path).map_err(|source| TlsSetupError::Read { path: path.to_path_buf(), source });
     let cert_pem = read(cert_pem_path)?;
     let key_pem = read(key_pem_path)?;
     let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut cert_pem.as_slice())
         .collect::<Result<_, _>>()
-        .map_err(|source| TlsSetupError::Pem {
-            path: cert_pem_path.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| TlsSetupError::Pem { path: cert_pem_path.to_path_buf(), source })?;
     if certs.is_empty() {
-        return Err(TlsSetupError::NoCertificate {
-            path: cert_pem_path.to_path_buf(),
-        });
+        return Err(TlsSetupError::NoCertificate { path: cert_pem_path.to_path_buf() });
     }
     let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|source| TlsSetupError::Pem {
-            path: key_pem_path.to_path_buf(),
-            source,
-        })?
-        .ok_or_else(|| TlsSetupError::NoKey {
-            path: key_pem_path.to_path_buf(),
-        })?;
-    let config_error = |source| TlsSetupError::Config {
-        cert: cert_pem_path.to_path_buf(),
-        key: key_pem_path.to_path_buf(),
-        source,
-    };
+        .map_err(|source| TlsSetupError::Pem { path: key_pem_path.to_path_buf(), source })?
+        .ok_or_else(|| TlsSetupError::NoKey { path: key_pem_path.to_path_buf() })?;
+    let config_error =
+        |source| TlsSetupError::Config { cert: cert_pem_path.to_path_buf(), key: key_pem_path.to_path_buf(), source };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -100,31 +72,17 @@ pub fn load_server_config(
 /// Returns the paths of a self-signed certificate and key in `dir`, generating them (for the
 /// DNS names and IP addresses in `names`) the first time. The key file is readable by its owner
 /// only. Used when `[collect.syslog] tls` is set without `tls_cert`/`tls_key`.
-pub fn ensure_self_signed(
-    dir: &Path,
-    names: &[String],
-) -> Result<(PathBuf, PathBuf), TlsSetupError> {
+pub fn ensure_self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsSetupError> {
     let cert_path = dir.join(SELF_SIGNED_CERT);
     let key_path = dir.join(SELF_SIGNED_KEY);
     if cert_path.is_file() && key_path.is_file() {
         return Ok((cert_path, key_path));
     }
-    fs::create_dir_all(dir).map_err(|source| TlsSetupError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let generated = rcgen::generate_simple_self_signed(names.to_vec()).map_err(|source| {
-        TlsSetupError::Generate {
-            names: names.to_vec(),
-            source,
-        }
-    })?;
+    fs::create_dir_all(dir).map_err(|source| TlsSetupError::Write { path: dir.to_path_buf(), source })?;
+    let generated = rcgen::generate_simple_self_signed(names.to_vec())
+        .map_err(|source| TlsSetupError::Generate { names: names.to_vec(), source })?;
     // The key first: the certificate's presence is what says the pair is complete.
-    write_file(
-        &key_path,
-        generated.signing_key.serialize_pem().as_bytes(),
-        true,
-    )?;
+    write_file(&key_path, generated.signing_key.serialize_pem().as_bytes(), true)?;
     write_file(&cert_path, generated.cert.pem().as_bytes(), false)?;
     tracing::info!(cert = %cert_path.display(), "generated a self-signed certificate for syslog over TLS");
     Ok((cert_path, key_path))
@@ -148,10 +106,7 @@ fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), TlsSetu
         file.sync_all()?;
         fs::rename(&tmp, path)
     })();
-    result.map_err(|source| TlsSetupError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    result.map_err(|source| TlsSetupError::Write { path: path.to_path_buf(), source })
 }
 
 /// Accepts TLS connections on `listener` until `shutdown` is cancelled. A client that does not

@@ -40,16 +40,10 @@ struct Datagram {
 }
 
 /// Receives on `socket` until `shutdown` is cancelled, then stores what is queued and returns.
-pub async fn serve(
-    socket: UdpSocket,
-    ctx: Arc<CollectContext>,
-    shutdown: CancellationToken,
-) -> io::Result<()> {
+pub async fn serve(socket: UdpSocket, ctx: Arc<CollectContext>, shutdown: CancellationToken) -> io::Result<()> {
     let local = socket.local_addr()?;
     tracing::info!(%local, "syslog UDP listener started");
-    let budget = Arc::new(Semaphore::new(
-        ctx.options.udp_queue_bytes.min(Semaphore::MAX_PERMITS),
-    ));
+    let budget = Arc::new(Semaphore::new(ctx.options.udp_queue_bytes.min(Semaphore::MAX_PERMITS)));
     let dropped = Arc::new(AtomicU64::new(0));
     let (tx, rx) = mpsc::unbounded_channel();
     let worker = tokio::spawn(drain(rx, ctx.clone(), dropped.clone(), shutdown.clone()));
@@ -75,12 +69,7 @@ pub async fn serve(
             dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         };
-        let datagram = Datagram {
-            data: buf[..n].to_vec(),
-            peer,
-            received: Timestamp::now(),
-            _budget: permit,
-        };
+        let datagram = Datagram { data: buf[..n].to_vec(), peer, received: Timestamp::now(), _budget: permit };
         if tx.send(datagram).is_err() {
             break;
         }
@@ -114,21 +103,10 @@ async fn drain(
         let policy = ctx.policy();
         let mut events = Vec::with_capacity(datagrams.len() + 1);
         for d in &datagrams {
-            let parse_ctx = ParseContext::new(
-                d.received,
-                policy.timezone.clone(),
-                policy.max_message_bytes,
-            )
-            .with_sender(d.peer);
+            let parse_ctx =
+                ParseContext::new(d.received, policy.timezone.clone(), policy.max_message_bytes).with_sender(d.peer);
             let event = syslog::parse(&d.data, &parse_ctx);
-            ctx.admit(
-                &policy,
-                Transport::Udp,
-                d.peer.ip(),
-                event,
-                d.received,
-                &mut events,
-            );
+            ctx.admit(&policy, Transport::Udp, d.peer.ip(), event, d.received, &mut events);
         }
         if let Some(alarm) = drops.check(dropped.load(Ordering::Relaxed), Timestamp::now()) {
             events.push(alarm);
@@ -148,11 +126,7 @@ struct DropAlarm {
 
 impl DropAlarm {
     fn check(&mut self, total: u64, now: Timestamp) -> Option<Event> {
-        if total <= self.reported
-            || self
-                .last
-                .is_some_and(|at| now.duration_since(at) < DROP_ALARM_INTERVAL)
-        {
+        if total <= self.reported || self.last.is_some_and(|at| now.duration_since(at) < DROP_ALARM_INTERVAL) {
             return None;
         }
         let count = total - self.reported;
@@ -170,9 +144,7 @@ impl DropAlarm {
              was full: {count} datagrams were dropped. Check the log store's free space and \
              throughput, and move senders to TCP or TLS, which slow down instead of losing logs."
         ));
-        event
-            .extra
-            .insert("mamori".into(), serde_json::json!({ "dropped": count }));
+        event.extra.insert("mamori".into(), serde_json::json!({ "dropped": count }));
         event.stamp_ingestion(now);
         Some(event)
     }

@@ -64,14 +64,9 @@ pub fn base_event(ctx: &ParseContext, original: &str) -> Event {
     let mut event = Event::new(ctx.received, "syslog");
     event.event.original = Some(original.to_string());
     if let Some(sender) = ctx.sender {
-        let address = if sender.port() == 0 {
-            sender.ip().to_string()
-        } else {
-            sender.to_string()
-        };
+        let address = if sender.port() == 0 { sender.ip().to_string() } else { sender.to_string() };
         let log = event.log.get_or_insert_with(Log::default);
-        log.extra
-            .insert("source".into(), json!({ "address": address }));
+        log.extra.insert("source".into(), json!({ "address": address }));
     }
     event
 }
@@ -81,9 +76,7 @@ pub fn apply(event: &mut Event, parts: Parts<'_>, received: Timestamp) {
     event.timestamp = match parts.timestamp {
         Some(Ok(ts)) => ts,
         Some(Err(why)) => {
-            event.add_error(format!(
-                "timestamp not understood ({why}); @timestamp is the time received"
-            ));
+            event.add_error(format!("timestamp not understood ({why}); @timestamp is the time received"));
             received
         }
         None => {
@@ -141,14 +134,8 @@ pub fn apply_pri_only(event: &mut Event, pri: Pri) {
 fn set_priority(syslog: &mut Map<String, Value>, pri: Option<Pri>) {
     if let Some(pri) = pri {
         syslog.insert("priority".into(), json!(pri.value()));
-        syslog.insert(
-            "facility".into(),
-            json!({"code": pri.facility, "name": pri.facility_name()}),
-        );
-        syslog.insert(
-            "severity".into(),
-            json!({"code": pri.severity, "name": pri.severity_name()}),
-        );
+        syslog.insert("facility".into(), json!({"code": pri.facility, "name": pri.facility_name()}));
+        syslog.insert("severity".into(), json!({"code": pri.severity, "name": pri.severity_name()}));
     }
 }
 
@@ -170,11 +157,7 @@ fn set_process(event: &mut Event, name: Option<&str>, procid: Option<&str>) {
 /// facility `event.provider`, the severity digit `event.severity`.
 fn set_cisco(event: &mut Event, m: Mnemonic<'_>) {
     let fields = &mut event.event;
-    fields
-        .extra
-        .insert("code".into(), Value::String(m.mnemonic.to_string()));
-    fields
-        .extra
-        .insert("provider".into(), Value::String(m.facility.to_string()));
+    fields.extra.insert("code".into(), Value::String(m.mnemonic.to_string()));
+    fields.extra.insert("provider".into(), Value::String(m.facility.to_string()));
     fields.severity = Some(i64::from(m.severity));
 }

@@ -43,12 +43,7 @@ pub struct ParseContext {
 
 impl ParseContext {
     pub fn new(received: Timestamp, timezone: TimeZone, max_message_bytes: usize) -> Self {
-        ParseContext {
-            received,
-            timezone,
-            max_message_bytes,
-            sender: None,
-        }
+        ParseContext { received, timezone, max_message_bytes, sender: None }
     }
 
     pub fn with_sender(mut self, sender: SocketAddr) -> Self {
@@ -67,11 +62,7 @@ pub fn parse(line: &[u8], ctx: &ParseContext) -> Event {
 /// or that the connection ended in the middle of.
 pub fn parse_frame(frame: &Frame, ctx: &ParseContext) -> Event {
     let raw = text::trim_terminators(&frame.data);
-    let original_len = if frame.is_truncated() {
-        frame.received_len
-    } else {
-        raw.len()
-    };
+    let original_len = if frame.is_truncated() { frame.received_len } else { raw.len() };
     let mut event = parse_cut(raw, original_len, ctx);
     if frame.incomplete {
         event.add_tag(core_tags::TRUNCATED);
@@ -112,19 +103,11 @@ pub fn parse_cut(raw: &[u8], original_len: usize, ctx: &ParseContext) -> Event {
         }
         PriScan::Invalid(why) => match rfc3164::parse(body, false, tz, ctx.received) {
             Some(m) => ecs::apply(&mut event, Parts::from_3164(None, m), ctx.received),
-            None => fail(
-                &mut event,
-                line,
-                &format!("neither RFC 5424 nor RFC 3164: {why}"),
-            ),
+            None => fail(&mut event, line, &format!("neither RFC 5424 nor RFC 3164: {why}")),
         },
         PriScan::Absent => match rfc3164::parse(body, false, tz, ctx.received) {
             Some(m) => ecs::apply(&mut event, Parts::from_3164(None, m), ctx.received),
-            None => fail(
-                &mut event,
-                line,
-                "neither RFC 5424 nor RFC 3164: no <PRI> and no timestamp at the start",
-            ),
+            None => fail(&mut event, line, "neither RFC 5424 nor RFC 3164: no <PRI> and no timestamp at the start"),
         },
     }
     event

@@ -9,10 +9,7 @@ pub struct Pri {
 
 impl Pri {
     pub fn from_value(value: u8) -> Option<Pri> {
-        (value <= 191).then_some(Pri {
-            facility: value >> 3,
-            severity: value & 7,
-        })
+        (value <= 191).then_some(Pri { facility: value >> 3, severity: value & 7 })
     }
 
     pub fn value(self) -> u8 {
@@ -20,10 +17,7 @@ impl Pri {
     }
 
     pub fn facility_name(self) -> &'static str {
-        FACILITY_NAMES
-            .get(usize::from(self.facility))
-            .copied()
-            .unwrap_or("unknown")
+        FACILITY_NAMES.get(usize::from(self.facility)).copied().unwrap_or("unknown")
     }
 
     pub fn severity_name(self) -> &'static str {
@@ -94,9 +88,7 @@ pub fn scan(line: &str) -> PriScan<'_> {
     if digits == 0 || digits > 3 || rest.as_bytes().get(digits) != Some(&b'>') {
         return PriScan::Invalid("the line starts with '<' but has no valid <PRI>".into());
     }
-    let value: u16 = rest[..digits]
-        .bytes()
-        .fold(0, |acc, b| acc * 10 + u16::from(b - b'0'));
+    let value: u16 = rest[..digits].bytes().fold(0, |acc, b| acc * 10 + u16::from(b - b'0'));
     match u8::try_from(value).ok().and_then(Pri::from_value) {
         Some(pri) => PriScan::Found(pri, &rest[digits + 1..]),
         None => PriScan::Invalid(format!("PRI value {value} is out of range (0-191)")),

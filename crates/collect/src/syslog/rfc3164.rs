@@ -35,12 +35,7 @@ pub struct Mnemonic<'a> {
 
 /// Parses `s`, the text after the PRI (or the whole line when there is none). Returns `None`
 /// when there is no PRI and no timestamp to anchor on.
-pub fn parse<'a>(
-    s: &'a str,
-    has_pri: bool,
-    tz: &TimeZone,
-    reference: Timestamp,
-) -> Option<Message<'a>> {
+pub fn parse<'a>(s: &'a str, has_pri: bool, tz: &TimeZone, reference: Timestamp) -> Option<Message<'a>> {
     let mut out = Message::default();
     let mut rest = s;
     if let Some((found, host, after)) = leading_timestamp(s, tz, reference) {
@@ -70,15 +65,10 @@ pub fn parse<'a>(
 
 /// A timestamp at the start, possibly after Cisco's `seq: ` or `seq: host: ` and spaces.
 /// Returns it, the host named in the prefix and the text after it (separators skipped).
-fn leading_timestamp<'a>(
-    s: &'a str,
-    tz: &TimeZone,
-    reference: Timestamp,
-) -> Option<(Found, Option<&'a str>, &'a str)> {
+fn leading_timestamp<'a>(s: &'a str, tz: &TimeZone, reference: Timestamp) -> Option<(Found, Option<&'a str>, &'a str)> {
     let at = |text: &'a str| -> Option<(Found, &'a str)> {
         let text = text.trim_start_matches(' ');
-        let (found, used) =
-            timestamp::scan_bsd(text, tz, reference).or_else(|| timestamp::scan_iso(text, tz))?;
+        let (found, used) = timestamp::scan_bsd(text, tz, reference).or_else(|| timestamp::scan_iso(text, tz))?;
         let after = &text[used..];
         // Terminated by a space, `: ` (Cisco) or the end of the line.
         let after = match after.strip_prefix(':') {
@@ -130,9 +120,7 @@ fn is_hostname(token: &str) -> bool {
     !token.is_empty()
         && token.len() <= 255
         && !token.starts_with(['%', '-', '.'])
-        && (token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        && (token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
             || token.parse::<IpAddr>().is_ok())
 }
 
@@ -192,11 +180,7 @@ fn cisco_mnemonic(s: &str) -> Option<(Mnemonic<'_>, &str)> {
         }
     }
     let (at, severity) = found?;
-    let mnemonic = Mnemonic {
-        facility: &token[..at - 1],
-        severity,
-        mnemonic: &token[at + 2..],
-    };
+    let mnemonic = Mnemonic { facility: &token[..at - 1], severity, mnemonic: &token[at + 2..] };
     let after = &body[colon + 1..];
     Some((mnemonic, after.strip_prefix(' ').unwrap_or(after)))
 }
@@ -212,11 +196,7 @@ mod tests {
 
     #[test]
     fn classic_line() {
-        let m = p(
-            "Mar  1 12:00:00 web01 sshd[4123]: Accepted password for root",
-            true,
-        )
-        .unwrap();
+        let m = p("Mar  1 12:00:00 web01 sshd[4123]: Accepted password for root", true).unwrap();
         assert!(m.timestamp.unwrap().is_ok());
         assert_eq!(m.hostname, Some("web01"));
         assert_eq!((m.tag, m.pid), (Some("sshd"), Some("4123")));
@@ -238,15 +218,9 @@ mod tests {
         assert_eq!((m.facility, m.severity, m.mnemonic), ("ASA", 6, "302013"));
         assert_eq!(rest, "Built outbound");
         let (m, _) = cisco_mnemonic("%SEC_LOGIN-5-LOGIN_SUCCESS: x").unwrap();
-        assert_eq!(
-            (m.facility, m.severity, m.mnemonic),
-            ("SEC_LOGIN", 5, "LOGIN_SUCCESS")
-        );
+        assert_eq!((m.facility, m.severity, m.mnemonic), ("SEC_LOGIN", 5, "LOGIN_SUCCESS"));
         let (m, _) = cisco_mnemonic("%ETH-PORT-3-IF-DOWN:x").unwrap();
-        assert_eq!(
-            (m.facility, m.severity, m.mnemonic),
-            ("ETH-PORT", 3, "IF-DOWN")
-        );
+        assert_eq!((m.facility, m.severity, m.mnemonic), ("ETH-PORT", 3, "IF-DOWN"));
         assert!(cisco_mnemonic("%ASA-302013: x").is_none());
         assert!(cisco_mnemonic("%A-9-B: x").is_none());
         assert!(cisco_mnemonic("%-1-: x").is_some());
@@ -261,10 +235,7 @@ mod tests {
         let m = p("hello world", true).unwrap();
         assert_eq!((m.tag, m.message), (None, "hello world"));
         let m = p("2024-03-01T12:00:00+09:00 host app: x", false).unwrap();
-        assert_eq!(
-            (m.hostname, m.tag, m.message),
-            (Some("host"), Some("app"), "x")
-        );
+        assert_eq!((m.hostname, m.tag, m.message), (Some("host"), Some("app"), "x"));
     }
 
     #[test]

@@ -44,9 +44,7 @@ pub fn parse<'a>(after_pri: &'a str, tz: &TimeZone) -> Result<Message<'a>, Strin
             None => return Err(format!("RFC 5424 header ends before {name}")),
         };
         if token.is_empty() {
-            return Err(format!(
-                "RFC 5424 {name} is empty (two spaces in the header)"
-            ));
+            return Err(format!("RFC 5424 {name} is empty (two spaces in the header)"));
         }
         rest = tail;
         Ok(token)
@@ -62,15 +60,7 @@ pub fn parse<'a>(after_pri: &'a str, tz: &TimeZone) -> Result<Message<'a>, Strin
         Some((found, used)) if used == t.len() => found,
         _ => Err(format!("TIMESTAMP '{t}' is not an RFC 3339 timestamp")),
     });
-    let mut out = Message {
-        version,
-        timestamp,
-        hostname,
-        appname,
-        procid,
-        msgid,
-        ..Default::default()
-    };
+    let mut out = Message { version, timestamp, hostname, appname, procid, msgid, ..Default::default() };
     let after_sd = if let Some(tail) = rest.strip_prefix('-') {
         tail
     } else if rest.starts_with('[') {
@@ -78,16 +68,11 @@ pub fn parse<'a>(after_pri: &'a str, tz: &TimeZone) -> Result<Message<'a>, Strin
         out.structured_data = Some(sd);
         tail
     } else if rest.is_empty() {
-        out.notes
-            .push("RFC 5424 STRUCTURED-DATA field missing at the end".into());
+        out.notes.push("RFC 5424 STRUCTURED-DATA field missing at the end".into());
         ""
     } else {
-        out.notes
-            .push("RFC 5424 STRUCTURED-DATA field missing; the rest is taken as MSG".into());
-        return Ok(Message {
-            message: strip_bom(rest),
-            ..out
-        });
+        out.notes.push("RFC 5424 STRUCTURED-DATA field missing; the rest is taken as MSG".into());
+        return Ok(Message { message: strip_bom(rest), ..out });
     };
     out.message = strip_bom(after_sd.strip_prefix(' ').unwrap_or(after_sd));
     Ok(out)
@@ -105,9 +90,7 @@ pub fn structured_data(s: &str) -> Result<(Map<String, Value>, &str), String> {
     let mut map = Map::new();
     let mut rest = s;
     while let Some(after_open) = rest.strip_prefix('[') {
-        let id_len = after_open
-            .find([' ', ']'])
-            .ok_or("STRUCTURED-DATA element is not closed with ']'")?;
+        let id_len = after_open.find([' ', ']']).ok_or("STRUCTURED-DATA element is not closed with ']'")?;
         let id = &after_open[..id_len];
         if id.is_empty() {
             return Err("STRUCTURED-DATA element without SD-ID".into());
@@ -128,8 +111,8 @@ pub fn structured_data(s: &str) -> Result<(Map<String, Value>, &str), String> {
             let after_eq = p[eq + 1..]
                 .strip_prefix('"')
                 .ok_or_else(|| format!("SD-PARAM {name} in [{id}] has no opening '\"'"))?;
-            let (value, tail) = quoted_value(after_eq)
-                .ok_or_else(|| format!("SD-PARAM {name} in [{id}] has no closing '\"'"))?;
+            let (value, tail) =
+                quoted_value(after_eq).ok_or_else(|| format!("SD-PARAM {name} in [{id}] has no closing '\"'"))?;
             add_param(&mut params, name, value);
             p = tail;
         }

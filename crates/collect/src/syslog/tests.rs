@@ -6,12 +6,8 @@ use super::*;
 use crate::tags;
 
 pub(super) fn ctx() -> ParseContext {
-    ParseContext::new(
-        "2024-03-01T03:00:00Z".parse().unwrap(),
-        default_timezone(),
-        64 * 1024,
-    )
-    .with_sender("192.0.2.10:51514".parse().unwrap())
+    ParseContext::new("2024-03-01T03:00:00Z".parse().unwrap(), default_timezone(), 64 * 1024)
+        .with_sender("192.0.2.10:51514".parse().unwrap())
 }
 
 pub(super) fn p(line: &str) -> Value {
@@ -28,9 +24,7 @@ pub(super) fn p_bytes(line: &[u8]) -> Value {
 }
 
 pub(super) fn has_tag(v: &Value, tag: &str) -> bool {
-    v["tags"]
-        .as_array()
-        .is_some_and(|t| t.iter().any(|x| x == tag))
+    v["tags"].as_array().is_some_and(|t| t.iter().any(|x| x == tag))
 }
 
 pub(super) fn error(v: &Value) -> String {
@@ -62,9 +56,7 @@ fn rfc5424_example_1_with_bom() {
 
 #[test]
 fn rfc5424_example_2_offset_and_procid() {
-    let v = p(
-        "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nothing.",
-    );
+    let v = p("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nothing.");
     assert_eq!(v["@timestamp"], "2003-08-24T12:14:15.000003Z");
     assert_eq!(v["log"]["syslog"]["facility"]["name"], "local4");
     assert_eq!(v["log"]["syslog"]["severity"]["name"], "notice");
@@ -87,10 +79,7 @@ fn rfc5424_examples_3_and_4_structured_data() {
     let v = p(
         "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"][examplePriority@32473 class=\"high\"]",
     );
-    assert_eq!(
-        v["log"]["syslog"]["structured_data"]["examplePriority@32473"],
-        json!({"class": "high"})
-    );
+    assert_eq!(v["log"]["syslog"]["structured_data"]["examplePriority@32473"], json!({"class": "high"}));
     assert_eq!(v["message"], "");
 }
 
@@ -109,16 +98,12 @@ fn rfc3164_examples() {
     assert_eq!(v["message"], "Use the BFG!");
     assert_eq!(v["log"]["syslog"]["facility"]["name"], "user");
 
-    let v = p(
-        "<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: %% It's time to make the do-nothing.",
-    );
+    let v = p("<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: %% It's time to make the do-nothing.");
     assert!(!has_tag(&v, tags::PARSE_FAILURE));
     assert!(v["message"].as_str().unwrap().contains("do-nothing"));
 
     // RFC 3164 5.4: no recognisable timestamp after the PRI; the rest is the message.
-    let v = p(
-        "<0>1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's All Folks!",
-    );
+    let v = p("<0>1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's All Folks!");
     assert!(!has_tag(&v, tags::PARSE_FAILURE));
     assert_eq!(v["log"]["syslog"]["severity"]["name"], "emergency");
     assert!(error(&v).contains("no timestamp"));
@@ -127,21 +112,12 @@ fn rfc3164_examples() {
 
 #[test]
 fn unparsable_lines_are_kept_whole_and_flagged() {
-    for line in [
-        "Use the BFG!",
-        "hello",
-        "{\"json\": true}",
-        "<999>Mar  x",
-        "<>",
-    ] {
+    for line in ["Use the BFG!", "hello", "{\"json\": true}", "<999>Mar  x", "<>"] {
         let v = p(line);
         assert!(has_tag(&v, tags::PARSE_FAILURE), "{line}: {v}");
         assert_eq!(v["message"], line);
         assert_eq!(v["event"]["original"], line);
-        assert!(
-            error(&v).contains("neither RFC 5424 nor RFC 3164"),
-            "{line}"
-        );
+        assert!(error(&v).contains("neither RFC 5424 nor RFC 3164"), "{line}");
         assert_eq!(v["@timestamp"], "2024-03-01T03:00:00Z");
     }
 }
@@ -235,9 +211,8 @@ fn invalid_bytes_are_replaced_and_kept_in_base64() {
     assert!(has_tag(&v, tags::INVALID_UTF8));
     assert!(v["message"].as_str().unwrap().contains('\u{fffd}'));
     use base64::Engine as _;
-    let kept = base64::engine::general_purpose::STANDARD
-        .decode(v["mamori"]["original_base64"].as_str().unwrap())
-        .unwrap();
+    let kept =
+        base64::engine::general_purpose::STANDARD.decode(v["mamori"]["original_base64"].as_str().unwrap()).unwrap();
     assert_eq!(kept, bytes);
 }
 
@@ -268,8 +243,7 @@ fn garbage_never_panics() {
 
 #[test]
 fn sender_without_port_is_just_the_address() {
-    let c = ParseContext::new(Timestamp::UNIX_EPOCH, TimeZone::UTC, 100)
-        .with_sender("10.0.0.1:0".parse().unwrap());
+    let c = ParseContext::new(Timestamp::UNIX_EPOCH, TimeZone::UTC, 100).with_sender("10.0.0.1:0".parse().unwrap());
     let v = serde_json::to_value(parse(b"<13>x", &c)).unwrap();
     assert_eq!(v["log"]["source"]["address"], "10.0.0.1");
 }

@@ -17,12 +17,7 @@ fn linux_rsyslog_traditional_forward_format() {
     assert_eq!(v["log"]["syslog"]["procid"], "4123");
     assert_eq!(v["log"]["syslog"]["facility"]["name"], "authpriv");
     assert_eq!(v["log"]["level"], "informational");
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Accepted publickey")
-    );
+    assert!(v["message"].as_str().unwrap().starts_with("Accepted publickey"));
     assert!(v.get("error").is_none(), "{v}");
 }
 
@@ -34,16 +29,12 @@ fn rsyslog_rfc3339_forward_format() {
     assert_eq!(v["@timestamp"], "2024-03-01T03:00:00.123456Z");
     assert_eq!(v["host"]["hostname"], "web01");
     assert_eq!(v["process"]["name"], "sudo");
-    assert_eq!(
-        v["message"],
-        "admin : TTY=pts/0 ; PWD=/home/admin ; USER=root ; COMMAND=/bin/ls"
-    );
+    assert_eq!(v["message"], "admin : TTY=pts/0 ; PWD=/home/admin ; USER=root ; COMMAND=/bin/ls");
 }
 
 #[test]
 fn files_on_disk_without_pri() {
-    let v =
-        p("2024-03-01T12:00:00.123456+09:00 web01 systemd[1]: Started Session 5 of user admin.");
+    let v = p("2024-03-01T12:00:00.123456+09:00 web01 systemd[1]: Started Session 5 of user admin.");
     assert_eq!(v["process"], json!({"name": "systemd", "pid": 1}));
     assert!(v["log"]["syslog"].get("priority").is_none());
     assert!(v["log"].get("level").is_none());
@@ -55,9 +46,7 @@ fn files_on_disk_without_pri() {
 
 #[test]
 fn systemd_journal_forwarded_as_rfc5424() {
-    let v = p(
-        "<30>1 2024-03-01T03:00:00.000000+00:00 web01 systemd 1 - - Started Daily apt download activities.",
-    );
+    let v = p("<30>1 2024-03-01T03:00:00.000000+00:00 web01 systemd 1 - - Started Daily apt download activities.");
     assert_eq!(v["process"], json!({"name": "systemd", "pid": 1}));
     assert_eq!(v["log"]["syslog"]["facility"]["name"], "daemon");
 }
@@ -71,12 +60,7 @@ fn cisco_asa() {
     assert_eq!(v["event"]["code"], "302013");
     assert_eq!(v["event"]["provider"], "ASA");
     assert_eq!(v["event"]["severity"], 6);
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Built outbound TCP")
-    );
+    assert!(v["message"].as_str().unwrap().starts_with("Built outbound TCP"));
     assert!(v.get("host").is_none());
 
     let v = p(
@@ -95,18 +79,12 @@ fn cisco_asa() {
 
 #[test]
 fn cisco_ios_with_sequence_numbers() {
-    let v = p(
-        "<189>123: *Mar  1 12:00:00.123 JST: %SYS-5-CONFIG_I: Configured from console by admin on vty0 (10.0.0.5)",
-    );
+    let v =
+        p("<189>123: *Mar  1 12:00:00.123 JST: %SYS-5-CONFIG_I: Configured from console by admin on vty0 (10.0.0.5)");
     assert_eq!(v["@timestamp"], "2024-03-01T03:00:00.123Z");
     assert_eq!(v["event"]["code"], "CONFIG_I");
     assert_eq!(v["event"]["provider"], "SYS");
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Configured from console")
-    );
+    assert!(v["message"].as_str().unwrap().starts_with("Configured from console"));
 
     let v = p(
         "<187>45: router1: Mar  1 03:00:00.000 UTC: %LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to down",
@@ -133,16 +111,8 @@ fn windows_through_nxlog_bsd() {
         "<14>Mar  1 12:00:00 DC01.example.lg.jp Microsoft-Windows-Security-Auditing[4]: An account was successfully logged on.\tSubject:\tSecurity ID:\tS-1-5-18",
     );
     assert_eq!(v["host"]["hostname"], "DC01.example.lg.jp");
-    assert_eq!(
-        v["process"],
-        json!({"name": "Microsoft-Windows-Security-Auditing", "pid": 4})
-    );
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("An account was successfully logged on.")
-    );
+    assert_eq!(v["process"], json!({"name": "Microsoft-Windows-Security-Auditing", "pid": 4}));
+    assert!(v["message"].as_str().unwrap().starts_with("An account was successfully logged on."));
     let v = p(
         "<13>Mar  1 12:00:00 WIN-FS01 Service_Control_Manager[448]: The Windows Update service entered the stopped state.",
     );
@@ -161,40 +131,22 @@ fn palo_alto_csv() {
 
 #[test]
 fn japanese_text_in_utf8() {
-    let v = p(
-        "<12>Mar  1 12:00:00 utm01 ips[77]: 不正アクセスを検知しました 送信元=203.0.113.9 宛先=10.1.1.5",
-    );
-    assert_eq!(
-        v["message"],
-        "不正アクセスを検知しました 送信元=203.0.113.9 宛先=10.1.1.5"
-    );
+    let v = p("<12>Mar  1 12:00:00 utm01 ips[77]: 不正アクセスを検知しました 送信元=203.0.113.9 宛先=10.1.1.5");
+    assert_eq!(v["message"], "不正アクセスを検知しました 送信元=203.0.113.9 宛先=10.1.1.5");
     assert_eq!(v["log"]["level"], "warning");
-    let v = p(
-        "<14>1 2024-03-01T12:00:00+09:00 庁内サーバ アプリ - - [業務@1 担当=\"総務課\"] ログイン成功",
-    );
+    let v = p("<14>1 2024-03-01T12:00:00+09:00 庁内サーバ アプリ - - [業務@1 担当=\"総務課\"] ログイン成功");
     assert_eq!(v["host"]["hostname"], "庁内サーバ");
-    assert_eq!(
-        v["log"]["syslog"]["structured_data"]["業務@1"]["担当"],
-        "総務課"
-    );
+    assert_eq!(v["log"]["syslog"]["structured_data"]["業務@1"]["担当"], "総務課");
     assert_eq!(v["message"], "ログイン成功");
 }
 
 #[test]
 fn year_inference_around_new_year_in_tokyo() {
     use super::*;
-    let c = ParseContext::new(
-        "2024-12-31T15:00:05Z".parse().unwrap(),
-        default_timezone(),
-        1024,
-    );
+    let c = ParseContext::new("2024-12-31T15:00:05Z".parse().unwrap(), default_timezone(), 1024);
     let e = parse(b"<13>Dec 31 23:59:59 host app: old year", &c);
     assert_eq!(e.timestamp.to_string(), "2024-12-31T14:59:59Z");
-    let c = ParseContext::new(
-        "2024-12-31T14:59:58Z".parse().unwrap(),
-        default_timezone(),
-        1024,
-    );
+    let c = ParseContext::new("2024-12-31T14:59:58Z".parse().unwrap(), default_timezone(), 1024);
     let e = parse(b"<13>Jan  1 00:00:01 host app: clock ahead", &c);
     assert_eq!(e.timestamp.to_string(), "2024-12-31T15:00:01Z");
 }
@@ -214,10 +166,5 @@ fn cef_over_syslog_keeps_the_payload() {
         "<134>Mar  1 12:00:00 sensor01 CEF:0|Trend Micro|Deep Security Agent|20.0|4000000|Eicar_test_file|6|cn1=1 cs1=quarantine",
     );
     assert_eq!(v["host"]["hostname"], "sensor01");
-    assert!(
-        v["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("CEF:0|Trend Micro")
-    );
+    assert!(v["message"].as_str().unwrap().starts_with("CEF:0|Trend Micro"));
 }

@@ -118,16 +118,7 @@ pub fn scan_bsd(s: &str, tz: &TimeZone, reference: Timestamp) -> Option<(Found, 
     if !matches!(c.peek(), None | Some(b' ' | b':')) {
         return None;
     }
-    let fields = Fields {
-        year,
-        month,
-        day: small(day)?,
-        hour,
-        minute,
-        second,
-        nanos,
-        offset,
-    };
+    let fields = Fields { year, month, day: small(day)?, hour, minute, second, nanos, offset };
     Some((resolve(fields, tz, Some(reference)), c.i))
 }
 
@@ -136,10 +127,8 @@ fn small(v: u32) -> Option<i8> {
 }
 
 fn month_number(name: &[u8]) -> Option<i8> {
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
-        b"dec",
-    ];
+    const MONTHS: [&[u8; 3]; 12] =
+        [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"];
     let lower = name.to_ascii_lowercase();
     let index = MONTHS.iter().position(|m| m[..] == lower[..])?;
     i8::try_from(index + 1).ok()
@@ -148,11 +137,7 @@ fn month_number(name: &[u8]) -> Option<i8> {
 /// Applies the offset or zone, inferring the year when absent.
 fn resolve(f: Fields, tz: &TimeZone, reference: Option<Timestamp>) -> Found {
     // A leap second cannot be represented; it becomes the last instant of the minute before.
-    let (second, nanos) = if f.second == 60 {
-        (59, 999_999_999)
-    } else {
-        (f.second, f.nanos)
-    };
+    let (second, nanos) = if f.second == 60 { (59, 999_999_999) } else { (f.second, f.nanos) };
     let build = |year: i16| -> Result<Timestamp, String> {
         let dt = DateTime::new(year, f.month, f.day, f.hour, f.minute, second, nanos)
             .map_err(|e| format!("invalid date or time: {e}"))?;
@@ -160,10 +145,7 @@ fn resolve(f: Fields, tz: &TimeZone, reference: Option<Timestamp>) -> Found {
             Some(seconds) => Offset::from_seconds(seconds)
                 .and_then(|o| o.to_timestamp(dt))
                 .map_err(|e| format!("invalid offset: {e}")),
-            None => tz
-                .to_ambiguous_timestamp(dt)
-                .compatible()
-                .map_err(|e| format!("invalid local time: {e}")),
+            None => tz.to_ambiguous_timestamp(dt).compatible().map_err(|e| format!("invalid local time: {e}")),
         }
     };
     if let Some(year) = f.year {
@@ -173,14 +155,7 @@ fn resolve(f: Fields, tz: &TimeZone, reference: Option<Timestamp>) -> Found {
     let this_year = tz.to_datetime(reference).year();
     let mut best: Option<(i64, Timestamp)> = None;
     let mut last_error = String::from("no year could be inferred");
-    for year in [
-        this_year.checked_sub(1),
-        Some(this_year),
-        this_year.checked_add(1),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for year in [this_year.checked_sub(1), Some(this_year), this_year.checked_add(1)].into_iter().flatten() {
         match build(year) {
             Ok(ts) => {
                 let distance = (ts.as_second() - reference.as_second()).abs();
@@ -212,17 +187,11 @@ impl Cursor<'_> {
     /// Between `min` and `max` ASCII digits as a number.
     fn digits(&mut self, min: usize, max: usize) -> Option<u32> {
         let rest = self.b.get(self.i..)?;
-        let n = rest
-            .iter()
-            .take(max)
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        let n = rest.iter().take(max).take_while(|b| b.is_ascii_digit()).count();
         if n < min {
             return None;
         }
-        let value = rest[..n]
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+        let value = rest[..n].iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
         self.i += n;
         Some(value)
     }
@@ -255,21 +224,14 @@ impl Cursor<'_> {
             return 0;
         }
         let start = self.i + 1;
-        let n = self
-            .b
-            .get(start..)
-            .map_or(0, |r| r.iter().take_while(|b| b.is_ascii_digit()).count());
+        let n = self.b.get(start..).map_or(0, |r| r.iter().take_while(|b| b.is_ascii_digit()).count());
         if n == 0 {
             return 0;
         }
         self.i = start + n;
         let mut nanos: i32 = 0;
         for k in 0..9 {
-            let d = self
-                .b
-                .get(start + k)
-                .filter(|_| k < n)
-                .map_or(0, |d| d - b'0');
+            let d = self.b.get(start + k).filter(|_| k < n).map_or(0, |d| d - b'0');
             nanos = nanos * 10 + i32::from(d);
         }
         nanos
@@ -341,19 +303,13 @@ mod tests {
             ("2003-10-11T22:14:15.003Z", "2003-10-11T22:14:15.003Z"),
             ("1985-04-12T23:20:50.52Z", "1985-04-12T23:20:50.52Z"),
             ("1985-04-12T19:20:50.52-04:00", "1985-04-12T23:20:50.52Z"),
-            (
-                "2003-08-24T05:14:15.000003-07:00",
-                "2003-08-24T12:14:15.000003Z",
-            ),
+            ("2003-08-24T05:14:15.000003-07:00", "2003-08-24T12:14:15.000003Z"),
             ("2024-01-15T10:00:00+0900", "2024-01-15T01:00:00Z"),
             ("2024-01-15T10:00:00+09", "2024-01-15T01:00:00Z"),
             ("2024-01-15 10:00:00", "2024-01-15T01:00:00Z"),
             ("2024-01-15t10:00:00z", "2024-01-15T10:00:00Z"),
             ("2024-01-15T10:00:00,5Z", "2024-01-15T10:00:00.5Z"),
-            (
-                "2024-01-15T10:00:00.1234567891Z",
-                "2024-01-15T10:00:00.123456789Z",
-            ),
+            ("2024-01-15T10:00:00.1234567891Z", "2024-01-15T10:00:00.123456789Z"),
         ];
         for (input, want) in cases {
             let (found, used) = scan_iso(input, &tz).unwrap();
@@ -425,14 +381,7 @@ mod tests {
     fn not_bsd() {
         let tz = tokyo();
         let r = ts("2024-03-01T00:00:00Z");
-        for s in [
-            "Mar",
-            "Mar 1",
-            "Mar 1 10:00",
-            "Foo  1 10:00:00",
-            "Mar  1 10:00:00x",
-            "",
-        ] {
+        for s in ["Mar", "Mar 1", "Mar 1 10:00", "Foo  1 10:00:00", "Mar  1 10:00:00x", ""] {
             assert!(scan_bsd(s, &tz, r).is_none(), "{s}");
         }
         let (found, _) = scan_bsd("Feb 31 10:00:00", &tz, r).unwrap();

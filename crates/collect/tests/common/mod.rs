@@ -93,10 +93,8 @@ impl EventSink for RecordingSink {
         Box::pin(async move {
             let mut gate = inner.gate.subscribe();
             let _ = gate.wait_for(|open| *open).await;
-            let refuse = inner
-                .refuse_next
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok();
+            let refuse =
+                inner.refuse_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
             if refuse {
                 inner.refused.fetch_add(1, Ordering::SeqCst);
                 return Err(SubmitError::StorageFull("test: disk full".into()));
@@ -104,10 +102,7 @@ impl EventSink for RecordingSink {
             let count = events.len();
             let mut stored = inner.events.lock().unwrap();
             stored.extend(events);
-            Ok(Receipt {
-                last_lsn: stored.len() as u64,
-                count,
-            })
+            Ok(Receipt { last_lsn: stored.len() as u64, count })
         })
     }
 }
@@ -136,11 +131,7 @@ pub fn options() -> ReceiverOptions {
 }
 
 pub fn context(sink: &RecordingSink, options: ReceiverOptions) -> Arc<CollectContext> {
-    let policy = CollectPolicy::new(
-        directory(),
-        mamori_collect::syslog::default_timezone(),
-        64 * 1024,
-    );
+    let policy = CollectPolicy::new(directory(), mamori_collect::syslog::default_timezone(), 64 * 1024);
     CollectContext::with_options(Arc::new(sink.clone()), policy, options)
 }
 
@@ -180,11 +171,7 @@ fn start_tcp_on(listener: TcpListener, ctx: Arc<CollectContext>) -> Running {
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(receiver::tcp::serve(listener, ctx, shutdown.clone()));
-    Running {
-        addr,
-        shutdown,
-        task,
-    }
+    Running { addr, shutdown, task }
 }
 
 pub async fn start_udp(ctx: Arc<CollectContext>) -> Running {
@@ -192,11 +179,7 @@ pub async fn start_udp(ctx: Arc<CollectContext>) -> Running {
     let addr = socket.local_addr().unwrap();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(receiver::udp::serve(socket, ctx, shutdown.clone()));
-    Running {
-        addr,
-        shutdown,
-        task,
-    }
+    Running { addr, shutdown, task }
 }
 
 /// A TCP connection from `from` (e.g. 127.0.0.2) to `to`.
@@ -212,18 +195,12 @@ pub fn has_tag(event: &Event, tag: &str) -> bool {
 
 /// The syslog events (not alarms) of a recording.
 pub fn syslog_events(events: &[Event]) -> Vec<&Event> {
-    events
-        .iter()
-        .filter(|e| e.event.dataset.as_deref() == Some("syslog"))
-        .collect()
+    events.iter().filter(|e| e.event.dataset.as_deref() == Some("syslog")).collect()
 }
 
 pub fn alarms<'a>(events: &'a [Event], action: &str) -> Vec<&'a Event> {
     events
         .iter()
-        .filter(|e| {
-            e.event.dataset.as_deref() == Some("mamori.alarm")
-                && e.event.action.as_deref() == Some(action)
-        })
+        .filter(|e| e.event.dataset.as_deref() == Some("mamori.alarm") && e.event.action.as_deref() == Some(action))
         .collect()
 }

@@ -35,9 +35,7 @@ impl FieldPath {
     pub fn parse(s: &str) -> Self {
         let mut p = FieldPath::root();
         for part in s.split('.').filter(|s| !s.is_empty()) {
-            let (key, indexes) = part
-                .split_once('[')
-                .map_or((part, ""), |(k, rest)| (k, rest));
+            let (key, indexes) = part.split_once('[').map_or((part, ""), |(k, rest)| (k, rest));
             if !key.is_empty() {
                 p.0.push(Seg::Key(key.to_string()));
             }
@@ -73,10 +71,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(path: FieldPath, message: impl Into<String>) -> Self {
-        Problem {
-            path,
-            message: message.into(),
-        }
+        Problem { path, message: message.into() }
     }
 }
 

@@ -30,11 +30,7 @@ impl LoadedConfig {
 
     /// Resolves a path from the file against the file's directory.
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.path.parent().unwrap_or(Path::new(".")).join(p)
-        }
+        if p.is_absolute() { p.to_path_buf() } else { self.path.parent().unwrap_or(Path::new(".")).join(p) }
     }
 
     pub fn managed(&self) -> ManagedConfig {
@@ -54,26 +50,20 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
         }],
     })?;
     let file = parse_and_check(path, &text)?;
-    Ok(LoadedConfig {
-        path: path.to_path_buf(),
-        file,
-    })
+    Ok(LoadedConfig { path: path.to_path_buf(), file })
 }
 
 /// Parses and checks configuration text; `path` is used in diagnostics only.
 pub fn parse_and_check(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
     let located = Locator::new(path, text)?;
     let mut unknown = Vec::new();
-    let deserializer = toml::Deserializer::parse(text)
-        .map_err(|e| located.error_at_span(e.span(), e.message()))?;
-    let parsed: Result<ConfigFile, _> =
-        serde_ignored::deserialize(deserializer, |p| unknown.push(ignored_path(&p)));
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| located.error_at_span(e.span(), e.message()))?;
+    let parsed: Result<ConfigFile, _> = serde_ignored::deserialize(deserializer, |p| unknown.push(ignored_path(&p)));
     let file = match parsed {
         Ok(f) => f,
         Err(e) => {
             // A type error stops deserialization; report it together with unknown keys seen so far.
-            let mut diags: Vec<Diagnostic> =
-                unknown.iter().map(|p| located.unknown_key(p)).collect();
+            let mut diags: Vec<Diagnostic> = unknown.iter().map(|p| located.unknown_key(p)).collect();
             diags.push(located.at_span(e.span(), "", e.message()));
             return Err(ConfigError { diagnostics: diags });
         }
@@ -98,10 +88,7 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
     if jiff::tz::TimeZone::get(&file.mamori.timezone).is_err() {
         problems.push(Problem::new(
             root.key("mamori").key("timezone"),
-            format!(
-                "unknown time zone '{}'; use an IANA name such as Asia/Tokyo",
-                file.mamori.timezone
-            ),
+            format!("unknown time zone '{}'; use an IANA name such as Asia/Tokyo", file.mamori.timezone),
         ));
     }
     let syslog = &file.collect.syslog;
@@ -114,39 +101,17 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
         }
     };
     if file.api.enabled {
-        claim(
-            Some(file.api.listen),
-            root.key("api").key("listen"),
-            &mut problems,
-        );
+        claim(Some(file.api.listen), root.key("api").key("listen"), &mut problems);
     }
-    claim(
-        syslog.tcp,
-        root.key("collect").key("syslog").key("tcp"),
-        &mut problems,
-    );
-    claim(
-        syslog.tls,
-        root.key("collect").key("syslog").key("tls"),
-        &mut problems,
-    );
+    claim(syslog.tcp, root.key("collect").key("syslog").key("tcp"), &mut problems);
+    claim(syslog.tls, root.key("collect").key("syslog").key("tls"), &mut problems);
     for (cert, key, path) in [
         (&file.api.tls_cert, &file.api.tls_key, root.key("api")),
-        (
-            &syslog.tls_cert,
-            &syslog.tls_key,
-            root.key("collect").key("syslog"),
-        ),
+        (&syslog.tls_cert, &syslog.tls_key, root.key("collect").key("syslog")),
     ] {
         match (cert, key) {
-            (Some(_), None) => problems.push(Problem::new(
-                path.key("tls_cert"),
-                "tls_cert is set but tls_key is not",
-            )),
-            (None, Some(_)) => problems.push(Problem::new(
-                path.key("tls_key"),
-                "tls_key is set but tls_cert is not",
-            )),
+            (Some(_), None) => problems.push(Problem::new(path.key("tls_cert"), "tls_cert is set but tls_key is not")),
+            (None, Some(_)) => problems.push(Problem::new(path.key("tls_key"), "tls_key is set but tls_cert is not")),
             _ => {}
         }
     }
@@ -158,22 +123,13 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
     }
     let logs = root.key("logs");
     if !(1..=1024).contains(&file.logs.wal_segment_mb) {
-        problems.push(Problem::new(
-            logs.key("wal_segment_mb"),
-            "wal_segment_mb must be between 1 and 1024",
-        ));
+        problems.push(Problem::new(logs.key("wal_segment_mb"), "wal_segment_mb must be between 1 and 1024"));
     }
     if !(50..=60_000).contains(&file.logs.commit_interval_ms) {
-        problems.push(Problem::new(
-            logs.key("commit_interval_ms"),
-            "commit_interval_ms must be between 50 and 60000",
-        ));
+        problems.push(Problem::new(logs.key("commit_interval_ms"), "commit_interval_ms must be between 50 and 60000"));
     }
     if !(16..=65_536).contains(&file.logs.indexer_memory_mb) {
-        problems.push(Problem::new(
-            logs.key("indexer_memory_mb"),
-            "indexer_memory_mb must be between 16 and 65536",
-        ));
+        problems.push(Problem::new(logs.key("indexer_memory_mb"), "indexer_memory_mb must be between 16 and 65536"));
     }
     problems
 }
@@ -193,9 +149,7 @@ fn ignored_path(p: &serde_ignored::Path<'_>) -> FieldPath {
                 segs.push(Seg::Key(key.clone()));
                 cur = parent;
             }
-            P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
-                cur = parent
-            }
+            P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => cur = parent,
         }
     }
     segs.reverse();
@@ -214,9 +168,7 @@ impl<'a> Locator<'a> {
         match toml_edit::Document::parse(text) {
             Ok(doc) => Ok(Locator { path, text, doc }),
             Err(e) => {
-                let (line, column) = e
-                    .span()
-                    .map_or((1, 1), |s| diagnostic::line_col(text, s.start));
+                let (line, column) = e.span().map_or((1, 1), |s| diagnostic::line_col(text, s.start));
                 Err(ConfigError {
                     diagnostics: vec![Diagnostic {
                         file: path.to_path_buf(),
@@ -231,17 +183,10 @@ impl<'a> Locator<'a> {
     }
 
     fn error_at_span(&self, span: Option<std::ops::Range<usize>>, message: &str) -> ConfigError {
-        ConfigError {
-            diagnostics: vec![self.at_span(span, "", message)],
-        }
+        ConfigError { diagnostics: vec![self.at_span(span, "", message)] }
     }
 
-    fn at_span(
-        &self,
-        span: Option<std::ops::Range<usize>>,
-        path: &str,
-        message: &str,
-    ) -> Diagnostic {
+    fn at_span(&self, span: Option<std::ops::Range<usize>>, path: &str, message: &str) -> Diagnostic {
         let (line, column) = span.map_or((1, 1), |s| diagnostic::line_col(self.text, s.start));
         Diagnostic {
             file: self.path.to_path_buf(),
@@ -257,11 +202,7 @@ impl<'a> Locator<'a> {
             Seg::Key(k) => k.clone(),
             Seg::Index(i) => i.to_string(),
         });
-        self.at_span(
-            self.span_of(path),
-            &path.to_string(),
-            &format!("unknown field '{known}'"),
-        )
+        self.at_span(self.span_of(path), &path.to_string(), &format!("unknown field '{known}'"))
     }
 
     fn problem(&self, p: &Problem) -> Diagnostic {

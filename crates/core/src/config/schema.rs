@@ -38,11 +38,7 @@ pub struct General {
 
 impl Default for General {
     fn default() -> Self {
-        General {
-            data_dir: default_data_dir(),
-            timezone: default_timezone(),
-            name: None,
-        }
+        General { data_dir: default_data_dir(), timezone: default_timezone(), name: None }
     }
 }
 

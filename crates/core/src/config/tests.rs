@@ -3,8 +3,7 @@ use std::path::Path;
 use super::*;
 
 fn check(text: &str) -> Result<ConfigFile, Vec<String>> {
-    parse_and_check(Path::new("m.toml"), text)
-        .map_err(|e| e.diagnostics.iter().map(|d| d.to_string()).collect())
+    parse_and_check(Path::new("m.toml"), text).map_err(|e| e.diagnostics.iter().map(|d| d.to_string()).collect())
 }
 
 #[test]
@@ -29,18 +28,11 @@ fn syntax_errors_have_a_line() {
 
 #[test]
 fn every_unknown_field_is_reported_with_its_line() {
-    let text =
-        "[mamori]\ndata_dir = \"d\"\ncolour = 1\n\n[api]\nlisten = \"127.0.0.1:1\"\nport = 2\n";
+    let text = "[mamori]\ndata_dir = \"d\"\ncolour = 1\n\n[api]\nlisten = \"127.0.0.1:1\"\nport = 2\n";
     let e = check(text).unwrap_err();
     assert_eq!(e.len(), 2, "{e:?}");
-    assert!(
-        e[0].starts_with("m.toml:3:") && e[0].contains("mamori.colour: unknown field 'colour'"),
-        "{e:?}"
-    );
-    assert!(
-        e[1].starts_with("m.toml:7:") && e[1].contains("api.port"),
-        "{e:?}"
-    );
+    assert!(e[0].starts_with("m.toml:3:") && e[0].contains("mamori.colour: unknown field 'colour'"), "{e:?}");
+    assert!(e[1].starts_with("m.toml:7:") && e[1].contains("api.port"), "{e:?}");
 }
 
 #[test]
@@ -73,37 +65,24 @@ archive_years = 2
     let e = check(text).unwrap_err();
     assert_eq!(e.len(), 3, "{e:?}");
     assert!(
-        e[0].starts_with("m.toml:14:")
-            && e[0].contains("tenants[1].networks[1]")
-            && e[0].contains("overlaps"),
+        e[0].starts_with("m.toml:14:") && e[0].contains("tenants[1].networks[1]") && e[0].contains("overlaps"),
         "{e:?}"
     );
-    assert!(
-        e[1].starts_with("m.toml:15:") && e[1].contains("tenants[1].domains[0]"),
-        "{e:?}"
-    );
-    assert!(
-        e[2].starts_with("m.toml:18:") && e[2].contains("below the required 5 years"),
-        "{e:?}"
-    );
+    assert!(e[1].starts_with("m.toml:15:") && e[1].contains("tenants[1].domains[0]"), "{e:?}");
+    assert!(e[2].starts_with("m.toml:18:") && e[2].contains("below the required 5 years"), "{e:?}");
 }
 
 #[test]
 fn listeners_must_not_collide() {
-    let text = "[api]\nlisten = \"127.0.0.1:5514\"\n[collect.syslog]\ntcp = \"127.0.0.1:5514\"\nudp = \"127.0.0.1:5514\"\n";
+    let text =
+        "[api]\nlisten = \"127.0.0.1:5514\"\n[collect.syslog]\ntcp = \"127.0.0.1:5514\"\nudp = \"127.0.0.1:5514\"\n";
     let e = check(text).unwrap_err();
     assert_eq!(e.len(), 1, "{e:?}");
-    assert!(
-        e[0].contains("collect.syslog.tcp") && e[0].contains("already used by api.listen"),
-        "{e:?}"
-    );
+    assert!(e[0].contains("collect.syslog.tcp") && e[0].contains("already used by api.listen"), "{e:?}");
 }
 
 #[test]
 fn unknown_time_zone() {
     let e = check("[mamori]\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
-    assert!(
-        e[0].starts_with("m.toml:2:") && e[0].contains("unknown time zone"),
-        "{e:?}"
-    );
+    assert!(e[0].starts_with("m.toml:2:") && e[0].contains("unknown time zone"), "{e:?}");
 }

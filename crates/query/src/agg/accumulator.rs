@@ -65,10 +65,7 @@ impl Accumulator {
     /// Merges the partials of another partition (in the same order as the aggregations).
     pub fn merge(&mut self, partials: Vec<AggPartial>) -> Result<(), MergeError> {
         if partials.len() != self.partials.len() {
-            return Err(MergeError::CountMismatch {
-                expected: self.partials.len(),
-                got: partials.len(),
-            });
+            return Err(MergeError::CountMismatch { expected: self.partials.len(), got: partials.len() });
         }
         for (ours, theirs) in self.partials.iter_mut().zip(partials) {
             ours.merge(theirs)?;
@@ -93,10 +90,6 @@ impl Accumulator {
 
     /// The answers, one per aggregation.
     pub fn finish(&self) -> Vec<AggResult> {
-        self.partials
-            .iter()
-            .zip(&self.aggs)
-            .map(|(p, a)| p.finish(a))
-            .collect()
+        self.partials.iter().zip(&self.aggs).map(|(p, a)| p.finish(a)).collect()
     }
 }

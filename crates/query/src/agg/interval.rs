@@ -19,18 +19,10 @@ pub struct Interval {
 
 /// An interval string that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error(
-    "'{0}' is not a valid interval (write a positive whole number and a unit s, m, h, d or w, e.g. 5m or 1h)"
-)]
+#[error("'{0}' is not a valid interval (write a positive whole number and a unit s, m, h, d or w, e.g. 5m or 1h)")]
 pub struct IntervalError(pub String);
 
-const UNITS: [(char, u64); 5] = [
-    ('w', 604_800),
-    ('d', 86_400),
-    ('h', 3_600),
-    ('m', 60),
-    ('s', 1),
-];
+const UNITS: [(char, u64); 5] = [('w', 604_800), ('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)];
 
 /// The longest interval accepted: 10 years, far beyond the 5-year retention.
 const MAX_SECONDS: u64 = 10 * 366 * 86_400;
@@ -38,9 +30,7 @@ const MAX_SECONDS: u64 = 10 * 366 * 86_400;
 impl Interval {
     /// An interval of `seconds` (at least 1, at most about 10 years).
     pub fn from_seconds(seconds: u64) -> Option<Interval> {
-        (1..=MAX_SECONDS)
-            .contains(&seconds)
-            .then_some(Interval { seconds })
+        (1..=MAX_SECONDS).contains(&seconds).then_some(Interval { seconds })
     }
 
     /// Length in seconds.
@@ -63,11 +53,7 @@ impl Interval {
 
     fn alignment_offset(self) -> i64 {
         // 1970-01-01 was a Thursday; Monday 1970-01-05 is four days later.
-        if self.seconds.is_multiple_of(604_800) {
-            4 * 86_400_000
-        } else {
-            0
-        }
+        if self.seconds.is_multiple_of(604_800) { 4 * 86_400_000 } else { 0 }
     }
 }
 
@@ -84,9 +70,7 @@ impl FromStr for Interval {
             return Err(bad());
         }
         let n: u64 = digits.parse().map_err(|_| bad())?;
-        n.checked_mul(*mult)
-            .and_then(Interval::from_seconds)
-            .ok_or_else(bad)
+        n.checked_mul(*mult).and_then(Interval::from_seconds).ok_or_else(bad)
     }
 }
 
@@ -107,20 +91,14 @@ impl From<Interval> for String {
 impl fmt::Display for Interval {
     /// The largest unit that divides the length: `3600s` prints as `1h`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (unit, mult) = UNITS
-            .iter()
-            .find(|(_, m)| self.seconds.is_multiple_of(*m))
-            .copied()
-            .unwrap_or(('s', 1));
+        let (unit, mult) = UNITS.iter().find(|(_, m)| self.seconds.is_multiple_of(*m)).copied().unwrap_or(('s', 1));
         write!(f, "{}{unit}", self.seconds / mult)
     }
 }
 
 /// The nice intervals `auto_interval` chooses from.
-const LADDER: [u64; 16] = [
-    1, 5, 10, 30, 60, 300, 600, 900, 1_800, 3_600, 10_800, 21_600, 43_200, 86_400, 604_800,
-    2_592_000,
-];
+const LADDER: [u64; 16] =
+    [1, 5, 10, 30, 60, 300, 600, 900, 1_800, 3_600, 10_800, 21_600, 43_200, 86_400, 604_800, 2_592_000];
 
 /// The smallest "nice" interval (1s 5s 10s 30s 1m 5m 10m 15m 30m 1h 3h 6h 12h 1d 1w 30d) that
 /// divides `range` into at most `target_buckets` buckets; beyond 30-day buckets, whole days.
@@ -154,44 +132,24 @@ mod tests {
             assert_eq!(i.seconds(), secs);
             assert_eq!(i.to_string(), shown);
         }
-        for s in [
-            "",
-            "m",
-            "0m",
-            "-1m",
-            "1x",
-            "1.5h",
-            "99999999999999999999d",
-            "5000w",
-            "１m",
-            "1 m",
-        ] {
+        for s in ["", "m", "0m", "-1m", "1x", "1.5h", "99999999999999999999d", "5000w", "１m", "1 m"] {
             assert!(s.parse::<Interval>().is_err(), "{s}");
         }
-        assert_eq!(
-            serde_json::to_string(&"15m".parse::<Interval>().unwrap()).unwrap(),
-            "\"15m\""
-        );
+        assert_eq!(serde_json::to_string(&"15m".parse::<Interval>().unwrap()).unwrap(), "\"15m\"");
         assert!(serde_json::from_str::<Interval>("\"0s\"").is_err());
     }
 
     #[test]
     fn alignment() {
         let t: Timestamp = "2026-11-21T10:34:56Z".parse().unwrap();
-        let start = |i: &str| {
-            Timestamp::from_millisecond(i.parse::<Interval>().unwrap().bucket_start(t))
-                .unwrap()
-                .to_string()
-        };
+        let start =
+            |i: &str| Timestamp::from_millisecond(i.parse::<Interval>().unwrap().bucket_start(t)).unwrap().to_string();
         assert_eq!(start("5m"), "2026-11-21T10:30:00Z");
         assert_eq!(start("1h"), "2026-11-21T10:00:00Z");
         assert_eq!(start("1d"), "2026-11-21T00:00:00Z");
         assert_eq!(start("1w"), "2026-11-16T00:00:00Z"); // a Monday
         let before: Timestamp = "1969-12-31T23:59:59Z".parse().unwrap();
-        assert_eq!(
-            "1d".parse::<Interval>().unwrap().bucket_start(before),
-            -86_400_000
-        );
+        assert_eq!("1d".parse::<Interval>().unwrap().bucket_start(before), -86_400_000);
     }
 
     #[test]
@@ -202,14 +160,8 @@ mod tests {
         assert_eq!(auto_interval(t0..after(3600), 100).to_string(), "1m");
         assert_eq!(auto_interval(t0..after(86_400), 100).to_string(), "15m");
         assert_eq!(auto_interval(t0..after(7 * 86_400), 100).to_string(), "3h");
-        assert_eq!(
-            auto_interval(t0..after(5 * 365 * 86_400), 100).to_string(),
-            "30d"
-        );
-        assert_eq!(
-            auto_interval(t0..after(5 * 365 * 86_400), 10).to_string(),
-            "183d"
-        );
+        assert_eq!(auto_interval(t0..after(5 * 365 * 86_400), 100).to_string(), "30d");
+        assert_eq!(auto_interval(t0..after(5 * 365 * 86_400), 10).to_string(), "183d");
         assert_eq!(auto_interval(t0..t0, 0).to_string(), "1s");
         assert_eq!(auto_interval(after(10)..t0, 10).to_string(), "1s");
     }

@@ -14,8 +14,7 @@ mod partial;
 pub use accumulator::Accumulator;
 pub use interval::{Interval, IntervalError, auto_interval};
 pub use partial::{
-    AggPartial, HistogramBucket, HistogramPartial, HistogramResult, MergeError, TermsBucket,
-    TermsPartial, TermsResult,
+    AggPartial, HistogramBucket, HistogramPartial, HistogramResult, MergeError, TermsBucket, TermsPartial, TermsResult,
 };
 
 use serde::{Deserialize, Serialize};
@@ -55,10 +54,7 @@ fn default_time_field() -> String {
 impl Aggregation {
     /// A date histogram on `@timestamp`.
     pub fn date_histogram(interval: Interval) -> Aggregation {
-        Aggregation::DateHistogram {
-            field: default_time_field(),
-            interval,
-        }
+        Aggregation::DateHistogram { field: default_time_field(), interval }
     }
 
     /// An empty partial of the right kind for this aggregation.
@@ -66,9 +62,7 @@ impl Aggregation {
         match self {
             Aggregation::Count => AggPartial::Count { count: 0 },
             Aggregation::Terms { .. } => AggPartial::Terms(TermsPartial::default()),
-            Aggregation::DateHistogram { interval, .. } => {
-                AggPartial::DateHistogram(HistogramPartial::new(*interval))
-            }
+            Aggregation::DateHistogram { interval, .. } => AggPartial::DateHistogram(HistogramPartial::new(*interval)),
         }
     }
 }

@@ -14,10 +14,7 @@ use super::{AggResult, Aggregation, Interval};
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MergeError {
     #[error("cannot merge a {theirs} partial into a {ours} partial")]
-    KindMismatch {
-        ours: &'static str,
-        theirs: &'static str,
-    },
+    KindMismatch { ours: &'static str, theirs: &'static str },
     #[error("cannot merge histograms with different intervals ({ours} and {theirs})")]
     IntervalMismatch { ours: Interval, theirs: Interval },
     #[error("expected {expected} partials, got {got}")]
@@ -63,9 +60,7 @@ impl AggPartial {
     pub fn finish(&self, agg: &Aggregation) -> AggResult {
         match (self, agg) {
             (AggPartial::Count { count }, _) => AggResult::Count { count: *count },
-            (AggPartial::Terms(t), Aggregation::Terms { size, .. }) => {
-                AggResult::Terms(t.finish(*size))
-            }
+            (AggPartial::Terms(t), Aggregation::Terms { size, .. }) => AggResult::Terms(t.finish(*size)),
             (AggPartial::Terms(t), _) => AggResult::Terms(t.finish(usize::MAX)),
             (AggPartial::DateHistogram(h), _) => AggResult::DateHistogram(h.finish()),
         }
@@ -134,14 +129,7 @@ impl TermsPartial {
         all.sort_unstable_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
         let other_count = all.iter().skip(size).map(|(_, c)| **c).sum();
         TermsResult {
-            buckets: all
-                .into_iter()
-                .take(size)
-                .map(|(k, c)| TermsBucket {
-                    key: k.clone(),
-                    count: *c,
-                })
-                .collect(),
+            buckets: all.into_iter().take(size).map(|(k, c)| TermsBucket { key: k.clone(), count: *c }).collect(),
             other_count,
             missing_count: self.missing,
         }
@@ -186,19 +174,12 @@ const MAX_FILLED_BUCKETS: i64 = 10_000;
 impl HistogramPartial {
     /// An empty histogram.
     pub fn new(interval: Interval) -> HistogramPartial {
-        HistogramPartial {
-            interval,
-            buckets: BTreeMap::new(),
-            missing: 0,
-        }
+        HistogramPartial { interval, buckets: BTreeMap::new(), missing: 0 }
     }
 
     /// Counts one event at `t`.
     pub fn add(&mut self, t: Timestamp) {
-        *self
-            .buckets
-            .entry(self.interval.bucket_start(t))
-            .or_insert(0) += 1;
+        *self.buckets.entry(self.interval.bucket_start(t)).or_insert(0) += 1;
     }
 
     /// Counts one event without a time.
@@ -209,10 +190,7 @@ impl HistogramPartial {
     /// Adds `other` into `self`; both must have the same interval.
     pub fn merge(&mut self, other: HistogramPartial) -> Result<(), MergeError> {
         if self.interval != other.interval {
-            return Err(MergeError::IntervalMismatch {
-                ours: self.interval,
-                theirs: other.interval,
-            });
+            return Err(MergeError::IntervalMismatch { ours: self.interval, theirs: other.interval });
         }
         for (k, v) in other.buckets {
             *self.buckets.entry(k).or_insert(0) += v;
@@ -235,12 +213,9 @@ impl HistogramPartial {
     /// counts outside the range are kept too.
     pub fn finish_within(&self, range: Range<Timestamp>) -> HistogramResult {
         let mut a = self.interval.bucket_start(range.start);
-        let mut b = self.interval.bucket_start(
-            range
-                .end
-                .checked_sub(jiff::SignedDuration::from_millis(1))
-                .unwrap_or(range.end),
-        );
+        let mut b = self
+            .interval
+            .bucket_start(range.end.checked_sub(jiff::SignedDuration::from_millis(1)).unwrap_or(range.end));
         if let Some(&k) = self.buckets.keys().next() {
             a = a.min(k);
         }
@@ -252,11 +227,7 @@ impl HistogramPartial {
 
     fn fill(&self, first: i64, last: i64) -> HistogramResult {
         let step = self.interval.millis();
-        let n = if last >= first {
-            (last - first) / step + 1
-        } else {
-            0
-        };
+        let n = if last >= first { (last - first) / step + 1 } else { 0 };
         let buckets = if n <= MAX_FILLED_BUCKETS {
             (0..n)
                 .map(|i| first + i * step)
@@ -270,9 +241,7 @@ impl HistogramPartial {
             buckets: buckets
                 .into_iter()
                 .filter_map(|(key, count)| {
-                    Timestamp::from_millisecond(key)
-                        .ok()
-                        .map(|start| HistogramBucket { key, start, count })
+                    Timestamp::from_millisecond(key).ok().map(|start| HistogramBucket { key, start, count })
                 })
                 .collect(),
             missing_count: self.missing,

@@ -13,9 +13,9 @@ use super::Rng;
 /// Pieces words are made of: letters, Japanese, every special character of the grammar and
 /// every keyword, so escaping is exercised.
 pub const PIECES: &[&str] = &[
-    "a", "b", "Z", "web", "ログ", "イン", "失敗", "ｶﾅ", "é", "1", "0", "443", ".", "-", "/", ":",
-    "\\", "\"", "(", ")", "[", "]", "{", "}", "*", "?", " ", "!", "+", ">", "<", "=", ">=", "&",
-    "|", "AND", "OR", "NOT", "TO", "&&", "||", "😀", "\t", "'", ",", "_exists_", "now", "-1h",
+    "a", "b", "Z", "web", "ログ", "イン", "失敗", "ｶﾅ", "é", "1", "0", "443", ".", "-", "/", ":", "\\", "\"", "(", ")",
+    "[", "]", "{", "}", "*", "?", " ", "!", "+", ">", "<", "=", ">=", "&", "|", "AND", "OR", "NOT", "TO", "&&", "||",
+    "😀", "\t", "'", ",", "_exists_", "now", "-1h",
 ];
 
 pub const FIELDS: &[&str] = &[
@@ -49,11 +49,7 @@ fn word(rng: &mut Rng) -> String {
 }
 
 fn any_text(rng: &mut Rng) -> String {
-    if rng.chance(10) {
-        String::new()
-    } else {
-        word(rng)
-    }
+    if rng.chance(10) { String::new() } else { word(rng) }
 }
 
 fn field(rng: &mut Rng) -> String {
@@ -111,9 +107,7 @@ fn ip(rng: &mut Rng) -> IpAddr {
         IpAddr::V4(Ipv4Addr::from(rng.next_u64() as u32))
     } else {
         // Avoid the IPv4-mapped block, which the parser folds to IPv4.
-        IpAddr::V6(Ipv6Addr::from(
-            ((rng.next_u64() as u128) << 64 | rng.next_u64() as u128) | 1 << 127,
-        ))
+        IpAddr::V6(Ipv6Addr::from(((rng.next_u64() as u128) << 64 | rng.next_u64() as u128) | 1 << 127))
     }
 }
 
@@ -128,11 +122,7 @@ fn net(rng: &mut Rng) -> IpNet {
 
 fn timestamp(rng: &mut Rng) -> Timestamp {
     let secs = 946_684_800 + (rng.next_u64() % 3_155_760_000) as i64;
-    let nanos = if rng.chance(30) {
-        (rng.next_u64() % 1_000_000_000) as i32
-    } else {
-        0
-    };
+    let nanos = if rng.chance(30) { (rng.next_u64() % 1_000_000_000) as i32 } else { 0 };
     Timestamp::new(secs, nanos).unwrap()
 }
 
@@ -160,46 +150,22 @@ fn bound(rng: &mut Rng, field: &str) -> Bound<Scalar> {
 fn leaf(rng: &mut Rng) -> Query {
     match rng.below(11) {
         0 => Query::All,
-        1 => Query::Term {
-            field: None,
-            value: word(rng),
-        },
-        2 => Query::Term {
-            field: Some(field_of(rng, not_ip_or_time)),
-            value: word(rng),
-        },
-        3 => Query::Term {
-            field: Some(field_of(rng, |k| k == FieldKind::Ip)),
-            value: ip(rng).to_string(),
-        },
-        4 => Query::Phrase {
-            field: None,
-            text: any_text(rng),
-        },
-        5 => Query::Phrase {
-            field: Some(field_of(rng, not_ip_or_time)),
-            text: any_text(rng),
-        },
+        1 => Query::Term { field: None, value: word(rng) },
+        2 => Query::Term { field: Some(field_of(rng, not_ip_or_time)), value: word(rng) },
+        3 => Query::Term { field: Some(field_of(rng, |k| k == FieldKind::Ip)), value: ip(rng).to_string() },
+        4 => Query::Phrase { field: None, text: any_text(rng) },
+        5 => Query::Phrase { field: Some(field_of(rng, not_ip_or_time)), text: any_text(rng) },
         6 => loop {
-            let field = if rng.chance(30) {
-                None
-            } else {
-                Some(field(rng))
-            };
+            let field = if rng.chance(30) { None } else { Some(field(rng)) };
             let pattern = pattern(rng);
-            let on_text = field
-                .as_deref()
-                .is_none_or(|f| field_kind(f) == FieldKind::Text);
+            let on_text = field.as_deref().is_none_or(|f| field_kind(f) == FieldKind::Text);
             // The parser reads `*ログ*` on text fields as the word ログ (see `wildcard_query`).
             let core = pattern.trim_matches('*');
             if on_text && !core.is_empty() && core.chars().all(is_cjk) {
                 continue;
             }
             // Wildcards on time fields are refused by the parser (ranges are the way).
-            if field
-                .as_deref()
-                .is_some_and(|f| field_kind(f) == FieldKind::Time)
-            {
+            if field.as_deref().is_some_and(|f| field_kind(f) == FieldKind::Time) {
                 continue;
             }
             break Query::Wildcard { field, pattern };
@@ -207,16 +173,9 @@ fn leaf(rng: &mut Rng) -> Query {
         7 | 8 => {
             let field = field(rng);
             let (lower, upper) = (bound(rng, &field), bound(rng, &field));
-            Query::Range {
-                field,
-                lower,
-                upper,
-            }
+            Query::Range { field, lower, upper }
         }
-        9 => Query::Cidr {
-            field: field_of(rng, |k| k == FieldKind::Ip),
-            net: net(rng),
-        },
+        9 => Query::Cidr { field: field_of(rng, |k| k == FieldKind::Ip), net: net(rng) },
         _ => Query::Exists { field: field(rng) },
     }
 }
@@ -227,16 +186,8 @@ pub fn query(rng: &mut Rng, depth: usize) -> Query {
         return leaf(rng);
     }
     match rng.below(3) {
-        0 => Query::And(
-            (0..2 + rng.below(3))
-                .map(|_| query(rng, depth - 1))
-                .collect(),
-        ),
-        1 => Query::Or(
-            (0..2 + rng.below(3))
-                .map(|_| query(rng, depth - 1))
-                .collect(),
-        ),
+        0 => Query::And((0..2 + rng.below(3)).map(|_| query(rng, depth - 1)).collect()),
+        1 => Query::Or((0..2 + rng.below(3)).map(|_| query(rng, depth - 1)).collect()),
         _ => Query::Not(Box::new(query(rng, depth - 1))),
     }
 }

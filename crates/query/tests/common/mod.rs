@@ -33,39 +33,23 @@ pub fn e(s: &str) -> ParseError {
 }
 
 pub fn term(field: &str, value: &str) -> Query {
-    Query::Term {
-        field: Some(field.into()),
-        value: value.into(),
-    }
+    Query::Term { field: Some(field.into()), value: value.into() }
 }
 
 pub fn bare(value: &str) -> Query {
-    Query::Term {
-        field: None,
-        value: value.into(),
-    }
+    Query::Term { field: None, value: value.into() }
 }
 
 pub fn phrase(field: Option<&str>, text: &str) -> Query {
-    Query::Phrase {
-        field: field.map(Into::into),
-        text: text.into(),
-    }
+    Query::Phrase { field: field.map(Into::into), text: text.into() }
 }
 
 pub fn wild(field: Option<&str>, pattern: &str) -> Query {
-    Query::Wildcard {
-        field: field.map(Into::into),
-        pattern: pattern.into(),
-    }
+    Query::Wildcard { field: field.map(Into::into), pattern: pattern.into() }
 }
 
 pub fn range(field: &str, lower: Bound<Scalar>, upper: Bound<Scalar>) -> Query {
-    Query::Range {
-        field: field.into(),
-        lower,
-        upper,
-    }
+    Query::Range { field: field.into(), lower, upper }
 }
 
 pub fn num(n: f64) -> Scalar {
@@ -85,16 +69,11 @@ pub fn text(s: &str) -> Scalar {
 }
 
 pub fn cidr(field: &str, net: &str) -> Query {
-    Query::Cidr {
-        field: field.into(),
-        net: net.parse().unwrap(),
-    }
+    Query::Cidr { field: field.into(), net: net.parse().unwrap() }
 }
 
 pub fn exists(field: &str) -> Query {
-    Query::Exists {
-        field: field.into(),
-    }
+    Query::Exists { field: field.into() }
 }
 
 pub fn and(qs: Vec<Query>) -> Query {

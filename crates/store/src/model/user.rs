@@ -24,12 +24,7 @@ pub enum Role {
 
 impl Role {
     /// Every role, in the order they are listed to people.
-    pub const ALL: [Role; 4] = [
-        Role::SocAnalyst,
-        Role::PrefectureAdmin,
-        Role::MunicipalAdmin,
-        Role::Auditor,
-    ];
+    pub const ALL: [Role; 4] = [Role::SocAnalyst, Role::PrefectureAdmin, Role::MunicipalAdmin, Role::Auditor];
 
     /// The stored and displayed name, e.g. `prefecture_admin`.
     pub fn as_str(self) -> &'static str {
@@ -66,19 +61,14 @@ impl fmt::Display for Role {
 
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown role {0:?}; valid roles are soc_analyst, prefecture_admin, municipal_admin, auditor"
-)]
+#[error("unknown role {0:?}; valid roles are soc_analyst, prefecture_admin, municipal_admin, auditor")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
     type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRole(s.to_owned()))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| UnknownRole(s.to_owned()))
     }
 }
 
@@ -107,11 +97,7 @@ impl User {
     /// The tenants this user may see: `None` for all tenants, `Some(list)` otherwise. This is
     /// the value to put into [`crate::AuditFilter::tenants`] and every other tenant-scoped query.
     pub fn tenant_scope(&self) -> Option<&[String]> {
-        if self.role.sees_all_tenants() {
-            None
-        } else {
-            Some(&self.tenants)
-        }
+        if self.role.sees_all_tenants() { None } else { Some(&self.tenants) }
     }
 }
 
@@ -125,10 +111,7 @@ impl fmt::Debug for User {
             .field("role", &self.role)
             .field("tenants", &self.tenants)
             .field("password_hash", &"<redacted>")
-            .field(
-                "totp_secret",
-                &self.totp_secret.as_ref().map(|_| "<redacted>"),
-            )
+            .field("totp_secret", &self.totp_secret.as_ref().map(|_| "<redacted>"))
             .field("disabled", &self.disabled)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
@@ -179,17 +162,8 @@ impl fmt::Debug for UserUpdate {
             .field("role", &self.role)
             .field("tenants", &self.tenants)
             .field("disabled", &self.disabled)
-            .field(
-                "password_hash",
-                &self.password_hash.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "totp_secret",
-                &self
-                    .totp_secret
-                    .as_ref()
-                    .map(|s| s.as_ref().map(|_| "<redacted>")),
-            )
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .field("totp_secret", &self.totp_secret.as_ref().map(|s| s.as_ref().map(|_| "<redacted>")))
             .finish()
     }
 }
@@ -242,14 +216,8 @@ mod tests {
             updated_at: Timestamp::UNIX_EPOCH,
         };
         let dbg = format!("{user:?}");
-        assert!(
-            !dbg.contains("secret-hash") && !dbg.contains("JBSWY3DP"),
-            "{dbg}"
-        );
+        assert!(!dbg.contains("secret-hash") && !dbg.contains("JBSWY3DP"), "{dbg}");
         let json = serde_json::to_string(&user).expect("serialize user");
-        assert!(
-            !json.contains("secret-hash") && !json.contains("JBSWY3DP"),
-            "{json}"
-        );
+        assert!(!json.contains("secret-hash") && !json.contains("JBSWY3DP"), "{json}");
     }
 }

@@ -6,8 +6,7 @@ use rusqlite::{Connection, Row, TransactionBehavior, params_from_iter};
 use super::sql::{Ctx, from_ms, get, limit, prepare, prepare_dynamic, require, to_ms, truncate};
 use crate::{AuditEntry, AuditFilter, NewAuditEntry, StoreError};
 
-const SELECT: &str =
-    "SELECT id, at, actor, source_ip, action, target, tenant, outcome, detail FROM audit_log";
+const SELECT: &str = "SELECT id, at, actor, source_ip, action, target, tenant, outcome, detail FROM audit_log";
 
 pub(super) fn append(conn: &mut Connection, e: NewAuditEntry) -> Result<AuditEntry, StoreError> {
     require("audit actor", &e.actor)?;
@@ -16,9 +15,7 @@ pub(super) fn append(conn: &mut Connection, e: NewAuditEntry) -> Result<AuditEnt
         .map_err(|err| StoreError::Invalid(format!("audit detail is not serialisable: {err}")))?;
     // The id is taken as MAX+1 inside an IMMEDIATE transaction: portable (no AUTOINCREMENT or
     // sequences) and gap-free, so a missing id in the log means a deleted entry.
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .ctx("starting audit transaction")?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).ctx("starting audit transaction")?;
     let id: i64 = prepare(&tx, "SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")?
         .query_row([], |row| row.get(0))
         .ctx("allocating audit entry id")?;
@@ -49,12 +46,7 @@ pub(super) fn append(conn: &mut Connection, e: NewAuditEntry) -> Result<AuditEnt
         &entry.outcome,
         detail,
     ))
-    .with_ctx(|| {
-        format!(
-            "writing audit entry {:?} by {:?}",
-            entry.action, entry.actor
-        )
-    })?;
+    .with_ctx(|| format!("writing audit entry {:?} by {:?}", entry.action, entry.actor))?;
     tx.commit().ctx("committing audit entry")?;
     Ok(entry)
 }
@@ -68,10 +60,7 @@ pub(super) fn list(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditE
         }
         // `tenant IN (...)` is never true for a NULL tenant, which keeps tenant-less entries
         // away from scoped callers.
-        let placeholders: Vec<String> = tenants
-            .iter()
-            .map(|t| query.bind(Value::Text(t.clone())))
-            .collect();
+        let placeholders: Vec<String> = tenants.iter().map(|t| query.bind(Value::Text(t.clone()))).collect();
         query.and(&format!("tenant IN ({})", placeholders.join(", ")));
     }
     if let Some(since) = filter.since {
@@ -96,9 +85,7 @@ pub(super) fn list(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditE
         query.sql.push_str(&format!(" LIMIT {p}"));
     }
     let mut stmt = prepare_dynamic(conn, &query.sql)?;
-    let mut rows = stmt
-        .query(params_from_iter(query.args))
-        .ctx("reading the audit log")?;
+    let mut rows = stmt.query(params_from_iter(query.args)).ctx("reading the audit log")?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().ctx("reading the audit log")? {
         out.push(decode(row)?);
@@ -115,11 +102,7 @@ struct Query {
 
 impl Query {
     fn new(select: &str) -> Self {
-        Query {
-            sql: select.to_owned(),
-            args: Vec::new(),
-            has_where: false,
-        }
+        Query { sql: select.to_owned(), args: Vec::new(), has_where: false }
     }
 
     /// Binds `value` and returns its placeholder.
@@ -129,8 +112,7 @@ impl Query {
     }
 
     fn and(&mut self, condition: &str) {
-        self.sql
-            .push_str(if self.has_where { " AND " } else { " WHERE " });
+        self.sql.push_str(if self.has_where { " AND " } else { " WHERE " });
         self.sql.push_str(condition);
         self.has_where = true;
     }
@@ -139,9 +121,8 @@ impl Query {
 fn decode(row: &Row<'_>) -> Result<AuditEntry, StoreError> {
     let id: i64 = get(row, "id")?;
     let detail: String = get(row, "detail")?;
-    let detail = serde_json::from_str(&detail).map_err(|e| {
-        StoreError::Backend(format!("audit entry {id}: detail is not valid JSON: {e}"))
-    })?;
+    let detail = serde_json::from_str(&detail)
+        .map_err(|e| StoreError::Backend(format!("audit entry {id}: detail is not valid JSON: {e}")))?;
     Ok(AuditEntry {
         id,
         at: from_ms(get(row, "at")?, "audit_log.at")?,

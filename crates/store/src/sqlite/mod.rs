@@ -24,8 +24,8 @@ use jiff::Timestamp;
 use rusqlite::Connection;
 
 use crate::{
-    AuditEntry, AuditFilter, ControlStore, NewAuditEntry, NewRevision, NewToken, NewUser, Revision,
-    RevisionSummary, Session, StoreError, Token, User, UserUpdate,
+    AuditEntry, AuditFilter, ControlStore, NewAuditEntry, NewRevision, NewToken, NewUser, Revision, RevisionSummary,
+    Session, StoreError, Token, User, UserUpdate,
 };
 use sql::Ctx;
 
@@ -44,21 +44,17 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let shown = path.display();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Backend(format!("creating directory {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Backend(format!("creating directory {}: {e}", parent.display())))?;
         }
-        create_private_file(path)
-            .map_err(|e| StoreError::Backend(format!("creating {shown}: {e}")))?;
+        create_private_file(path).map_err(|e| StoreError::Backend(format!("creating {shown}: {e}")))?;
         let conn = Connection::open(path).with_ctx(|| format!("opening {shown}"))?;
         // WAL lets readers (the console) proceed while a writer commits.
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .with_ctx(|| format!("enabling WAL on {shown}"))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
-                "{shown}: journal mode stayed {mode:?}, WAL is required"
-            )));
+            return Err(StoreError::Backend(format!("{shown}: journal mode stayed {mode:?}, WAL is required")));
         }
         Self::init(conn, &shown.to_string())
     }
@@ -70,27 +66,20 @@ impl SqliteStore {
     }
 
     fn init(mut conn: Connection, shown: &str) -> Result<Self, StoreError> {
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .with_ctx(|| format!("setting busy timeout on {shown}"))?;
+        conn.busy_timeout(BUSY_TIMEOUT).with_ctx(|| format!("setting busy timeout on {shown}"))?;
         // SQLite leaves foreign keys off unless asked, per connection.
-        conn.pragma_update(None, "foreign_keys", true)
-            .with_ctx(|| format!("enabling foreign keys on {shown}"))?;
+        conn.pragma_update(None, "foreign_keys", true).with_ctx(|| format!("enabling foreign keys on {shown}"))?;
         migrate::migrate(&mut conn).map_err(|e| match e {
             StoreError::Backend(msg) => StoreError::Backend(format!("{shown}: {msg}")),
             other => other,
         })?;
-        Ok(SqliteStore {
-            conn: Mutex::new(conn),
-        })
+        Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 
     /// Runs `f` with the connection. A panic in another caller poisons the mutex but cannot
     /// leave a half-written transaction behind (rusqlite rolls back on drop), so the
     /// connection is still usable.
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut conn)
     }
@@ -119,19 +108,11 @@ impl ControlStore for SqliteStore {
         self.with(|c| revisions::by_number(c, number))
     }
 
-    fn revisions(
-        &self,
-        limit: usize,
-        before: Option<i64>,
-    ) -> Result<Vec<RevisionSummary>, StoreError> {
+    fn revisions(&self, limit: usize, before: Option<i64>) -> Result<Vec<RevisionSummary>, StoreError> {
         self.with(|c| revisions::list(c, limit, before))
     }
 
-    fn append_revision(
-        &self,
-        new: NewRevision,
-        expected_parent: Option<Option<i64>>,
-    ) -> Result<Revision, StoreError> {
+    fn append_revision(&self, new: NewRevision, expected_parent: Option<Option<i64>>) -> Result<Revision, StoreError> {
         self.with(|c| revisions::append(c, new, expected_parent))
     }
 

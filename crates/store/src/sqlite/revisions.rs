@@ -12,11 +12,7 @@ macro_rules! summary_columns {
 }
 
 pub(super) fn latest(conn: &Connection) -> Result<Option<Revision>, StoreError> {
-    let sql = concat!(
-        "SELECT ",
-        summary_columns!(),
-        ", config_json, diff FROM revisions ORDER BY number DESC LIMIT 1"
-    );
+    let sql = concat!("SELECT ", summary_columns!(), ", config_json, diff FROM revisions ORDER BY number DESC LIMIT 1");
     let mut stmt = prepare(conn, sql)?;
     let mut rows = stmt.query([]).ctx("reading the latest revision")?;
     match rows.next().ctx("reading the latest revision")? {
@@ -26,38 +22,19 @@ pub(super) fn latest(conn: &Connection) -> Result<Option<Revision>, StoreError> 
 }
 
 pub(super) fn by_number(conn: &Connection, number: i64) -> Result<Option<Revision>, StoreError> {
-    let sql = concat!(
-        "SELECT ",
-        summary_columns!(),
-        ", config_json, diff FROM revisions WHERE number = $1"
-    );
+    let sql = concat!("SELECT ", summary_columns!(), ", config_json, diff FROM revisions WHERE number = $1");
     let mut stmt = prepare(conn, sql)?;
-    let mut rows = stmt
-        .query([number])
-        .with_ctx(|| format!("reading revision {number}"))?;
-    match rows
-        .next()
-        .with_ctx(|| format!("reading revision {number}"))?
-    {
+    let mut rows = stmt.query([number]).with_ctx(|| format!("reading revision {number}"))?;
+    match rows.next().with_ctx(|| format!("reading revision {number}"))? {
         Some(row) => decode(row).map(Some),
         None => Ok(None),
     }
 }
 
-pub(super) fn list(
-    conn: &Connection,
-    max: usize,
-    before: Option<i64>,
-) -> Result<Vec<RevisionSummary>, StoreError> {
-    let sql = concat!(
-        "SELECT ",
-        summary_columns!(),
-        " FROM revisions WHERE number < $1 ORDER BY number DESC LIMIT $2"
-    );
+pub(super) fn list(conn: &Connection, max: usize, before: Option<i64>) -> Result<Vec<RevisionSummary>, StoreError> {
+    let sql = concat!("SELECT ", summary_columns!(), " FROM revisions WHERE number < $1 ORDER BY number DESC LIMIT $2");
     let mut stmt = prepare(conn, sql)?;
-    let mut rows = stmt
-        .query((before.unwrap_or(i64::MAX), limit(max)))
-        .ctx("listing revisions")?;
+    let mut rows = stmt.query((before.unwrap_or(i64::MAX), limit(max))).ctx("listing revisions")?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().ctx("listing revisions")? {
         out.push(decode_summary(row)?);
@@ -78,9 +55,7 @@ pub(super) fn append(
             REVISION_SOURCES.join(", ")
         )));
     }
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .ctx("starting revision transaction")?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).ctx("starting revision transaction")?;
     let latest: Option<i64> = prepare(&tx, "SELECT MAX(number) FROM revisions")?
         .query_row([], |row| row.get(0))
         .optional()
@@ -134,8 +109,7 @@ pub(super) fn append(
         }
         Err(e) => return Err(e).with_ctx(|| format!("writing revision {number}")),
     }
-    tx.commit()
-        .with_ctx(|| format!("committing revision {number}"))?;
+    tx.commit().with_ctx(|| format!("committing revision {number}"))?;
     Ok(revision)
 }
 

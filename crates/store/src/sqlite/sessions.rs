@@ -3,9 +3,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, Row};
 
-use super::sql::{
-    Ctx, changed, from_ms, get, is_unique_violation, prepare, require, to_ms, truncate,
-};
+use super::sql::{Ctx, changed, from_ms, get, is_unique_violation, prepare, require, to_ms, truncate};
 use super::users;
 use crate::secret::is_secret_hash;
 use crate::{Session, StoreError};
@@ -26,10 +24,7 @@ pub(super) fn create(conn: &Connection, s: Session) -> Result<(), StoreError> {
         )));
     }
     if users::by_id(conn, &s.user_id)?.is_none() {
-        return Err(StoreError::NotFound(format!(
-            "user with id {:?} for a new session",
-            s.user_id
-        )));
+        return Err(StoreError::NotFound(format!("user with id {:?} for a new session", s.user_id)));
     }
     let inserted = prepare(
         conn,
@@ -47,9 +42,9 @@ pub(super) fn create(conn: &Connection, s: Session) -> Result<(), StoreError> {
     ));
     match inserted {
         Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
-            "a session with the same hash already exists; generate a new secret".to_owned(),
-        )),
+        Err(e) if is_unique_violation(&e) => {
+            Err(StoreError::Conflict("a session with the same hash already exists; generate a new secret".to_owned()))
+        }
         Err(e) => Err(e).ctx("creating session"),
     }
 }
@@ -69,19 +64,14 @@ pub(super) fn by_hash(conn: &Connection, hash: &str) -> Result<Option<Session>, 
 
 pub(super) fn touch(conn: &Connection, hash: &str, at: Timestamp) -> Result<(), StoreError> {
     // Never move last_seen_at backwards when two requests finish out of order.
-    prepare(
-        conn,
-        "UPDATE sessions SET last_seen_at = $1 WHERE hash = $2 AND last_seen_at < $1",
-    )?
-    .execute((to_ms(at), hash))
-    .ctx("recording session activity")?;
+    prepare(conn, "UPDATE sessions SET last_seen_at = $1 WHERE hash = $2 AND last_seen_at < $1")?
+        .execute((to_ms(at), hash))
+        .ctx("recording session activity")?;
     Ok(())
 }
 
 pub(super) fn delete(conn: &Connection, hash: &str) -> Result<(), StoreError> {
-    prepare(conn, "DELETE FROM sessions WHERE hash = $1")?
-        .execute([hash])
-        .ctx("deleting session")?;
+    prepare(conn, "DELETE FROM sessions WHERE hash = $1")?.execute([hash]).ctx("deleting session")?;
     Ok(())
 }
 

@@ -25,26 +25,16 @@ impl<T> Ctx<T> for rusqlite::Result<T> {
 
 /// Prepares (and caches) a statement after checking its placeholders, see
 /// [`check_placeholders`].
-pub(crate) fn prepare<'c>(
-    conn: &'c Connection,
-    sql: &str,
-) -> Result<CachedStatement<'c>, StoreError> {
-    let stmt = conn
-        .prepare_cached(sql)
-        .with_ctx(|| format!("preparing `{sql}`"))?;
+pub(crate) fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<CachedStatement<'c>, StoreError> {
+    let stmt = conn.prepare_cached(sql).with_ctx(|| format!("preparing `{sql}`"))?;
     check_placeholders(&stmt, sql)?;
     Ok(stmt)
 }
 
 /// Prepares a statement built at run time (not cached, since every variant would evict the
 /// fixed statements from the cache).
-pub(crate) fn prepare_dynamic<'c>(
-    conn: &'c Connection,
-    sql: &str,
-) -> Result<Statement<'c>, StoreError> {
-    let stmt = conn
-        .prepare(sql)
-        .with_ctx(|| format!("preparing `{sql}`"))?;
+pub(crate) fn prepare_dynamic<'c>(conn: &'c Connection, sql: &str) -> Result<Statement<'c>, StoreError> {
+    let stmt = conn.prepare(sql).with_ctx(|| format!("preparing `{sql}`"))?;
     check_placeholders(&stmt, sql)?;
     Ok(stmt)
 }
@@ -56,9 +46,7 @@ pub(crate) fn prepare_dynamic<'c>(
 fn check_placeholders(stmt: &Statement<'_>, sql: &str) -> Result<(), StoreError> {
     for i in 1..=stmt.parameter_count() {
         let name = stmt.parameter_name(i);
-        let number = name
-            .and_then(|n| n.strip_prefix('$'))
-            .and_then(|n| n.parse::<usize>().ok());
+        let number = name.and_then(|n| n.strip_prefix('$')).and_then(|n| n.parse::<usize>().ok());
         if number != Some(i) {
             return Err(StoreError::Backend(format!(
                 "placeholder {i} of `{sql}` is {name:?}; statements must use $1..$n in order of \
@@ -112,11 +100,7 @@ pub(crate) fn new_id() -> String {
 
 /// Rejects an empty or whitespace-only required text field.
 pub(crate) fn require(field: &str, value: &str) -> Result<(), StoreError> {
-    if value.trim().is_empty() {
-        Err(StoreError::Invalid(format!("{field} must not be empty")))
-    } else {
-        Ok(())
-    }
+    if value.trim().is_empty() { Err(StoreError::Invalid(format!("{field} must not be empty"))) } else { Ok(()) }
 }
 
 /// Converts a caller's `usize` limit for SQL (which counts in BIGINT).

@@ -24,10 +24,7 @@ pub(super) fn create(conn: &Connection, new: NewToken) -> Result<Token, StoreErr
     let (kind, user_id, tenant) = match &new.kind {
         TokenKind::User { user_id } => {
             if users::by_id(conn, user_id)?.is_none() {
-                return Err(StoreError::NotFound(format!(
-                    "user with id {user_id:?} for token {:?}",
-                    new.name
-                )));
+                return Err(StoreError::NotFound(format!("user with id {user_id:?} for token {:?}", new.name)));
             }
             ("user", Some(user_id.as_str()), None)
         }
@@ -65,9 +62,9 @@ pub(super) fn create(conn: &Connection, new: NewToken) -> Result<Token, StoreErr
     ));
     match inserted {
         Ok(_) => Ok(token),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
-            "a token with the same hash already exists; generate a new secret".to_owned(),
-        )),
+        Err(e) if is_unique_violation(&e) => {
+            Err(StoreError::Conflict("a token with the same hash already exists; generate a new secret".to_owned()))
+        }
         Err(e) => Err(e).with_ctx(|| format!("creating token {:?}", token.name)),
     }
 }
@@ -117,18 +114,13 @@ fn decode(row: &Row<'_>) -> Result<Token, StoreError> {
         "user" => {
             let user_id: Option<String> = get(row, "user_id")?;
             TokenKind::User {
-                user_id: user_id.ok_or_else(|| {
-                    StoreError::Backend(format!("token {id}: user token without user_id"))
-                })?,
+                user_id: user_id
+                    .ok_or_else(|| StoreError::Backend(format!("token {id}: user token without user_id")))?,
             }
         }
-        "ingest" => TokenKind::Ingest {
-            tenant: get(row, "tenant")?,
-        },
+        "ingest" => TokenKind::Ingest { tenant: get(row, "tenant")? },
         other => {
-            return Err(StoreError::Backend(format!(
-                "token {id}: unknown kind {other:?}"
-            )));
+            return Err(StoreError::Backend(format!("token {id}: unknown kind {other:?}")));
         }
     };
     let expires_at: Option<i64> = get(row, "expires_at")?;
@@ -138,12 +130,8 @@ fn decode(row: &Row<'_>) -> Result<Token, StoreError> {
         kind,
         token_hash: get(row, "token_hash")?,
         created_at: from_ms(get(row, "created_at")?, "tokens.created_at")?,
-        expires_at: expires_at
-            .map(|ms| from_ms(ms, "tokens.expires_at"))
-            .transpose()?,
-        last_used_at: last_used_at
-            .map(|ms| from_ms(ms, "tokens.last_used_at"))
-            .transpose()?,
+        expires_at: expires_at.map(|ms| from_ms(ms, "tokens.expires_at")).transpose()?,
+        last_used_at: last_used_at.map(|ms| from_ms(ms, "tokens.last_used_at")).transpose()?,
         revoked: get(row, "revoked")?,
         id,
     })

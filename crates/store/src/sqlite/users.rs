@@ -3,9 +3,7 @@
 
 use rusqlite::{Connection, Row, TransactionBehavior};
 
-use super::sql::{
-    Ctx, count as to_count, from_ms, get, is_unique_violation, new_id, now, prepare, to_ms,
-};
+use super::sql::{Ctx, count as to_count, from_ms, get, is_unique_violation, new_id, now, prepare, to_ms};
 use crate::password::is_password_hash;
 use crate::{NewUser, Role, StoreError, User, UserUpdate};
 
@@ -47,10 +45,9 @@ pub(super) fn create(conn: &Connection, new: NewUser) -> Result<User, StoreError
     ));
     match inserted {
         Ok(_) => Ok(user),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
-            "username {:?} is already taken",
-            user.username
-        ))),
+        Err(e) if is_unique_violation(&e) => {
+            Err(StoreError::Conflict(format!("username {:?} is already taken", user.username)))
+        }
         Err(e) => Err(e).with_ctx(|| format!("creating user {:?}", user.username)),
     }
 }
@@ -73,16 +70,9 @@ pub(super) fn list(conn: &Connection) -> Result<Vec<User>, StoreError> {
     Ok(out)
 }
 
-pub(super) fn update(
-    conn: &mut Connection,
-    id: &str,
-    update: UserUpdate,
-) -> Result<User, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .ctx("starting user transaction")?;
-    let mut user =
-        by_id(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("user with id {id:?}")))?;
+pub(super) fn update(conn: &mut Connection, id: &str, update: UserUpdate) -> Result<User, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).ctx("starting user transaction")?;
+    let mut user = by_id(&tx, id)?.ok_or_else(|| StoreError::NotFound(format!("user with id {id:?}")))?;
     if let Some(v) = update.display_name {
         user.display_name = v;
     }
@@ -119,15 +109,12 @@ pub(super) fn update(
         &user.id,
     ))
     .with_ctx(|| format!("updating user {:?}", user.username))?;
-    tx.commit()
-        .with_ctx(|| format!("committing update of user {:?}", user.username))?;
+    tx.commit().with_ctx(|| format!("committing update of user {:?}", user.username))?;
     Ok(user)
 }
 
 pub(super) fn count(conn: &Connection) -> Result<u64, StoreError> {
-    let n: i64 = prepare(conn, "SELECT COUNT(*) FROM users")?
-        .query_row([], |row| row.get(0))
-        .ctx("counting users")?;
+    let n: i64 = prepare(conn, "SELECT COUNT(*) FROM users")?.query_row([], |row| row.get(0)).ctx("counting users")?;
     to_count(n, "counting users")
 }
 
@@ -140,19 +127,13 @@ fn validate(user: &User) -> Result<(), StoreError> {
         )));
     }
     if user.display_name.chars().any(char::is_control) {
-        return Err(StoreError::Invalid(format!(
-            "display name of {name:?} contains control characters"
-        )));
+        return Err(StoreError::Invalid(format!("display name of {name:?} contains control characters")));
     }
     if let Some(t) = user.tenants.iter().find(|t| t.trim().is_empty()) {
-        return Err(StoreError::Invalid(format!(
-            "tenant id {t:?} of user {name:?} is empty"
-        )));
+        return Err(StoreError::Invalid(format!("tenant id {t:?} of user {name:?} is empty")));
     }
     if user.role == Role::MunicipalAdmin && user.tenants.is_empty() {
-        return Err(StoreError::Invalid(format!(
-            "user {name:?} is a municipal_admin and needs at least one tenant"
-        )));
+        return Err(StoreError::Invalid(format!("user {name:?} is a municipal_admin and needs at least one tenant")));
     }
     // Empty means "no password login" (e.g. a future single-sign-on account): it never verifies.
     if !user.password_hash.is_empty() && !is_password_hash(&user.password_hash) {
@@ -161,11 +142,7 @@ fn validate(user: &User) -> Result<(), StoreError> {
              password::hash_password first"
         )));
     }
-    if user
-        .totp_secret
-        .as_deref()
-        .is_some_and(|s| s.trim().is_empty())
-    {
+    if user.totp_secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
         return Err(StoreError::Invalid(format!(
             "TOTP secret of user {name:?} is empty; use None to turn two-factor login off"
         )));
@@ -174,19 +151,13 @@ fn validate(user: &User) -> Result<(), StoreError> {
 }
 
 fn tenants_json(tenants: &[String]) -> Result<String, StoreError> {
-    serde_json::to_string(tenants)
-        .map_err(|e| StoreError::Backend(format!("encoding tenant list: {e}")))
+    serde_json::to_string(tenants).map_err(|e| StoreError::Backend(format!("encoding tenant list: {e}")))
 }
 
 fn one(conn: &Connection, sql: &str, key: &str) -> Result<Option<User>, StoreError> {
     let mut stmt = prepare(conn, sql)?;
-    let mut rows = stmt
-        .query([key])
-        .with_ctx(|| format!("looking up user {key:?}"))?;
-    match rows
-        .next()
-        .with_ctx(|| format!("looking up user {key:?}"))?
-    {
+    let mut rows = stmt.query([key]).with_ctx(|| format!("looking up user {key:?}"))?;
+    match rows.next().with_ctx(|| format!("looking up user {key:?}"))? {
         Some(row) => decode(row).map(Some),
         None => Ok(None),
     }
@@ -195,15 +166,10 @@ fn one(conn: &Connection, sql: &str, key: &str) -> Result<Option<User>, StoreErr
 fn decode(row: &Row<'_>) -> Result<User, StoreError> {
     let id: String = get(row, "id")?;
     let role: String = get(row, "role")?;
-    let role = role
-        .parse::<Role>()
-        .map_err(|e| StoreError::Backend(format!("user {id}: {e}")))?;
+    let role = role.parse::<Role>().map_err(|e| StoreError::Backend(format!("user {id}: {e}")))?;
     let tenants: String = get(row, "tenants")?;
-    let tenants = serde_json::from_str(&tenants).map_err(|e| {
-        StoreError::Backend(format!(
-            "user {id}: tenants column is not a JSON string array: {e}"
-        ))
-    })?;
+    let tenants = serde_json::from_str(&tenants)
+        .map_err(|e| StoreError::Backend(format!("user {id}: tenants column is not a JSON string array: {e}")))?;
     Ok(User {
         username: get(row, "username")?,
         display_name: get(row, "display_name")?,

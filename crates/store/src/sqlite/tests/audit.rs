@@ -25,8 +25,7 @@ fn seeded() -> SqliteStore {
     for (i, t) in tenants.into_iter().enumerate() {
         let actor = if i % 2 == 0 { "alice" } else { "bob" };
         let action = if i < 3 { "login" } else { "config.apply" };
-        s.append_audit(entry(1_000 * (i as i64 + 1), actor, action, t))
-            .expect("append");
+        s.append_audit(entry(1_000 * (i as i64 + 1), actor, action, t)).expect("append");
     }
     s
 }
@@ -42,12 +41,8 @@ fn ids(v: &[AuditEntry]) -> Vec<i64> {
 #[test]
 fn append_assigns_increasing_ids_and_round_trips() {
     let s = store();
-    let first = s
-        .append_audit(entry(5, "alice", "login", None))
-        .expect("append");
-    let second = s
-        .append_audit(entry(5, "alice", "logout", None))
-        .expect("append");
+    let first = s.append_audit(entry(5, "alice", "login", None)).expect("append");
+    let second = s.append_audit(entry(5, "alice", "logout", None)).expect("append");
     assert_eq!((first.id, second.id), (1, 2));
     let all = query(&s, AuditFilter::default());
     // Same time: the later append comes first.
@@ -58,68 +53,31 @@ fn append_assigns_increasing_ids_and_round_trips() {
 #[test]
 fn unscoped_callers_see_everything_newest_first() {
     let s = seeded();
-    assert_eq!(
-        ids(&query(&s, AuditFilter::default())),
-        vec![6, 5, 4, 3, 2, 1]
-    );
+    assert_eq!(ids(&query(&s, AuditFilter::default())), vec![6, 5, 4, 3, 2, 1]);
 }
 
 #[test]
 fn scope_never_leaks_other_tenants_or_global_entries() {
     let s = seeded();
-    let scoped = query(
-        &s,
-        AuditFilter {
-            tenants: Some(vec!["a".into()]),
-            ..AuditFilter::default()
-        },
-    );
+    let scoped = query(&s, AuditFilter { tenants: Some(vec!["a".into()]), ..AuditFilter::default() });
     assert_eq!(ids(&scoped), vec![4, 1]);
     assert!(scoped.iter().all(|e| e.tenant.as_deref() == Some("a")));
-    let two = query(
-        &s,
-        AuditFilter {
-            tenants: Some(vec!["a".into(), "b".into()]),
-            ..AuditFilter::default()
-        },
-    );
+    let two = query(&s, AuditFilter { tenants: Some(vec!["a".into(), "b".into()]), ..AuditFilter::default() });
     assert_eq!(ids(&two), vec![5, 4, 2, 1]);
-    let none = query(
-        &s,
-        AuditFilter {
-            tenants: Some(vec![]),
-            ..AuditFilter::default()
-        },
-    );
+    let none = query(&s, AuditFilter { tenants: Some(vec![]), ..AuditFilter::default() });
     assert!(none.is_empty());
-    let unknown = query(
-        &s,
-        AuditFilter {
-            tenants: Some(vec!["c".into()]),
-            ..AuditFilter::default()
-        },
-    );
+    let unknown = query(&s, AuditFilter { tenants: Some(vec!["c".into()]), ..AuditFilter::default() });
     assert!(unknown.is_empty());
 }
 
 #[test]
 fn time_actor_action_and_limit_filters() {
     let s = seeded();
-    let window = AuditFilter {
-        since: Some(ms(2_000)),
-        until: Some(ms(5_000)),
-        ..AuditFilter::default()
-    };
+    let window = AuditFilter { since: Some(ms(2_000)), until: Some(ms(5_000)), ..AuditFilter::default() };
     assert_eq!(ids(&query(&s, window)), vec![4, 3, 2]);
-    let bob = AuditFilter {
-        actor: Some("bob".into()),
-        ..AuditFilter::default()
-    };
+    let bob = AuditFilter { actor: Some("bob".into()), ..AuditFilter::default() };
     assert_eq!(ids(&query(&s, bob)), vec![6, 4, 2]);
-    let apply = AuditFilter {
-        action: Some("config.apply".into()),
-        ..AuditFilter::default()
-    };
+    let apply = AuditFilter { action: Some("config.apply".into()), ..AuditFilter::default() };
     assert_eq!(ids(&query(&s, apply)), vec![6, 5, 4]);
     let combined = AuditFilter {
         tenants: Some(vec!["b".into()]),
@@ -129,28 +87,13 @@ fn time_actor_action_and_limit_filters() {
         ..AuditFilter::default()
     };
     assert_eq!(ids(&query(&s, combined)), vec![2]);
-    assert_eq!(
-        ids(&query(
-            &s,
-            AuditFilter {
-                limit: Some(2),
-                ..AuditFilter::default()
-            }
-        )),
-        vec![6, 5]
-    );
+    assert_eq!(ids(&query(&s, AuditFilter { limit: Some(2), ..AuditFilter::default() })), vec![6, 5]);
 }
 
 #[test]
 fn empty_actor_or_action_is_invalid() {
     let s = store();
-    assert!(matches!(
-        s.append_audit(entry(1, "", "login", None)),
-        Err(StoreError::Invalid(_))
-    ));
-    assert!(matches!(
-        s.append_audit(entry(1, "x", " ", None)),
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(s.append_audit(entry(1, "", "login", None)), Err(StoreError::Invalid(_))));
+    assert!(matches!(s.append_audit(entry(1, "x", " ", None)), Err(StoreError::Invalid(_))));
     assert!(query(&s, AuditFilter::default()).is_empty());
 }

@@ -18,8 +18,7 @@ fn store() -> SqliteStore {
 
 /// A syntactically valid PHC string; hashing a real password in every test would only slow
 /// the tests down.
-const PHC: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
 
 fn new_user(username: &str, role: Role, tenants: &[&str]) -> NewUser {
     NewUser {
@@ -33,9 +32,7 @@ fn new_user(username: &str, role: Role, tenants: &[&str]) -> NewUser {
 }
 
 fn add_user(store: &SqliteStore, username: &str) -> User {
-    store
-        .create_user(new_user(username, Role::PrefectureAdmin, &[]))
-        .expect("create user")
+    store.create_user(new_user(username, Role::PrefectureAdmin, &[])).expect("create user")
 }
 
 /// Unix milliseconds as a timestamp.
@@ -48,9 +45,6 @@ fn usable_as_a_shared_trait_object() {
     // The API layer holds the store as `Arc<dyn ControlStore>` across threads.
     let shared: std::sync::Arc<dyn ControlStore> = std::sync::Arc::new(store());
     let worker = std::sync::Arc::clone(&shared);
-    let count = std::thread::spawn(move || worker.count_users())
-        .join()
-        .expect("thread")
-        .expect("count");
+    let count = std::thread::spawn(move || worker.count_users()).join().expect("thread").expect("count");
     assert_eq!(count, 0);
 }

@@ -26,12 +26,10 @@ fn open_creates_parent_dir_and_uses_wal() {
     assert!(path.exists());
     let (mode, fk): (String, i64) = store
         .with(|c| {
-            let mode = c
-                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-            let fk = c
-                .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            let mode =
+                c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let fk =
+                c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).map_err(|e| StoreError::Backend(e.to_string()))?;
             Ok((mode, fk))
         })
         .expect("pragmas");
@@ -50,9 +48,7 @@ fn reopen_keeps_data_and_does_not_rerun_migrations() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("control.db");
     let first = SqliteStore::open(&path).expect("open");
-    first
-        .append_revision(revision("one"), None)
-        .expect("append");
+    first.append_revision(revision("one"), None).expect("append");
     let before: Vec<(i64, i64)> = migration_rows(&first);
     assert_eq!(before.len(), MIGRATIONS.len());
     drop(first);
@@ -62,22 +58,13 @@ fn reopen_keeps_data_and_does_not_rerun_migrations() {
     assert_eq!(migration_rows(&second), before);
     let latest = second.latest_revision().expect("latest").expect("kept");
     assert_eq!(latest.reason, "one");
-    assert_eq!(
-        second
-            .append_revision(revision("two"), Some(Some(1)))
-            .expect("append")
-            .number,
-        2
-    );
+    assert_eq!(second.append_revision(revision("two"), Some(Some(1))).expect("append").number, 2);
 }
 
 fn migration_rows(store: &SqliteStore) -> Vec<(i64, i64)> {
     store
         .with(|c| {
-            let mut stmt = prepare(
-                c,
-                "SELECT version, applied_at FROM schema_migrations ORDER BY version",
-            )?;
+            let mut stmt = prepare(c, "SELECT version, applied_at FROM schema_migrations ORDER BY version")?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .and_then(Iterator::collect)
@@ -93,11 +80,8 @@ fn newer_database_is_refused() {
     let path = dir.path().join("control.db");
     drop(SqliteStore::open(&path).expect("open"));
     let conn = Connection::open(&path).expect("raw open");
-    conn.execute(
-        "INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)",
-        [],
-    )
-    .expect("fake future migration");
+    conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)", [])
+        .expect("fake future migration");
     drop(conn);
     let err = SqliteStore::open(&path).err().expect("must refuse");
     let msg = err.to_string();
@@ -116,20 +100,13 @@ fn in_memory_store_is_fully_migrated() {
 #[test]
 fn dollar_placeholders_bind_positionally_in_sqlite() {
     let conn = Connection::open_in_memory().expect("open");
-    conn.execute_batch("CREATE TABLE t (a TEXT, b BIGINT)")
-        .expect("create");
-    prepare(&conn, "INSERT INTO t (a, b) VALUES ($1, $2)")
-        .expect("prepare")
-        .execute(("x", 7))
-        .expect("insert");
+    conn.execute_batch("CREATE TABLE t (a TEXT, b BIGINT)").expect("create");
+    prepare(&conn, "INSERT INTO t (a, b) VALUES ($1, $2)").expect("prepare").execute(("x", 7)).expect("insert");
     // A repeated placeholder is one parameter, as in PostgreSQL.
-    let n: i64 = prepare(
-        &conn,
-        "SELECT COUNT(*) FROM t WHERE b = $1 OR b + 1 = $1 + 1",
-    )
-    .expect("prepare")
-    .query_row([7], |r| r.get(0))
-    .expect("query");
+    let n: i64 = prepare(&conn, "SELECT COUNT(*) FROM t WHERE b = $1 OR b + 1 = $1 + 1")
+        .expect("prepare")
+        .query_row([7], |r| r.get(0))
+        .expect("query");
     assert_eq!(n, 1);
     let a: String = prepare(&conn, "SELECT a FROM t WHERE a = $1 AND b = $2")
         .expect("prepare")
@@ -141,15 +118,10 @@ fn dollar_placeholders_bind_positionally_in_sqlite() {
 #[test]
 fn out_of_order_placeholders_are_rejected() {
     let conn = Connection::open_in_memory().expect("open");
-    conn.execute_batch("CREATE TABLE t (a TEXT, b BIGINT)")
-        .expect("create");
+    conn.execute_batch("CREATE TABLE t (a TEXT, b BIGINT)").expect("create");
     // SQLite would number `$2` as parameter 1 here and bind the arguments swapped.
-    let err = prepare(&conn, "UPDATE t SET a = $2 WHERE b = $1")
-        .err()
-        .expect("rejected");
+    let err = prepare(&conn, "UPDATE t SET a = $2 WHERE b = $1").err().expect("rejected");
     assert!(err.to_string().contains("$2"), "{err}");
-    let err = prepare(&conn, "SELECT a FROM t WHERE a = ?")
-        .err()
-        .expect("rejected");
+    let err = prepare(&conn, "SELECT a FROM t WHERE a = ?").err().expect("rejected");
     assert!(err.to_string().contains("placeholder 1"), "{err}");
 }

@@ -27,15 +27,13 @@ fn create_look_up_touch_and_delete() {
     let hash = hash_secret(&secret);
     assert_eq!(s.session_by_hash(&hash).expect("lookup"), Some(new.clone()));
     s.touch_session(&hash, ms(2_000)).expect("touch");
-    s.touch_session(&hash, ms(1_500))
-        .expect("older touch is ignored");
+    s.touch_session(&hash, ms(1_500)).expect("older touch is ignored");
     let seen = s.session_by_hash(&hash).expect("lookup").expect("exists");
     assert_eq!(seen.last_seen_at, ms(2_000));
     s.delete_session(&hash).expect("logout");
     assert_eq!(s.session_by_hash(&hash).expect("lookup"), None);
     s.delete_session(&hash).expect("second logout is fine");
-    s.touch_session(&hash, ms(3_000))
-        .expect("touching a gone session is fine");
+    s.touch_session(&hash, ms(3_000)).expect("touching a gone session is fine");
 }
 
 #[test]
@@ -46,27 +44,13 @@ fn expired_sessions_are_deleted() {
     let (live_secret, live) = session(&u.id, 0, 5_000);
     s.create_session(old).expect("create");
     s.create_session(live).expect("create");
-    let old_found = s
-        .session_by_hash(&hash_secret(&old_secret))
-        .expect("lookup")
-        .expect("kept until swept");
+    let old_found = s.session_by_hash(&hash_secret(&old_secret)).expect("lookup").expect("kept until swept");
     assert!(old_found.is_expired(ms(1_000)));
     assert!(!old_found.is_expired(ms(999)));
     assert_eq!(s.delete_expired_sessions(ms(1_000)).expect("sweep"), 1);
-    assert_eq!(
-        s.session_by_hash(&hash_secret(&old_secret))
-            .expect("lookup"),
-        None
-    );
-    assert!(
-        s.session_by_hash(&hash_secret(&live_secret))
-            .expect("lookup")
-            .is_some()
-    );
-    assert_eq!(
-        s.delete_expired_sessions(ms(1_000)).expect("sweep again"),
-        0
-    );
+    assert_eq!(s.session_by_hash(&hash_secret(&old_secret)).expect("lookup"), None);
+    assert!(s.session_by_hash(&hash_secret(&live_secret)).expect("lookup").is_some());
+    assert_eq!(s.delete_expired_sessions(ms(1_000)).expect("sweep again"), 0);
 }
 
 #[test]
@@ -80,11 +64,7 @@ fn sessions_of_a_user_can_be_dropped() {
     let (b_secret, b_session) = session(&b.id, 0, 10);
     s.create_session(b_session).expect("create");
     assert_eq!(s.delete_user_sessions(&a.id).expect("drop"), 2);
-    assert!(
-        s.session_by_hash(&hash_secret(&b_secret))
-            .expect("lookup")
-            .is_some()
-    );
+    assert!(s.session_by_hash(&hash_secret(&b_secret)).expect("lookup").is_some());
 }
 
 #[test]
@@ -93,26 +73,14 @@ fn invalid_sessions_are_refused() {
     let u = add_user(&s, "bad");
     let (secret, mut plain) = session(&u.id, 0, 10);
     plain.hash = secret;
-    assert!(matches!(
-        s.create_session(plain),
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(s.create_session(plain), Err(StoreError::Invalid(_))));
     let (_, backwards) = session(&u.id, 10, 10);
-    assert!(matches!(
-        s.create_session(backwards),
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(s.create_session(backwards), Err(StoreError::Invalid(_))));
     let (_, orphan) = session("ghost", 0, 10);
-    assert!(matches!(
-        s.create_session(orphan),
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(s.create_session(orphan), Err(StoreError::NotFound(_))));
     let (_, once) = session(&u.id, 0, 10);
     s.create_session(once.clone()).expect("create");
-    assert!(matches!(
-        s.create_session(once),
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(s.create_session(once), Err(StoreError::Conflict(_))));
 }
 
 #[test]

@@ -8,13 +8,7 @@ use crate::{ControlStore, Role, StoreError, UserUpdate};
 fn create_and_look_up() {
     let s = store();
     assert_eq!(s.count_users().expect("count"), 0);
-    let u = s
-        .create_user(new_user(
-            "yamada",
-            Role::MunicipalAdmin,
-            &["city-a", "city-b"],
-        ))
-        .expect("create");
+    let u = s.create_user(new_user("yamada", Role::MunicipalAdmin, &["city-a", "city-b"])).expect("create");
     assert!(!u.disabled);
     assert_eq!(u.created_at, u.updated_at);
     assert_eq!(s.user_by_name("yamada").expect("by name"), Some(u.clone()));
@@ -22,19 +16,14 @@ fn create_and_look_up() {
     assert_eq!(s.user_by_name("YAMADA").expect("by name"), None);
     assert_eq!(s.user_by_id("nope").expect("by id"), None);
     assert_eq!(s.count_users().expect("count"), 1);
-    assert_eq!(
-        u.tenant_scope(),
-        Some(&["city-a".to_owned(), "city-b".to_owned()][..])
-    );
+    assert_eq!(u.tenant_scope(), Some(&["city-a".to_owned(), "city-b".to_owned()][..]));
 }
 
 #[test]
 fn duplicate_username_is_a_conflict() {
     let s = store();
     add_user(&s, "sato");
-    let err = s
-        .create_user(new_user("sato", Role::Auditor, &[]))
-        .expect_err("duplicate");
+    let err = s.create_user(new_user("sato", Role::Auditor, &[])).expect_err("duplicate");
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert!(err.to_string().contains("sato"), "{err}");
     assert_eq!(s.count_users().expect("count"), 1);
@@ -46,12 +35,7 @@ fn users_are_listed_by_name() {
     for name in ["c", "a", "b"] {
         add_user(&s, name);
     }
-    let names: Vec<_> = s
-        .users()
-        .expect("list")
-        .into_iter()
-        .map(|u| u.username)
-        .collect();
+    let names: Vec<_> = s.users().expect("list").into_iter().map(|u| u.username).collect();
     assert_eq!(names, ["a", "b", "c"]);
 }
 
@@ -101,15 +85,8 @@ fn update_changes_only_given_fields() {
     assert!(updated.updated_at >= u.updated_at);
     assert_eq!(s.user_by_id(&u.id).expect("reload"), Some(updated.clone()));
 
-    let cleared = s
-        .update_user(
-            &u.id,
-            UserUpdate {
-                totp_secret: Some(None),
-                ..UserUpdate::default()
-            },
-        )
-        .expect("clear totp");
+    let cleared =
+        s.update_user(&u.id, UserUpdate { totp_secret: Some(None), ..UserUpdate::default() }).expect("clear totp");
     assert_eq!(cleared.totp_secret, None);
 }
 
@@ -118,22 +95,11 @@ fn update_validates_and_reports_unknown_users() {
     let s = store();
     let u = add_user(&s, "kato");
     let err = s
-        .update_user(
-            &u.id,
-            UserUpdate {
-                role: Some(Role::MunicipalAdmin),
-                ..UserUpdate::default()
-            },
-        )
+        .update_user(&u.id, UserUpdate { role: Some(Role::MunicipalAdmin), ..UserUpdate::default() })
         .expect_err("municipal admin without tenant");
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
-    assert_eq!(
-        s.user_by_id(&u.id).expect("reload").map(|u| u.role),
-        Some(Role::PrefectureAdmin)
-    );
-    let err = s
-        .update_user("missing", UserUpdate::default())
-        .expect_err("unknown");
+    assert_eq!(s.user_by_id(&u.id).expect("reload").map(|u| u.role), Some(Role::PrefectureAdmin));
+    let err = s.update_user("missing", UserUpdate::default()).expect_err("unknown");
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
 
@@ -147,13 +113,7 @@ fn stored_password_hash_verifies() {
     assert!(verify_password("s3cret-パス", &stored.password_hash));
     assert!(!verify_password("wrong", &stored.password_hash));
     let changed = s
-        .update_user(
-            &u.id,
-            UserUpdate {
-                password_hash: Some(hash_password("new")),
-                ..UserUpdate::default()
-            },
-        )
+        .update_user(&u.id, UserUpdate { password_hash: Some(hash_password("new")), ..UserUpdate::default() })
         .expect("change password");
     assert!(verify_password("new", &changed.password_hash));
     assert!(!verify_password("s3cret-パス", &changed.password_hash));
@@ -167,22 +127,13 @@ fn corrupt_rows_are_backend_errors_not_panics() {
     let set = |column: &str, value: Value| {
         s.with(|c| {
             let sql = format!("UPDATE users SET {column} = $1 WHERE id = $2");
-            c.execute(&sql, (value, &u.id))
-                .map_err(|e| StoreError::Backend(e.to_string()))
+            c.execute(&sql, (value, &u.id)).map_err(|e| StoreError::Backend(e.to_string()))
         })
         .expect("write raw column");
     };
     let cases = [
-        (
-            "role",
-            Value::Text("root".into()),
-            Value::Text("auditor".into()),
-        ),
-        (
-            "tenants",
-            Value::Text("not json".into()),
-            Value::Text("[]".into()),
-        ),
+        ("role", Value::Text("root".into()), Value::Text("auditor".into())),
+        ("tenants", Value::Text("not json".into()), Value::Text("[]".into())),
         ("created_at", Value::Text("x".into()), Value::Integer(0)),
         ("updated_at", Value::Integer(i64::MAX), Value::Integer(0)),
     ];
