@@ -1,0 +1,271 @@
+//! `mamori logs search | import | verify`.
+//!
+//! With a server running, the CLI reads what the server has committed (search, verify) and
+//! sends imports through the server's ingestion API; otherwise it opens the log store itself.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use jiff::Timestamp;
+use mamori_logs::{LogReader, LogStore, LogStoreConfig, SearchRequest, SearchResponse, TenantScope};
+use mamori_query::{AggResult, Aggregation, Interval};
+
+use super::ConfigArg;
+use super::context::Context;
+use super::logs_import;
+
+#[derive(Subcommand, Debug)]
+pub enum LogsCommand {
+    /// Search events with the query language (see the README).
+    Search {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The query, e.g. 'source.ip:10.1.0.0/16 AND event.dataset:syslog'. Empty: everything.
+        #[arg(default_value = "")]
+        query: String,
+        /// Start of the range (RFC 3339 or relative such as now-7d). Default: --last.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the range (default now).
+        #[arg(long)]
+        to: Option<String>,
+        /// Length of the range ending now when --from is not given (e.g. 15m, 24h, 30d).
+        #[arg(long, default_value = "24h")]
+        last: String,
+        /// Only these tenants; repeat for several.
+        #[arg(long = "tenant")]
+        tenants: Vec<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        oldest_first: bool,
+        /// Print the number of matches only.
+        #[arg(long)]
+        count: bool,
+        /// Also count the most frequent values of this field.
+        #[arg(long)]
+        top: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        size: usize,
+        /// Also count events per time bucket (e.g. 1m, 1h, 1d).
+        #[arg(long)]
+        histogram: Option<String>,
+        /// Print JSON: events as NDJSON, or the whole response with --count/--top/--histogram.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import NDJSON or syslog text files (optionally .gz).
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Attribute every event to this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// auto, ndjson or syslog.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// The address the logs came from, for attribution like a live sender.
+        #[arg(long)]
+        sender: Option<std::net::IpAddr>,
+    },
+    /// Check the archive's hash chain and every archived segment.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+        /// Also require that the chain ends at this hash (recorded earlier, kept elsewhere).
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
+}
+
+pub fn run(cmd: LogsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        LogsCommand::Search {
+            config,
+            query,
+            from,
+            to,
+            last,
+            tenants,
+            limit,
+            oldest_first,
+            count,
+            top,
+            size,
+            histogram,
+            json,
+        } => {
+            let ctx = Context::load(&config.config)?;
+            let now = Timestamp::now();
+            let to = match to {
+                Some(t) => parse_time(&t, now).context("--to")?,
+                None => now,
+            };
+            let from = match from {
+                Some(f) => parse_time(&f, now).context("--from")?,
+                None => parse_time(&format!("now-{last}"), now).context("--last")?,
+            };
+            let query = mamori_query::parse(&query, now).map_err(|e| anyhow::anyhow!("{}", e.render(&query)))?;
+            let mut aggregations = Vec::new();
+            if let Some(field) = &top {
+                aggregations.push(Aggregation::Terms { field: field.clone(), size });
+            }
+            if let Some(h) = &histogram {
+                let interval: Interval = h.parse().map_err(|e| anyhow::anyhow!("--histogram: {e}"))?;
+                aggregations.push(Aggregation::date_histogram(interval));
+            }
+            let scope = if tenants.is_empty() { TenantScope::All } else { TenantScope::Only(tenants) };
+            let req = SearchRequest {
+                query,
+                from,
+                to,
+                tenants: scope,
+                limit: if count { 0 } else { limit },
+                oldest_first,
+                aggregations,
+            };
+            let resp = search(&ctx, &req)?;
+            print_response(&resp, count, json)?;
+        }
+        LogsCommand::Import { config, files, tenant, format, sender } => {
+            let ctx = Context::load(&config.config)?;
+            return logs_import::run(&ctx, &files, tenant, &format, sender);
+        }
+        LogsCommand::Verify { config, json, expect_head } => {
+            let ctx = Context::load(&config.config)?;
+            let report = LogReader::open(&ctx.logs_dir())?.verify()?;
+            let mut problems = report.problems.clone();
+            if let Some(h) = &expect_head
+                && *h != report.head
+            {
+                problems.push(format!(
+                    "the chain ends at {} but {h} was expected: entries were removed or replaced",
+                    report.head
+                ));
+            }
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": problems.is_empty(), "entries": report.entries, "segments_checked": report.segments_checked,
+                        "events": report.events, "head": report.head, "problems": problems})
+                );
+            } else {
+                println!(
+                    "archive: {} manifest entries, {} segments checked, {} events, chain head {}",
+                    report.entries, report.segments_checked, report.events, report.head
+                );
+                for p in &problems {
+                    println!("PROBLEM: {p}");
+                }
+                println!(
+                    "{}",
+                    if problems.is_empty() {
+                        "OK: the archive is intact"
+                    } else {
+                        "FAILED: the archive was damaged or tampered with"
+                    }
+                );
+            }
+            return Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Searches what a running server has committed, or opens the store when none runs.
+fn search(ctx: &Context, req: &SearchRequest) -> anyhow::Result<SearchResponse> {
+    let dir = ctx.logs_dir();
+    if mamori_logs::is_locked(&dir) {
+        return Ok(LogReader::open(&dir)?.search(req)?);
+    }
+    let store = open_store(ctx)?;
+    store.wait_indexed(store.durable_lsn(), Duration::from_secs(600));
+    let resp = store.search(req)?;
+    store.close();
+    Ok(resp)
+}
+
+/// Opens the log store in this process (no server is running), without background upkeep.
+pub fn open_store(ctx: &Context) -> anyhow::Result<Arc<LogStore>> {
+    let mut config = LogStoreConfig::from_config(&ctx.data_dir, &ctx.config.file.logs);
+    config.maintenance_interval = None;
+    let (store, report) = LogStore::open(config)?;
+    for r in &report.repairs {
+        eprintln!("warning: {r}");
+    }
+    Ok(store)
+}
+
+fn parse_time(s: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
+    // The query language's range syntax knows every form users type (RFC 3339, dates, now-1h).
+    let q =
+        mamori_query::parse(&format!("@timestamp:>={s}"), now).map_err(|e| anyhow::anyhow!("'{s}': {}", e.message))?;
+    match q {
+        mamori_query::Query::Range { lower: std::ops::Bound::Included(mamori_query::Scalar::Time(t)), .. } => Ok(t),
+        _ => anyhow::bail!("'{s}' is not a time"),
+    }
+}
+
+fn print_response(resp: &SearchResponse, count: bool, json: bool) -> anyhow::Result<()> {
+    if json {
+        if count || !resp.aggregations.is_empty() {
+            println!("{}", serde_json::to_string_pretty(resp)?);
+        } else {
+            for e in &resp.events {
+                println!("{e}");
+            }
+        }
+        return Ok(());
+    }
+    if !count {
+        for e in &resp.events {
+            println!("{}", one_line(e));
+        }
+    }
+    for agg in &resp.aggregations {
+        match agg {
+            AggResult::Terms(t) => {
+                println!("-- top values --");
+                for b in &t.buckets {
+                    println!("{:>10}  {}", b.count, b.key);
+                }
+                if t.other_count > 0 {
+                    println!("{:>10}  (other)", t.other_count);
+                }
+                if t.missing_count > 0 {
+                    println!("{:>10}  (missing)", t.missing_count);
+                }
+            }
+            AggResult::DateHistogram(h) => {
+                println!("-- events per bucket --");
+                for b in &h.buckets {
+                    println!("{}  {:>10}", b.start, b.count);
+                }
+            }
+            AggResult::Count { count } => println!("count: {count}"),
+        }
+    }
+    let sources = if resp.cold_segments > 0 {
+        format!(", {} archive segments scanned ({} events)", resp.cold_segments, resp.cold_events_scanned)
+    } else {
+        String::new()
+    };
+    println!("{} matching events ({} ms{sources})", resp.total, resp.took_ms);
+    Ok(())
+}
+
+/// `time tenant dataset host: message` for a terminal.
+fn one_line(e: &serde_json::Value) -> String {
+    let s = |p: &str| e.pointer(p).and_then(|v| v.as_str()).unwrap_or("-");
+    let host = e.pointer("/host/hostname").or_else(|| e.pointer("/source/ip")).and_then(|v| v.as_str()).unwrap_or("-");
+    let msg = e.get("message").and_then(|v| v.as_str()).unwrap_or_else(|| s("/event/original"));
+    format!("{} {} {} {}: {}", s("/@timestamp"), s("/organization/id"), s("/event/dataset"), host, msg)
+}

@@ -1,0 +1,138 @@
+//! Binding and running the network listeners, each named by its configuration key in errors.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use mamori_collect::CollectContext;
+use mamori_collect::receiver::{tcp, tls, udp};
+use mamori_logs::LogStore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::apply::Applier;
+use crate::cli::context::Context;
+
+/// The listeners started, for the banner, the status endpoint and an orderly shutdown.
+#[derive(Default)]
+pub struct Running {
+    pub endpoints: Vec<(String, String)>,
+    tasks: Vec<(String, JoinHandle<std::io::Result<()>>)>,
+}
+
+impl Running {
+    pub async fn start_syslog(
+        &mut self,
+        ctx: &Context,
+        collect: Arc<CollectContext>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let syslog = &ctx.config.file.collect.syslog;
+        if let Some(addr) = syslog.udp {
+            let socket = tokio::net::UdpSocket::bind(addr)
+                .await
+                .with_context(|| bind_error("collect.syslog.udp", "UDP", addr))?;
+            self.spawn("syslog udp", format!("udp://{addr}"), udp::serve(socket, collect.clone(), shutdown.clone()));
+        }
+        if let Some(addr) = syslog.tcp {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| bind_error("collect.syslog.tcp", "TCP", addr))?;
+            self.spawn("syslog tcp", format!("tcp://{addr}"), tcp::serve(listener, collect.clone(), shutdown.clone()));
+        }
+        if let Some(addr) = syslog.tls {
+            let (cert, key) = match (&syslog.tls_cert, &syslog.tls_key) {
+                (Some(c), Some(k)) => (ctx.config.resolve(c), ctx.config.resolve(k)),
+                _ => {
+                    let names = vec!["localhost".to_string(), addr.ip().to_string()];
+                    tls::ensure_self_signed(&ctx.data_dir.join("tls"), &names)?
+                }
+            };
+            let config = tls::load_server_config(&cert, &key)?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| bind_error("collect.syslog.tls", "TCP", addr))?;
+            self.spawn(
+                "syslog tls",
+                format!("tls://{addr} (certificate {})", cert.display()),
+                tls::serve(listener, config, collect, shutdown),
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn start_api(
+        &mut self,
+        ctx: &Context,
+        store: Arc<dyn mamori_store::ControlStore>,
+        logs: Arc<LogStore>,
+        applier: Arc<Applier>,
+        revision: &mamori_store::Revision,
+        managed: &mamori_core::ManagedConfig,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<mamori_api::AppState> {
+        let api = &ctx.config.file.api;
+        let mut api_config = api.clone();
+        api_config.tls_cert = api.tls_cert.as_ref().map(|p| ctx.config.resolve(p));
+        api_config.tls_key = api.tls_key.as_ref().map(|p| ctx.config.resolve(p));
+        let endpoints: Vec<(String, String)> = self.endpoints.clone();
+        let status_logs = logs.clone();
+        let handle = tokio::runtime::Handle::current();
+        let state = mamori_api::AppState::builder(store, logs)
+            .settings(mamori_api::ApiSettings::from_config(&api_config))
+            .current(Some(revision.number), managed.clone())
+            .on_change(move |rev, config| {
+                let _guard = handle.enter();
+                applier.apply(rev, config);
+            })
+            .status(move || {
+                let listeners: serde_json::Map<String, serde_json::Value> = endpoints
+                    .iter()
+                    .map(|(name, url)| (name.clone(), serde_json::json!({"state": "running", "url": url})))
+                    .collect();
+                serde_json::json!({"listeners": listeners, "logs": status_logs.stats()})
+            })
+            .build()?;
+        let tls = mamori_api::load_tls(&api_config)?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let listener = tokio::net::TcpListener::bind(api.listen)
+            .await
+            .with_context(|| bind_error("api.listen", "TCP", api.listen))?;
+        let router = mamori_api::router(state.clone());
+        let stop = shutdown.clone();
+        self.spawn(
+            "api",
+            format!("{scheme}://{}/api/v1/ (OpenAPI: /api/v1/openapi.json, metrics: /metrics)", api.listen),
+            async move { mamori_api::serve(listener, router, tls, async move { stop.cancelled().await }).await },
+        );
+        Ok(state)
+    }
+
+    fn spawn(&mut self, name: &str, url: String, fut: impl Future<Output = std::io::Result<()>> + Send + 'static) {
+        self.endpoints.push((name.to_string(), url));
+        self.tasks.push((name.to_string(), tokio::spawn(fut)));
+    }
+
+    pub fn print_banner(&self, ctx: &Context) {
+        println!("mamori is up (pid {}), data in {}", std::process::id(), ctx.data_dir.display());
+        for (name, url) in &self.endpoints {
+            println!("  {name:<11} {url}");
+        }
+        println!("  stop with Ctrl-C (or SIGTERM); apply configuration changes with `mamori reload`");
+    }
+
+    /// Waits for every listener to finish after shutdown was signalled.
+    pub async fn wait(self) {
+        for (name, task) in self.tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(listener = %name, error = %e, "listener failed"),
+                Err(e) => tracing::error!(listener = %name, error = %e, "listener task panicked"),
+            }
+        }
+    }
+}
+
+fn bind_error(key: &str, proto: &str, addr: SocketAddr) -> String {
+    format!("cannot listen on {proto} {addr} ({key}): is another program using it? Change {key} in the configuration")
+}

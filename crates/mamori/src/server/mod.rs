@@ -1,0 +1,142 @@
+//! `mamori up`: every enabled service in one process, on the embedded default.
+
+mod apply;
+mod bootstrap;
+mod listeners;
+mod watch;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use mamori_control::ConfigService;
+use mamori_logs::{LogStore, LogStoreConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::context::{Context, describe, file_author};
+use apply::Applier;
+
+/// Services `--only` can select.
+const SERVICES: &[&str] = &["api", "syslog"];
+
+pub fn run(config_path: &Path, only: &[String]) -> anyhow::Result<ExitCode> {
+    for s in only {
+        if !SERVICES.contains(&s.as_str()) {
+            anyhow::bail!("--only: unknown service '{s}'; services are {}", SERVICES.join(", "));
+        }
+    }
+    let ctx = match Context::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("mamori did not start: fix the configuration (mamori check-config) and try again");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if ctx.is_embedded() {
+        println!(
+            "no {} here: running the embedded demo configuration (write it out with `mamori init`)",
+            config_path.display()
+        );
+    }
+    std::fs::create_dir_all(&ctx.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", ctx.data_dir.display()))?;
+    if let Some(pid) = ctx.server_pid() {
+        anyhow::bail!("mamori is already running with the data directory {} (pid {pid})", ctx.data_dir.display());
+    }
+    let store = ctx.open_store()?;
+    let service = ConfigService::new(store.clone());
+    let outcome = service.offer_file(&ctx.config.managed(), &file_author(&ctx.config.path), "mamori up")?;
+    println!("configuration: {}", describe(&outcome).lines().next().unwrap_or_default());
+    let (revision, managed) = service.current()?.context("no configuration revision after offering the file")?;
+    if let Some(path) = bootstrap::initial_admin(store.as_ref(), &ctx.data_dir)? {
+        println!(
+            "first start: created the administrator 'admin'; its password is in {} (readable by you only)",
+            path.display()
+        );
+    }
+    let (logs, report) = LogStore::open(LogStoreConfig::from_config(&ctx.data_dir, &ctx.config.file.logs))?;
+    for r in &report.repairs {
+        eprintln!("warning: write-ahead log repaired: {r}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("mamori").build()?;
+    let result = runtime.block_on(serve(ctx, service, logs.clone(), revision, managed, only));
+    let logs_for_close = logs.clone();
+    runtime.block_on(async move {
+        let _ = tokio::task::spawn_blocking(move || logs_for_close.close()).await;
+    });
+    result
+}
+
+async fn serve(
+    ctx: Context,
+    service: ConfigService,
+    logs: Arc<LogStore>,
+    revision: mamori_store::Revision,
+    managed: mamori_core::ManagedConfig,
+    only: &[String],
+) -> anyhow::Result<ExitCode> {
+    let enabled = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
+    let file = &ctx.config.file;
+    let timezone = jiff::tz::TimeZone::get(&file.mamori.timezone)?;
+    let shutdown = CancellationToken::new();
+    let collect = enabled("syslog").then(|| {
+        mamori_collect::CollectContext::new(
+            logs.sink(),
+            mamori_collect::CollectPolicy::new(
+                Arc::new(managed.directory()),
+                timezone.clone(),
+                file.collect.syslog.max_message_bytes,
+            ),
+        )
+    });
+    let applier = Arc::new(Applier::new(
+        managed.clone(),
+        collect.clone(),
+        logs.clone(),
+        timezone,
+        file.collect.syslog.max_message_bytes,
+    ));
+    applier.apply(&revision, &managed);
+
+    let mut running = listeners::Running::default();
+    if let Some(collect) = &collect {
+        running.start_syslog(&ctx, collect.clone(), shutdown.clone()).await?;
+    }
+    let api_state = if enabled("api") && file.api.enabled {
+        Some(
+            running
+                .start_api(
+                    &ctx,
+                    service.store().clone(),
+                    logs.clone(),
+                    applier.clone(),
+                    &revision,
+                    &managed,
+                    shutdown.clone(),
+                )
+                .await?,
+        )
+    } else {
+        None
+    };
+    let local_token = bootstrap::local_token(service.store().as_ref(), &ctx.local_token_file())?;
+    bootstrap::write_private(&ctx.pid_file(), &std::process::id().to_string())?;
+    running.print_banner(&ctx);
+
+    let watcher = tokio::spawn(watch::revisions_and_signals(
+        ctx.config.path.clone(),
+        service.clone(),
+        applier,
+        api_state,
+        shutdown.clone(),
+    ));
+    watcher.await.context("the signal watcher stopped")?;
+    println!("mamori is stopping: finishing what was received");
+    running.wait().await;
+    let _ = service.store().revoke_token(&local_token);
+    let _ = std::fs::remove_file(ctx.pid_file());
+    let _ = std::fs::remove_file(ctx.local_token_file());
+    Ok(ExitCode::SUCCESS)
+}

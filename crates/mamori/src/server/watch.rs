@@ -1,0 +1,85 @@
+//! Keeping the running services on the latest configuration revision: revisions recorded by
+//! other processes (the CLI) are picked up by polling the store, `SIGHUP` re-reads the file,
+//! `SIGUSR1` applies the latest revision at once, `SIGINT`/`SIGTERM` stop mamori.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mamori_control::ConfigService;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+use super::apply::Applier;
+use crate::cli::context::{Context, describe, file_author};
+
+const POLL: Duration = Duration::from_secs(2);
+
+pub async fn revisions_and_signals(
+    config_path: PathBuf,
+    service: ConfigService,
+    applier: Arc<Applier>,
+    api: Option<mamori_api::AppState>,
+    shutdown: CancellationToken,
+) {
+    let (Ok(mut hup), Ok(mut usr1), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        shutdown.cancel();
+        return;
+    };
+    let mut tick = tokio::time::interval(POLL);
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: re-reading the configuration file");
+                let path = config_path.clone();
+                let svc = service.clone();
+                let outcome = tokio::task::spawn_blocking(move || reload_file(&path, &svc)).await;
+                match outcome {
+                    Ok(Ok(msg)) => tracing::info!("{msg}"),
+                    Ok(Err(e)) => tracing::error!("the configuration was refused; the running one stays: {e:#}"),
+                    Err(e) => tracing::error!(error = %e, "reload task failed"),
+                }
+                catch_up(&service, &applier, api.as_ref()).await;
+            }
+            _ = usr1.recv() => catch_up(&service, &applier, api.as_ref()).await,
+            _ = tick.tick() => catch_up(&service, &applier, api.as_ref()).await,
+        }
+    }
+    shutdown.cancel();
+}
+
+fn reload_file(path: &std::path::Path, service: &ConfigService) -> anyhow::Result<String> {
+    let ctx = Context::load(path)?;
+    let outcome = service.offer_file(&ctx.config.managed(), &file_author(path), "SIGHUP")?;
+    Ok(describe(&outcome))
+}
+
+/// Applies the latest revision when it is not the one in force.
+async fn catch_up(service: &ConfigService, applier: &Arc<Applier>, api: Option<&mamori_api::AppState>) {
+    let svc = service.clone();
+    let latest = match tokio::task::spawn_blocking(move || svc.current()).await {
+        Ok(Ok(Some(latest))) => latest,
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot read the latest configuration revision");
+            return;
+        }
+        Err(_) => return,
+    };
+    let (rev, config) = latest;
+    if rev.number == applier.current_revision() {
+        return;
+    }
+    applier.apply(&rev, &config);
+    if let Some(api) = api {
+        api.set_current(Some(rev.number), config);
+    }
+}
