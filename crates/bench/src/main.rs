@@ -52,7 +52,9 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::GenSyslog { count, out, seed } => {
             let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
-            let mut g = generator::Generator::new(seed, jiff::Timestamp::now());
+            // Spread over the time just before now (7 ms apart on average), as a live stream.
+            let start = jiff::Timestamp::now() - jiff::SignedDuration::from_millis(7 * count as i64);
+            let mut g = generator::Generator::new(seed, start);
             for _ in 0..count {
                 let (_, raw) = g.next_event();
                 w.write_all(raw.as_bytes())?;

@@ -32,5 +32,7 @@ pub type SubmitFuture = Pin<Box<dyn Future<Output = Result<Receipt, SubmitError>
 /// Accepts events and resolves once they are durable (written and fsynced). The future waits
 /// while the pipeline is saturated: that wait is the back-pressure senders feel.
 pub trait EventSink: Send + Sync + 'static {
-    fn submit(&self, events: Vec<Event>) -> SubmitFuture;
+    /// Takes the batch by reference and encodes it before returning, so a caller keeps its
+    /// events for a retry without copying them.
+    fn submit(&self, events: &[Event]) -> SubmitFuture;
 }

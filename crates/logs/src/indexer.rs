@@ -241,22 +241,19 @@ impl Worker {
 
     fn index(&mut self, record: WalRecord) -> Result<(), LogError> {
         self.last_lsn = record.lsn;
-        let event: serde_json::Value = match serde_json::from_slice(&record.payload) {
-            Ok(v) => v,
+        let (doc, time) = match self.hot.fields().document(record.lsn, &record.payload) {
+            Ok(d) => d,
             Err(e) => {
                 metrics().bad_records.inc();
                 tracing::error!(lsn = record.lsn, error = %e, "a WAL record is not an event; it is not indexed");
                 return Ok(());
             }
         };
-        let time = event.get("@timestamp").and_then(|v| v.as_str()).and_then(|s| s.parse::<Timestamp>().ok());
         let day = filing_day(time, Timestamp::now());
         let writer = self.writer_for(day)?;
         if record.lsn <= writer.committed {
             return Ok(()); // already committed in this partition before a restart
         }
-        let doc = self.hot.fields().document(record.lsn, &record.payload, &event);
-        let writer = self.writers.get_mut(&day).expect("opened above");
         writer.writer.add_document(doc).map_err(|e| LogError::index(&writer.partition.dir, e))?;
         writer.dirty = true;
         metrics().docs.inc();

@@ -52,17 +52,11 @@ impl LogSink {
 }
 
 impl EventSink for LogSink {
-    fn submit(&self, mut events: Vec<Event>) -> SubmitFuture {
+    fn submit(&self, events: &[Event]) -> SubmitFuture {
         let wal = self.wal.clone();
+        let now = Timestamp::now();
+        let payloads: Vec<Vec<u8>> = events.iter().map(|e| encode(e, now)).collect();
         Box::pin(async move {
-            let now = Timestamp::now();
-            let payloads: Vec<Vec<u8>> = events
-                .iter_mut()
-                .map(|e| {
-                    e.stamp_ingestion(now);
-                    serde_json::to_vec(e).expect("an Event always serializes")
-                })
-                .collect();
             let n = payloads.len() as u64;
             match wal.append(payloads).await {
                 Ok(receipt) => {
@@ -81,4 +75,15 @@ impl EventSink for LogSink {
             }
         })
     }
+}
+
+/// The WAL record of an event, with the id and ingestion time every stored event carries
+/// (receivers stamp them already; the copy is only for events that come without).
+fn encode(event: &Event, now: Timestamp) -> Vec<u8> {
+    if event.event.id.is_some() && event.event.ingested.is_some() {
+        return serde_json::to_vec(event).expect("an Event always serializes");
+    }
+    let mut e = event.clone();
+    e.stamp_ingestion(now);
+    serde_json::to_vec(&e).expect("an Event always serializes")
 }

@@ -153,7 +153,7 @@ fn hot_index_and_evaluator_agree() {
     let mut writer = partition.writer(1, 32 << 20).unwrap();
     for (i, e) in events.iter().enumerate() {
         let json = serde_json::to_vec(e).unwrap();
-        writer.add_document(hot.fields().document(i as u64 + 1, &json, e)).unwrap();
+        writer.add_document(hot.fields().document(i as u64 + 1, &json).unwrap().0).unwrap();
     }
     writer.commit().unwrap();
     partition.refresh().unwrap();
@@ -196,7 +196,7 @@ fn archive_scan_and_evaluator_agree() {
     let events: Vec<mamori_core::Event> =
         corpus().into_iter().map(|v| mamori_core::Event::from_json_value(v).unwrap()).collect();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let receipt = rt.block_on(store.sink().submit(events)).unwrap();
+    let receipt = rt.block_on(store.sink().submit(&events)).unwrap();
     assert!(store.wait_indexed(receipt.last_lsn, std::time::Duration::from_secs(30)));
     let later: Timestamp = "2027-06-01T00:00:00Z".parse().unwrap();
     let report = store.run_maintenance(later).unwrap();

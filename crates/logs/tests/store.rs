@@ -38,7 +38,7 @@ fn req(q: &str, from: Timestamp, to: Timestamp, scope: TenantScope) -> SearchReq
 
 fn submit(store: &LogStore, events: Vec<Event>) -> u64 {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let receipt = rt.block_on(store.sink().submit(events)).unwrap();
+    let receipt = rt.block_on(store.sink().submit(&events)).unwrap();
     assert!(store.wait_indexed(receipt.last_lsn, Duration::from_secs(30)));
     receipt.last_lsn
 }

@@ -140,29 +140,37 @@ fn unit_seconds(unit: char) -> Option<i64> {
 /// The instant of an event value, if it holds one (see the module documentation).
 pub fn event_time(value: &Value) -> Option<Timestamp> {
     match value {
-        Value::String(s) => {
-            let s = s.trim();
-            if is_date_only(s) {
-                let date: civil::Date = s.parse().ok()?;
-                utc(date.to_datetime(civil::Time::midnight()))
-            } else {
-                parse_absolute(s)
-            }
-        }
-        Value::Number(n) => {
-            if let Some(ms) = n.as_i64() {
-                Timestamp::from_millisecond(ms).ok()
-            } else {
-                let ms = n.as_f64()?;
-                if !ms.is_finite() || ms.abs() > 1e15 {
-                    return None;
-                }
-                let nanos = (ms * 1e6).round() as i128;
-                Timestamp::from_nanosecond(nanos).ok()
-            }
-        }
+        Value::String(s) => time_from_str(s),
+        Value::Number(n) => match n.as_i64() {
+            Some(ms) => time_from_millis(ms),
+            None => time_from_millis_f64(n.as_f64()?),
+        },
         _ => None,
     }
+}
+
+/// The instant a string value of an event holds (RFC 3339, or a date meaning its start in UTC).
+pub fn time_from_str(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    if is_date_only(s) {
+        let date: civil::Date = s.parse().ok()?;
+        utc(date.to_datetime(civil::Time::midnight()))
+    } else {
+        parse_absolute(s)
+    }
+}
+
+/// The instant of an integer value: milliseconds since the epoch.
+pub fn time_from_millis(ms: i64) -> Option<Timestamp> {
+    Timestamp::from_millisecond(ms).ok()
+}
+
+/// The instant of a fractional value: milliseconds since the epoch.
+pub fn time_from_millis_f64(ms: f64) -> Option<Timestamp> {
+    if !ms.is_finite() || ms.abs() > 1e15 {
+        return None;
+    }
+    Timestamp::from_nanosecond((ms * 1e6).round() as i128).ok()
 }
 
 #[cfg(test)]

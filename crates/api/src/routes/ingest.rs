@@ -71,7 +71,7 @@ pub async fn ingest(
     let (accepted, last_lsn) = if batch.events.is_empty() {
         (0, None)
     } else {
-        match state.logs().sink().submit(batch.events).await {
+        match state.logs().sink().submit(&batch.events).await {
             Ok(receipt) => (receipt.count, Some(receipt.last_lsn)),
             Err(e) => return Err(push_back(e)),
         }

@@ -84,8 +84,9 @@ impl TestLogs {
 struct TestSink(Arc<TestLogs>);
 
 impl EventSink for TestSink {
-    fn submit(&self, events: Vec<Event>) -> SubmitFuture {
+    fn submit(&self, events: &[Event]) -> SubmitFuture {
         let logs = self.0.clone();
+        let events = events.to_vec();
         Box::pin(async move {
             let mode = logs.mode.lock().unwrap().clone();
             match mode {

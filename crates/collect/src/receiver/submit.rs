@@ -36,8 +36,7 @@ impl CollectContext {
         }
         let mut backoff = self.options.retry_initial;
         loop {
-            // The sink takes the batch by value; a copy stays here in case it is refused.
-            let result = self.sink.submit(events.clone()).await;
+            let result = self.sink.submit(&events).await;
             let error = match result {
                 Ok(_) => return Ok(()),
                 Err(SubmitError::Closed) => {

@@ -88,8 +88,9 @@ impl RecordingSink {
 }
 
 impl EventSink for RecordingSink {
-    fn submit(&self, events: Vec<Event>) -> SubmitFuture {
+    fn submit(&self, events: &[Event]) -> SubmitFuture {
         let inner = self.0.clone();
+        let events = events.to_vec();
         Box::pin(async move {
             let mut gate = inner.gate.subscribe();
             let _ = gate.wait_for(|open| *open).await;

@@ -2,6 +2,7 @@
 //! ingestion and kept for `hot_days`.
 
 pub mod aggregate;
+pub mod leaves;
 pub mod partition;
 pub mod schema;
 pub mod search;

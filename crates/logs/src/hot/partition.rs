@@ -56,7 +56,7 @@ impl Partition {
             std::fs::create_dir_all(&dir).map_err(|e| LogError::io(&dir, e))?;
             Index::create_in_dir(&dir, fields.schema.clone()).map_err(|e| LogError::index(&dir, e))?
         };
-        index.tokenizers().register(TEXT_TOKENIZER, MamoriTokenizer);
+        index.tokenizers().register(TEXT_TOKENIZER, MamoriTokenizer::default());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

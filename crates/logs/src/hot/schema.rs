@@ -5,7 +5,6 @@
 //! value goes into one JSON field indexed verbatim and as a column, so any field can be
 //! searched exactly and counted. The whole event is stored compressed for retrieval.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use tantivy::schema::{
@@ -13,6 +12,8 @@ use tantivy::schema::{
     OwnedValue, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{DateTime, TantivyDocument};
+
+use super::leaves::{Leaf, for_each_leaf};
 
 /// Name of the tokenizer shared with the query language (see `mamori_query::text`).
 pub const TEXT_TOKENIZER: &str = "mamori_text";
@@ -112,56 +113,64 @@ impl Fields {
         }
     }
 
-    /// The document for one event given as its stored JSON.
-    pub fn document(&self, lsn: u64, json: &[u8], event: &serde_json::Value) -> TantivyDocument {
+    /// The document for one event given as its stored JSON, and the event's `@timestamp`.
+    pub fn document(
+        &self,
+        lsn: u64,
+        json: &[u8],
+    ) -> Result<(TantivyDocument, Option<jiff::Timestamp>), serde_json::Error> {
         let mut doc = TantivyDocument::new();
         doc.add_u64(self.lsn, lsn);
         doc.add_bytes(self.source, json);
         let mut kw = Keywords::default();
-        let mut path = String::with_capacity(64);
-        mamori_core::event::flatten_leaves(event, &mut path, &mut |field, value| {
-            self.add_leaf(&mut doc, &mut kw, field, value);
-        });
+        let mut time = None;
+        let mut buf = String::new();
+        for_each_leaf(json, &mut |field, leaf| {
+            if field == F_TIMESTAMP && time.is_none() {
+                time = leaf_time(leaf);
+            }
+            self.add_leaf(&mut doc, &mut kw, &mut buf, field, leaf);
+        })?;
         kw.add_to(&mut doc, self);
-        doc
+        Ok((doc, time))
     }
 
-    fn add_leaf(&self, doc: &mut TantivyDocument, kw: &mut Keywords, field: &str, value: &serde_json::Value) {
+    fn add_leaf(&self, doc: &mut TantivyDocument, kw: &mut Keywords, buf: &mut String, field: &str, leaf: Leaf<'_>) {
         match self.dedicated(field) {
             Some(Dedicated::Time(f)) => {
-                if let Some(t) = mamori_query::time::event_time(value) {
+                if let Some(t) = leaf_time(leaf) {
                     doc.add_date(f, to_datetime(t));
                     return;
                 }
             }
             Some(Dedicated::Keyword(f)) => {
-                if let Some(s) = value.as_str() {
+                if let Leaf::Str(s) = leaf {
                     doc.add_text(f, s);
                     return;
                 }
             }
             Some(Dedicated::Text(f)) => {
-                if let Some(s) = mamori_query::string_form(value) {
-                    doc.add_text(f, s);
+                if leaf.string_form(buf).is_some() {
+                    doc.add_text(f, buf.as_str());
                     doc.add_text(self.present, field);
                 }
                 return;
             }
             Some(Dedicated::Ip(f)) => {
-                if let Some(ip) = value.as_str().and_then(|s| s.trim().parse::<IpAddr>().ok()) {
+                if let Leaf::Str(s) = leaf
+                    && let Ok(ip) = s.trim().parse::<IpAddr>()
+                {
                     doc.add_ip_addr(f, to_v6(ip.to_canonical()));
                     // The written form too, for wildcards such as `source.ip:10.1.*`.
-                    kw.index(field, value);
+                    kw.index(field, leaf, buf);
                     return;
                 }
             }
-            None if mamori_query::field_kind(field) == mamori_query::FieldKind::StoredOnly => {
-                return;
-            }
+            None if mamori_query::field_kind(field) == mamori_query::FieldKind::StoredOnly => return,
             None => {}
         }
-        kw.index(field, value);
-        kw.column(field, value);
+        kw.index(field, leaf, buf);
+        kw.column(field, leaf);
     }
 
     /// The dedicated field for `name`, when it has one.
@@ -194,41 +203,56 @@ impl Default for Fields {
     }
 }
 
-/// Keyword values of one event, gathered per path before they become JSON objects.
+/// Keyword values of one event, gathered per path before they become JSON objects. Paths come
+/// in document order, so a repeated path (an array) is found by a short scan from the end.
 #[derive(Default)]
 struct Keywords {
-    index: BTreeMap<String, Vec<OwnedValue>>,
-    columns: BTreeMap<String, Vec<OwnedValue>>,
-    shadows: BTreeMap<String, Vec<OwnedValue>>,
+    index: Vec<(String, Vec<OwnedValue>)>,
+    columns: Vec<(String, Vec<OwnedValue>)>,
+    shadows: Vec<(String, Vec<OwnedValue>)>,
+}
+
+fn push(list: &mut Vec<(String, Vec<OwnedValue>)>, field: &str, v: OwnedValue) {
+    match list.iter_mut().rev().find(|(k, _)| k == field) {
+        Some((_, vs)) => vs.push(v),
+        None => list.push((field.to_string(), vec![v])),
+    }
+}
+
+/// The instant a leaf holds (see `mamori_query::time::event_time`).
+fn leaf_time(leaf: Leaf<'_>) -> Option<jiff::Timestamp> {
+    use mamori_query::time::{time_from_millis, time_from_millis_f64, time_from_str};
+    match leaf {
+        Leaf::Str(s) => time_from_str(s),
+        Leaf::I64(ms) => time_from_millis(ms),
+        Leaf::U64(ms) => time_from_millis_f64(ms as f64),
+        Leaf::F64(ms) => time_from_millis_f64(ms),
+        Leaf::Bool(_) => None,
+    }
 }
 
 impl Keywords {
-    fn index(&mut self, field: &str, value: &serde_json::Value) {
-        if let Some(s) = mamori_query::string_form(value)
-            && s.len() <= MAX_KEYWORD_BYTES
-        {
-            self.index.entry(field.to_string()).or_default().push(OwnedValue::Str(s.into_owned()));
+    fn index(&mut self, field: &str, leaf: Leaf<'_>, buf: &mut String) {
+        if leaf.string_form(buf).is_some() && buf.len() <= MAX_KEYWORD_BYTES {
+            push(&mut self.index, field, OwnedValue::Str(buf.clone()));
         }
     }
 
-    fn column(&mut self, field: &str, value: &serde_json::Value) {
-        let v = match value {
-            serde_json::Value::String(s) if s.len() <= MAX_KEYWORD_BYTES => {
+    fn column(&mut self, field: &str, leaf: Leaf<'_>) {
+        let v = match leaf {
+            Leaf::Str(s) if s.len() <= MAX_KEYWORD_BYTES => {
                 if let Some(x) = mamori_query::parse_number(s.trim()) {
-                    self.shadows.entry(field.to_string()).or_default().push(OwnedValue::F64(x));
+                    push(&mut self.shadows, field, OwnedValue::F64(x));
                 }
-                OwnedValue::Str(s.clone())
+                OwnedValue::Str(s.to_string())
             }
-            serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-                (Some(i), _, _) => OwnedValue::I64(i),
-                (None, Some(u), _) => OwnedValue::U64(u),
-                (None, None, Some(f)) => OwnedValue::F64(f),
-                _ => return,
-            },
-            serde_json::Value::Bool(b) => OwnedValue::Bool(*b),
-            _ => return,
+            Leaf::Str(_) => return,
+            Leaf::I64(i) => OwnedValue::I64(i),
+            Leaf::U64(u) => OwnedValue::U64(u),
+            Leaf::F64(f) => OwnedValue::F64(f),
+            Leaf::Bool(b) => OwnedValue::Bool(b),
         };
-        self.columns.entry(field.to_string()).or_default().push(v);
+        push(&mut self.columns, field, v);
     }
 
     fn add_to(self, doc: &mut TantivyDocument, fields: &Fields) {
@@ -242,7 +266,7 @@ impl Keywords {
                     .into_iter()
                     .map(|(k, mut v)| (k, if v.len() == 1 { v.pop().expect("one") } else { OwnedValue::Array(v) }))
                     .collect();
-                doc.add_object(field, object);
+                doc.add_field_value(field, &OwnedValue::Object(object));
             }
         }
     }

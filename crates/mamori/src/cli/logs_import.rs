@@ -27,7 +27,7 @@ impl Destination {
         let mut delay = Duration::from_millis(200);
         loop {
             let outcome = match self {
-                Destination::Local { sink, rt, .. } => match rt.block_on(sink.submit(events.clone())) {
+                Destination::Local { sink, rt, .. } => match rt.block_on(sink.submit(&events)) {
                     Ok(_) => return Ok(()),
                     Err(SubmitError::Closed) => anyhow::bail!("the log store closed"),
                     Err(e) => e.to_string(),

@@ -73,7 +73,7 @@ impl Applier {
         );
         let sink = self.logs.sink();
         tokio::spawn(async move {
-            if let Err(e) = sink.submit(vec![event]).await {
+            if let Err(e) = sink.submit(&[event]).await {
                 tracing::warn!(error = %e, "could not log the configuration change event");
             }
         });

@@ -76,7 +76,6 @@ impl Running {
         api_config.tls_cert = api.tls_cert.as_ref().map(|p| ctx.config.resolve(p));
         api_config.tls_key = api.tls_key.as_ref().map(|p| ctx.config.resolve(p));
         let endpoints: Vec<(String, String)> = self.endpoints.clone();
-        let status_logs = logs.clone();
         let handle = tokio::runtime::Handle::current();
         let state = mamori_api::AppState::builder(store, logs)
             .settings(mamori_api::ApiSettings::from_config(&api_config))
@@ -90,7 +89,7 @@ impl Running {
                     .iter()
                     .map(|(name, url)| (name.clone(), serde_json::json!({"state": "running", "url": url})))
                     .collect();
-                serde_json::json!({"listeners": listeners, "logs": status_logs.stats()})
+                serde_json::json!({"listeners": listeners})
             })
             .build()?;
         let tls = mamori_api::load_tls(&api_config)?;

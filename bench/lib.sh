@@ -1,0 +1,40 @@
+# Shared helpers of the benchmark scripts (sourced).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+MAMORI="$CARGO_TARGET_DIR/release/mamori"
+BENCH="$CARGO_TARGET_DIR/release/mamori-bench"
+# Both sides run on the same pinned cores.
+CORES="${CORES:-0-$(( $(nproc) - 1 ))}"
+
+build() {
+  (cd "$ROOT" && cargo build --release --locked -p mamori -p mamori-bench >&2)
+}
+
+need() { # need COMMAND DEBIAN-PACKAGE
+  command -v "$1" >/dev/null || { echo "installing $2 for the peer side" >&2; apt-get install -y -qq "$2" >&2; }
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # wait_port PORT
+  for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done
+  echo "nothing listens on port $1" >&2; return 1
+}
+
+cpu_seconds() { # cpu_seconds PID: user+system CPU time of a process and its threads
+  awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"
+}
+
+now() { date +%s.%N; }
+
+calc() { python3 -c "print($1)"; }
+
+# Writes a mamori.toml for a benchmark into DIR with the given ports.
+mamori_config() { # mamori_config DIR API_PORT SYSLOG_PORT
+  "$MAMORI" init --force --dir "$1" >/dev/null
+  sed -i -e "s/127.0.0.1:8400/127.0.0.1:$2/" -e "s/127.0.0.1:5514/127.0.0.1:$3/" \
+    -e '/^udp = /d' -e '/^tls = /d' -e 's/min_free_disk_mb = 256/min_free_disk_mb = 64/' "$1/mamori.toml"
+}
