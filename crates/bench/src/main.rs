@@ -2,6 +2,7 @@
 //! Deterministic (seeded) so that mamori and its peer see the same bytes.
 
 mod generator;
+mod load;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -38,6 +39,33 @@ enum Command {
         raw: Option<PathBuf>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Fills a log store directly with generated events spread over `days` days ending now.
+    Load {
+        /// The store's directory (a mamori data directory's `logs/`).
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 10)]
+        days: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Times searches on a store: each query run `runs` times, p50 and p90 reported.
+    Search {
+        #[arg(long)]
+        dir: PathBuf,
+        /// A query; repeat for several.
+        #[arg(long = "query")]
+        queries: Vec<String>,
+        /// Also count the top values of this field with each query.
+        #[arg(long)]
+        top: Option<String>,
+        #[arg(long, default_value_t = 15)]
+        days: u64,
+        #[arg(long, default_value_t = 9)]
+        runs: usize,
     },
     /// Streams a file of lines to a TCP syslog receiver with RFC 6587 octet counting.
     Send {
@@ -90,6 +118,8 @@ fn main() -> anyhow::Result<()> {
                 r.flush()?;
             }
         }
+        Command::Load { dir, count, days, seed } => load::run(&dir, count, days, seed)?,
+        Command::Search { dir, queries, top, days, runs } => load::search(&dir, &queries, top.as_deref(), days, runs)?,
         Command::Send { addr, file } => {
             let mut data = Vec::new();
             std::fs::File::open(file)?.read_to_end(&mut data)?;

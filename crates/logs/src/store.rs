@@ -49,7 +49,8 @@ impl LogStoreConfig {
 
     /// Settings from the `[logs]` section of `mamori.toml`.
     pub fn from_config(data_dir: &Path, logs: &LogsConfig) -> Self {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        // Half the cores index; the rest receive, parse and write the WAL.
+        let threads = (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).clamp(1, 4);
         LogStoreConfig {
             dir: data_dir.join("logs"),
             wal_segment_bytes: logs.wal_segment_mb << 20,

@@ -230,3 +230,60 @@ fn archive_scan_and_evaluator_agree() {
     }
     assert!(failures.is_empty(), "{} of {} queries disagree:\n{}", failures.len(), QUERIES.len(), failures.join("\n"));
 }
+
+/// Terms aggregations over the index columns count what the archive scanner counts.
+#[test]
+fn terms_aggregations_agree() {
+    use mamori_query::{AggPartial, Aggregation};
+    let dir = tempfile::tempdir().unwrap();
+    let hot = HotStore::open(dir.path()).unwrap();
+    let events = corpus();
+    let partition = hot.get_or_create("2026-11-21".parse().unwrap()).unwrap();
+    let mut writer = partition.writer(1, 32 << 20).unwrap();
+    for (i, e) in events.iter().enumerate() {
+        let json = serde_json::to_vec(e).unwrap();
+        writer.add_document(hot.fields().document(i as u64 + 1, &json).unwrap().0).unwrap();
+    }
+    writer.commit().unwrap();
+    partition.refresh().unwrap();
+    let now: Timestamp = "2026-11-22T00:00:00Z".parse().unwrap();
+    let from: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+    let fields = [
+        "organization.id",
+        "event.dataset",
+        "source.ip",
+        "destination.ip",
+        "client.ip",
+        "destination.port",
+        "tags",
+        "metric.ratio",
+        "metric.big",
+        "metric.neg",
+        "metric.flag",
+        "metric.text_num",
+        "user.name",
+        "dns.answers.type",
+        "related.ip",
+        "host.hostname",
+        "event.severity",
+        "nonexistent",
+    ];
+    let aggs: Vec<Aggregation> =
+        fields.iter().map(|f| Aggregation::Terms { field: f.to_string(), size: 100 }).collect();
+    let query = mamori_query::parse("*", now).unwrap();
+    let t = scoped(hot.fields(), translate(hot.fields(), &query).unwrap(), None, from, now);
+    let hits = search_partition(&partition, hot.fields(), t.as_ref(), 1, true, &aggs).unwrap();
+    let mut acc = mamori_query::Accumulator::new(&aggs);
+    for e in &events {
+        acc.add(e);
+    }
+    for ((field, hot_p), cold_p) in fields.iter().zip(hits.partials).zip(acc.partials()) {
+        match (&hot_p.into_partial(), cold_p) {
+            (AggPartial::Terms(h), AggPartial::Terms(c)) => {
+                assert_eq!(h.counts, c.counts, "{field}");
+                assert_eq!(h.missing, c.missing, "{field}");
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+}

@@ -54,6 +54,13 @@ pub(crate) fn parse_query_time(s: &str, now: Timestamp) -> Result<QueryTime, Str
     parse_absolute(s).map(QueryTime::Instant).ok_or_else(|| format!("'{s}' is not a valid time ({FORMS})"))
 }
 
+/// Parses a time as people write it in a query, a request parameter or a CLI option
+/// (`2026-11-21`, `2026-11-21T10:00:00+09:00`, `now-24h`, `now-7d/d`) into an instant; a date
+/// alone is the start of that day in UTC.
+pub fn parse_time(s: &str, now: Timestamp) -> Result<Timestamp, String> {
+    parse_query_time(s, now).map(QueryTime::timestamp)
+}
+
 /// `YYYY-MM-DD` exactly.
 fn is_date_only(s: &str) -> bool {
     let b = s.as_bytes();

@@ -2,13 +2,13 @@
 //! aggregation partials, in one pass of the index.
 
 use jiff::Timestamp;
-use mamori_query::{AggPartial, Aggregation};
+use mamori_query::Aggregation;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query as TQuery, RangeQuery, TermSetQuery};
 use tantivy::schema::Value as _;
 use tantivy::{DateTime, Order, TantivyDocument, Term};
 
-use super::aggregate::AggCollector;
+use super::aggregate::{AggCollector, HotPartial};
 use super::partition::Partition;
 use super::schema::{F_TIMESTAMP, Fields, to_datetime};
 use crate::error::LogError;
@@ -18,7 +18,7 @@ pub struct PartitionHits {
     pub total: u64,
     /// (timestamp in microseconds, event), in the requested order.
     pub events: Vec<(i64, serde_json::Value)>,
-    pub partials: Vec<AggPartial>,
+    pub partials: Vec<HotPartial>,
 }
 
 /// The filters every hot query carries: the caller's tenants and the time range.

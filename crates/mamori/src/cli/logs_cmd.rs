@@ -74,6 +74,13 @@ pub enum LogsCommand {
         #[arg(long)]
         sender: Option<std::net::IpAddr>,
     },
+    /// Archive closed days and apply retention now (a running server does this every 10 minutes).
+    Maintain {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the archive's hash chain and every archived segment.
     Verify {
         #[command(flatten)]
@@ -138,6 +145,40 @@ pub fn run(cmd: LogsCommand) -> anyhow::Result<ExitCode> {
         LogsCommand::Import { config, files, tenant, format, sender } => {
             let ctx = Context::load(&config.config)?;
             return logs_import::run(&ctx, &files, tenant, &format, sender);
+        }
+        LogsCommand::Maintain { config, json } => {
+            let ctx = Context::load(&config.config)?;
+            if mamori_logs::is_locked(&ctx.logs_dir()) {
+                anyhow::bail!(
+                    "a running mamori holds the log store; it archives and applies retention every 10 minutes by itself"
+                );
+            }
+            let service = ctx.config_service()?;
+            let (_, managed) = ctx.current_managed(&service)?;
+            let store = open_store(&ctx)?;
+            store.set_retention(mamori_logs::RetentionPolicy::from_managed(&managed));
+            store.wait_indexed(store.durable_lsn(), Duration::from_secs(3600));
+            let report = store.run_maintenance(Timestamp::now())?;
+            store.close();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for a in &report.archived {
+                    println!("archived {}: {} events in {} segments, {} bytes", a.day, a.events, a.segments, a.bytes);
+                }
+                for (day, tenant) in &report.hot_tenants_removed {
+                    println!("removed {tenant}'s events of {day} from the search index (kept in the archive)");
+                }
+                for day in &report.hot_partitions_removed {
+                    println!("removed the index of {day} (kept in the archive)");
+                }
+                for f in &report.archive_segments_expired {
+                    println!("expired archive segment {f}");
+                }
+                if report.is_empty() {
+                    println!("nothing to do");
+                }
+            }
         }
         LogsCommand::Verify { config, json, expect_head } => {
             let ctx = Context::load(&config.config)?;
@@ -205,13 +246,7 @@ pub fn open_store(ctx: &Context) -> anyhow::Result<Arc<LogStore>> {
 }
 
 fn parse_time(s: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
-    // The query language's range syntax knows every form users type (RFC 3339, dates, now-1h).
-    let q =
-        mamori_query::parse(&format!("@timestamp:>={s}"), now).map_err(|e| anyhow::anyhow!("'{s}': {}", e.message))?;
-    match q {
-        mamori_query::Query::Range { lower: std::ops::Bound::Included(mamori_query::Scalar::Time(t)), .. } => Ok(t),
-        _ => anyhow::bail!("'{s}' is not a time"),
-    }
+    mamori_query::time::parse_time(s, now).map_err(anyhow::Error::msg)
 }
 
 fn print_response(resp: &SearchResponse, count: bool, json: bool) -> anyhow::Result<()> {

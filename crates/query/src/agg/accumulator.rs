@@ -4,7 +4,17 @@ use serde_json::Value;
 
 use super::{AggPartial, AggResult, Aggregation, MergeError};
 use crate::path::{FieldPath, string_form};
+use crate::schema::{FieldKind, field_kind};
 use crate::time::event_time;
+
+/// An address in its canonical form (`::ffff:192.0.2.7` counts as `192.0.2.7`), so that the
+/// same address written two ways is one value, as in the index.
+fn canonical_ip(s: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
+    match s.trim().parse::<std::net::IpAddr>() {
+        Ok(ip) => std::borrow::Cow::Owned(ip.to_canonical().to_string()),
+        Err(_) => s,
+    }
+}
 
 /// The running partials of several aggregations.
 #[derive(Debug, Clone)]
@@ -38,9 +48,10 @@ impl Accumulator {
             match (partial, path) {
                 (AggPartial::Count { count }, _) => *count += 1,
                 (AggPartial::Terms(t), Some(path)) => {
+                    let ip_field = field_kind(path.name()) == FieldKind::Ip;
                     let mut seen: Vec<std::borrow::Cow<'_, str>> = Vec::new();
                     for v in path.values(event) {
-                        if let Some(s) = string_form(v)
+                        if let Some(s) = string_form(v).map(|s| if ip_field { canonical_ip(s) } else { s })
                             && !seen.contains(&s)
                         {
                             seen.push(s);
