@@ -12,6 +12,7 @@
 //! decoded, `www.` and port ignored, domains cover their subdomains, URL entries are prefixes),
 //! so that category lists written for squidGuard keep their meaning.
 
+mod domain_table;
 mod entry;
 mod matcher;
 mod normalize;

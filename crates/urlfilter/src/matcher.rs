@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use foldhash::fast::RandomState;
 use ipnet::IpNet;
 
+use crate::domain_table::DomainTable;
 use crate::entry::{Entry, REGEX_SIZE_LIMIT};
 use crate::normalize::Target;
 
@@ -15,7 +16,7 @@ pub type ListId = u16;
 /// Where a key's list ids sit in the shared id arena: most keys are in one list, so a flat
 /// arena costs 8 bytes a key instead of an allocation each.
 #[derive(Debug, Clone, Copy)]
-struct Span {
+pub(crate) struct Span {
     start: u32,
     len: u32,
 }
@@ -82,7 +83,8 @@ impl MatcherBuilder {
             arena.extend(ids);
             s
         };
-        let domains = self.domains.into_iter().map(|(k, ids)| (k.into_boxed_str(), span(ids))).collect();
+        let domains: Vec<(String, Span)> = self.domains.into_iter().map(|(k, ids)| (k, span(ids))).collect();
+        let domains = DomainTable::new(domains.into_iter());
         let mut urls: HashMap<Box<str>, Vec<UrlRule>, RandomState> = HashMap::default();
         for ((key, exact), ids) in self.urls {
             let host = key[..key.find(['/', '?']).unwrap_or(key.len())].to_string().into_boxed_str();
@@ -120,7 +122,7 @@ impl MatcherBuilder {
 pub struct Matcher {
     names: Vec<String>,
     arena: Vec<ListId>,
-    domains: HashMap<Box<str>, Span, RandomState>,
+    domains: DomainTable,
     urls: HashMap<Box<str>, Box<[UrlRule]>, RandomState>,
     regex: Option<regex::RegexSet>,
     regex_lists: Vec<ListId>,
@@ -178,7 +180,7 @@ impl Matcher {
         let mut rest = target.host();
         loop {
             if let Some(s) = self.domains.get(rest) {
-                self.push(*s, out);
+                self.push(s, out);
             }
             match rest.find('.') {
                 Some(i) => rest = &rest[i + 1..],

@@ -142,6 +142,21 @@ pub(crate) fn strip_www(host: &str) -> &str {
 pub(crate) fn push_path(out: &mut String, path: &str) {
     let path = path.split_once('#').map_or(path, |(p, _)| p);
     let decoded = percent_decode(path);
+    if decoded.is_ascii() {
+        // The common case, a byte at a time.
+        let mut in_query = false;
+        let mut prev_slash = false;
+        out.reserve(decoded.len());
+        for b in decoded.bytes() {
+            in_query |= b == b'?';
+            if b == b'/' && prev_slash && !in_query {
+                continue;
+            }
+            prev_slash = b == b'/';
+            out.push(b.to_ascii_lowercase() as char);
+        }
+        return;
+    }
     let mut in_query = false;
     let mut prev_slash = false;
     for c in decoded.chars() {

@@ -63,11 +63,13 @@ pub fn parse_list(text: &str, format: Format, origin: &str) -> ListFile {
     let mut csv_column = None;
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        if format == Format::Csv && csv_column.is_none() && out.entries.is_empty() {
-            if let Some(c) = csv_header_column(line) {
-                csv_column = Some(c);
-                continue;
-            }
+        if format == Format::Csv
+            && csv_column.is_none()
+            && out.entries.is_empty()
+            && let Some(c) = csv_header_column(line)
+        {
+            csv_column = Some(c);
+            continue;
         }
         if line.is_empty() || line.starts_with('#') || (format != Format::Expressions && line.starts_with("//")) {
             continue;

@@ -1,0 +1,103 @@
+//! The access log: one ECS event per request, written in batches by one task so that the
+//! request path never waits for a disk sync of its own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mamori_core::event::{Endpoint, Event};
+use mamori_core::sink::EventSink;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::client::Client;
+
+const BATCH: usize = 1024;
+/// Requests wait (rather than lose their log line) once this many events are queued.
+const QUEUE: usize = 65_536;
+
+#[derive(Clone)]
+pub struct AccessLog {
+    tx: mpsc::Sender<Event>,
+}
+
+impl AccessLog {
+    /// Starts the writer; it ends once every `AccessLog` is dropped and the queue is written.
+    pub fn start(sink: Arc<dyn EventSink>) -> (AccessLog, JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Event>(QUEUE);
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                let mut pause = Duration::from_millis(50);
+                // The sink refuses only while storage is full or failing: keep the batch and
+                // retry, so that a full disk slows browsing down instead of losing its log.
+                while let Err(e) = sink.submit(&batch).await {
+                    tracing::warn!(error = %e, events = batch.len(), "access log waits for the log store");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                batch.clear();
+            }
+        });
+        (AccessLog { tx }, task)
+    }
+
+    pub async fn record(&self, event: Event) {
+        if self.tx.send(event).await.is_err() {
+            tracing::error!("the access log writer has stopped; an access-log event is lost");
+        }
+    }
+}
+
+/// What the access log says about one request.
+pub struct AccessRecord<'a> {
+    pub client: &'a Client,
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub url: &'a str,
+    pub host: &'a str,
+    pub status: u16,
+    /// `allowed`, `blocked` or `error`.
+    pub action: &'static str,
+    /// The list or category behind the decision, and what kind of rule it was.
+    pub rule: Option<(&'a str, &'a str)>,
+    pub categories: Vec<String>,
+    pub duration: Duration,
+    pub error: Option<String>,
+}
+
+pub fn access_event(r: AccessRecord<'_>) -> Event {
+    let now = jiff::Timestamp::now();
+    let mut event = Event::new(now, "proxy.access");
+    event.message = Some(format!("{} {} {} {}", r.method, r.url, r.status, r.action));
+    let e = &mut event.event;
+    e.category = vec!["web".into(), "network".into()];
+    e.type_ = vec![if r.action == "blocked" { "denied".into() } else { "access".into() }];
+    e.action = Some(r.action.into());
+    e.outcome = Some(if r.action == "allowed" { "success".into() } else { "failure".into() });
+    e.module = Some("proxy".into());
+    e.created = Some(now);
+    e.extra.insert("duration".into(), json!(r.duration.as_nanos() as u64));
+    e.extra.insert("reference".into(), json!(r.request_id));
+    event.organization.id = Some(r.client.tenant.clone().unwrap_or_else(|| mamori_core::event::UNASSIGNED.into()));
+    event.source = Some(Endpoint { ip: Some(r.client.terminal), ..Default::default() });
+    if let Some(message) = r.error {
+        event.add_error(message);
+    }
+    let x = &mut event.extra;
+    x.insert("url".into(), json!({ "full": r.url, "domain": r.host }));
+    x.insert("http".into(), json!({ "request": { "method": r.method }, "response": { "status_code": r.status } }));
+    if r.client.peer != r.client.terminal {
+        x.insert("client".into(), json!({ "ip": r.client.peer }));
+    }
+    if let Some(u) = &r.client.user {
+        x.insert("user".into(), json!({ "name": u }));
+    }
+    if let Some((name, kind)) = r.rule {
+        x.insert("rule".into(), json!({ "name": name, "category": kind }));
+    }
+    if !r.categories.is_empty() {
+        x.insert("mamori".into(), json!({ "url_categories": r.categories }));
+    }
+    event
+}

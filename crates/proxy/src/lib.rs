@@ -1,0 +1,25 @@
+//! The forward web proxy every municipal PC browses through.
+//!
+//! Each request is attributed to its tenant by source address (and to the terminal behind a
+//! tenant's own proxy by `X-Forwarded-For`, only from that tenant's trusted proxies), checked
+//! against the URL filter with the tenant's policy, and either answered with a block page or
+//! forwarded over a pooled upstream connection with every header that identifies the terminal
+//! removed. `CONNECT` tunnels are decided by host and, once the client speaks TLS, by SNI.
+//! Every request becomes an access-log event.
+
+mod access_log;
+mod client;
+mod decision;
+mod forward;
+mod headers;
+mod pages;
+mod server;
+mod sni;
+mod state;
+mod tunnel;
+
+pub use access_log::AccessLog;
+pub use client::Client;
+pub use server::{ProxyContext, ProxySettings, serve};
+pub use sni::{SniError, server_name};
+pub use state::{ProxyState, TenantWebPolicy};

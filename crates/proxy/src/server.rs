@@ -1,0 +1,206 @@
+//! Accepting browsers' connections and dispatching their requests.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::access_log::{AccessLog, AccessRecord, access_event};
+use crate::client::Client;
+use crate::pages::{self, BlockInfo, BlockKind, Lang};
+use crate::state::ProxyState;
+use crate::{forward, tunnel};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type Body = BoxBody<Bytes, BoxError>;
+
+pub fn full(b: Bytes) -> Body {
+    Full::new(b).map_err(|e| match e {}).boxed()
+}
+
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    /// A client must send a request's headers within this (slowloris).
+    pub header_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Upstream connections kept for reuse are closed after this long unused.
+    pub pool_idle_timeout: Duration,
+    /// Largest request head accepted.
+    pub max_header_bytes: usize,
+    /// How long a tunnel waits for the client's TLS ClientHello before deciding by host only.
+    pub sni_timeout: Duration,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        ProxySettings {
+            header_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            pool_idle_timeout: Duration::from_secs(90),
+            max_header_bytes: 64 * 1024,
+            sni_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct ProxyContext {
+    pub state: ArcSwap<ProxyState>,
+    pub access_log: AccessLog,
+    pub settings: ProxySettings,
+    pub(crate) upstream: HttpClient<HttpConnector, Incoming>,
+}
+
+impl ProxyContext {
+    pub fn new(state: ProxyState, access_log: AccessLog, settings: ProxySettings) -> Arc<ProxyContext> {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(settings.connect_timeout));
+        connector.set_nodelay(true);
+        let upstream = HttpClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(settings.pool_idle_timeout)
+            .pool_timer(TokioTimer::new())
+            .set_host(true)
+            .build(connector);
+        Arc::new(ProxyContext { state: ArcSwap::from_pointee(state), access_log, settings, upstream })
+    }
+}
+
+/// Serves browsers until `shutdown`; connections in progress finish their current request.
+pub async fn serve(listener: TcpListener, ctx: Arc<ProxyContext>, shutdown: CancellationToken) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    tracing::info!(local = %local, "web proxy listening");
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accepting a proxy connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let ctx = ctx.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let svc = service_fn({
+                let ctx = ctx.clone();
+                move |req| {
+                    let ctx = ctx.clone();
+                    async move { Ok::<_, Infallible>(handle(ctx, peer, req).await) }
+                }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(ctx.settings.header_timeout)
+                .max_buf_size(ctx.settings.max_header_bytes.max(8192))
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => if let Err(e) = r { tracing::debug!(peer = %peer, error = %e, "proxy connection ended with an error") },
+                _ = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    tracing::info!(local = %local, "web proxy stopped");
+    Ok(())
+}
+
+/// What every handler needs to know about the request it serves.
+pub(crate) struct Exchange {
+    pub ctx: Arc<ProxyContext>,
+    pub state: Arc<ProxyState>,
+    pub client: Client,
+    pub request_id: String,
+    pub started: Instant,
+    pub lang: Lang,
+}
+
+impl Exchange {
+    /// Logs a blocked request and answers with the block page.
+    pub async fn blocked(
+        &self,
+        method: &str,
+        url: &str,
+        host: &str,
+        kind: BlockKind,
+        list: &str,
+        categories: Vec<String>,
+    ) -> Response<Body> {
+        let helpdesk = self.state.web_policy(self.client.tenant.as_deref()).helpdesk.clone();
+        let info = BlockInfo {
+            url: url.to_string(),
+            kind,
+            list: list.to_string(),
+            request_id: self.request_id.clone(),
+            helpdesk,
+        };
+        let response = if method == "CONNECT" {
+            pages::plain(
+                StatusCode::FORBIDDEN,
+                &format!("blocked by mamori ({}: {list}); request {}", kind.code(), self.request_id),
+            )
+        } else {
+            pages::block_page(&info, self.lang)
+        };
+        self.log(method, url, host, response.status().as_u16(), "blocked", Some((list, kind.code())), categories, None)
+            .await;
+        response
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn log(
+        &self,
+        method: &str,
+        url: &str,
+        host: &str,
+        status: u16,
+        action: &'static str,
+        rule: Option<(&str, &str)>,
+        categories: Vec<String>,
+        error: Option<String>,
+    ) {
+        let event = access_event(AccessRecord {
+            client: &self.client,
+            request_id: &self.request_id,
+            method,
+            url,
+            host,
+            status,
+            action,
+            rule,
+            categories,
+            duration: self.started.elapsed(),
+            error,
+        });
+        self.ctx.access_log.record(event).await;
+    }
+}
+
+async fn handle(ctx: Arc<ProxyContext>, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    let state = ctx.state.load_full();
+    let client = Client::identify(&state, peer.ip(), req.headers());
+    let lang = Lang::of(req.headers());
+    let x =
+        Exchange { ctx, state, client, request_id: mamori_core::event::new_event_id(), started: Instant::now(), lang };
+    if req.method() == Method::CONNECT { tunnel::connect(x, req).await } else { forward::forward(x, req).await }
+}
