@@ -195,7 +195,8 @@ impl Matcher {
                 }
             }
         }
-        if let Some(set) = &self.regex {
+        // Most URLs match no expression; `is_match` can stop early, `matches` cannot.
+        if let Some(set) = self.regex.as_ref().filter(|s| s.is_match(target.url_key())) {
             for i in set.matches(target.url_key()).iter() {
                 out.lists.push(self.regex_lists[i]);
             }

@@ -29,6 +29,8 @@ pub struct Target {
     /// `host` without a leading `www`/`web`/`ftp` label, then the path and query: lower case,
     /// percent-decoded, repeated slashes collapsed. URL entries are prefixes of this.
     url_key: String,
+    /// Where the host ends in `url_key`.
+    key_host_len: usize,
     ip: Option<IpAddr>,
     port: Option<u16>,
 }
@@ -41,11 +43,11 @@ impl Target {
         if input.bytes().any(|b| b < 0x20 || b == 0x7f) {
             return Err(TargetError::ControlCharacter);
         }
-        let rest = match input.find("://") {
+        let rest = match memchr::memmem::find(input.as_bytes(), b"://") {
             Some(i) => &input[i + 3..],
             None => input,
         };
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let authority_end = rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len());
         let (authority, path) = rest.split_at(authority_end);
         let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
         let (host, port) = split_port(authority)?;
@@ -53,8 +55,9 @@ impl Target {
         let ip = host.parse::<IpAddr>().ok();
         let mut url_key = String::with_capacity(host.len() + path.len());
         url_key.push_str(strip_www(&host));
+        let key_host_len = url_key.len();
         push_path(&mut url_key, path);
-        Ok(Target { host, url_key, ip, port })
+        Ok(Target { host, url_key, key_host_len, ip, port })
     }
 
     pub fn host(&self) -> &str {
@@ -77,8 +80,7 @@ impl Target {
 
     /// The `url_key` up to the end of the host.
     pub fn key_host(&self) -> &str {
-        let end = self.url_key.find(['/', '?']).unwrap_or(self.url_key.len());
-        &self.url_key[..end]
+        &self.url_key[..self.key_host_len]
     }
 }
 
@@ -115,7 +117,7 @@ fn normalize_host(host: &str) -> Result<String, TargetError> {
     } else {
         idna::domain_to_ascii(host).map_err(|_| TargetError::BadHost(host.to_string()))?
     };
-    if host.bytes().any(|b| b.is_ascii_whitespace() || b == b'/' || b == b'\\') {
+    if host.bytes().any(|b| b.is_ascii_whitespace() || b == b'\\') {
         return Err(TargetError::BadHost(host));
     }
     Ok(host)
