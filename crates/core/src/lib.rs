@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod prefix_map;
 pub mod sink;
 pub mod tenant;
+pub mod web;
 
 pub use attribution::{LogSender, TenantDirectory};
 pub use event::Event;

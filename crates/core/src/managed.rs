@@ -14,6 +14,7 @@ use crate::config::diagnostic::{FieldPath, Problem};
 use crate::config::schema::ConfigFile;
 use crate::domain_map::normalize_domain;
 use crate::tenant::{Tenant, check_tenant_id};
+use crate::web::WebConfig;
 
 /// The requirement: logs are kept at least this long (ログは最低5年分保存できること).
 pub const MIN_ARCHIVE_YEARS: u32 = 5;
@@ -42,6 +43,13 @@ pub struct ManagedConfig {
     pub collect: ManagedCollect,
     #[serde(default)]
     pub tenants: Vec<Tenant>,
+    /// The web filter's lists and policies.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub web: WebConfig,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -67,6 +75,7 @@ impl ManagedConfig {
             },
             collect: ManagedCollect { senders: file.collect.senders.clone() },
             tenants: file.tenants.clone(),
+            web: file.web.clone(),
         }
     }
 
@@ -178,6 +187,8 @@ impl ManagedConfig {
             }
         }
         problems.extend(overlapping_networks(&self.tenants, networks, root));
+        let ids: Vec<&str> = self.tenants.iter().map(|t| t.id.as_str()).collect();
+        self.web.validate(&root.key("web"), &ids, problems);
     }
 
     /// The canonical JSON stored in a revision.

@@ -8,6 +8,7 @@
 //! Every request becomes an access-log event.
 
 mod access_log;
+mod build;
 mod client;
 mod decision;
 mod forward;
@@ -19,6 +20,7 @@ mod state;
 mod tunnel;
 
 pub use access_log::AccessLog;
+pub use build::{BuildReport, build_state};
 pub use client::Client;
 pub use server::{ProxyContext, ProxySettings, serve};
 pub use sni::{SniError, server_name};

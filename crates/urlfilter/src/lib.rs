@@ -20,7 +20,7 @@ mod policy;
 mod sources;
 
 pub use entry::{Entry, EntryError};
-pub use matcher::{ListId, Matcher, MatcherBuilder, Matches};
+pub use matcher::{BuildError, ListId, Matcher, MatcherBuilder, Matches};
 pub use normalize::{Target, TargetError};
 pub use policy::{Action, Decision, Method, Policy, Reason, Verdict};
-pub use sources::{Format, ListFile, LoadReport, load_category_dir, load_list_file, parse_list};
+pub use sources::{Format, ListFile, LoadReport, load_category, load_category_dir, load_list_file, parse_list};

@@ -3,7 +3,7 @@
 //! dropped in silence.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::entry::{Entry, EntryError};
 
@@ -117,40 +117,44 @@ pub fn load_list_file(path: &Path, format: Format) -> std::io::Result<ListFile> 
 /// Reads a squidGuard/UT1 directory: one subdirectory per category holding any of `domains`,
 /// `urls` and `expressions` (each possibly `.gz`). Categories come back sorted by name.
 pub fn load_category_dir(dir: &Path) -> std::io::Result<Vec<(String, ListFile)>> {
-    let mut cats: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    cats.sort();
+    names.sort();
     let mut out = Vec::new();
-    for (name, path) in cats {
-        let mut list =
-            ListFile { report: LoadReport { origin: name.clone(), ..Default::default() }, ..Default::default() };
-        let mut found = false;
-        for (file, format) in
-            [("domains", Format::Domains), ("urls", Format::Urls), ("expressions", Format::Expressions)]
-        {
-            for candidate in [path.join(file), path.join(format!("{file}.gz"))] {
-                if candidate.is_file() {
-                    found = true;
-                    let part = load_list_file(&candidate, format)?;
-                    list.entries.extend(part.entries);
-                    list.report.entries += part.report.entries;
-                    list.report.rejected += part.report.rejected;
-                    let room = MAX_EXAMPLES.saturating_sub(list.report.examples.len());
-                    list.report.examples.extend(
-                        part.report.examples.into_iter().take(room).map(|(l, why)| (l, format!("{file}: {why}"))),
-                    );
-                    break;
-                }
-            }
-        }
-        if found {
+    for name in names {
+        if let Some(list) = load_category(dir, &name)? {
             out.push((name, list));
         }
     }
     Ok(out)
+}
+
+/// Reads one category of a squidGuard/UT1 directory; `None` when it has no list files.
+pub fn load_category(dir: &Path, name: &str) -> std::io::Result<Option<ListFile>> {
+    let path = dir.join(name);
+    let mut list =
+        ListFile { report: LoadReport { origin: name.to_string(), ..Default::default() }, ..Default::default() };
+    let mut found = false;
+    for (file, format) in [("domains", Format::Domains), ("urls", Format::Urls), ("expressions", Format::Expressions)] {
+        for candidate in [path.join(file), path.join(format!("{file}.gz"))] {
+            if candidate.is_file() {
+                found = true;
+                let part = load_list_file(&candidate, format)?;
+                list.entries.extend(part.entries);
+                list.report.entries += part.report.entries;
+                list.report.rejected += part.report.rejected;
+                let room = MAX_EXAMPLES.saturating_sub(list.report.examples.len());
+                list.report
+                    .examples
+                    .extend(part.report.examples.into_iter().take(room).map(|(l, why)| (l, format!("{file}: {why}"))));
+                break;
+            }
+        }
+    }
+    Ok(found.then_some(list))
 }
 
 /// A line without a trailing ` # comment`.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribution::LogSender;
 use crate::tenant::Tenant;
+use crate::web::WebConfig;
 
 /// The whole file. Unknown keys are errors (reported all at once by the loader).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -21,6 +22,45 @@ pub struct ConfigFile {
     pub logs: LogsConfig,
     #[serde(default)]
     pub tenants: Vec<Tenant>,
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+    #[serde(default)]
+    pub web: WebConfig,
+}
+
+/// The forward web proxy's listener; its lists and policies are in `[web]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// Not started when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// Let sources outside every tenant network browse (with the common policy).
+    #[serde(default)]
+    pub allow_unassigned: bool,
+    /// A client must send a request's headers within this many seconds.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_secs: u64,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            listen: None,
+            allow_unassigned: false,
+            header_timeout_secs: default_header_timeout(),
+            connect_timeout_secs: default_connect_timeout(),
+        }
+    }
+}
+
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_connect_timeout() -> u64 {
+    10
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -53,6 +53,38 @@ archive_years = 5
 # Receivers push back (HTTP 507, TCP pause) when free space falls below this.
 min_free_disk_mb = 256
 
+[proxy]
+# The forward web proxy every municipal PC browses through (curl -x http://127.0.0.1:3128 ...).
+# Leave listen out to not start it.
+listen = "127.0.0.1:3128"
+# Sources in no tenant's networks get the common policy when true, a block page otherwise.
+# true here so that the demo works from this machine; keep it false in production.
+allow_unassigned = true
+# A client must send its request headers within this many seconds (slowloris).
+header_timeout_secs = 10
+
+# The web filter: lists for every tenant ([web.common]) and each tenant's own
+# ([web.tenants.ID], added to the common ones). Entries are domains (with their subdomains),
+# URL prefixes (example.jp/forum/), addresses and networks; changes become revisions.
+[web]
+# Categories in the squidGuard/UT1 format (one directory per category with domains, urls,
+# expressions), e.g. the UT1 lists from https://dsi.ut-capitole.fr/blacklists/
+# categories_dir = "/var/lib/mamori/ut1/blacklists"
+# Threat intelligence, blocked for everyone whatever the allow lists say (plain, hosts or csv).
+# threat_feeds = [{ name = "urlhaus", path = "feeds/urlhaus.csv", format = "csv" }]
+
+[web.common]
+block = ["blocked.example"]
+# block_categories = ["malware", "phishing", "gambling"]
+# Readable, but no posting or uploads:
+# read_only_categories = ["forums", "social_networks"]
+helpdesk = "デモ県 セキュリティクラウド運用窓口"
+
+[web.tenants.aoba]
+# あおば町 lets its office PCs reach only these sites.
+allow = ["town.aoba.example.jp", "www.e-gov.go.jp"]
+allow_only = true
+
 [[tenants]]
 id = "midori"
 name_ja = "みどり市"

@@ -16,8 +16,17 @@ use mamori_store::Revision;
 /// whole prefecture, so only all-tenant roles see them.
 pub const SYSTEM_TENANT: &str = "mamori";
 
+/// What the applier needs to rebuild the web proxy's lists for a revision.
+#[derive(Clone)]
+pub struct ProxyHook {
+    /// Relative list paths are relative to the configuration file's directory.
+    pub base: std::path::PathBuf,
+    pub allow_unassigned: bool,
+}
+
 /// Holds the configuration in force and pushes changes to the services.
 pub struct Applier {
+    proxy: std::sync::Mutex<Option<(Arc<mamori_proxy::ProxyContext>, ProxyHook)>>,
     pub managed: Arc<ArcSwap<ManagedConfig>>,
     pub revision: AtomicI64,
     collect: Option<Arc<CollectContext>>,
@@ -35,6 +44,7 @@ impl Applier {
         max_message_bytes: usize,
     ) -> Applier {
         Applier {
+            proxy: std::sync::Mutex::new(None),
             managed: Arc::new(ArcSwap::from_pointee(managed)),
             revision: AtomicI64::new(0),
             collect,
@@ -42,6 +52,27 @@ impl Applier {
             timezone,
             max_message_bytes,
         }
+    }
+
+    /// Lets later revisions reach the running web proxy.
+    pub fn attach_proxy(&self, context: Arc<mamori_proxy::ProxyContext>, hook: ProxyHook) {
+        *self.proxy.lock().unwrap_or_else(|e| e.into_inner()) = Some((context, hook));
+    }
+
+    /// Compiles the revision's lists off the async threads and swaps them in; while that runs,
+    /// and if it fails, the previous lists stay in force.
+    fn apply_proxy(&self, rev: i64, config: &ManagedConfig) {
+        let Some((context, hook)) = self.proxy.lock().unwrap_or_else(|e| e.into_inner()).clone() else { return };
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || {
+            match mamori_proxy::build_state(&config, &hook.base, hook.allow_unassigned) {
+                Ok((state, _)) => {
+                    context.state.store(Arc::new(state));
+                    tracing::info!(revision = rev, "web filter lists of the revision in force");
+                }
+                Err(e) => tracing::error!(revision = rev, error = %e, "the web filter keeps its previous lists"),
+            }
+        });
     }
 
     pub fn current_revision(&self) -> i64 {
@@ -56,6 +87,7 @@ impl Applier {
             collect.set_policy(CollectPolicy::new(directory, self.timezone.clone(), self.max_message_bytes));
         }
         self.logs.set_retention(RetentionPolicy::from_managed(config));
+        self.apply_proxy(rev.number, config);
         self.managed.store(Arc::new(config.clone()));
         let previous = self.revision.swap(rev.number, Ordering::AcqRel);
         tracing::info!(revision = rev.number, previous, author = %rev.author, source = %rev.source, "configuration revision applied");

@@ -107,6 +107,47 @@ impl Running {
         Ok(state)
     }
 
+    /// The forward web proxy, with the lists of the revision in force; later revisions reach it
+    /// through the applier.
+    pub async fn start_proxy(
+        &mut self,
+        ctx: &Context,
+        logs: &LogStore,
+        managed: &mamori_core::ManagedConfig,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Option<(Arc<mamori_proxy::ProxyContext>, super::apply::ProxyHook)>> {
+        let proxy = &ctx.config.file.proxy;
+        let Some(addr) = proxy.listen else { return Ok(None) };
+        let hook = super::apply::ProxyHook {
+            base: ctx.config.path.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
+            allow_unassigned: proxy.allow_unassigned,
+        };
+        let (state, report) = {
+            let (managed, hook) = (managed.clone(), hook.clone());
+            tokio::task::spawn_blocking(move || mamori_proxy::build_state(&managed, &hook.base, hook.allow_unassigned))
+                .await?
+                .map_err(|e| anyhow::anyhow!("the web proxy cannot start: {e}"))?
+        };
+        for line in &report.loaded {
+            tracing::info!(list = %line, "web filter list loaded");
+        }
+        let settings = mamori_proxy::ProxySettings {
+            header_timeout: std::time::Duration::from_secs(proxy.header_timeout_secs.max(1)),
+            connect_timeout: std::time::Duration::from_secs(proxy.connect_timeout_secs.max(1)),
+            ..Default::default()
+        };
+        let (access_log, _writer) = mamori_proxy::AccessLog::start(logs.sink());
+        let context = mamori_proxy::ProxyContext::new(state, access_log, settings);
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("proxy.listen", "TCP", addr))?;
+        self.spawn(
+            "web proxy",
+            format!("http://{addr} (forward proxy)"),
+            mamori_proxy::serve(listener, context.clone(), shutdown),
+        );
+        Ok(Some((context, hook)))
+    }
+
     fn spawn(&mut self, name: &str, url: String, fut: impl Future<Output = std::io::Result<()>> + Send + 'static) {
         self.endpoints.push((name.to_string(), url));
         self.tasks.push((name.to_string(), tokio::spawn(fut)));

@@ -18,7 +18,7 @@ use crate::cli::context::{Context, describe, file_author};
 use apply::Applier;
 
 /// Services `--only` can select.
-const SERVICES: &[&str] = &["api", "syslog"];
+const SERVICES: &[&str] = &["api", "syslog", "proxy"];
 
 pub fn run(config_path: &Path, only: &[String]) -> anyhow::Result<ExitCode> {
     for s in only {
@@ -103,6 +103,11 @@ async fn serve(
     let mut running = listeners::Running::default();
     if let Some(collect) = &collect {
         running.start_syslog(&ctx, collect.clone(), shutdown.clone()).await?;
+    }
+    if enabled("proxy")
+        && let Some((proxy, hook)) = running.start_proxy(&ctx, &logs, &managed, shutdown.clone()).await?
+    {
+        applier.attach_proxy(proxy, hook);
     }
     let api_state = if enabled("api") && file.api.enabled {
         Some(

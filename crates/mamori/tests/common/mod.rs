@@ -27,6 +27,7 @@ pub struct Instance {
     pub api: SocketAddr,
     pub syslog: SocketAddr,
     pub syslog_tls: SocketAddr,
+    pub proxy: SocketAddr,
     child: Option<Child>,
     pub output: Arc<Mutex<Vec<String>>>,
 }
@@ -36,13 +37,14 @@ impl Instance {
     pub fn configure(dir: &Path, edit: impl FnOnce(String) -> String) -> Instance {
         let out = Command::new(BIN).args(["init", "--force", "--dir"]).arg(dir).output().unwrap();
         assert!(out.status.success(), "init: {}", String::from_utf8_lossy(&out.stderr));
-        let (api, syslog, tls) = (free_port(), free_port(), free_port());
+        let (api, syslog, tls, proxy) = (free_port(), free_port(), free_port(), free_port());
         let config = dir.join("mamori.toml");
         let text = std::fs::read_to_string(&config)
             .unwrap()
             .replace("127.0.0.1:8400", &format!("127.0.0.1:{api}"))
             .replace("127.0.0.1:5514", &format!("127.0.0.1:{syslog}"))
             .replace("127.0.0.1:6514", &format!("127.0.0.1:{tls}"))
+            .replace("127.0.0.1:3128", &format!("127.0.0.1:{proxy}"))
             .replace("min_free_disk_mb = 256", "min_free_disk_mb = 16")
             .replace("[logs]\n", "[logs]\ncommit_interval_ms = 200\n");
         std::fs::write(&config, edit(text)).unwrap();
@@ -52,6 +54,7 @@ impl Instance {
             api: ([127, 0, 0, 1], api).into(),
             syslog: ([127, 0, 0, 1], syslog).into(),
             syslog_tls: ([127, 0, 0, 1], tls).into(),
+            proxy: ([127, 0, 0, 1], proxy).into(),
             child: None,
             output: Arc::new(Mutex::new(Vec::new())),
         }
