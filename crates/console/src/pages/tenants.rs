@@ -72,7 +72,7 @@ pub async fn detail(
     RawQuery(q): RawQuery,
 ) -> PageResult<Response> {
     let t = visible(&state, &c, &id)?;
-    let defaults = state.current().config.logs.clone();
+    let defaults = state.current().config.logs;
     let saved = q.as_deref().and_then(|q| q.strip_prefix("saved=")).map(str::to_owned);
     let body = html! {
         @if let Some(n) = saved { (notice("ok", &format!("{} {n}", c.t("tenant.saved")))) }

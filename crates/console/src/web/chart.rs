@@ -37,8 +37,10 @@ pub fn histogram(bars: &[Bar], width: u32, height: u32, class: &str) -> Markup {
                 }
             }
             @for i in labels {
-                @let x = left + i as f64 * slot + bar_w / 2.0;
-                text.label x=(fmt(x)) y=(height - 4) text-anchor="middle" { (show_short(bars[i].0)) }
+                // The first label starts at its bar and the last ends at its bar, so neither
+                // is cut off at the edge.
+                @let (x, anchor) = if i == 0 { (left, "start") } else if i + 1 == bars.len() { (left + plot_w, "end") } else { (left + i as f64 * slot + bar_w / 2.0, "middle") };
+                text.label x=(fmt(x)) y=(height - 4) text-anchor=(anchor) { (show_short(bars[i].0)) }
             }
         }
     }

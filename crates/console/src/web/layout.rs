@@ -9,8 +9,10 @@ use super::auth::Console;
 use super::form::CSRF_FIELD;
 use crate::i18n::Lang;
 
-/// Navigation entries: path, message key, and whether a role sees it.
-const NAV: &[(&str, &str, fn(Role) -> bool)] = &[
+/// A navigation entry: path, message key, and whether a role sees it.
+type NavEntry = (&'static str, &'static str, fn(Role) -> bool);
+
+const NAV: &[NavEntry] = &[
     ("/console/", "nav.dashboard", |_| true),
     ("/console/search", "nav.search", |_| true),
     ("/console/tenants", "nav.tenants", |_| true),
