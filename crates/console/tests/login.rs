@@ -21,7 +21,12 @@ async fn first_login_of_an_analyst_enrols_a_second_factor() {
     let mut b = Browser::new(&server);
     let r = b.password("soc", PASSWORD).await;
     assert_eq!(r.location(), "/console/login/second");
-    // A pending session opens nothing but the second step, in the console and the API.
+    // A pending session is short-lived and opens nothing but the second step, in the console
+    // and the API.
+    let hash = mamori_store::secret::hash_secret(&b.cookies["mamori_session"]);
+    let pending = server.store.session_by_hash(&hash).unwrap().unwrap();
+    assert!(pending.mfa_pending);
+    assert!(pending.expires_at.duration_since(pending.created_at) <= jiff::SignedDuration::from_mins(10));
     assert_eq!(b.get("/console/").await.location(), "/console/login/second");
     assert_eq!(b.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
     let page = b.get("/console/login/second").await;

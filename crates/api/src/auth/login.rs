@@ -20,6 +20,10 @@ use crate::blocking::blocking;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
+/// A session waiting for its second factor is good for this long: enough to find the phone,
+/// short enough that a password alone does not keep a foot in the door.
+const PENDING_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
 /// Longest username looked up; longer ones cannot exist and are refused before any work.
 const MAX_USERNAME: usize = 128;
 pub const BAD_LOGIN: &str = "invalid username or password";
@@ -195,6 +199,9 @@ async fn open_session(state: &AppState, user: Box<User>, ip: Option<String>, pen
         store.delete_expired_sessions(now)?;
         let (secret, mut session) = new_session(&id, ip, &settings, now);
         session.mfa_pending = pending;
+        if pending {
+            session.expires_at = session.expires_at.min(now.checked_add(PENDING_LIFETIME).unwrap_or(now));
+        }
         store.create_session(session.clone())?;
         Ok((secret, session))
     })
