@@ -1,9 +1,7 @@
 //! Logging in to the console: the second factor (enrolment, codes, replay), lockout after
 //! failures, logout, password change, cookies and security headers.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jiff::Timestamp;
 use mamori_api::ApiSettings;
 use mamori_api::auth::totp;

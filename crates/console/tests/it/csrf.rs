@@ -2,9 +2,7 @@
 //! and changes nothing. The routes come from the console's own route table, so a new form
 //! route is covered the day it is added.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use mamori_store::ControlStore;
 use reqwest::StatusCode;
 

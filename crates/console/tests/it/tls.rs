@@ -1,8 +1,6 @@
 //! The console over HTTPS with a configured certificate: pages, HSTS and Secure cookies.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use mamori_api::ApiSettings;
 use mamori_core::config::ApiConfig;
 use reqwest::StatusCode;

@@ -2,9 +2,7 @@
 //! search, charts, counts and exports; another tenant's id in a URL is "not found". An auditor
 //! reads everything and changes nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use mamori_store::ControlStore;
 use reqwest::StatusCode;
 

@@ -1,9 +1,7 @@
 //! What the prefecture's administrator does in the console: accounts (create, change, reset a
 //! second factor), tenant changes with a reason, rollback; each audited.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use mamori_store::{AuditFilter, ControlStore, Role};
 use reqwest::StatusCode;
 

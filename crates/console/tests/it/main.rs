@@ -1,0 +1,9 @@
+//! The console's integration tests, in one binary (one link instead of one per file).
+
+mod common;
+
+mod admin;
+mod csrf;
+mod isolation;
+mod login;
+mod tls;
