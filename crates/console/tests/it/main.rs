@@ -4,6 +4,7 @@ mod common;
 
 mod admin;
 mod csrf;
+mod export;
 mod isolation;
 mod login;
 mod tls;
