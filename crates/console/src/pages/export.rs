@@ -164,13 +164,6 @@ impl Job {
                 }
             };
             let full = page.events.len() == PAGE;
-            eprintln!(
-                "DEBUG to={to} n={} total={} first={:?} last={:?}",
-                page.events.len(),
-                page.total,
-                page.events.first().map(|e| field(e, "message")),
-                page.events.last().map(|e| (field(e, "message"), field(e, "@timestamp")))
-            );
             let oldest = page.events.last().and_then(|e| field(e, "@timestamp").parse::<Timestamp>().ok());
             let mut fresh = 0;
             let mut next_border = HashSet::new();
