@@ -116,6 +116,12 @@ fn the_console_in_a_real_browser() {
     assert!(d.text("#events-hour").parse::<u64>().unwrap() >= 52);
     d.assert_clean_console("dashboard");
     shots.take(&d, "dashboard");
+    // Japanese by default, English on request, and back.
+    assert!(d.text("header.top nav").contains("ログ検索"));
+    d.click("header.top a.lang");
+    assert!(d.text("header.top nav").contains("Log search"), "{}", d.text("header.top nav"));
+    d.click("header.top a.lang");
+    assert!(d.text("header.top nav").contains("ログ検索"));
 
     // Search: histogram and rows, the whole event on expansion, a shareable URL.
     d.click("header.top nav a[href='/console/search']");
