@@ -41,6 +41,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("account.new", "New password (12 characters or more)"),
     ("account.repeat", "New password again"),
     ("account.change", "Change"),
+    ("account.changed", "The password was changed; every other session has ended."),
     ("account.mismatch", "The new passwords differ."),
     ("account.wrong_old", "The current password is wrong."),
     ("error.back", "Back to the dashboard"),

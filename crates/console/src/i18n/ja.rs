@@ -41,6 +41,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("account.new", "新しいパスワード(12文字以上)"),
     ("account.repeat", "新しいパスワード(確認)"),
     ("account.change", "変更する"),
+    ("account.changed", "パスワードを変更しました。ほかのセッションはすべて終了しました。"),
     ("account.mismatch", "新しいパスワードが一致しません。"),
     ("account.wrong_old", "現在のパスワードが違います。"),
     ("error.back", "ダッシュボードへ戻る"),

@@ -60,9 +60,10 @@ fn form_page(c: &Console, message: Option<(&str, &str)>) -> Response {
     page(c, c.t("nav.account"), "", body).into_response()
 }
 
-/// `GET /console/account`.
-pub async fn form(c: Console) -> Response {
-    form_page(&c, None)
+/// `GET /console/account` (`?changed=1` after a change).
+pub async fn form(c: Console, axum::extract::RawQuery(q): axum::extract::RawQuery) -> Response {
+    let changed = q.as_deref() == Some("changed=1");
+    form_page(&c, changed.then(|| ("ok", c.t("account.changed"))))
 }
 
 /// `POST /console/account/password`: every session of the user ends; this browser gets a

@@ -152,6 +152,8 @@ async fn logout_password_change_cookies_and_headers() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.location(), "/console/account?changed=1");
+    assert!(b.get(r.location()).await.text.contains("The password was changed"), "in English, chosen above");
     let token = b.token().await; // a new session came with the change
     let r = b.post("/console/logout", &[("csrf", &token)]).await;
     assert_eq!(r.location(), "/console/login");
