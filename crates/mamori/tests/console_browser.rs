@@ -126,13 +126,14 @@ fn the_console_in_a_real_browser() {
     // Search: histogram and rows, the whole event on expansion, a shareable URL.
     d.click("header.top nav a[href='/console/search']");
     d.type_into("input[name=q]", "ログイン失敗 AND event.dataset:firewall");
+    d.click("select[name=last] option[value='1h']");
     d.click("form.searchbar button[type=submit]");
     d.find("#histogram svg rect.bar");
     assert_eq!(d.text("#total"), "20");
     assert_eq!(d.count("details.event"), 20);
     d.click("details.event summary");
     assert!(d.text("details.event[open] pre.json").contains("\"organization\""));
-    assert!(d.url().contains("q=%E3%83%AD%E3%82%B0"), "the query is in the URL: {}", d.url());
+    assert!(d.url().contains("q=%E3%83%AD%E3%82%B0") && d.url().contains("last=1h"), "shareable: {}", d.url());
     d.assert_clean_console("search");
     shots.take(&d, "search");
 
