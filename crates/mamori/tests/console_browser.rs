@@ -193,6 +193,10 @@ fn the_console_in_a_real_browser() {
         }
     }
 
+    // A lost authenticator: reset on the server, enrolled again at the next login.
+    assert!(m.cli_ok(&["user", "reset-2fa", "--username", "yamada"]).contains("reset"));
+    login(&d, &base, "yamada", &yamada_pw);
+
     // The console check above would see a violation: an injected inline script is refused.
     d.script("var s = document.createElement('script'); s.textContent = 'window.x = 1'; document.body.appendChild(s);");
     let log = d.console_log();
