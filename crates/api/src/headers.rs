@@ -28,7 +28,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         set(h, header::CONTENT_SECURITY_POLICY, CSP);
     }
     // Responses hold tenants' data and secrets (a new token): never store them anywhere.
-    set(h, header::CACHE_CONTROL, "no-store");
+    // Only the console's static files, which hold neither, say otherwise.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
     if state.settings().tls {
         set(h, header::STRICT_TRANSPORT_SECURITY, HSTS);
     }

@@ -22,13 +22,13 @@
 //! # Ok(()) }
 //! ```
 
-mod audit;
+pub mod audit;
 pub mod auth;
 mod backend;
-mod blocking;
-mod change;
+pub mod blocking;
+pub mod change;
 pub mod error;
-mod extract;
+pub mod extract;
 mod headers;
 mod metrics;
 pub mod openapi;
@@ -46,6 +46,7 @@ use axum::middleware::from_fn_with_state;
 
 pub use backend::LogBackend;
 pub use error::ApiError;
+pub use routes::users::{check_tenants, check_username, other_active_admin, parse_role};
 pub use serve::{Peer, TlsListener, load_tls, serve};
 pub use settings::{ApiSettings, LoginLimit};
 pub use state::{AppState, AppStateBuilder, Current, OnChange, StatusProvider};
@@ -53,10 +54,17 @@ pub use state::{AppState, AppStateBuilder, Current, OnChange, StatusProvider};
 /// The router of the whole API, with security headers, body limits and JSON errors for
 /// unknown paths and methods.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The API's router with `extra` routes (the console) served next to it, under the same
+/// security headers and body limit.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     auth::password::prepare();
     let settings = state.settings().clone();
     routes::table(&settings)
         .router
+        .merge(extra)
         .fallback(|| async { ApiError::not_found("no such endpoint; see /api/v1/openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint")

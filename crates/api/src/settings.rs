@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use mamori_core::config::ApiConfig;
+use mamori_store::Role;
 
 /// How many failed logins a key (a username or a source address) may have within `window`
 /// before it is locked out for `lockout`.
@@ -40,6 +41,10 @@ pub struct ApiSettings {
     /// Whether `/metrics` needs a token or session of an all-tenant role. On by default, as
     /// metrics carry per-tenant labels a municipality must not read about its neighbours.
     pub metrics_require_auth: bool,
+    /// Roles that must log in with a second factor (TOTP). A user of such a role without one
+    /// is made to enrol at their first console login and cannot log in through the API
+    /// before that.
+    pub two_factor_roles: Vec<Role>,
 }
 
 impl Default for ApiSettings {
@@ -63,11 +68,17 @@ impl Default for ApiSettings {
             },
             min_password_chars: 12,
             metrics_require_auth: true,
+            two_factor_roles: vec![Role::SocAnalyst, Role::PrefectureAdmin, Role::MunicipalAdmin],
         }
     }
 }
 
 impl ApiSettings {
+    /// Whether users of `role` must log in with a second factor.
+    pub fn requires_two_factor(&self, role: Role) -> bool {
+        self.two_factor_roles.contains(&role)
+    }
+
     /// The settings for the `[api]` section of the configuration file.
     pub fn from_config(api: &ApiConfig) -> Self {
         ApiSettings {

@@ -170,12 +170,13 @@ impl AppState {
         &self.inner.settings
     }
 
-    pub(crate) fn limiter(&self) -> &LoginLimiter {
+    /// Failed-login bookkeeping, shared by the API's and the console's logins.
+    pub fn limiter(&self) -> &LoginLimiter {
         &self.inner.limiter
     }
 
     /// Waits for a turn to hash or verify a password.
-    pub(crate) async fn password_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+    pub async fn password_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
         // The semaphore is never closed, so acquiring cannot fail.
         match self.inner.password_slots.acquire().await {
             Ok(permit) => permit,
@@ -183,7 +184,7 @@ impl AppState {
         }
     }
 
-    pub(crate) fn status_provider(&self) -> &Arc<dyn StatusProvider> {
+    pub fn status_provider(&self) -> &Arc<dyn StatusProvider> {
         &self.inner.status
     }
 
@@ -199,7 +200,7 @@ impl AppState {
         self.inner.current.store(Arc::new(Current::new(revision, config)));
     }
 
-    pub(crate) fn change_lock(&self) -> &tokio::sync::Mutex<()> {
+    pub fn change_lock(&self) -> &tokio::sync::Mutex<()> {
         &self.inner.change_lock
     }
 

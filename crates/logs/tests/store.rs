@@ -166,3 +166,23 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The time range is exact to below the second, for the range of a search and for
+/// `@timestamp` in a query: paging by time must neither lose nor repeat events.
+#[test]
+fn time_bounds_are_exact_below_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = LogStore::open(config(dir.path())).unwrap();
+    let t0 = Timestamp::from_second(Timestamp::now().as_second() - 60).unwrap();
+    let events =
+        (0..10).map(|i| event(t0 + (i * 100).milliseconds(), "midori", &format!("tick {i}"), "10.1.0.1")).collect();
+    submit(&store, events);
+    let count =
+        |q: &str, from: Timestamp, to: Timestamp| store.search(&req(q, from, to, TenantScope::All)).unwrap().total;
+    let end = t0 + 10.seconds();
+    assert_eq!(count("tick", t0, t0 + 450.milliseconds()), 5, "to is exclusive at the millisecond");
+    assert_eq!(count("tick", t0 + 450.milliseconds(), end), 5, "from is inclusive at the millisecond");
+    assert_eq!(count("tick", t0 + 500.milliseconds(), end), 5);
+    let q = format!("tick AND @timestamp:[{} TO {}]", t0 + 200.milliseconds(), t0 + 300.milliseconds());
+    assert_eq!(count(&q, t0, end), 2, "{q}");
+}

@@ -50,6 +50,11 @@ pub trait ControlStore: Send + Sync {
     fn users(&self) -> Result<Vec<User>, StoreError>;
     /// Applies the `Some` fields of `update`; [`StoreError::NotFound`] for an unknown id.
     fn update_user(&self, id: &str, update: UserUpdate) -> Result<User, StoreError>;
+    /// Records that the user logged in with the TOTP code of time step `step`, and returns
+    /// `false` (recording nothing) when that step or a later one was already used: a code
+    /// must never work twice (RFC 6238, section 5.2). Atomic, so two requests racing with the
+    /// same code cannot both win.
+    fn claim_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError>;
     /// Number of users; zero means the first-run bootstrap of an administrator is allowed.
     fn count_users(&self) -> Result<u64, StoreError>;
 

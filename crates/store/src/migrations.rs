@@ -14,8 +14,10 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, in the order they must be applied.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 2, name: "two_factor", sql: include_str!("../migrations/0002_two_factor.sql") },
+];
 
 /// The schema version a fully migrated database has with this binary.
 pub fn latest_version() -> i64 {

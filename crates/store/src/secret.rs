@@ -20,6 +20,13 @@ pub fn new_secret(prefix: &str) -> String {
     out
 }
 
+/// `N` random bytes from the operating system's generator (e.g. a TOTP secret).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
 /// Lower-case hex SHA-256 of `secret`: the form in which tokens and sessions are stored and
 /// looked up.
 pub fn hash_secret(secret: &str) -> String {

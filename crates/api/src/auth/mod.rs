@@ -5,10 +5,12 @@
 //! before the handler runs when the credential is missing, expired, revoked or belongs to a
 //! disabled user, and refuses session requests that change state without the CSRF token.
 
+pub mod login;
 pub mod password;
 pub mod rate_limit;
 pub mod session;
 pub mod token;
+pub mod totp;
 
 use std::net::IpAddr;
 
@@ -172,7 +174,12 @@ async fn authenticate(parts: &Parts, state: &AppState) -> ApiResult<Caller> {
     };
     let hash = hash_secret(secret);
     let settings = state.settings().clone();
-    let op = blocking(move || by_session(&*store, hash, &settings, ip)).await?;
+    let (op, pending) = blocking(move || by_session(&*store, hash, &settings, ip)).await?;
+    if pending {
+        return Err(ApiError::unauthorized(
+            "the login is not finished: enter the two-factor code in the console (/console/)",
+        ));
+    }
     if changes_state(&parts.method) {
         let Credential::Session { csrf, .. } = &op.credential else {
             return Err(ApiError::internal("session credential expected"));
@@ -216,12 +223,27 @@ fn by_token(store: &dyn ControlStore, hash: &str, ip: Option<IpAddr>) -> ApiResu
     }
 }
 
+/// The operator of a console session, without the CSRF check (the console checks the token
+/// in its forms) and with a flag for sessions still waiting for the second factor, which the
+/// console may use only on its two-factor pages.
+pub async fn console_session(parts: &Parts, state: &AppState) -> ApiResult<(Operator, bool)> {
+    let Some(secret) = session::cookie_secret(&parts.headers) else {
+        return Err(ApiError::unauthorized("not logged in"));
+    };
+    let hash = hash_secret(secret);
+    let store = state.store().clone();
+    let settings = state.settings().clone();
+    let ip = client_ip(parts);
+    blocking(move || by_session(&*store, hash, &settings, ip)).await
+}
+
+/// The operator of a session, and whether the session still waits for the second factor.
 fn by_session(
     store: &dyn ControlStore,
     hash: String,
     settings: &ApiSettings,
     ip: Option<IpAddr>,
-) -> ApiResult<Operator> {
+) -> ApiResult<(Operator, bool)> {
     let now = Timestamp::now();
     let session = store
         .session_by_hash(&hash)?
@@ -234,12 +256,13 @@ fn by_session(
     if session::needs_touch(&session, now) {
         store.touch_session(&hash, now)?;
     }
-    Ok(Operator {
+    let op = Operator {
         scope: Scope::of(&user),
         user,
         credential: Credential::Session { hash, csrf: session.csrf_token },
         ip,
-    })
+    };
+    Ok((op, session.mfa_pending))
 }
 
 fn active_user(store: &dyn ControlStore, id: &str) -> ApiResult<User> {

@@ -36,7 +36,8 @@ impl Table {
         (until > now).then(|| until - now)
     }
 
-    fn fail(&mut self, key: &str, now: Instant) {
+    /// Records a failure; true when it starts a lockout.
+    fn fail(&mut self, key: &str, now: Instant) -> bool {
         if self.entries.len() >= MAX_KEYS && !self.entries.contains_key(key) {
             self.prune(now);
         }
@@ -49,7 +50,9 @@ impl Table {
         if entry.failures.len() >= limit.failures as usize {
             entry.failures.clear();
             entry.locked_until = Some(now + limit.lockout);
+            return true;
         }
+        false
     }
 
     fn clear(&mut self, key: &str) {
@@ -75,6 +78,21 @@ impl Table {
     }
 }
 
+/// The lockouts a failed attempt started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lockouts {
+    /// The account is now locked.
+    pub user: bool,
+    /// The source address is now locked.
+    pub ip: bool,
+}
+
+impl Lockouts {
+    pub fn any(self) -> bool {
+        self.user || self.ip
+    }
+}
+
 /// Failed-login bookkeeping for usernames and source addresses.
 pub struct LoginLimiter {
     users: Mutex<Table>,
@@ -94,13 +112,13 @@ impl LoginLimiter {
         user.max(ip)
     }
 
-    /// Records a failed attempt.
-    pub fn failed(&self, username: &str, ip: Option<&str>) {
+    /// Records a failed attempt (a wrong password or a wrong second factor). Returns which
+    /// lockouts it started, so that they can be audited.
+    pub fn failed(&self, username: &str, ip: Option<&str>) -> Lockouts {
         let now = Instant::now();
-        lock(&self.users).fail(&user_key(username), now);
-        if let Some(ip) = ip {
-            lock(&self.ips).fail(ip, now);
-        }
+        let user = lock(&self.users).fail(&user_key(username), now);
+        let ip = ip.is_some_and(|ip| lock(&self.ips).fail(ip, now));
+        Lockouts { user, ip }
     }
 
     /// Forgets the failures of a username after a successful login. The address keeps its
@@ -139,7 +157,7 @@ mod tests {
             l.failed("taro", Some("192.0.2.1"));
         }
         assert!(l.locked("taro", None).is_none());
-        l.failed("taro", None);
+        assert_eq!(l.failed("taro", None), Lockouts { user: true, ip: false });
         let left = l.locked("TARO", None).expect("locked");
         assert!(left > Duration::from_secs(100));
         assert!(l.locked("hanako", Some("192.0.2.9")).is_none());

@@ -38,6 +38,7 @@ pub fn new_session(
         last_seen_at: now,
         source_ip,
         csrf_token: new_secret(""),
+        mfa_pending: false,
     };
     (secret, session)
 }

@@ -25,6 +25,8 @@ pub struct AuditQuery {
     until: Option<String>,
     actor: Option<String>,
     action: Option<String>,
+    /// Text anywhere in the entry.
+    q: Option<String>,
     limit: Option<usize>,
 }
 
@@ -48,6 +50,7 @@ pub async fn list(
         until: time(&q.until, "until")?,
         actor: q.actor.filter(|s| !s.is_empty()),
         action: q.action.filter(|s| !s.is_empty()),
+        text: q.q.filter(|s| !s.is_empty()),
         limit: Some(limit),
     };
     let store = state.store().clone();

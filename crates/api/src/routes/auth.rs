@@ -5,13 +5,14 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
+use mamori_store::UserUpdate;
 use mamori_store::password::hash_password;
-use mamori_store::{NewAuditEntry, Session, User, UserUpdate};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::users::{audit_tenant, user_view};
 use crate::audit;
+use crate::auth::login::{self, Attempt, LoggedIn};
 use crate::auth::session::{clear_cookie, new_session, set_cookie};
 use crate::auth::{Credential, Operator, password};
 use crate::blocking::blocking;
@@ -19,20 +20,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ClientIp, JsonBody};
 use crate::state::AppState;
 
-/// Longest username looked up; longer ones cannot exist and are refused before any work.
-const MAX_USERNAME: usize = 128;
-const BAD_LOGIN: &str = "invalid username or password";
-
 #[derive(Deserialize)]
 pub struct LoginBody {
     username: String,
     password: String,
-}
-
-enum Outcome {
-    Success(Box<User>, String, Session),
-    Disabled(Box<User>),
-    Failed,
+    /// The current code of the user's authenticator app, for accounts with two-factor login.
+    #[serde(default)]
+    totp_code: Option<String>,
 }
 
 /// `POST /api/v1/login`.
@@ -41,76 +35,16 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Response> {
-    let username = body.username.trim().to_owned();
-    if username.is_empty() || username.chars().count() > MAX_USERNAME {
-        return Err(ApiError::field("username", "a username of 1-128 characters is required"));
-    }
-    let ip_text = ip.map(|i| i.to_string());
-    let entry = |outcome: &str, tenant: Option<String>, detail: Value| NewAuditEntry {
-        at: Timestamp::now(),
-        actor: username.clone(),
-        source_ip: ip_text.clone(),
-        action: "login".into(),
-        target: username.clone(),
-        tenant,
-        outcome: outcome.into(),
-        detail,
-    };
-    if let Some(wait) = state.limiter().locked(&username, ip_text.as_deref()) {
-        audit::record(&state, entry("locked", None, json!({}))).await;
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed logins; try again in {} seconds", wait.as_secs().max(1)),
-        )
-        .retry_after(wait.as_secs() + 1));
-    }
-
-    let store = state.store().clone();
-    let settings = state.settings().clone();
-    let (name, ip_for_session) = (username.clone(), ip_text.clone());
-    let slot = state.password_slot().await;
-    let outcome = blocking(move || {
-        let user = store.user_by_name(&name)?;
-        let ok = password::verify(&body.password, user.as_ref().map(|u| u.password_hash.as_str()));
-        Ok(match user {
-            Some(u) if ok && u.disabled => Outcome::Disabled(Box::new(u)),
-            Some(u) if ok => {
-                let now = Timestamp::now();
-                store.delete_expired_sessions(now)?;
-                let (secret, session) = new_session(&u.id, ip_for_session, &settings, now);
-                store.create_session(session.clone())?;
-                Outcome::Success(Box::new(u), secret, session)
-            }
-            _ => Outcome::Failed,
-        })
-    })
-    .await?;
-    drop(slot);
-
-    match outcome {
-        Outcome::Success(user, secret, session) => {
-            state.limiter().succeeded(&username);
-            audit::record(&state, entry("success", audit_tenant(&user), json!({}))).await;
-            let body = json!({
-                "csrf_token": session.csrf_token,
-                "expires_at": session.expires_at,
-                "user": user_view(&user),
-            });
-            let cookie = set_cookie(&secret, state.settings());
-            Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
-        }
-        Outcome::Disabled(user) => {
-            state.limiter().failed(&username, ip_text.as_deref());
-            let detail = json!({"reason": "account disabled"});
-            audit::record(&state, entry("failure", audit_tenant(&user), detail)).await;
-            Err(ApiError::forbidden("the account is disabled"))
-        }
-        Outcome::Failed => {
-            state.limiter().failed(&username, ip_text.as_deref());
-            audit::record(&state, entry("failure", None, json!({}))).await;
-            Err(ApiError::unauthorized(BAD_LOGIN))
-        }
-    }
+    let attempt =
+        Attempt { username: body.username, password: body.password, totp_code: body.totp_code, ip, console: false };
+    let LoggedIn { user, secret, session } = login::login(&state, attempt).await?;
+    let body = json!({
+        "csrf_token": session.csrf_token,
+        "expires_at": session.expires_at,
+        "user": user_view(&user),
+    });
+    let cookie = set_cookie(&secret, state.settings());
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 /// `POST /api/v1/logout`: ends the console session.

@@ -9,7 +9,7 @@ mod ingest;
 mod search;
 mod tenants;
 mod tokens;
-mod users;
+pub(crate) mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -32,7 +32,7 @@ pub(crate) fn user_view(u: &User) -> Value {
 /// The tenant an audit entry about this user belongs to, so a municipality's administrators
 /// can read what happened to their own accounts.
 pub(crate) fn audit_tenant(u: &User) -> Option<String> {
-    if u.role.sees_all_tenants() { None } else { u.tenants.first().cloned() }
+    crate::auth::login::audit_tenant(u)
 }
 
 /// `GET /api/v1/users`.
@@ -179,16 +179,16 @@ pub async fn update(
     Ok(Json(json!({"user": user_view(&user)})))
 }
 
-fn other_active_admin(store: &dyn ControlStore, except: &str) -> ApiResult<bool> {
+pub fn other_active_admin(store: &dyn ControlStore, except: &str) -> ApiResult<bool> {
     Ok(store.users()?.iter().any(|u| u.id != except && u.role == Role::PrefectureAdmin && !u.disabled))
 }
 
-fn parse_role(s: &str) -> ApiResult<Role> {
+pub fn parse_role(s: &str) -> ApiResult<Role> {
     s.parse::<Role>().map_err(|e| ApiError::field("role", e.to_string()))
 }
 
 /// Usernames appear in URLs, logs and the audit log: keep them to a safe alphabet.
-fn check_username(name: &str) -> ApiResult<()> {
+pub fn check_username(name: &str) -> ApiResult<()> {
     let ok = (1..=64).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
     if ok {
@@ -199,7 +199,7 @@ fn check_username(name: &str) -> ApiResult<()> {
 }
 
 /// A municipal administrator needs tenants, and every tenant named must exist.
-fn check_tenants(state: &AppState, role: Role, tenants: &[String]) -> ApiResult<()> {
+pub fn check_tenants(state: &AppState, role: Role, tenants: &[String]) -> ApiResult<()> {
     if role == Role::MunicipalAdmin && tenants.is_empty() {
         return Err(ApiError::field("tenants", "a municipal_admin needs at least one tenant"));
     }

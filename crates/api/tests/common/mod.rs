@@ -145,6 +145,17 @@ pub async fn start_with(settings: ApiSettings, logs: Arc<dyn LogBackend>) -> Ser
 
 /// Starts a server whose `on_change` hook is `on_change`.
 pub async fn start_full(settings: ApiSettings, logs: Arc<dyn LogBackend>, on_change: mamori_api::OnChange) -> Server {
+    // These tests log in with passwords only; two-factor login has its own tests (totp.rs).
+    let settings = ApiSettings { two_factor_roles: Vec::new(), ..settings };
+    start_two_factor(settings, logs, on_change).await
+}
+
+/// Starts a server with `settings` as given, two-factor roles included.
+pub async fn start_two_factor(
+    settings: ApiSettings,
+    logs: Arc<dyn LogBackend>,
+    on_change: mamori_api::OnChange,
+) -> Server {
     let store = Arc::new(SqliteStore::open_in_memory().expect("store"));
     let dyn_store: Arc<dyn ControlStore> = store.clone();
     ConfigService::new(dyn_store.clone()).offer_file(&seed_config(), "test", "seed").expect("seed config");

@@ -30,11 +30,15 @@ pub fn scoped(
     to: Timestamp,
 ) -> Box<dyn TQuery> {
     let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = vec![(Occur::Must, query)];
+    // `from_field_date`, not `..._for_search`: the latter truncates to whole seconds (the
+    // precision of tantivy's inverted index), but @timestamp is a fast field kept in
+    // microseconds and the range runs on it, so a truncated bound would drop (or add) up to a
+    // second of events at each end.
     clauses.push((
         Occur::Must,
         Box::new(RangeQuery::new(
-            std::ops::Bound::Included(Term::from_field_date_for_search(fields.timestamp, to_datetime(from))),
-            std::ops::Bound::Excluded(Term::from_field_date_for_search(fields.timestamp, to_datetime(to))),
+            std::ops::Bound::Included(Term::from_field_date(fields.timestamp, to_datetime(from))),
+            std::ops::Bound::Excluded(Term::from_field_date(fields.timestamp, to_datetime(to))),
         )),
     ));
     if let Some(ts) = tenants {

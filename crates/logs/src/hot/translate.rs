@@ -318,20 +318,19 @@ fn phrase(field: Field, tokens: &[String]) -> Result<Boxed, LogError> {
     })
 }
 
+/// A range over a date fast field, at its full (microsecond) precision; see `scoped`.
 fn time_range(field: Field, lower: Bound<jiff::Timestamp>, upper: Bound<jiff::Timestamp>) -> Boxed {
-    let t = |ts: jiff::Timestamp| Term::from_field_date_for_search(field, to_datetime(ts));
+    let t = |ts: jiff::Timestamp| Term::from_field_date(field, to_datetime(ts));
     let lo = match lower {
-        Bound::Unbounded => Bound::Included(Term::from_field_date_for_search(
-            field,
-            tantivy::DateTime::from_timestamp_micros(i64::MIN / 2000),
-        )),
+        Bound::Unbounded => {
+            Bound::Included(Term::from_field_date(field, tantivy::DateTime::from_timestamp_micros(i64::MIN / 2000)))
+        }
         b => b.map(t),
     };
     let hi = match upper {
-        Bound::Unbounded => Bound::Included(Term::from_field_date_for_search(
-            field,
-            tantivy::DateTime::from_timestamp_micros(i64::MAX / 2000),
-        )),
+        Bound::Unbounded => {
+            Bound::Included(Term::from_field_date(field, tantivy::DateTime::from_timestamp_micros(i64::MAX / 2000)))
+        }
         b => b.map(t),
     };
     Box::new(RangeQuery::new(lo, hi))

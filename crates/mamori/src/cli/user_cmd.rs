@@ -1,10 +1,10 @@
-//! `mamori user add | list` and `mamori token create | list | revoke`.
+//! `mamori user add | reset-2fa | list` and `mamori token create | list | revoke`.
 
 use std::io::Read;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use mamori_store::{NewToken, NewUser, Role, TokenKind, password, secret};
+use mamori_store::{NewAuditEntry, NewToken, NewUser, Role, TokenKind, UserUpdate, password, secret};
 
 use super::ConfigArg;
 use super::context::Context;
@@ -28,6 +28,15 @@ pub enum UserCommand {
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Turn off a user's two-factor login (a lost authenticator app): the user enrols again
+    /// at the next console login. Ends the user's sessions.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        username: String,
     },
     /// List operator accounts.
     List {
@@ -108,6 +117,26 @@ pub fn run_user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
             if generated {
                 println!("password (shown once): {password}");
             }
+        }
+        UserCommand::ResetTwoFactor { config, username } => {
+            let ctx = Context::load(&config.config)?;
+            let store = ctx.open_store()?;
+            let user = store
+                .user_by_name(&username)?
+                .ok_or_else(|| anyhow::anyhow!("--username '{username}' does not exist"))?;
+            store.update_user(&user.id, UserUpdate { totp_secret: Some(None), ..Default::default() })?;
+            store.delete_user_sessions(&user.id)?;
+            store.append_audit(NewAuditEntry {
+                at: jiff::Timestamp::now(),
+                actor: "cli".into(),
+                source_ip: None,
+                action: "user.totp_reset".into(),
+                target: user.username.clone(),
+                tenant: if user.role.sees_all_tenants() { None } else { user.tenants.first().cloned() },
+                outcome: "success".into(),
+                detail: serde_json::json!({"via": "cli"}),
+            })?;
+            println!("two-factor login of '{}' reset; it is set up again at the next console login", user.username);
         }
         UserCommand::List { config, json } => {
             let ctx = Context::load(&config.config)?;

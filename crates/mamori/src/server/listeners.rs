@@ -97,11 +97,15 @@ impl Running {
         let listener = tokio::net::TcpListener::bind(api.listen)
             .await
             .with_context(|| bind_error("api.listen", "TCP", api.listen))?;
-        let router = mamori_api::router(state.clone());
+        // The console is served next to the API on the same port, under /console/.
+        let router = mamori_api::router_with(state.clone(), mamori_console::router(&state));
         let stop = shutdown.clone();
         self.spawn(
             "api",
-            format!("{scheme}://{}/api/v1/ (OpenAPI: /api/v1/openapi.json, metrics: /metrics)", api.listen),
+            format!(
+                "{scheme}://{}/api/v1/ (OpenAPI: /api/v1/openapi.json, metrics: /metrics, console: /console/)",
+                api.listen
+            ),
             async move { mamori_api::serve(listener, router, tls, async move { stop.cancelled().await }).await },
         );
         Ok(state)

@@ -53,6 +53,10 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Only entries with this action (exact match).
     pub action: Option<String>,
+    /// Only entries whose actor, source address, action, target, tenant, outcome or detail
+    /// contains this text (ASCII letters compared case-insensitively).
+    #[serde(default)]
+    pub text: Option<String>,
     /// At most this many entries; `None` for no limit.
     pub limit: Option<usize>,
 }

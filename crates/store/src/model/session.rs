@@ -16,6 +16,10 @@ pub struct Session {
     pub source_ip: Option<String>,
     /// Token the console echoes in a header on state-changing requests (double-submit CSRF guard).
     pub csrf_token: String,
+    /// The password was right but the second factor (a TOTP code, or enrolling one) is still
+    /// missing: such a session opens only the two-factor pages, nothing else.
+    #[serde(default)]
+    pub mfa_pending: bool,
 }
 
 impl Session {
@@ -37,6 +41,7 @@ impl std::fmt::Debug for Session {
             .field("last_seen_at", &self.last_seen_at)
             .field("source_ip", &self.source_ip)
             .field("csrf_token", &"<redacted>")
+            .field("mfa_pending", &self.mfa_pending)
             .finish()
     }
 }

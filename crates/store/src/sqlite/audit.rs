@@ -79,6 +79,22 @@ pub(super) fn list(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditE
         let p = query.bind(Value::Text(action.clone()));
         query.and(&format!("action = {p}"));
     }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        // LIKE with an explicit escape character is the same in SQLite and PostgreSQL.
+        let escaped: String = text
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '\\' | '%' | '_' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let p = query.bind(Value::Text(format!("%{escaped}%")));
+        query.and(&format!(
+            "LOWER(actor || ' ' || COALESCE(source_ip, '') || ' ' || action || ' ' || target || ' ' || \
+             COALESCE(tenant, '') || ' ' || outcome || ' ' || detail) LIKE {p} ESCAPE '\\'"
+        ));
+    }
     query.sql.push_str(" ORDER BY at DESC, id DESC");
     if let Some(max) = filter.limit {
         let p = query.bind(Value::Integer(limit(max)));

@@ -136,6 +136,10 @@ impl ControlStore for SqliteStore {
         self.with(|c| users::update(c, id, update))
     }
 
+    fn claim_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+        self.with(|c| users::claim_totp_step(c, user_id, step))
+    }
+
     fn count_users(&self) -> Result<u64, StoreError> {
         self.with(|c| users::count(c))
     }

@@ -29,7 +29,7 @@ pub(super) fn create(conn: &Connection, s: Session) -> Result<(), StoreError> {
     let inserted = prepare(
         conn,
         "INSERT INTO sessions (hash, user_id, created_at, expires_at, last_seen_at, source_ip, \
-         csrf_token) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         csrf_token, mfa_pending) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )?
     .execute((
         &s.hash,
@@ -39,6 +39,7 @@ pub(super) fn create(conn: &Connection, s: Session) -> Result<(), StoreError> {
         to_ms(truncate(s.last_seen_at)),
         &s.source_ip,
         &s.csrf_token,
+        s.mfa_pending,
     ));
     match inserted {
         Ok(_) => Ok(()),
@@ -52,8 +53,8 @@ pub(super) fn create(conn: &Connection, s: Session) -> Result<(), StoreError> {
 pub(super) fn by_hash(conn: &Connection, hash: &str) -> Result<Option<Session>, StoreError> {
     let mut stmt = prepare(
         conn,
-        "SELECT hash, user_id, created_at, expires_at, last_seen_at, source_ip, csrf_token \
-         FROM sessions WHERE hash = $1",
+        "SELECT hash, user_id, created_at, expires_at, last_seen_at, source_ip, csrf_token, \
+         mfa_pending FROM sessions WHERE hash = $1",
     )?;
     let mut rows = stmt.query([hash]).ctx("looking up session")?;
     match rows.next().ctx("looking up session")? {
@@ -98,5 +99,6 @@ fn decode(row: &Row<'_>) -> Result<Session, StoreError> {
         last_seen_at: from_ms(get(row, "last_seen_at")?, "sessions.last_seen_at")?,
         source_ip: get(row, "source_ip")?,
         csrf_token: get(row, "csrf_token")?,
+        mfa_pending: get(row, "mfa_pending")?,
     })
 }

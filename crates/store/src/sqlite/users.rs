@@ -88,6 +88,7 @@ pub(super) fn update(conn: &mut Connection, id: &str, update: UserUpdate) -> Res
     if let Some(v) = update.password_hash {
         user.password_hash = v;
     }
+    let new_totp = update.totp_secret.is_some();
     if let Some(v) = update.totp_secret {
         user.totp_secret = v;
     }
@@ -109,8 +110,24 @@ pub(super) fn update(conn: &mut Connection, id: &str, update: UserUpdate) -> Res
         &user.id,
     ))
     .with_ctx(|| format!("updating user {:?}", user.username))?;
+    if new_totp {
+        // A new (or no) secret: the steps used with the old one say nothing about it.
+        prepare(&tx, "UPDATE users SET totp_last_step = NULL WHERE id = $1")?
+            .execute([&user.id])
+            .with_ctx(|| format!("resetting the TOTP step of user {:?}", user.username))?;
+    }
     tx.commit().with_ctx(|| format!("committing update of user {:?}", user.username))?;
     Ok(user)
+}
+
+pub(super) fn claim_totp_step(conn: &Connection, id: &str, step: i64) -> Result<bool, StoreError> {
+    let n = prepare(
+        conn,
+        "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )?
+    .execute((step, id))
+    .with_ctx(|| format!("recording the TOTP step of user {id}"))?;
+    Ok(n == 1)
 }
 
 pub(super) fn count(conn: &Connection) -> Result<u64, StoreError> {

@@ -76,7 +76,7 @@ fn time_actor_action_and_limit_filters() {
     let window = AuditFilter { since: Some(ms(2_000)), until: Some(ms(5_000)), ..AuditFilter::default() };
     assert_eq!(ids(&query(&s, window)), vec![4, 3, 2]);
     let bob = AuditFilter { actor: Some("bob".into()), ..AuditFilter::default() };
-    assert_eq!(ids(&query(&s, bob)), vec![6, 4, 2]);
+    assert_eq!(ids(&query(&s, bob.clone())), vec![6, 4, 2]);
     let apply = AuditFilter { action: Some("config.apply".into()), ..AuditFilter::default() };
     assert_eq!(ids(&query(&s, apply)), vec![6, 5, 4]);
     let combined = AuditFilter {
@@ -88,6 +88,10 @@ fn time_actor_action_and_limit_filters() {
     };
     assert_eq!(ids(&query(&s, combined)), vec![2]);
     assert_eq!(ids(&query(&s, AuditFilter { limit: Some(2), ..AuditFilter::default() })), vec![6, 5]);
+    let text = |t: &str| query(&s, AuditFilter { text: Some(t.into()), ..AuditFilter::default() });
+    assert_eq!(ids(&text("BOB")), ids(&query(&s, bob.clone())));
+    assert!(text("100%").is_empty(), "% is matched literally");
+    assert!(text("no such words").is_empty());
 }
 
 #[test]

@@ -14,6 +14,7 @@ fn session(user_id: &str, created: i64, expires: i64) -> (String, Session) {
         last_seen_at: ms(created),
         source_ip: Some("192.0.2.10".into()),
         csrf_token: new_secret(""),
+        mfa_pending: false,
     };
     (secret, s)
 }
@@ -89,4 +90,15 @@ fn debug_output_hides_the_csrf_token() {
     let dbg = format!("{s:?}");
     assert!(!dbg.contains(&s.csrf_token), "{dbg}");
     assert!(dbg.contains(&s.hash), "{dbg}");
+}
+
+#[test]
+fn pending_second_factor_is_kept() {
+    let s = store();
+    let u = add_user(&s, "pending");
+    let (secret, mut new) = session(&u.id, 1_000, 61_000);
+    new.mfa_pending = true;
+    s.create_session(new.clone()).expect("create");
+    let found = s.session_by_hash(&hash_secret(&secret)).expect("lookup").expect("session");
+    assert!(found.mfa_pending);
 }

@@ -145,3 +145,17 @@ fn corrupt_rows_are_backend_errors_not_panics() {
     }
     assert!(s.user_by_name("broken").expect("readable again").is_some());
 }
+
+#[test]
+fn a_totp_step_is_claimed_once_and_a_new_secret_starts_over() {
+    let s = store();
+    let u = add_user(&s, "totp");
+    assert!(s.claim_totp_step(&u.id, 100).expect("claim"));
+    assert!(!s.claim_totp_step(&u.id, 100).expect("claim again"), "the same code twice");
+    assert!(!s.claim_totp_step(&u.id, 99).expect("claim older"), "an older code after a newer one");
+    assert!(s.claim_totp_step(&u.id, 101).expect("claim next"));
+    let update = UserUpdate { totp_secret: Some(Some("JBSWY3DPEHPK3PXP".into())), ..Default::default() };
+    s.update_user(&u.id, update).expect("new secret");
+    assert!(s.claim_totp_step(&u.id, 50).expect("claim with the new secret"));
+    assert!(!s.claim_totp_step("no such user", 1).expect("unknown user"));
+}
