@@ -7,6 +7,7 @@ mod config;
 mod health;
 mod ingest;
 mod search;
+mod tenant_web;
 mod tenants;
 mod tokens;
 pub(crate) mod users;
@@ -76,6 +77,8 @@ pub(crate) fn table(settings: &ApiSettings) -> Table {
         .put("/api/v1/tenants/{id}", tenants::replace)
         .delete("/api/v1/tenants/{id}", tenants::remove)
         .patch("/api/v1/tenants/{id}/contacts", tenants::set_contacts)
+        .get("/api/v1/tenants/{id}/web", tenant_web::get)
+        .put("/api/v1/tenants/{id}/web", tenant_web::put)
         .get("/api/v1/config", config::current)
         .put("/api/v1/config", config::replace)
         .get("/api/v1/config/revisions", config::revisions)
