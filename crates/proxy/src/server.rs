@@ -33,7 +33,8 @@ pub fn full(b: Bytes) -> Body {
 
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
-    /// A client must send a request's headers within this (slowloris).
+    /// A client must send a request's headers within this (slowloris); an idle keep-alive
+    /// connection is closed after it too.
     pub header_timeout: Duration,
     pub connect_timeout: Duration,
     /// Upstream connections kept for reuse are closed after this long unused.

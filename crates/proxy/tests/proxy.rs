@@ -335,3 +335,20 @@ fn list_changes_apply_to_open_keep_alive_connections() {
     h.ctx.state.store(Arc::new(next));
     assert!(status(&mut s).contains("200"), "same connection, new rules");
 }
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed() {
+    let h = harness();
+    let mut s = std::net::TcpStream::connect(h.proxy).unwrap();
+    let req = format!("GET http://{}/idle HTTP/1.1\r\nHost: {}\r\n\r\n", h.origin, h.origin);
+    s.write_all(req.as_bytes()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 403"));
+    // Nothing more is sent: the proxy closes the connection once the header timeout passes.
+    let started = std::time::Instant::now();
+    let n = s.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "the connection was closed, not answered");
+    assert!(started.elapsed() < Duration::from_secs(5), "an idle connection stayed open {:?}", started.elapsed());
+}
