@@ -73,6 +73,13 @@ fn walk_part(part: &[u8], visitor: &mut dyn Visitor, nesting: u32, counter: &mut
     let decoded = match headers.encoding.as_str() {
         "base64" => decode_base64(body),
         "quoted-printable" => decode_quoted_printable(body),
+        "x-uuencode" | "uuencode" | "x-uue" => return Ok(super::embedded::uudecode_all(body, visitor)),
+        _ if memchr::memmem::find(body, b"begin ").is_some() && body.len() < 64 << 20 => {
+            if super::embedded::uudecode_all(body, visitor) == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+            body.to_vec()
+        }
         _ => body.to_vec(),
     };
     let member = if decoded.len() as u64 > visitor.cap().max_bytes {

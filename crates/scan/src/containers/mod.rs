@@ -75,6 +75,7 @@ pub fn extract(file_type: FileType, data: &[u8], visitor: &mut dyn Visitor) -> O
         FileType::Mail | FileType::Mbox => mime::extract(data, visitor),
         FileType::Ole2 => ole2::extract(data, visitor),
         FileType::Html => embedded::html_data_uris(data, visitor),
+        FileType::Text if memchr::memmem::find(data, b";base64,").is_some() => embedded::html_data_uris(data, visitor),
         FileType::Pdf => pdf::extract(data, visitor),
         FileType::Rtf => rtf::extract(data, visitor),
         _ => return None,

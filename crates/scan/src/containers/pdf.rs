@@ -35,7 +35,7 @@ pub fn extract(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> 
         if count > visitor.max_members() {
             return Err(ReadError::Limit(format!("PDF holds more than {} streams", visitor.max_members())));
         }
-        let raw = &data[start..end];
+        let raw = stream_bytes(dictionary, &data[start..end]);
         let embedded = memmem::find(dictionary, b"/EmbeddedFile").is_some();
         let name = if embedded { format!("embedded file {count}") } else { format!("stream {count}") };
         let member = if memmem::find(dictionary, b"/FlateDecode").is_some() {
@@ -43,16 +43,33 @@ pub fn extract(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> 
                 Ok(data) => Member::part(name, data),
                 Err(error) => Member::Failed { name, error },
             }
-        } else if embedded {
-            Member::part(name, raw.to_vec())
         } else {
-            continue; // unfiltered streams are already part of the scanned bytes
+            // Unfiltered streams are scanned on their own too: hash signatures need the
+            // exact bytes of an embedded file.
+            Member::part(name, raw.to_vec())
         };
         if visitor.member(member) == Flow::Stop {
             break;
         }
     }
     Ok(())
+}
+
+/// The stream's bytes: `/Length` when it is a direct number that fits, else up to
+/// `endstream` without the end-of-line before it.
+fn stream_bytes<'a>(dictionary: &[u8], until_endstream: &'a [u8]) -> &'a [u8] {
+    if let Some(at) = memmem::find(dictionary, b"/Length") {
+        let rest = &dictionary[at + 7..];
+        let text = String::from_utf8_lossy(&rest[..rest.len().min(32)]).into_owned();
+        let mut words = text.split(|c: char| c.is_whitespace() || c == '/' || c == '>').filter(|w| !w.is_empty());
+        let number = words.next().and_then(|w| w.parse::<usize>().ok());
+        let indirect = words.nth(1) == Some("R");
+        if let Some(length) = number.filter(|&n| !indirect && n <= until_endstream.len()) {
+            return &until_endstream[..length];
+        }
+    }
+    let trimmed = until_endstream.strip_suffix(b"\n").unwrap_or(until_endstream);
+    trimmed.strip_suffix(b"\r").unwrap_or(trimmed)
 }
 
 /// The `<< ... >>` dictionary just before a `stream` keyword (bounded look-back).

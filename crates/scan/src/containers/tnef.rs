@@ -12,7 +12,8 @@ pub fn extract(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> 
     let mut at = 6; // signature (4), key (2)
     let mut title: Option<String> = None;
     let mut members = 0u64;
-    while at < data.len() {
+    // Writers pad the end; fewer bytes than an attribute header are not an attribute.
+    while at + 9 <= data.len() {
         let level = data[at];
         let (Some(id), Some(length)) = (le_u32(data, at + 1), le_u32(data, at + 5)) else {
             return Err(ReadError::Malformed(format!("TNEF attribute header truncated at offset {at}")));
