@@ -268,7 +268,7 @@ fn parse_gap(body: &str) -> Result<Token, String> {
 
 fn parse_bytes(text: &str) -> Result<Vec<ByteTest>, String> {
     let chars: Vec<char> = text.chars().collect();
-    if chars.len() % 2 != 0 {
+    if !chars.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits in ({text})"));
     }
     chars.chunks(2).map(|pair| parse_byte(&pair.iter().collect::<String>())).collect()
