@@ -29,12 +29,19 @@ pub struct SourceInfo {
     pub loaded: Timestamp,
 }
 
+/// A YARA rule file that did not compile, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleFailure {
+    pub file: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LoadReport {
     pub clamav: LoadStats,
     pub yara_files: usize,
     pub yara_rules: usize,
-    pub yara_failures: Vec<crate::yara::RuleFailure>,
+    pub yara_failures: Vec<RuleFailure>,
     /// Files that could not be read at all.
     pub errors: Vec<String>,
 }

@@ -5,12 +5,7 @@ use std::path::{Path, PathBuf};
 
 pub const EXTERNALS: [&str; 5] = ["filename", "filepath", "extension", "filetype", "owner"];
 
-/// A rule file that did not compile, and why.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RuleFailure {
-    pub file: String,
-    pub reason: String,
-}
+pub use crate::signatures::RuleFailure;
 
 pub struct YaraRules {
     rules: yara_x::Rules,

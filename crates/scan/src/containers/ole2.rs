@@ -45,6 +45,12 @@ pub fn extract(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> 
         let stream = if size < file.mini_cutoff { file.mini_chain(start, size) } else { file.chain(start, Some(size)) };
         let member = match stream {
             Ok(stream) if name.ends_with("Ole10Native") => unwrap_ole10_native(&name, stream),
+            Ok(stream) if name == "PowerPoint Document" => {
+                if powerpoint_objects(&stream, visitor) == Flow::Stop {
+                    break;
+                }
+                Member::part(name, stream)
+            }
             Ok(stream) => Member::part(name, stream),
             Err(error) => Member::Failed { name, error },
         };
@@ -183,4 +189,32 @@ pub(super) fn unwrap_ole10_native(stream_name: &str, stream: Vec<u8>) -> Member 
         }
         None => Member::part(stream_name.to_string(), stream),
     }
+}
+
+/// PowerPoint keeps embedded objects in `ExOleObjStg` records (type 0x1011); instance 1 means
+/// zlib-compressed after a 4-byte uncompressed size. Each is an OLE2 file of its own.
+fn powerpoint_objects(stream: &[u8], visitor: &mut dyn Visitor) -> Flow {
+    const COMPRESSED_EX_OLE_OBJ_STG: [u8; 4] = [0x10, 0x00, 0x11, 0x10];
+    let mut count = 0u64;
+    for at in memchr::memmem::find_iter(stream, &COMPRESSED_EX_OLE_OBJ_STG) {
+        let Some(length) = le_u32(stream, at + 4) else { break };
+        let Some(record) = stream.get(at + 12..(at + 8).saturating_add(length as usize)) else { continue };
+        count += 1;
+        if count > visitor.max_members() {
+            return Flow::Stop;
+        }
+        let name = format!("embedded object {count}");
+        let member = match crate::limits::read_capped(
+            flate2::read::ZlibDecoder::new(record),
+            record.len() as u64,
+            visitor.cap(),
+        ) {
+            Ok(object) => Member::part(name, object),
+            Err(error) => Member::Failed { name, error },
+        };
+        if visitor.member(member) == Flow::Stop {
+            return Flow::Stop;
+        }
+    }
+    Flow::Continue
 }
