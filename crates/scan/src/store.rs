@@ -14,6 +14,8 @@ pub struct SignatureStore {
     config: Mutex<SignatureConfig>,
     current: ArcSwap<SignatureSet>,
     next_version: AtomicU64,
+    /// Fingerprint of the signature files taken just before the current snapshot was loaded.
+    loaded_fingerprint: AtomicU64,
     /// Only one reload runs at a time; scans are not blocked by it.
     reloading: Mutex<()>,
 }
@@ -21,11 +23,13 @@ pub struct SignatureStore {
 impl SignatureStore {
     /// Loads the first snapshot (version 1).
     pub fn open(config: SignatureConfig) -> SignatureStore {
+        let fingerprint = fingerprint_of(&config);
         let first = SignatureSet::load(&config, 1);
         SignatureStore {
             config: Mutex::new(config),
             current: ArcSwap::from_pointee(first),
             next_version: AtomicU64::new(2),
+            loaded_fingerprint: AtomicU64::new(fingerprint),
             reloading: Mutex::new(()),
         }
     }
@@ -40,6 +44,7 @@ impl SignatureStore {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let config = self.config.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let version = self.next_version.fetch_add(1, Ordering::SeqCst);
+        self.loaded_fingerprint.store(fingerprint_of(&config), Ordering::SeqCst);
         let next = Arc::new(SignatureSet::load(&config, version));
         self.current.store(next.clone());
         tracing::info!(
@@ -59,30 +64,30 @@ impl SignatureStore {
 
     /// A value that changes whenever a signature file is added, removed or modified.
     pub fn fingerprint(&self) -> u64 {
-        let config = self.config.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut hasher = rustc_hash::FxHasher::default();
-        for root in config.clamav.iter().chain(&config.yara) {
-            fingerprint_path(root, &mut hasher, 0);
-        }
-        hasher.finish()
+        fingerprint_of(&self.config.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Watches the signature paths and reloads when they change; polls every `interval`
     /// (signature updates arrive at most hourly, so polling costs nothing and needs no
     /// platform-specific watcher). Runs until `stop` is set.
     pub fn watch(self: Arc<Self>, interval: Duration, stop: Arc<std::sync::atomic::AtomicBool>) {
-        let mut last = self.fingerprint();
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(interval);
-            let now = self.fingerprint();
-            if now != last {
+            if self.fingerprint() != self.loaded_fingerprint.load(Ordering::SeqCst) {
                 // Let a copy in progress finish before reading the files.
                 std::thread::sleep(Duration::from_millis(500));
-                last = self.fingerprint();
                 self.reload();
             }
         }
     }
+}
+
+fn fingerprint_of(config: &SignatureConfig) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    for root in config.clamav.iter().chain(&config.yara) {
+        fingerprint_path(root, &mut hasher, 0);
+    }
+    hasher.finish()
 }
 
 fn fingerprint_path(path: &Path, hasher: &mut rustc_hash::FxHasher, depth: u32) {

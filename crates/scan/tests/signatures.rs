@@ -108,3 +108,27 @@ fn cvd_containers_load_like_clamav_ships_them() {
     let report = scan_with(&set, &Limits::default(), "x", b"the in-cvd-marker", "");
     assert!(matches!(&report.verdict, Verdict::Infected { names } if names[0] == "Test.InCvd"), "{report:?}");
 }
+
+#[test]
+fn the_watcher_reloads_when_a_file_arrives() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Arc::new(SignatureStore::open(SignatureConfig { clamav: vec![dir.path().to_path_buf()], yara: vec![] }));
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || store.watch(Duration::from_millis(50), stop))
+    };
+    std::fs::write(dir.path().join("new.ndb"), "Test.Arrived:0:*:61727269766564\n").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.snapshot().version < 2 {
+        assert!(std::time::Instant::now() < deadline, "no reload after a new signature file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let report = scan_with(&store.snapshot(), &Limits::default(), "x", b"it arrived", "");
+    assert!(matches!(report.verdict, Verdict::Infected { .. }), "{report:?}");
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+}
