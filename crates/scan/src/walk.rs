@@ -152,6 +152,10 @@ impl Visitor for MemberVisitor<'_, '_> {
         self.walk.limits.max_files
     }
 
+    fn container_name(&self) -> &str {
+        self.path.last().map_or("", |name| crate::names::base_name(name))
+    }
+
     fn member(&mut self, member: Member) -> Flow {
         if self.walk.exhausted {
             return Flow::Stop;

@@ -57,6 +57,7 @@ fn eicar_in_zip_and_zip_in_zip() {
 fn eicar_gzipped_and_in_tar_gz() {
     let report = scan("eicar.com.gz", &gzip(EICAR.as_bytes()));
     assert!(infected_with(&report, "Eicar-Test-Signature"), "{report:?}");
+    assert_eq!(report.findings[0].path, vec!["eicar.com.gz", "eicar.com"]);
     let mut tar = Vec::new();
     let mut header = [0u8; 512];
     header[..9].copy_from_slice(b"eicar.com");

@@ -10,25 +10,30 @@ pub fn gunzip(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> {
     let result = read_capped(decoder, data.len() as u64, visitor.cap());
     match gzip_original_name(data) {
         Some(name) => emit(name, true, result, visitor),
-        None => emit("gunzipped".into(), false, result, visitor),
+        None => emit(inner_name(visitor, &["gz", "z"], "gunzipped"), false, result, visitor),
     }
 }
 
 pub fn bunzip2(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> {
     let decoder = bzip2::read::MultiBzDecoder::new(data);
-    emit("bunzipped".into(), false, read_capped(decoder, data.len() as u64, visitor.cap()), visitor)
+    emit(
+        inner_name(visitor, &["bz2", "bz"], "bunzipped"),
+        false,
+        read_capped(decoder, data.len() as u64, visitor.cap()),
+        visitor,
+    )
 }
 
 pub fn unxz(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> {
     let mut writer = CappedWriter::new(data.len() as u64, visitor.cap());
     let result = lzma_rs::xz_decompress(&mut BufReader::new(Cursor::new(data)), &mut writer);
-    emit("unxz".into(), false, finish(result, writer), visitor)
+    emit(inner_name(visitor, &["xz"], "unxz"), false, finish(result, writer), visitor)
 }
 
 pub fn unlzma(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> {
     let mut writer = CappedWriter::new(data.len() as u64, visitor.cap());
     let result = lzma_rs::lzma_decompress(&mut BufReader::new(Cursor::new(data)), &mut writer);
-    emit("unlzma".into(), false, finish(result, writer), visitor)
+    emit(inner_name(visitor, &["lzma"], "unlzma"), false, finish(result, writer), visitor)
 }
 
 fn finish(result: Result<(), lzma_rs::error::Error>, writer: CappedWriter) -> Result<Vec<u8>, ReadError> {
@@ -53,6 +58,21 @@ fn emit(
         Err(error) => visitor.member(Member::Failed { name, error }),
     };
     Ok(())
+}
+
+/// `report.pdf.gz` holds `report.pdf`, `logs.tgz` holds `logs.tar`; otherwise `fallback`.
+fn inner_name(visitor: &dyn Visitor, extensions: &[&str], fallback: &str) -> String {
+    let outer = visitor.container_name();
+    if let Some((stem, ext)) = outer.rsplit_once('.') {
+        let ext = ext.to_ascii_lowercase();
+        if extensions.contains(&ext.as_str()) && !stem.is_empty() {
+            return stem.to_string();
+        }
+        if matches!(ext.as_str(), "tgz" | "tbz2" | "txz") && !stem.is_empty() {
+            return format!("{stem}.tar");
+        }
+    }
+    fallback.to_string()
 }
 
 /// The FNAME field of a gzip header, when present.

@@ -55,6 +55,10 @@ pub trait Visitor {
     /// Most members a container may announce before it is not opened at all.
     fn max_members(&self) -> u64;
     fn member(&mut self, member: Member) -> Flow;
+    /// The name of the container being opened, to name what a compressor holds.
+    fn container_name(&self) -> &str {
+        ""
+    }
 }
 
 /// Opens `data` as a container of type `file_type` and visits its members. `None` when the
