@@ -21,6 +21,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub logs: LogsConfig,
     #[serde(default)]
+    pub scan: ScanConfig,
+    #[serde(default)]
     pub tenants: Vec<Tenant>,
     #[serde(default)]
     pub proxy: ProxyConfig,
@@ -61,6 +63,42 @@ fn default_header_timeout() -> u64 {
 }
 fn default_connect_timeout() -> u64 {
     10
+}
+
+/// The malware scanning engine and its ICAP listener for proxies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanConfig {
+    /// ICAP server (RFC 3507) for Squid's `icap_service`; not started when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icap: Option<SocketAddr>,
+    /// ClamAV databases (.cvd, .cld, .hdb, .ndb, .ldb, ...) and SHA-256 lists: directories or files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clamav_db: Vec<PathBuf>,
+    /// YARA rules: directories (searched recursively) or files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<PathBuf>,
+    /// A signature source released longer ago than this raises an alarm.
+    #[serde(default = "default_signature_age")]
+    pub max_signature_age_hours: u64,
+    /// A running clamd (`unix:/run/clamav/clamd.ctl` or `host:port`) asked as a second engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clamd: Option<String>,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            icap: None,
+            clamav_db: Vec::new(),
+            rules: Vec::new(),
+            max_signature_age_hours: default_signature_age(),
+            clamd: None,
+        }
+    }
+}
+
+fn default_signature_age() -> u64 {
+    24
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

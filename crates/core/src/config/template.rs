@@ -84,6 +84,15 @@ helpdesk = "デモ県 セキュリティクラウド運用窓口"
 # あおば町 lets its office PCs reach only these sites.
 allow = ["town.aoba.example.jp", "www.e-gov.go.jp"]
 allow_only = true
+[scan]
+# Malware scanning. Uncomment icap to let a proxy use mamori as its virus scanner, e.g. Squid:
+#   icap_service mamori_resp respmod_precache icap://127.0.0.1:1344/respmod bypass=off
+# icap = "127.0.0.1:1344"
+# ClamAV databases (daily.cvd, *.ndb, ...) and YARA rules; changes are picked up while running.
+# clamav_db = ["/var/lib/clamav"]
+# rules = ["rules/yara"]
+# A signature source released longer ago than this raises an alarm (requirement: 1 day).
+max_signature_age_hours = 24
 
 [[tenants]]
 id = "midori"

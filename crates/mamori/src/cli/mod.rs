@@ -6,6 +6,7 @@ mod init;
 pub mod logging;
 mod logs_cmd;
 mod logs_import;
+mod scan_cmd;
 mod tenant_cmd;
 mod user_cmd;
 
@@ -51,7 +52,7 @@ pub enum Command {
     Up {
         #[command(flatten)]
         config: ConfigArg,
-        /// Run only these services (comma separated): api, syslog.
+        /// Run only these services (comma separated): api, syslog, scan.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -87,6 +88,8 @@ pub enum Command {
         #[command(subcommand)]
         command: user_cmd::TokenCommand,
     },
+    /// Scan files and directories for malware: exit 0 clean, 1 found, 2 error.
+    Scan(scan_cmd::ScanArgs),
     /// Configuration revisions: history, diff, rollback.
     Config {
         #[command(subcommand)]
@@ -105,5 +108,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User { command } => user_cmd::run_user(command),
         Command::Token { command } => user_cmd::run_token(command),
         Command::Config { command } => config_cmd::run(command),
+        Command::Scan(args) => scan_cmd::run(args),
     }
 }

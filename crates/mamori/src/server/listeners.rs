@@ -152,7 +152,7 @@ impl Running {
         Ok(Some((context, hook)))
     }
 
-    fn spawn(&mut self, name: &str, url: String, fut: impl Future<Output = std::io::Result<()>> + Send + 'static) {
+    pub fn spawn(&mut self, name: &str, url: String, fut: impl Future<Output = std::io::Result<()>> + Send + 'static) {
         self.endpoints.push((name.to_string(), url));
         self.tasks.push((name.to_string(), tokio::spawn(fut)));
     }

@@ -3,6 +3,7 @@
 mod apply;
 mod bootstrap;
 mod listeners;
+mod scan_service;
 mod watch;
 
 use std::path::Path;
@@ -18,7 +19,7 @@ use crate::cli::context::{Context, describe, file_author};
 use apply::Applier;
 
 /// Services `--only` can select.
-const SERVICES: &[&str] = &["api", "syslog", "proxy"];
+const SERVICES: &[&str] = &["api", "syslog", "proxy", "scan"];
 
 pub fn run(config_path: &Path, only: &[String]) -> anyhow::Result<ExitCode> {
     for s in only {
@@ -126,6 +127,11 @@ async fn serve(
     } else {
         None
     };
+    if enabled("scan")
+        && let Some(scan) = scan_service::start(&ctx, logs.sink(), shutdown.clone()).await?
+    {
+        running.spawn("icap", scan.url.clone(), scan_service::serve_icap(scan, logs.sink(), shutdown.clone()));
+    }
     let local_token = bootstrap::local_token(service.store().as_ref(), &ctx.local_token_file())?;
     bootstrap::write_private(&ctx.pid_file(), &std::process::id().to_string())?;
     running.print_banner(&ctx);

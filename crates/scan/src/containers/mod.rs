@@ -1,0 +1,99 @@
+//! Container formats: each one hands its members to a [`Visitor`] one at a time, so that the
+//! walker recurses into a member before the next one is extracted (memory stays bounded).
+
+mod cab;
+mod compressed;
+mod cpio;
+mod embedded;
+mod legacy;
+mod mime;
+mod ole2;
+mod pdf;
+mod rtf;
+pub(crate) mod tar;
+mod tnef;
+mod zip;
+
+pub use cpio::is_cpio;
+pub use legacy::{BINHEX_MARKER, SZDD_MAGIC};
+pub use tnef::TNEF_MAGIC;
+
+use crate::filetype::FileType;
+use crate::limits::{ReadCap, ReadError};
+
+/// One member of a container, as the walker sees it.
+pub enum Member {
+    /// Extracted content to scan; `file_name` when the container names it as a file (its
+    /// name is then checked for disguises), `None` for parts such as "stream 3".
+    Data { name: String, file_name: Option<String>, data: Vec<u8> },
+    /// A member that cannot be scanned for a reason worth reporting (e.g. encrypted).
+    Unscannable { name: String, reason: String },
+    /// Extraction of a member failed: a limit or malformed data.
+    Failed { name: String, error: ReadError },
+}
+
+impl Member {
+    pub fn file(name: String, data: Vec<u8>) -> Member {
+        Member::Data { file_name: Some(name.clone()), name, data }
+    }
+
+    pub fn part(name: String, data: Vec<u8>) -> Member {
+        Member::Data { name, file_name: None, data }
+    }
+}
+
+/// Whether the container should go on with its next member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+pub trait Visitor {
+    /// How much the next member may expand to.
+    fn cap(&self) -> ReadCap;
+    /// Most members a container may announce before it is not opened at all.
+    fn max_members(&self) -> u64;
+    fn member(&mut self, member: Member) -> Flow;
+    /// The name of the container being opened, to name what a compressor holds.
+    fn container_name(&self) -> &str {
+        ""
+    }
+}
+
+/// Opens `data` as a container of type `file_type` and visits its members. `None` when the
+/// type is not a container; `Some(Err)` when the container itself is broken.
+pub fn extract(file_type: FileType, data: &[u8], visitor: &mut dyn Visitor) -> Option<Result<(), ReadError>> {
+    let result = match file_type {
+        FileType::Zip | FileType::Ooxml | FileType::Jar => zip::extract(data, visitor),
+        FileType::Gzip => compressed::gunzip(data, visitor),
+        FileType::Bzip2 => compressed::bunzip2(data, visitor),
+        FileType::Xz => compressed::unxz(data, visitor),
+        FileType::Lzma => compressed::unlzma(data, visitor),
+        FileType::Tar => tar::extract(data, visitor),
+        FileType::Cpio => cpio::extract(data, visitor),
+        FileType::Cab => cab::extract(data, visitor),
+        FileType::Tnef => tnef::extract(data, visitor),
+        FileType::Szdd => legacy::unszdd(data, visitor),
+        FileType::BinHex => legacy::unbinhex(data, visitor),
+        FileType::Mail | FileType::Mbox => mime::extract(data, visitor),
+        FileType::Ole2 => ole2::extract(data, visitor),
+        FileType::Html => embedded::html_data_uris(data, visitor),
+        FileType::Text if memchr::memmem::find(data, b";base64,").is_some() => embedded::html_data_uris(data, visitor),
+        FileType::Pdf => pdf::extract(data, visitor),
+        FileType::Rtf => rtf::extract(data, visitor),
+        _ => return None,
+    };
+    Some(result)
+}
+
+/// Reads a little-endian integer at `offset`, or `None` past the end.
+pub(crate) fn le_u32(data: &[u8], offset: usize) -> Option<u32> {
+    let bytes = data.get(offset..offset.checked_add(4)?)?;
+    Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
+pub(crate) fn le_u16(data: &[u8], offset: usize) -> Option<u16> {
+    let bytes = data.get(offset..offset.checked_add(2)?)?;
+    Some(u16::from_le_bytes([bytes[0], bytes[1]]))
+}

@@ -1,0 +1,32 @@
+//! mamori's malware scanning engine. Given bytes (a file, a mail, an HTTP body) it answers
+//! clean, infected (with signature names), suspicious (with reasons) or error, and says
+//! where inside nested containers each finding sits.
+//!
+//! - [`filetype`] and [`names`]: what a file really is, and names that disguise it.
+//! - `containers`: zip, gzip, bzip2, xz, tar, MIME/mbox, OLE2, PDF, opened within [`Limits`].
+//! - [`clamav`]: ClamAV databases (hash, body, logical signatures; CVD files).
+//! - `yara`: YARA rules through yara-x (feature `yara`).
+//! - [`SignatureStore`]: versioned snapshots swapped while scans go on.
+//! - [`icap`]: an ICAP server (RFC 3507) so that proxies can use the engine.
+
+pub mod clamav;
+pub mod clamd;
+mod containers;
+pub mod engine;
+pub mod events;
+pub mod filetype;
+pub mod icap;
+pub mod limits;
+pub mod names;
+pub mod signatures;
+pub mod store;
+pub mod verdict;
+mod walk;
+#[cfg(feature = "yara")]
+pub mod yara;
+
+pub use engine::{Engine, scan_with};
+pub use limits::Limits;
+pub use signatures::{SignatureConfig, SignatureSet, SourceInfo};
+pub use store::SignatureStore;
+pub use verdict::{Finding, FindingKind, ScanReport, Verdict};
