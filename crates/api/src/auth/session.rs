@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use jiff::{SignedDuration, Timestamp};
 use mamori_store::Session;
 use mamori_store::secret::{hash_secret, new_secret};
@@ -82,15 +82,7 @@ pub fn clear_cookie(settings: &ApiSettings) -> HeaderValue {
 
 /// The session secret from the request's cookies.
 pub fn cookie_secret(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
+    crate::extract::cookie(headers, COOKIE_NAME).filter(|v| !v.is_empty())
 }
 
 /// Compares in time independent of where the inputs differ, so the CSRF token cannot be
@@ -126,10 +118,10 @@ mod tests {
     #[test]
     fn finds_the_cookie_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; mamori_session=xyz; b=2"));
+        h.append(axum::http::header::COOKIE, HeaderValue::from_static("a=1; mamori_session=xyz; b=2"));
         assert_eq!(cookie_secret(&h), Some("xyz"));
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("mamori_session="));
+        h.append(axum::http::header::COOKIE, HeaderValue::from_static("mamori_session="));
         assert_eq!(cookie_secret(&h), None);
     }
 

@@ -7,7 +7,7 @@ mod ja;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 
 pub const COOKIE: &str = "mamori_lang";
 
@@ -35,15 +35,7 @@ impl Lang {
 
     /// The language chosen with the language cookie; Japanese otherwise.
     pub fn from_headers(headers: &HeaderMap) -> Lang {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
-            .and_then(|(_, v)| Lang::parse(v.trim()))
-            .unwrap_or(Lang::Ja)
+        mamori_api::extract::cookie(headers, COOKIE).and_then(Lang::parse).unwrap_or(Lang::Ja)
     }
 
     /// The other language, for the switch in the header.
@@ -86,7 +78,7 @@ mod tests {
     fn language_from_cookie() {
         let mut h = HeaderMap::new();
         assert_eq!(Lang::from_headers(&h), Lang::Ja);
-        h.insert(header::COOKIE, "a=b; mamori_lang=en".parse().unwrap());
+        h.insert(axum::http::header::COOKIE, "a=b; mamori_lang=en".parse().unwrap());
         assert_eq!(Lang::from_headers(&h), Lang::En);
         assert_eq!(Lang::En.t("nav.search"), "Log search");
         assert_eq!(Lang::Ja.t("nav.search"), "ログ検索");

@@ -27,15 +27,7 @@ use crate::web::layout::{bare, csrf, notice};
 const LOGIN_COOKIE: &str = "mamori_login";
 
 fn login_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(n, _)| *n == LOGIN_COOKIE)
-        .map(|(_, v)| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    mamori_api::extract::cookie(headers, LOGIN_COOKIE).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 fn login_page(lang: Lang, token: &str, username: &str, error: Option<String>) -> Markup {
