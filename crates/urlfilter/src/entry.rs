@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::normalize::{Target, TargetError};
+use crate::normalize::{Target, TargetError, ascii_lowercase_name};
 
 /// Longest regular expression accepted, and the compiled size it may reach: a list line must
 /// not be able to make every request slow.
@@ -51,11 +51,7 @@ impl Entry {
         if let Ok(ip) = s.parse::<IpAddr>() {
             return Ok(Entry::Net(IpNet::from(ip)));
         }
-        let ascii = if s.is_ascii() {
-            s.to_ascii_lowercase()
-        } else {
-            idna::domain_to_ascii(s).map_err(|_| EntryError::BadDomain(s.to_string()))?
-        };
+        let ascii = ascii_lowercase_name(s).ok_or_else(|| EntryError::BadDomain(s.to_string()))?;
         let valid = ascii.len() <= 253
             && ascii.split('.').all(|l| {
                 !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

@@ -112,15 +112,17 @@ fn normalize_host(host: &str) -> Result<String, TargetError> {
     if host.is_empty() {
         return Err(TargetError::NoHost);
     }
-    let host = if host.is_ascii() {
-        host.to_ascii_lowercase()
-    } else {
-        idna::domain_to_ascii(host).map_err(|_| TargetError::BadHost(host.to_string()))?
-    };
+    let host = ascii_lowercase_name(host).ok_or_else(|| TargetError::BadHost(host.to_string()))?;
     if host.bytes().any(|b| b.is_ascii_whitespace() || b == b'\\') {
         return Err(TargetError::BadHost(host));
     }
     Ok(host)
+}
+
+/// A host or domain name in lower-case ASCII, Unicode labels as punycode; `None` when IDNA
+/// refuses it.
+pub(crate) fn ascii_lowercase_name(name: &str) -> Option<String> {
+    if name.is_ascii() { Some(name.to_ascii_lowercase()) } else { idna::domain_to_ascii(name).ok() }
 }
 
 /// `www.`, `www2.`, `web.`, `ftp.` and the like name a service, not a different site; squidGuard
