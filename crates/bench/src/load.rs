@@ -13,8 +13,6 @@ use crate::generator::Generator;
 pub fn run(dir: &Path, count: u64, days: u64, seed: u64) -> anyhow::Result<()> {
     let mut config = LogStoreConfig::new(dir);
     config.min_free_bytes = 64 << 20;
-    config.indexer.threads = 2;
-    config.indexer.memory_per_thread = 256 << 20;
     config.indexer.commit_interval = Duration::from_secs(5);
     let (store, _) = LogStore::open(config)?;
     let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * days as i64);

@@ -12,14 +12,11 @@ use mamori_archive::manifest::{Record, SegmentRecord, WatermarkRecord};
 use mamori_archive::{Manifest, SegmentMeta, SegmentReader, SegmentWriter, VerifyReport};
 use mamori_query::{Accumulator, AggPartial, Aggregation, CompiledQuery, Query};
 use serde_json::Value;
-use tantivy::collector::DocSetCollector;
-use tantivy::query::RangeQuery;
-use tantivy::schema::Value as _;
-use tantivy::{DocAddress, TantivyDocument, Term};
 
 use crate::error::LogError;
 use crate::hot::HotStore;
-use crate::hot::schema::F_TIMESTAMP;
+
+const F_TIMESTAMP: &str = "@timestamp";
 use crate::retention::RetentionPolicy;
 use crate::search::TenantScope;
 
@@ -127,41 +124,20 @@ impl ColdStore {
             return Ok(report);
         }
         let Some(partition) = hot.get(day) else { return Ok(report) };
-        let searcher = partition.reader.searcher();
-        let lsn_field = hot.fields().lsn;
-        let q = RangeQuery::new(
-            std::ops::Bound::Excluded(Term::from_field_u64(lsn_field, from_lsn)),
-            std::ops::Bound::Included(Term::from_field_u64(lsn_field, upto_lsn)),
-        );
-        let mut docs: Vec<DocAddress> = searcher
-            .search(&q, &DocSetCollector)
-            .map_err(|e| LogError::index(&partition.dir, e))?
-            .into_iter()
-            .collect();
-        docs.sort();
         let mut writers: BTreeMap<String, SegmentWriter> = BTreeMap::new();
-        for addr in docs {
-            let doc: TantivyDocument = searcher.doc(addr).map_err(|e| LogError::index(&partition.dir, e))?;
-            let Some(bytes) = doc.get_first(hot.fields().source).and_then(|v| v.as_bytes()) else { continue };
-            let Ok(event) = serde_json::from_slice::<Value>(bytes) else { continue };
-            let tenant = event
-                .pointer("/organization/id")
-                .and_then(Value::as_str)
-                .unwrap_or(mamori_core::tenant::UNASSIGNED)
-                .to_string();
-            let ts = event_micros(&event).unwrap_or(0);
-            if !writers.contains_key(&tenant) {
-                let rel = self
-                    .manifest()
-                    .new_segment_path(&tenant, &day.to_string())
-                    .map_err(|e| LogError::archive(&self.dir, e.to_string()))?;
-                let path = self.dir.join(rel);
-                let meta = SegmentMeta { tenant: tenant.clone(), day: day.to_string(), level: self.level };
-                let w = SegmentWriter::create(&path, meta).map_err(|e| LogError::archive(&path, e.to_string()))?;
-                writers.insert(tenant.clone(), w);
+        for block in partition.blocks().iter() {
+            if block.max_lsn <= from_lsn || block.min_lsn > upto_lsn {
+                continue;
             }
-            let w = writers.get_mut(&tenant).expect("inserted above");
-            w.push(event, ts).map_err(|e| LogError::archive(&self.dir, e.to_string()))?;
+            let sources = block.sources().map_err(|e| LogError::index(&partition.dir, e))?;
+            for row in 0..block.rows() {
+                let lsn = block.lsn(row);
+                if lsn <= from_lsn || lsn > upto_lsn {
+                    continue;
+                }
+                let Ok(event) = serde_json::from_slice::<Value>(sources.get(row)) else { continue };
+                self.archive_event(&mut writers, day, event)?;
+            }
         }
         let mut manifest = self.manifest();
         for (tenant, w) in writers {
@@ -177,6 +153,33 @@ impl ColdStore {
             .append(Record::Watermark(WatermarkRecord { day: day.to_string(), lsn: upto_lsn }))
             .map_err(|e| LogError::archive(&self.dir, e.to_string()))?;
         Ok(report)
+    }
+
+    /// Adds one event to its tenant's segment of `day`, starting the segment when needed.
+    fn archive_event(
+        &self,
+        writers: &mut BTreeMap<String, SegmentWriter>,
+        day: Date,
+        event: Value,
+    ) -> Result<(), LogError> {
+        let tenant = event
+            .pointer("/organization/id")
+            .and_then(Value::as_str)
+            .unwrap_or(mamori_core::tenant::UNASSIGNED)
+            .to_string();
+        let ts = event_micros(&event).unwrap_or(0);
+        if !writers.contains_key(&tenant) {
+            let rel = self
+                .manifest()
+                .new_segment_path(&tenant, &day.to_string())
+                .map_err(|e| LogError::archive(&self.dir, e.to_string()))?;
+            let path = self.dir.join(rel);
+            let meta = SegmentMeta { tenant: tenant.clone(), day: day.to_string(), level: self.level };
+            let w = SegmentWriter::create(&path, meta).map_err(|e| LogError::archive(&path, e.to_string()))?;
+            writers.insert(tenant.clone(), w);
+        }
+        let w = writers.get_mut(&tenant).expect("inserted above");
+        w.push(event, ts).map_err(|e| LogError::archive(&self.dir, e.to_string()))
     }
 
     /// Deletes segments past their tenant's archive retention, recording each in the manifest.

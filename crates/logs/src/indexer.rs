@@ -8,37 +8,28 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::error::LogError;
+use crate::hot::block::{BlockBuilder, MAX_ROWS, event_time};
+use crate::hot::compact;
+use crate::hot::partition::{CommitPayload, Partition};
+use crate::hot::{HotStore, filing_day};
+use crate::wal::{Wal, WalRecord};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
-use tantivy::{IndexWriter, TantivyDocument};
-
-use crate::error::LogError;
-use crate::hot::partition::{CommitPayload, Partition};
-use crate::hot::{HotStore, filing_day};
-use crate::wal::{Wal, WalRecord};
 
 #[derive(Debug, Clone)]
 pub struct IndexerConfig {
     /// How often new events become searchable.
     pub commit_interval: Duration,
-    /// Indexing threads per open partition writer.
-    pub threads: usize,
-    /// Memory per indexing thread.
-    pub memory_per_thread: usize,
-    /// Writers kept open at once (today, yesterday, a backfill).
+    /// Days with a block being built at once (today, yesterday, a backfill).
     pub max_open_writers: usize,
 }
 
 impl Default for IndexerConfig {
     fn default() -> Self {
-        IndexerConfig {
-            commit_interval: Duration::from_secs(1),
-            threads: 1,
-            memory_per_thread: 64 << 20,
-            max_open_writers: 3,
-        }
+        IndexerConfig { commit_interval: Duration::from_secs(1), max_open_writers: 3 }
     }
 }
 
@@ -157,12 +148,19 @@ impl Drop for Indexer {
     }
 }
 
+/// The block being built for one day.
 struct OpenWriter {
     partition: Arc<Partition>,
-    writer: IndexWriter<TantivyDocument>,
+    builder: BlockBuilder,
+    /// The partition's committed WAL position when it was opened: records up to it are in it.
     committed: u64,
-    dirty: bool,
     last_used: Instant,
+}
+
+impl OpenWriter {
+    fn dirty(&self) -> bool {
+        !self.builder.is_empty()
+    }
 }
 
 struct Worker {
@@ -241,22 +239,25 @@ impl Worker {
 
     fn index(&mut self, record: WalRecord) -> Result<(), LogError> {
         self.last_lsn = record.lsn;
-        let (doc, time) = match self.hot.fields().document(record.lsn, &record.payload) {
-            Ok(d) => d,
-            Err(e) => {
-                metrics().bad_records.inc();
-                tracing::error!(lsn = record.lsn, error = %e, "a WAL record is not an event; it is not indexed");
-                return Ok(());
-            }
+        let time = match event_time(&record.payload) {
+            Ok(t) => t,
+            Err(e) => return Ok(bad_record(record.lsn, &e)),
         };
         let day = filing_day(time, Timestamp::now());
+        let lsn = record.lsn;
         let writer = self.writer_for(day)?;
-        if record.lsn <= writer.committed {
+        if lsn <= writer.committed {
             return Ok(()); // already committed in this partition before a restart
         }
-        writer.writer.add_document(doc).map_err(|e| LogError::index(&writer.partition.dir, e))?;
-        writer.dirty = true;
+        if let Err(e) = writer.builder.add(lsn, &record.payload) {
+            bad_record(lsn, &e);
+            return Ok(());
+        }
         metrics().docs.inc();
+        if writer.builder.rows() >= MAX_ROWS {
+            // A full block is written at once; its partition now reflects the WAL up to here.
+            writer.partition.append(&mut writer.builder, lsn)?;
+        }
         Ok(())
     }
 
@@ -266,28 +267,26 @@ impl Worker {
                 self.close_least_recent()?;
             }
             let partition = self.hot.get_or_create(day)?;
-            let writer = partition.writer(self.config.threads, self.config.memory_per_thread)?;
+            partition.remove_strays();
             let committed = partition.committed()?.lsn;
-            self.writers
-                .insert(day, OpenWriter { partition, writer, committed, dirty: false, last_used: Instant::now() });
+            self.writers.insert(
+                day,
+                OpenWriter { partition, builder: BlockBuilder::new(), committed, last_used: Instant::now() },
+            );
         }
         let w = self.writers.get_mut(&day).expect("inserted above");
         w.last_used = Instant::now();
         Ok(w)
     }
 
-    /// Commits every partition with new documents, then moves the checkpoint and lets the WAL
-    /// drop what every partition has.
+    /// Writes every day's pending events as a block, then moves the checkpoint and lets the WAL
+    /// drop what every partition has. Runs of small blocks are merged afterwards.
     fn commit(&mut self) -> Result<(), LogError> {
         let lsn = self.last_lsn;
-        let payload = serde_json::to_string(&CommitPayload { lsn }).expect("serializes");
-        for w in self.writers.values_mut().filter(|w| w.dirty) {
-            let mut prepared = w.writer.prepare_commit().map_err(|e| LogError::index(&w.partition.dir, e))?;
-            prepared.set_payload(&payload);
-            prepared.commit().map_err(|e| LogError::index(&w.partition.dir, e))?;
-            w.partition.refresh()?;
-            w.committed = lsn;
-            w.dirty = false;
+        for w in self.writers.values_mut() {
+            if w.dirty() {
+                w.partition.append(&mut w.builder, lsn)?;
+            }
         }
         write_checkpoint(&self.checkpoint_path, lsn)?;
         self.state.committed_lsn.store(lsn, Ordering::Release);
@@ -295,6 +294,9 @@ impl Worker {
         metrics().commits.inc();
         if let Err(e) = self.wal.release_through(lsn) {
             tracing::warn!(error = %e, "cannot delete consumed WAL segments");
+        }
+        for w in self.writers.values() {
+            compact::merge_small_blocks(&w.partition)?;
         }
         Ok(())
     }
@@ -315,47 +317,41 @@ impl Worker {
     fn delete_tenant(&mut self, day: Date, tenant: &str) -> Result<(), LogError> {
         self.close_writer(day)?;
         let Some(partition) = self.hot.get(day) else { return Ok(()) };
-        let committed = partition.committed()?;
-        let mut writer = partition.writer(1, 15 << 20)?;
-        writer.delete_term(tantivy::Term::from_field_text(self.hot.fields().tenant, tenant));
-        let mut prepared = writer.prepare_commit().map_err(|e| LogError::index(&partition.dir, e))?;
-        prepared.set_payload(&serde_json::to_string(&committed).expect("serializes"));
-        prepared.commit().map_err(|e| LogError::index(&partition.dir, e))?;
-        writer.wait_merging_threads().map_err(|e| LogError::index(&partition.dir, e))?;
-        partition.mark_expired(tenant)?;
-        partition.refresh()
+        compact::delete_tenant(&partition, tenant)?;
+        partition.mark_expired(tenant)
     }
 
     fn close_writer(&mut self, day: Date) -> Result<(), LogError> {
-        if self.writers.get(&day).is_some_and(|w| w.dirty) {
+        if self.writers.get(&day).is_some_and(OpenWriter::dirty) {
             self.commit()?;
         }
-        if let Some(w) = self.writers.remove(&day) {
-            w.writer.wait_merging_threads().map_err(|e| LogError::index(&w.partition.dir, e))?;
-        }
+        self.writers.remove(&day);
         Ok(())
     }
 
     fn close_least_recent(&mut self) -> Result<(), LogError> {
-        if self.writers.values().any(|w| w.dirty) {
+        if self.writers.values().any(OpenWriter::dirty) {
             self.commit()?;
         }
         if let Some(day) = self.writers.iter().min_by_key(|(_, w)| w.last_used).map(|(d, _)| *d) {
-            let w = self.writers.remove(&day).expect("present");
-            w.writer.wait_merging_threads().map_err(|e| LogError::index(&w.partition.dir, e))?;
+            self.writers.remove(&day);
         }
         Ok(())
     }
 
     fn close_all(&mut self) -> Result<(), LogError> {
-        if self.writers.values().any(|w| w.dirty) {
+        if self.writers.values().any(OpenWriter::dirty) {
             self.commit()?;
         }
-        for (_, w) in self.writers.drain() {
-            w.writer.wait_merging_threads().map_err(|e| LogError::index(&w.partition.dir, e))?;
-        }
+        self.writers.clear();
         Ok(())
     }
+}
+
+/// Counts and reports a WAL record that is not an event; it stays in the WAL, unindexed.
+fn bad_record(lsn: u64, e: &serde_json::Error) {
+    metrics().bad_records.inc();
+    tracing::error!(lsn, error = %e, "a WAL record is not an event; it is not indexed");
 }
 
 fn read_checkpoint(path: &std::path::Path) -> Result<u64, LogError> {

@@ -61,7 +61,7 @@ pub fn run(
             report.hot_partitions_removed.push(day.to_string());
             continue;
         }
-        for tenant in tenants_in(&partition) {
+        for tenant in partition.tenants()? {
             if partition.holds(&tenant) && day < policy.hot_since(&tenant, now) {
                 let t = tenant.clone();
                 indexer.run_task(move |reply| IndexerTask::DeleteTenant { day, tenant: t, reply })?;
@@ -76,31 +76,5 @@ pub fn run(
 /// Whether every event of the day's partition is in the archive.
 fn fully_archived(hot: &HotStore, cold: &ColdStore, day: Date) -> bool {
     let Some(p) = hot.get(day) else { return true };
-    let max = p
-        .reader
-        .searcher()
-        .segment_readers()
-        .iter()
-        .filter_map(|s| s.fast_fields().u64(crate::hot::schema::F_LSN).ok())
-        .filter(|c| c.num_docs() > 0)
-        .map(|c| c.max_value())
-        .max();
-    max.is_none_or(|m| cold.watermark(day) >= m)
-}
-
-/// The tenants with events in a partition (from the tenant column's dictionary).
-fn tenants_in(p: &crate::hot::partition::Partition) -> Vec<String> {
-    let mut out = std::collections::BTreeSet::new();
-    for seg in p.reader.searcher().segment_readers() {
-        if let Ok(Some(col)) = seg.fast_fields().str(crate::hot::schema::F_TENANT) {
-            let mut s = String::new();
-            for ord in 0..col.num_terms() as u64 {
-                s.clear();
-                if col.ord_to_str(ord, &mut s).unwrap_or(false) {
-                    out.insert(s.clone());
-                }
-            }
-        }
-    }
-    out.into_iter().collect()
+    p.max_lsn().is_none_or(|m| cold.watermark(day) >= m)
 }

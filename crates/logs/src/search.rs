@@ -11,9 +11,8 @@ use serde_json::Value;
 use crate::cold::ColdStore;
 use crate::error::LogError;
 use crate::hot::HotStore;
-use crate::hot::aggregate::{check, merge_hot, merge_partials};
-use crate::hot::search::{scoped, search_partition};
-use crate::hot::translate::translate;
+use crate::hot::aggregate::{check, merge_partials};
+use crate::hot::search::{HotQuery, search_partition};
 
 /// Which tenants a caller may see. Built by the API from the caller's role, never from the
 /// request alone.
@@ -77,22 +76,18 @@ pub fn search(hot: &HotStore, cold: &ColdStore, req: &SearchRequest) -> Result<S
         return Err(LogError::Query(format!("the time range is empty: from {} is not before to {}", req.from, req.to)));
     }
     let limit = req.limit.min(MAX_LIMIT);
-    let translated = translate(hot.fields(), &req.query)?;
-    let query = scoped(hot.fields(), translated, req.tenants.list(), req.from, req.to);
+    let query = HotQuery::new(&req.query, req.tenants.list(), req.from, req.to);
 
     let mut total = 0u64;
     let mut events: Vec<(i64, Value)> = Vec::new();
-    let mut hot_partials = Vec::new();
+    let mut partials: Vec<Vec<AggPartial>> = Vec::new();
     let partitions = hot.overlapping(req.from, req.to);
     for p in &partitions {
-        let hits = search_partition(p, hot.fields(), query.as_ref(), limit, !req.oldest_first, &req.aggregations)?;
+        let hits = search_partition(p, &query, limit, !req.oldest_first, &req.aggregations)?;
         total += hits.total;
         events.extend(hits.events);
-        hot_partials.push(hits.partials);
+        partials.push(hits.partials);
     }
-    // Hot partials merge in native form; they become strings once, here.
-    let hot_merged = merge_hot(&req.aggregations, hot_partials)?;
-    let mut partials: Vec<Vec<AggPartial>> = vec![hot_merged.into_iter().map(|p| p.into_partial()).collect()];
 
     let covered = |day: jiff::civil::Date, tenant: &str, lsn_from: u64| hot.covers(day, tenant, lsn_from);
     let cold_hits =

@@ -49,16 +49,12 @@ impl LogStoreConfig {
 
     /// Settings from the `[logs]` section of `mamori.toml`.
     pub fn from_config(data_dir: &Path, logs: &LogsConfig) -> Self {
-        // Half the cores index; the rest receive, parse and write the WAL.
-        let threads = (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).clamp(1, 4);
         LogStoreConfig {
             dir: data_dir.join("logs"),
             wal_segment_bytes: logs.wal_segment_mb << 20,
             min_free_bytes: logs.min_free_disk_mb << 20,
             indexer: IndexerConfig {
                 commit_interval: Duration::from_millis(logs.commit_interval_ms),
-                threads,
-                memory_per_thread: (logs.indexer_memory_mb << 20) / threads,
                 max_open_writers: 3,
             },
             archive_level: 9,

@@ -1,12 +1,12 @@
-//! The hot index and the archive scanner must find the same events for every query: this runs
+//! The hot tier and the archive scanner must find the same events for every query: this runs
 //! a corpus of queries through both over the same events.
 
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use mamori_logs::hot::HotStore;
-use mamori_logs::hot::search::{scoped, search_partition};
-use mamori_logs::hot::translate::translate;
+use mamori_logs::hot::block::BlockBuilder;
+use mamori_logs::hot::search::{HotQuery, search_partition};
 use serde_json::{Value, json};
 
 fn corpus() -> Vec<Value> {
@@ -150,13 +150,11 @@ fn hot_index_and_evaluator_agree() {
     let events = corpus();
     let day = "2026-11-21".parse().unwrap();
     let partition = hot.get_or_create(day).unwrap();
-    let mut writer = partition.writer(1, 32 << 20).unwrap();
+    let mut builder = BlockBuilder::new();
     for (i, e) in events.iter().enumerate() {
-        let json = serde_json::to_vec(e).unwrap();
-        writer.add_document(hot.fields().document(i as u64 + 1, &json).unwrap().0).unwrap();
+        builder.add(i as u64 + 1, &serde_json::to_vec(e).unwrap()).unwrap();
     }
-    writer.commit().unwrap();
-    partition.refresh().unwrap();
+    partition.append(&mut builder, events.len() as u64).unwrap();
 
     let now: Timestamp = "2026-11-22T00:00:00Z".parse().unwrap();
     let from: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
@@ -168,10 +166,8 @@ fn hot_index_and_evaluator_agree() {
         };
         let expected: BTreeSet<usize> =
             events.iter().enumerate().filter(|(_, e)| mamori_query::matches(&query, e)).map(|(i, _)| i).collect();
-        let t = translate(hot.fields(), &query).unwrap_or_else(|e| panic!("{q}: {e}"));
-        let t = scoped(hot.fields(), t, None, from, now);
-        let hits = search_partition(&partition, hot.fields(), t.as_ref(), 100, true, &[])
-            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        let t = HotQuery::new(&query, None, from, now);
+        let hits = search_partition(&partition, &t, 100, true, &[]).unwrap_or_else(|e| panic!("{q}: {e}"));
         let got: BTreeSet<usize> = hits
             .events
             .iter()
@@ -239,13 +235,11 @@ fn terms_aggregations_agree() {
     let hot = HotStore::open(dir.path()).unwrap();
     let events = corpus();
     let partition = hot.get_or_create("2026-11-21".parse().unwrap()).unwrap();
-    let mut writer = partition.writer(1, 32 << 20).unwrap();
+    let mut builder = BlockBuilder::new();
     for (i, e) in events.iter().enumerate() {
-        let json = serde_json::to_vec(e).unwrap();
-        writer.add_document(hot.fields().document(i as u64 + 1, &json).unwrap().0).unwrap();
+        builder.add(i as u64 + 1, &serde_json::to_vec(e).unwrap()).unwrap();
     }
-    writer.commit().unwrap();
-    partition.refresh().unwrap();
+    partition.append(&mut builder, events.len() as u64).unwrap();
     let now: Timestamp = "2026-11-22T00:00:00Z".parse().unwrap();
     let from: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
     let fields = [
@@ -271,14 +265,14 @@ fn terms_aggregations_agree() {
     let aggs: Vec<Aggregation> =
         fields.iter().map(|f| Aggregation::Terms { field: f.to_string(), size: 100 }).collect();
     let query = mamori_query::parse("*", now).unwrap();
-    let t = scoped(hot.fields(), translate(hot.fields(), &query).unwrap(), None, from, now);
-    let hits = search_partition(&partition, hot.fields(), t.as_ref(), 1, true, &aggs).unwrap();
+    let t = HotQuery::new(&query, None, from, now);
+    let hits = search_partition(&partition, &t, 1, true, &aggs).unwrap();
     let mut acc = mamori_query::Accumulator::new(&aggs);
     for e in &events {
         acc.add(e);
     }
     for ((field, hot_p), cold_p) in fields.iter().zip(hits.partials).zip(acc.partials()) {
-        match (&hot_p.into_partial(), cold_p) {
+        match (&hot_p, cold_p) {
             (AggPartial::Terms(h), AggPartial::Terms(c)) => {
                 assert_eq!(h.counts, c.counts, "{field}");
                 assert_eq!(h.missing, c.missing, "{field}");

@@ -9,19 +9,15 @@
 //! value.
 
 use std::cell::OnceCell;
-use std::cmp::Ordering;
 use std::net::IpAddr;
-use std::ops::Bound;
 
-use ipnet::IpNet;
-use serde_json::{Number, Value};
+use serde_json::Value;
 
-use crate::ast::{Query, Scalar};
+use crate::ast::Query;
 use crate::path::{FieldPath, string_form};
 use crate::schema::{FieldKind, TEXT_FIELDS, field_kind};
 use crate::text::{for_each_token, token_matches};
-use crate::time::event_time;
-use crate::typed::parse_number;
+use crate::value::{Num, ValueRef, ValueTest};
 use crate::wildcard::Glob;
 
 /// Whether `event` matches `query`. Compiles the query each time: for more than one event,
@@ -33,18 +29,20 @@ pub fn matches(query: &Query, event: &Value) -> bool {
 /// A query prepared for fast repeated evaluation.
 #[derive(Debug, Clone)]
 pub struct CompiledQuery {
-    root: Node,
+    root: Clause,
     /// Paths of [`TEXT_FIELDS`], indexed by text slot.
     text_paths: Vec<FieldPath>,
 }
 
+/// A compiled clause: what the evaluator (and the hot tier of the `logs` crate) tests.
 #[derive(Debug, Clone)]
-enum Node {
+pub enum Clause {
     All,
-    And(Vec<Node>),
-    Or(Vec<Node>),
-    Not(Box<Node>),
-    /// Consecutive tokens in any of the text slots (empty `tokens` matches nothing).
+    And(Vec<Clause>),
+    Or(Vec<Clause>),
+    Not(Box<Clause>),
+    /// Consecutive tokens in any of the text slots (indexes into [`TEXT_FIELDS`]); empty
+    /// `tokens` matches nothing.
     Text {
         slots: Vec<usize>,
         tokens: Vec<String>,
@@ -54,47 +52,15 @@ enum Node {
         slots: Vec<usize>,
         glob: Glob,
     },
-    /// Exact string form, or numeric equality when the query value is a number.
-    Keyword {
+    /// Some value of the field passes the test.
+    Value {
         path: FieldPath,
-        value: String,
-        number: Option<Num>,
+        test: ValueTest,
     },
-    KeywordWildcard {
-        path: FieldPath,
-        glob: Glob,
-    },
-    Ip {
-        path: FieldPath,
-        ip: IpAddr,
-    },
-    Cidr {
-        path: FieldPath,
-        net: IpNet,
-    },
-    Range {
-        path: FieldPath,
-        lower: Bound<Scalar>,
-        upper: Bound<Scalar>,
-    },
+    /// Some non-null scalar sits at the field or below it.
     Exists {
         path: FieldPath,
     },
-}
-
-/// A query number, with its exact integer value when it has one (so that large IDs compare
-/// exactly rather than through `f64`).
-#[derive(Debug, Clone, Copy)]
-struct Num {
-    float: f64,
-    int: Option<i128>,
-}
-
-impl Num {
-    fn parse(s: &str) -> Option<Num> {
-        let float = parse_number(s)?;
-        Some(Num { float, int: s.parse::<i128>().ok() })
-    }
 }
 
 /// Per-event state: tokens of each text slot, computed on first use.
@@ -152,29 +118,28 @@ impl CompiledQuery {
         self.eval(&self.root, &ctx)
     }
 
-    fn eval(&self, node: &Node, ctx: &Ctx<'_>) -> bool {
+    /// The compiled tree.
+    pub fn clause(&self) -> &Clause {
+        &self.root
+    }
+
+    fn eval(&self, node: &Clause, ctx: &Ctx<'_>) -> bool {
         match node {
-            Node::All => true,
-            Node::And(ns) => ns.iter().all(|n| self.eval(n, ctx)),
-            Node::Or(ns) => ns.iter().any(|n| self.eval(n, ctx)),
-            Node::Not(n) => !self.eval(n, ctx),
-            Node::Text { slots, tokens } => {
+            Clause::All => true,
+            Clause::And(ns) => ns.iter().all(|n| self.eval(n, ctx)),
+            Clause::Or(ns) => ns.iter().any(|n| self.eval(n, ctx)),
+            Clause::Not(n) => !self.eval(n, ctx),
+            Clause::Text { slots, tokens } => {
                 !tokens.is_empty()
                     && slots.iter().any(|&s| self.text_values(ctx, s).iter().any(|l| l.contains_phrase(tokens)))
             }
-            Node::TextWildcard { slots, glob } => {
+            Clause::TextWildcard { slots, glob } => {
                 slots.iter().any(|&s| self.text_values(ctx, s).iter().any(|l| l.any_token(glob)))
             }
-            Node::Keyword { path, value, number } => {
-                path.any(ctx.event, &mut |v| keyword_eq(v, value, number.as_ref()))
+            Clause::Value { path, test } => {
+                path.any(ctx.event, &mut |v| ValueRef::from_json(v).is_some_and(|v| test.matches(v)))
             }
-            Node::KeywordWildcard { path, glob } => {
-                path.any(ctx.event, &mut |v| string_form(v).is_some_and(|s| glob.matches(&s)))
-            }
-            Node::Ip { path, ip } => path.any(ctx.event, &mut |v| event_ip(v) == Some(*ip)),
-            Node::Cidr { path, net } => path.any(ctx.event, &mut |v| event_ip(v).is_some_and(|ip| net.contains(&ip))),
-            Node::Range { path, lower, upper } => path.any(ctx.event, &mut |v| in_range(v, lower, upper)),
-            Node::Exists { path } => leaf_under(ctx.event, &mut String::new(), path.name()),
+            Clause::Exists { path } => leaf_under(ctx.event, &mut String::new(), path.name()),
         }
     }
 
@@ -196,41 +161,46 @@ fn text_slots(field: &Option<String>) -> Vec<usize> {
     }
 }
 
-fn compile(q: &Query) -> Node {
+fn compile(q: &Query) -> Clause {
     match q {
-        Query::All => Node::All,
-        Query::And(qs) => Node::And(qs.iter().map(compile).collect()),
-        Query::Or(qs) => Node::Or(qs.iter().map(compile).collect()),
-        Query::Not(q) => Node::Not(Box::new(compile(q))),
+        Query::All => Clause::All,
+        Query::And(qs) => Clause::And(qs.iter().map(compile).collect()),
+        Query::Or(qs) => Clause::Or(qs.iter().map(compile).collect()),
+        Query::Not(q) => Clause::Not(Box::new(compile(q))),
         Query::Term { field, value } => compile_value(field, value, true),
         Query::Phrase { field, text } => compile_value(field, text, false),
         Query::Wildcard { field, pattern } => match field {
             Some(f) if field_kind(f) != FieldKind::Text => {
-                Node::KeywordWildcard { path: FieldPath::new(f), glob: Glob::new(pattern, false) }
+                Clause::Value { path: FieldPath::new(f), test: ValueTest::Wildcard(Glob::new(pattern, false)) }
             }
-            _ => Node::TextWildcard { slots: text_slots(field), glob: Glob::new(pattern, true) },
+            _ => Clause::TextWildcard { slots: text_slots(field), glob: Glob::new(pattern, true) },
         },
-        Query::Range { field, lower, upper } => {
-            Node::Range { path: FieldPath::new(field), lower: lower.clone(), upper: upper.clone() }
-        }
-        Query::Cidr { field, net } => Node::Cidr { path: FieldPath::new(field), net: *net },
-        Query::Exists { field } => Node::Exists { path: FieldPath::new(field) },
+        Query::Range { field, lower, upper } => Clause::Value {
+            path: FieldPath::new(field),
+            test: ValueTest::Range { lower: lower.clone(), upper: upper.clone() },
+        },
+        Query::Cidr { field, net } => Clause::Value { path: FieldPath::new(field), test: ValueTest::Cidr(*net) },
+        Query::Exists { field } => Clause::Exists { path: FieldPath::new(field) },
     }
 }
 
 /// A term (`numeric` allowed) or phrase value.
-fn compile_value(field: &Option<String>, value: &str, numeric: bool) -> Node {
+fn compile_value(field: &Option<String>, value: &str, numeric: bool) -> Clause {
     let Some(f) = field else {
-        return Node::Text { slots: text_slots(field), tokens: crate::text::token_texts(value) };
+        return Clause::Text { slots: text_slots(field), tokens: crate::text::token_texts(value) };
     };
     match field_kind(f) {
-        FieldKind::Text => Node::Text { slots: text_slots(field), tokens: crate::text::token_texts(value) },
+        FieldKind::Text => Clause::Text { slots: text_slots(field), tokens: crate::text::token_texts(value) },
         kind => match value.trim().parse::<IpAddr>() {
-            Ok(ip) if kind == FieldKind::Ip => Node::Ip { path: FieldPath::new(f), ip: ip.to_canonical() },
-            _ => Node::Keyword {
+            Ok(ip) if kind == FieldKind::Ip => {
+                Clause::Value { path: FieldPath::new(f), test: ValueTest::Ip(ip.to_canonical()) }
+            }
+            _ => Clause::Value {
                 path: FieldPath::new(f),
-                value: value.to_owned(),
-                number: if numeric { Num::parse(value) } else { None },
+                test: ValueTest::Keyword {
+                    value: value.to_owned(),
+                    number: if numeric { Num::parse(value) } else { None },
+                },
             },
         },
     }
@@ -256,64 +226,6 @@ fn leaf_under(v: &Value, prefix: &mut String, field: &str) -> bool {
         Value::Array(items) => items.iter().any(|item| leaf_under(item, prefix, field)),
         Value::Null => false,
         _ => prefix == field || (prefix.starts_with(field) && prefix.as_bytes().get(field.len()) == Some(&b'.')),
-    }
-}
-
-fn keyword_eq(v: &Value, value: &str, number: Option<&Num>) -> bool {
-    match v {
-        Value::String(s) => s == value,
-        Value::Number(n) => number.is_some_and(|q| num_cmp(n, q) == Some(Ordering::Equal)) || n.to_string() == value,
-        Value::Bool(b) => value == if *b { "true" } else { "false" },
-        _ => false,
-    }
-}
-
-/// Compares an event number with a query number, exactly for integers.
-fn num_cmp(n: &Number, q: &Num) -> Option<Ordering> {
-    let event_int = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
-    if let (Some(a), Some(b)) = (event_int, q.int) {
-        return Some(a.cmp(&b));
-    }
-    n.as_f64()?.partial_cmp(&q.float)
-}
-
-fn event_ip(v: &Value) -> Option<IpAddr> {
-    v.as_str()?.trim().parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
-}
-
-fn in_range(v: &Value, lower: &Bound<Scalar>, upper: &Bound<Scalar>) -> bool {
-    if v.is_null() {
-        return false;
-    }
-    let lower_ok = match lower {
-        Bound::Unbounded => true,
-        Bound::Included(s) => matches!(compare(v, s), Some(Ordering::Greater | Ordering::Equal)),
-        Bound::Excluded(s) => compare(v, s) == Some(Ordering::Greater),
-    };
-    lower_ok
-        && match upper {
-            Bound::Unbounded => true,
-            Bound::Included(s) => matches!(compare(v, s), Some(Ordering::Less | Ordering::Equal)),
-            Bound::Excluded(s) => compare(v, s) == Some(Ordering::Less),
-        }
-}
-
-/// How an event value compares with a range endpoint; `None` when they are not comparable
-/// (a word against a number, a non-address against an IP), which never matches.
-fn compare(v: &Value, s: &Scalar) -> Option<Ordering> {
-    match s {
-        Scalar::Number(x) => {
-            let q = Num { float: *x, int: (x.fract() == 0.0 && x.abs() < 1e30).then_some(*x as i128) };
-            match v {
-                Value::Number(n) => num_cmp(n, &q),
-                Value::String(s) => parse_number(s.trim())?.partial_cmp(x),
-                _ => None,
-            }
-        }
-        Scalar::Time(t) => Some(event_time(v)?.cmp(t)),
-        Scalar::Ip(ip) => Some(event_ip(v)?.cmp(&ip.to_canonical())),
-        // Strings only: numbers are ordered by numeric ranges, never as text.
-        Scalar::Text(t) => Some(v.as_str()?.cmp(t.as_str())),
     }
 }
 

@@ -114,14 +114,16 @@ pub mod schema;
 pub mod text;
 pub mod time;
 mod typed;
+pub mod value;
 mod wildcard;
 
 pub use agg::{Accumulator, AggPartial, AggResult, Aggregation, Interval, auto_interval};
 pub use ast::{Query, Scalar};
 pub use error::ParseError;
-pub use eval::{CompiledQuery, matches};
+pub use eval::{Clause, CompiledQuery, matches};
 pub use parser::{MAX_DEPTH, parse};
 pub use path::{FieldPath, string_form};
 pub use schema::{FieldKind, field_kind};
 pub use typed::parse_number;
+pub use value::{ValueRef, ValueTest};
 pub use wildcard::Glob;

@@ -128,9 +128,6 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
     if !(50..=60_000).contains(&file.logs.commit_interval_ms) {
         problems.push(Problem::new(logs.key("commit_interval_ms"), "commit_interval_ms must be between 50 and 60000"));
     }
-    if !(16..=65_536).contains(&file.logs.indexer_memory_mb) {
-        problems.push(Problem::new(logs.key("indexer_memory_mb"), "indexer_memory_mb must be between 16 and 65536"));
-    }
     problems
 }
 

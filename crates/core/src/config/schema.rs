@@ -234,9 +234,6 @@ pub struct LogsConfig {
     /// Receivers push back once free space on the data disk falls below this.
     #[serde(default = "default_min_free_disk_mb")]
     pub min_free_disk_mb: u64,
-    /// Memory for the indexer, split across its threads.
-    #[serde(default = "default_indexer_memory_mb")]
-    pub indexer_memory_mb: usize,
 }
 
 impl Default for LogsConfig {
@@ -248,7 +245,6 @@ impl Default for LogsConfig {
             wal_segment_mb: default_wal_segment_mb(),
             commit_interval_ms: default_commit_interval_ms(),
             min_free_disk_mb: default_min_free_disk_mb(),
-            indexer_memory_mb: default_indexer_memory_mb(),
         }
     }
 }
@@ -267,7 +263,4 @@ fn default_commit_interval_ms() -> u64 {
 }
 fn default_min_free_disk_mb() -> u64 {
     256
-}
-fn default_indexer_memory_mb() -> usize {
-    128
 }

@@ -1,13 +1,17 @@
-//! The hot tier: one full-text and column index per day, searchable within a second of
-//! ingestion and kept for `hot_days`.
+//! The hot tier: each day's events in column blocks ([`block`]), searchable within a second of
+//! ingestion and kept for `hot_days`. Queries are evaluated on the columns by [`eval`], results
+//! collected by [`search`] and [`aggregate`].
 
 pub mod aggregate;
+pub mod block;
+pub mod compact;
+pub mod eval;
 pub mod leaves;
 pub mod partition;
-pub mod schema;
 pub mod search;
-pub mod tokenizer;
-pub mod translate;
+
+/// The field that names an event's tenant.
+pub const TENANT_FIELD: &str = "organization.id";
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,12 +22,10 @@ use jiff::civil::Date;
 
 use crate::error::LogError;
 use partition::Partition;
-use schema::Fields;
 
 /// The open partitions under `hot/`.
 pub struct HotStore {
     root: PathBuf,
-    fields: Fields,
     partitions: RwLock<BTreeMap<Date, Arc<Partition>>>,
 }
 
@@ -31,14 +33,9 @@ impl HotStore {
     /// Opens every partition present under `root`.
     pub fn open(root: &Path) -> Result<HotStore, LogError> {
         std::fs::create_dir_all(root).map_err(|e| LogError::io(root, e))?;
-        let store =
-            HotStore { root: root.to_path_buf(), fields: Fields::new(), partitions: RwLock::new(BTreeMap::new()) };
+        let store = HotStore { root: root.to_path_buf(), partitions: RwLock::new(BTreeMap::new()) };
         store.rescan()?;
         Ok(store)
-    }
-
-    pub fn fields(&self) -> &Fields {
-        &self.fields
     }
 
     pub fn root(&self) -> &Path {
@@ -52,7 +49,7 @@ impl HotStore {
             match self.get(day) {
                 Some(p) => p.refresh()?,
                 None => {
-                    if let Some(p) = Partition::open(&self.root, day, &self.fields, false)? {
+                    if let Some(p) = Partition::open(&self.root, day, false)? {
                         self.partitions.write().unwrap_or_else(|e| e.into_inner()).insert(day, Arc::new(p));
                     }
                 }
@@ -74,7 +71,7 @@ impl HotStore {
         if let Some(p) = map.get(&day) {
             return Ok(p.clone());
         }
-        let p = Arc::new(Partition::open(&self.root, day, &self.fields, true)?.expect("created"));
+        let p = Arc::new(Partition::open(&self.root, day, true)?.expect("created"));
         map.insert(day, p.clone());
         Ok(p)
     }
@@ -91,20 +88,9 @@ impl HotStore {
     /// the real time span of its events (column min/max), not only by its name, so events
     /// filed under another day (clock skew) are still found.
     pub fn overlapping(&self, from: Timestamp, to: Timestamp) -> Vec<Arc<Partition>> {
-        let (lo, hi) = (schema::to_datetime(from), schema::to_datetime(to));
-        let mut out: Vec<Arc<Partition>> = self
-            .all()
-            .into_iter()
-            .filter(|p| {
-                let searcher = p.reader.searcher();
-                searcher.segment_readers().iter().any(|seg| {
-                    seg.fast_fields()
-                        .date(schema::F_TIMESTAMP)
-                        .map(|col| col.min_value() < hi && col.max_value() >= lo)
-                        .unwrap_or(false)
-                })
-            })
-            .collect();
+        let (lo, hi) = (from.as_microsecond(), to.as_microsecond());
+        let mut out: Vec<Arc<Partition>> =
+            self.all().into_iter().filter(|p| p.time_span().is_some_and(|(min, max)| min < hi && max >= lo)).collect();
         out.sort_by(|a, b| b.day.cmp(&a.day));
         out
     }

@@ -1,16 +1,17 @@
 //! Searching one day partition: matching events newest (or oldest) first, the total count and
-//! aggregation partials, in one pass of the index.
+//! aggregation partials, in one pass over its blocks.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use jiff::Timestamp;
-use mamori_query::Aggregation;
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query as TQuery, RangeQuery, TermSetQuery};
-use tantivy::schema::Value as _;
-use tantivy::{DateTime, Order, TantivyDocument, Term};
+use mamori_query::{AggPartial, Aggregation, Clause, CompiledQuery, Query, ValueRef, ValueTest};
 
-use super::aggregate::{AggCollector, HotPartial};
+use super::TENANT_FIELD;
+use super::aggregate::BlockAggregator;
+use super::block::Block;
+use super::eval::{Rows, eval, rows_where};
 use super::partition::Partition;
-use super::schema::{F_TIMESTAMP, Fields, to_datetime};
 use crate::error::LogError;
 
 /// What one partition contributed to a search.
@@ -18,64 +19,104 @@ pub struct PartitionHits {
     pub total: u64,
     /// (timestamp in microseconds, event), in the requested order.
     pub events: Vec<(i64, serde_json::Value)>,
-    pub partials: Vec<HotPartial>,
+    pub partials: Vec<AggPartial>,
 }
 
-/// The filters every hot query carries: the caller's tenants and the time range.
-pub fn scoped(
-    fields: &Fields,
-    query: Box<dyn TQuery>,
-    tenants: Option<&[String]>,
-    from: Timestamp,
-    to: Timestamp,
-) -> Box<dyn TQuery> {
-    let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = vec![(Occur::Must, query)];
-    // `from_field_date`, not `..._for_search`: the latter truncates to whole seconds (the
-    // precision of tantivy's inverted index), but @timestamp is a fast field kept in
-    // microseconds and the range runs on it, so a truncated bound would drop (or add) up to a
-    // second of events at each end.
-    clauses.push((
-        Occur::Must,
-        Box::new(RangeQuery::new(
-            std::ops::Bound::Included(Term::from_field_date(fields.timestamp, to_datetime(from))),
-            std::ops::Bound::Excluded(Term::from_field_date(fields.timestamp, to_datetime(to))),
-        )),
-    ));
-    if let Some(ts) = tenants {
-        clauses.push((
-            Occur::Must,
-            Box::new(TermSetQuery::new(ts.iter().map(|t| Term::from_field_text(fields.tenant, t)))),
-        ));
+/// A query with the filters every hot search carries: the caller's tenants and the time range.
+pub struct HotQuery {
+    clause: Clause,
+    tenants: Option<Vec<String>>,
+    from: i64,
+    to: i64,
+}
+
+impl HotQuery {
+    pub fn new(query: &Query, tenants: Option<&[String]>, from: Timestamp, to: Timestamp) -> HotQuery {
+        HotQuery {
+            clause: CompiledQuery::new(query).clause().clone(),
+            tenants: tenants.map(|t| t.to_vec()),
+            from: from.as_microsecond(),
+            to: to.as_microsecond(),
+        }
     }
-    Box::new(BooleanQuery::new(clauses))
+
+    /// The rows of `block` in scope that match.
+    fn rows(&self, block: &Block) -> Result<Rows, LogError> {
+        let n = block.rows();
+        let err = |e| LogError::index(std::path::Path::new("hot"), e);
+        let mut rows = Rows::none(n);
+        (0..n).filter(|&r| (self.from..self.to).contains(&block.time(r))).for_each(|r| rows.insert(r));
+        if let Some(tenants) = &self.tenants {
+            let Some(col) = block.column(TENANT_FIELD).map_err(err)? else { return Ok(Rows::none(n)) };
+            let tests: Vec<ValueTest> =
+                tenants.iter().map(|t| ValueTest::Keyword { value: t.clone(), number: None }).collect();
+            rows.and(&rows_where(&col, n, |v| matches!(v, ValueRef::Str(_)) && tests.iter().any(|t| t.matches(v))));
+        }
+        if !rows.is_empty() {
+            rows.and(&eval(block, &self.clause).map_err(err)?);
+        }
+        Ok(rows)
+    }
 }
 
 pub fn search_partition(
     partition: &Partition,
-    fields: &Fields,
-    query: &dyn TQuery,
+    query: &HotQuery,
     limit: usize,
     newest_first: bool,
     aggs: &[Aggregation],
 ) -> Result<PartitionHits, LogError> {
-    let searcher = partition.reader.searcher();
-    let err = |e| LogError::index(&partition.dir, e);
-    let order = if newest_first { Order::Desc } else { Order::Asc };
-    let top = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<DateTime>(F_TIMESTAMP, order);
-    let agg = AggCollector { aggs: aggs.to_vec() };
-    let (docs, total, partials) = searcher.search(query, &(top, Count, agg)).map_err(err)?;
-    let mut events = Vec::with_capacity(docs.len().min(limit));
-    for (ts, addr) in docs.into_iter().take(limit) {
-        let doc: TantivyDocument = searcher.doc(addr).map_err(err)?;
-        let Some(bytes) = doc.get_first(fields.source).and_then(|v| v.as_bytes()) else {
+    let blocks = partition.blocks();
+    let mut total = 0u64;
+    let mut agg = BlockAggregator::new(aggs);
+    // (time, block, row), best first when popped last: a min-heap of the newest (or of the
+    // oldest, by negated time).
+    let mut best: BinaryHeap<Reverse<(i64, usize, usize)>> = BinaryHeap::new();
+    for (bi, block) in blocks.iter().enumerate() {
+        if block.rows() == 0 || block.max_ts < query.from || block.min_ts >= query.to {
             continue;
-        };
-        match serde_json::from_slice(bytes) {
-            Ok(v) => events.push((ts.map(|t| t.into_timestamp_micros()).unwrap_or(0), v)),
-            Err(e) => {
-                tracing::error!(partition = %partition.dir.display(), error = %e, "stored event is not JSON")
+        }
+        let rows = query.rows(block)?;
+        let count = rows.count();
+        if count == 0 {
+            continue;
+        }
+        total += count;
+        agg.add(block, &rows).map_err(|e| LogError::index(&partition.dir, e))?;
+        if limit > 0 {
+            for row in rows.iter() {
+                let t = block.time(row);
+                let key = if newest_first { t } else { t.saturating_neg() };
+                if best.len() < limit {
+                    best.push(Reverse((key, bi, row)));
+                } else if best.peek().is_some_and(|Reverse(w)| (key, bi, row) > *w) {
+                    best.pop();
+                    best.push(Reverse((key, bi, row)));
+                }
             }
         }
     }
-    Ok(PartitionHits { total: total as u64, events, partials })
+    let mut winners: Vec<(i64, usize, usize)> = best.into_iter().map(|Reverse(w)| w).collect();
+    winners.sort_by_key(|w| (w.1, w.2));
+    let mut events = Vec::with_capacity(winners.len());
+    let mut i = 0;
+    while i < winners.len() {
+        let bi = winners[i].1;
+        let block = &blocks[bi];
+        let sources = block.sources().map_err(|e| LogError::index(&partition.dir, e))?;
+        while i < winners.len() && winners[i].1 == bi {
+            let row = winners[i].2;
+            match serde_json::from_slice(sources.get(row)) {
+                Ok(v) => events.push((block.time(row), v)),
+                Err(e) => tracing::error!(partition = %partition.dir.display(), error = %e, "stored event is not JSON"),
+            }
+            i += 1;
+        }
+    }
+    if newest_first {
+        events.sort_by_key(|(t, _)| Reverse(*t));
+    } else {
+        events.sort_by_key(|(t, _)| *t);
+    }
+    Ok(PartitionHits { total, events, partials: agg.finish() })
 }

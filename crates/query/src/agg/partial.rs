@@ -115,6 +115,11 @@ impl TermsPartial {
         self.missing += 1;
     }
 
+    /// Counts `n` events without the field.
+    pub fn add_missing_n(&mut self, n: u64) {
+        self.missing += n;
+    }
+
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: TermsPartial) {
         for (k, v) in other.counts {

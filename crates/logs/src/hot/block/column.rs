@@ -1,0 +1,345 @@
+//! One column of a block: the distinct values (dictionary), the values of each row as codes,
+//! and for full-text fields the rows of each token.
+//!
+//! ```text
+//! flags u8        bit 0: token table follows; bit 1: sparse rows (else dense)
+//! dictionary      n u32, n × (tag u8, value): 0 string (u32 len, UTF-8), 1 i64, 2 u64,
+//!                 3 f64 bits, 4 bool (u8)
+//! dense rows      width u8 (1, 2 or 4), rows × code (0: no value, c + 1: dictionary entry c)
+//! sparse rows     n u32, n × row u32, n × code u32 (rows ascending; several values a row)
+//! tokens          n u32, n × end u32 (token text ends), len u32, texts, n × end u32 (row
+//!                 list ends), total u32, total × row u32; tokens sorted bytewise
+//! ```
+
+use mamori_query::ValueRef;
+use rustc_hash::FxHashMap;
+
+use super::BlockError;
+use super::bytes::{Cursor, U32s, put_u32, put_u64};
+
+const FLAG_TOKENS: u8 = 1;
+const FLAG_SPARSE: u8 = 2;
+
+/// A column being built.
+pub struct ColumnBuilder {
+    dict: Vec<u8>,
+    dict_len: u32,
+    strs: FxHashMap<Box<str>, u32>,
+    ints: FxHashMap<i64, u32>,
+    uints: FxHashMap<u64, u32>,
+    floats: FxHashMap<u64, u32>,
+    bools: [Option<u32>; 2],
+    /// `(row, code)` in row order.
+    rows: Vec<u32>,
+    codes: Vec<u32>,
+    tokens: Option<FxHashMap<Box<str>, Vec<u32>>>,
+}
+
+impl ColumnBuilder {
+    pub fn new(text: bool) -> Self {
+        ColumnBuilder {
+            dict: Vec::new(),
+            dict_len: 0,
+            strs: FxHashMap::default(),
+            ints: FxHashMap::default(),
+            uints: FxHashMap::default(),
+            floats: FxHashMap::default(),
+            bools: [None; 2],
+            rows: Vec::new(),
+            codes: Vec::new(),
+            tokens: text.then(FxHashMap::default),
+        }
+    }
+
+    /// Adds a value of `row` (rows come in ascending order).
+    pub fn push(&mut self, row: u32, v: ValueRef<'_>) {
+        let code = self.code(v);
+        self.rows.push(row);
+        self.codes.push(code);
+    }
+
+    /// Adds the tokens of a full-text value of `row`.
+    pub fn push_tokens(&mut self, row: u32, text: &str) {
+        if let Some(tokens) = &mut self.tokens {
+            mamori_query::text::for_each_token(text, |t, _, _| match tokens.get_mut(t) {
+                Some(rows) => {
+                    if rows.last() != Some(&row) {
+                        rows.push(row)
+                    }
+                }
+                None => {
+                    tokens.insert(t.into(), vec![row]);
+                }
+            });
+        }
+    }
+
+    /// Removes everything of `row` (the last row; its event turned out to be malformed).
+    pub fn forget(&mut self, row: u32) {
+        while self.rows.last() == Some(&row) {
+            self.rows.pop();
+            self.codes.pop();
+        }
+        if let Some(tokens) = &mut self.tokens {
+            tokens.retain(|_, rows| {
+                if rows.last() == Some(&row) {
+                    rows.pop();
+                }
+                !rows.is_empty()
+            });
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn code(&mut self, v: ValueRef<'_>) -> u32 {
+        let next = self.dict_len;
+        let (code, new) = match v {
+            ValueRef::Str(s) => match self.strs.get(s) {
+                Some(&c) => (c, false),
+                None => {
+                    self.strs.insert(s.into(), next);
+                    self.dict.push(0);
+                    put_u32(&mut self.dict, s.len() as u32);
+                    self.dict.extend_from_slice(s.as_bytes());
+                    (next, true)
+                }
+            },
+            ValueRef::Int(i) => lookup(&mut self.ints, i, next, &mut self.dict, 1, i as u64),
+            ValueRef::UInt(u) => lookup(&mut self.uints, u, next, &mut self.dict, 2, u),
+            ValueRef::Float(f) => lookup(&mut self.floats, f.to_bits(), next, &mut self.dict, 3, f.to_bits()),
+            ValueRef::Bool(b) => match self.bools[b as usize] {
+                Some(c) => (c, false),
+                None => {
+                    self.bools[b as usize] = Some(next);
+                    self.dict.push(4);
+                    self.dict.push(b as u8);
+                    (next, true)
+                }
+            },
+        };
+        if new {
+            self.dict_len += 1;
+        }
+        code
+    }
+
+    /// Appends the column's bytes to `out`.
+    pub fn write(self, rows: usize, out: &mut Vec<u8>) {
+        let dense = self.rows.windows(2).all(|w| w[0] < w[1]);
+        let mut flags = if dense { 0 } else { FLAG_SPARSE };
+        if self.tokens.is_some() {
+            flags |= FLAG_TOKENS;
+        }
+        out.push(flags);
+        put_u32(out, self.dict_len);
+        out.extend_from_slice(&self.dict);
+        if dense {
+            let width: usize = match self.dict_len + 1 {
+                0..=0xff => 1,
+                0x100..=0xffff => 2,
+                _ => 4,
+            };
+            out.push(width as u8);
+            let start = out.len();
+            out.resize(start + rows * width, 0);
+            for (&row, &code) in self.rows.iter().zip(&self.codes) {
+                let at = start + row as usize * width;
+                out[at..at + width].copy_from_slice(&(code + 1).to_le_bytes()[..width]);
+            }
+        } else {
+            put_u32(out, self.rows.len() as u32);
+            self.rows.iter().for_each(|&r| put_u32(out, r));
+            self.codes.iter().for_each(|&c| put_u32(out, c));
+        }
+        if let Some(tokens) = self.tokens {
+            let mut sorted: Vec<(Box<str>, Vec<u32>)> = tokens.into_iter().collect();
+            sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            put_u32(out, sorted.len() as u32);
+            let mut end = 0u32;
+            for (t, _) in &sorted {
+                end += t.len() as u32;
+                put_u32(out, end);
+            }
+            put_u32(out, end);
+            sorted.iter().for_each(|(t, _)| out.extend_from_slice(t.as_bytes()));
+            let mut end = 0u32;
+            for (_, rows) in &sorted {
+                end += rows.len() as u32;
+                put_u32(out, end);
+            }
+            put_u32(out, end);
+            sorted.iter().flat_map(|(_, rows)| rows).for_each(|&r| put_u32(out, r));
+        }
+    }
+}
+
+fn lookup<K: std::hash::Hash + Eq>(
+    map: &mut FxHashMap<K, u32>,
+    key: K,
+    next: u32,
+    dict: &mut Vec<u8>,
+    tag: u8,
+    bits: u64,
+) -> (u32, bool) {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Occupied(e) => (*e.get(), false),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(next);
+            dict.push(tag);
+            put_u64(dict, bits);
+            (next, true)
+        }
+    }
+}
+
+/// How a column's rows are stored.
+#[derive(Clone, Copy)]
+pub enum Rows<'a> {
+    /// At most one value per row: `width`-byte codes, 0 for none.
+    Dense { width: usize, codes: &'a [u8] },
+    /// `(row, code)` pairs in row order.
+    Sparse { rows: U32s<'a>, codes: U32s<'a> },
+}
+
+/// A column of a block, read in place.
+pub struct ColumnReader<'a> {
+    pub dict: Vec<ValueRef<'a>>,
+    pub rows: Rows<'a>,
+    tokens: Option<Tokens<'a>>,
+}
+
+struct Tokens<'a> {
+    ends: U32s<'a>,
+    texts: &'a [u8],
+    posting_ends: U32s<'a>,
+    postings: U32s<'a>,
+}
+
+impl<'a> ColumnReader<'a> {
+    pub fn parse(bytes: &'a [u8], rows: usize) -> Result<ColumnReader<'a>, BlockError> {
+        let mut c = Cursor::new(bytes);
+        let flags = c.u8()?;
+        let n = c.u32()? as usize;
+        let mut dict = Vec::with_capacity(n.min(bytes.len()));
+        for _ in 0..n {
+            dict.push(match c.u8()? {
+                0 => {
+                    let len = c.u32()? as usize;
+                    ValueRef::Str(c.str(len)?)
+                }
+                1 => ValueRef::Int(c.i64()?),
+                2 => ValueRef::UInt(c.u64()?),
+                3 => ValueRef::Float(f64::from_bits(c.u64()?)),
+                4 => ValueRef::Bool(c.u8()? != 0),
+                t => return Err(BlockError(format!("unknown value tag {t}"))),
+            });
+        }
+        let check = |code: u32| -> Result<(), BlockError> {
+            if code as usize > n { Err(BlockError(format!("code {code} beyond a dictionary of {n}"))) } else { Ok(()) }
+        };
+        let row_store = if flags & FLAG_SPARSE == 0 {
+            let width = c.u8()? as usize;
+            if !matches!(width, 1 | 2 | 4) {
+                return Err(BlockError(format!("code width {width}")));
+            }
+            let codes = c.take(rows * width)?;
+            let r = Rows::Dense { width, codes };
+            (0..rows).try_for_each(|i| dense_code(width, codes, i).map_or(Ok(()), |code| check(code + 1)))?;
+            r
+        } else {
+            let len = c.u32()? as usize;
+            let rws = U32s(c.take(len * 4)?);
+            let codes = U32s(c.take(len * 4)?);
+            if rws.iter().any(|r| r as usize >= rows) {
+                return Err(BlockError("a row beyond the block".into()));
+            }
+            codes.iter().try_for_each(|code| check(code + 1))?;
+            Rows::Sparse { rows: rws, codes }
+        };
+        let tokens = if flags & FLAG_TOKENS != 0 {
+            let n = c.u32()? as usize;
+            let ends = U32s(c.take(n * 4)?);
+            let len = c.u32()? as usize;
+            let texts = c.take(len)?;
+            let posting_ends = U32s(c.take(n * 4)?);
+            let total = c.u32()? as usize;
+            let postings = U32s(c.take(total * 4)?);
+            let monotone = |a: &U32s<'_>, max: usize| {
+                let mut prev = 0;
+                a.iter().all(|e| {
+                    let ok = e >= prev && e as usize <= max;
+                    prev = e;
+                    ok
+                })
+            };
+            if !monotone(&ends, len) || !monotone(&posting_ends, total) || postings.iter().any(|r| r as usize >= rows) {
+                return Err(BlockError("a damaged token table".into()));
+            }
+            Some(Tokens { ends, texts, posting_ends, postings })
+        } else {
+            None
+        };
+        Ok(ColumnReader { dict, rows: row_store, tokens })
+    }
+
+    /// Calls `f(row, code)` for every value.
+    pub fn for_each(&self, mut f: impl FnMut(usize, usize)) {
+        match self.rows {
+            Rows::Dense { width, codes } => {
+                for row in 0..codes.len() / width {
+                    if let Some(c) = dense_code(width, codes, row) {
+                        f(row, c as usize)
+                    }
+                }
+            }
+            Rows::Sparse { rows, codes } => rows.iter().zip(codes.iter()).for_each(|(r, c)| f(r as usize, c as usize)),
+        }
+    }
+
+    /// The number of tokens in the token table (0 for columns without one).
+    pub fn token_count(&self) -> usize {
+        self.tokens.as_ref().map_or(0, |t| t.ends.len())
+    }
+
+    /// Token `i` of the sorted token table.
+    pub fn token(&self, i: usize) -> &'a str {
+        let t = self.tokens.as_ref().expect("a token table");
+        let start = if i == 0 { 0 } else { t.ends.get(i - 1) as usize };
+        std::str::from_utf8(&t.texts[start..t.ends.get(i) as usize]).unwrap_or("")
+    }
+
+    /// The rows holding token `i`.
+    pub fn token_rows(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
+        let t = self.tokens.as_ref().expect("a token table");
+        let start = if i == 0 { 0 } else { t.posting_ends.get(i - 1) as usize };
+        (start..t.posting_ends.get(i) as usize).map(move |j| t.postings.get(j))
+    }
+
+    /// The index of `token` in the token table.
+    pub fn find_token(&self, token: &str) -> Option<usize> {
+        let n = self.token_count();
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.token(mid).as_bytes().cmp(token.as_bytes()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+}
+
+fn dense_code(width: usize, codes: &[u8], row: usize) -> Option<u32> {
+    let b = &codes[row * width..row * width + width];
+    let v = match width {
+        1 => b[0] as u32,
+        2 => u16::from_le_bytes([b[0], b[1]]) as u32,
+        _ => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+    };
+    v.checked_sub(1)
+}

@@ -1,0 +1,123 @@
+use std::sync::Arc;
+
+use mamori_query::ValueRef;
+use serde_json::json;
+
+use super::{Block, BlockBuilder};
+
+fn build(events: &[serde_json::Value]) -> Block {
+    let mut b = BlockBuilder::new();
+    for (i, e) in events.iter().enumerate() {
+        b.add(i as u64 + 10, &serde_json::to_vec(e).unwrap()).unwrap();
+    }
+    Block::open(Arc::new(b.finish())).unwrap()
+}
+
+#[test]
+fn round_trip_of_columns_sources_times_and_lsns() {
+    let events = vec![
+        json!({"@timestamp": "2026-11-21T00:00:01Z", "message": "Login failed", "source": {"ip": "10.0.0.1", "port": 22}, "tags": ["a", "b"]}),
+        json!({"@timestamp": "2026-11-21T00:00:02Z", "message": "login ok", "source": {"ip": "10.0.0.1"}, "big": 18446744073709551615u64, "f": 1.5, "ok": true}),
+        json!({"message": "no time"}),
+    ];
+    let block = build(&events);
+    assert_eq!(block.rows(), 3);
+    assert_eq!((block.min_lsn, block.max_lsn), (10, 12));
+    let t0: jiff::Timestamp = "2026-11-21T00:00:01Z".parse().unwrap();
+    assert_eq!(block.time(0), t0.as_microsecond());
+    assert_eq!(block.time(2), i64::MIN);
+    assert_eq!((block.min_ts, block.max_ts), (block.time(0), block.time(1)));
+    let sources = block.sources().unwrap();
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(&serde_json::from_slice::<serde_json::Value>(sources.get(i)).unwrap(), e);
+    }
+    let ip = block.column("source.ip").unwrap().unwrap();
+    assert_eq!(ip.dict, vec![ValueRef::Str("10.0.0.1")]);
+    let mut rows = Vec::new();
+    ip.for_each(|r, c| rows.push((r, c)));
+    assert_eq!(rows, vec![(0, 0), (1, 0)]);
+    let tags = block.column("tags").unwrap().unwrap();
+    let mut rows = Vec::new();
+    tags.for_each(|r, c| rows.push((r, c)));
+    assert_eq!(rows, vec![(0, 0), (0, 1)], "several values of one row");
+    let big = block.column("big").unwrap().unwrap();
+    assert_eq!(big.dict, vec![ValueRef::UInt(u64::MAX)]);
+    assert_eq!(block.column("f").unwrap().unwrap().dict, vec![ValueRef::Float(1.5)]);
+    assert_eq!(block.column("ok").unwrap().unwrap().dict, vec![ValueRef::Bool(true)]);
+    assert!(block.column("nothing").unwrap().is_none());
+    let message = block.column("message").unwrap().unwrap();
+    let login = message.find_token("login").unwrap();
+    assert_eq!(message.token_rows(login).collect::<Vec<_>>(), vec![0, 1]);
+    assert!(message.find_token("Login").is_none(), "tokens are lower-cased");
+}
+
+#[test]
+fn a_malformed_event_leaves_the_block_unchanged() {
+    let mut b = BlockBuilder::new();
+    b.add(1, br#"{"@timestamp":"2026-11-21T00:00:00Z","message":"first","a":1}"#).unwrap();
+    assert!(b.add(2, br#"{"message":"second","a":2,"#).is_err());
+    assert_eq!(b.rows(), 1);
+    let block = Block::open(Arc::new(b.finish())).unwrap();
+    let a = block.column("a").unwrap().unwrap();
+    let mut rows = Vec::new();
+    a.for_each(|r, _| rows.push(r));
+    assert_eq!(rows, vec![0]);
+    let message = block.column("message").unwrap().unwrap();
+    assert!(message.find_token("second").is_none());
+}
+
+#[test]
+fn wide_dictionaries_use_wider_codes() {
+    let events: Vec<_> = (0..70_000).map(|i| json!({"@timestamp": "2026-11-21T00:00:00Z", "id": i})).collect();
+    let block = build(&events);
+    let col = block.column("id").unwrap().unwrap();
+    assert_eq!(col.dict.len(), 70_000);
+    let mut last = (0, 0);
+    col.for_each(|r, c| last = (r, c));
+    assert_eq!(last, (69_999, 69_999));
+}
+
+#[test]
+fn damaged_blocks_are_errors_not_panics() {
+    let events: Vec<_> = (0..50)
+        .map(|i| json!({"@timestamp": "2026-11-21T00:00:00Z", "message": format!("word{i} other"), "n": i, "t": ["x", i]}))
+        .collect();
+    let mut b = BlockBuilder::new();
+    for (i, e) in events.iter().enumerate() {
+        b.add(i as u64, &serde_json::to_vec(e).unwrap()).unwrap();
+    }
+    let good = b.finish();
+    assert!(Block::open(Arc::new(good[..good.len() - 1].to_vec())).is_err(), "truncated");
+    let mut flipped = good.clone();
+    flipped[100] ^= 0x40;
+    assert!(Block::open(Arc::new(flipped)).is_err(), "a flipped bit fails the checksum");
+    assert!(Block::open(Arc::new(b"MHB1".to_vec())).is_err());
+    assert!(Block::open(Arc::new(Vec::new())).is_err());
+    // With the checksum recomputed, structural damage must still be caught by the reader.
+    let mut state = 7u64;
+    for _ in 0..2000 {
+        let mut bad = good.clone();
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let at = 12 + (state >> 33) as usize % (bad.len() - 12);
+        bad[at] = (state >> 24) as u8;
+        let crc = crc32c::crc32c(&bad[8..]);
+        bad[4..8].copy_from_slice(&crc.to_le_bytes());
+        if let Ok(block) = Block::open(Arc::new(bad)) {
+            for p in ["message", "n", "t", "@timestamp"] {
+                if let Ok(Some(col)) = block.column(p) {
+                    col.for_each(|_, _| {});
+                    for t in 0..col.token_count() {
+                        let _ = col.token(t);
+                        col.token_rows(t).for_each(drop);
+                    }
+                }
+            }
+            if let Ok(s) = block.sources() {
+                (0..block.rows()).for_each(|r| assert!(s.get(r).len() <= 1 << 20));
+            }
+            (0..block.rows()).for_each(|r| {
+                let _ = (block.time(r), block.lsn(r));
+            });
+        }
+    }
+}
