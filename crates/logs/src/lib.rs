@@ -2,8 +2,8 @@
 //! compressed archive, with one search over all of them.
 //!
 //! Events enter through [`LogStore::sink`]: they are appended to the write-ahead log ([`wal`])
-//! and acknowledged once fsynced. The [`indexer`] reads the log back into one tantivy index per
-//! day ([`hot`]). Closed days are archived per tenant into compressed, hash-chained segments
+//! and acknowledged once fsynced. The [`indexer`] reads the log back into column blocks, one
+//! partition per day ([`hot`]). Closed days are archived per tenant into compressed, hash-chained segments
 //! ([`cold`]), and retention removes hot data (once archived) and expired archive segments
 //! ([`maintenance`]). [`search`] runs one query over both tiers, scoped to the caller's tenants.
 

@@ -5,7 +5,7 @@
 //! ([`Query`]), the exact matching semantics, the evaluator over JSON events used to scan the
 //! cold archive ([`CompiledQuery`], [`matches()`]), the full-text tokenizer the hot index wraps
 //! ([`text`]), and the aggregation types shared by hot and cold search ([`agg`]). It does not
-//! depend on tantivy: the `logs` crate maps [`Query`] onto its index.
+//! hold an index: the `logs` crate evaluates the compiled [`Clause`]s on its column blocks.
 //!
 //! # The language
 //!

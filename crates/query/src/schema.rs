@@ -1,5 +1,5 @@
 //! What the language knows about fields, shared by the parser, the evaluator and the hot index
-//! (the `logs` crate builds its tantivy schema from these lists) so that a query means the same
+//! (the `logs` crate builds its token tables from these lists) so that a query means the same
 //! thing whether it runs against the index or scans the cold archive.
 //!
 //! There are four kinds of field:

@@ -1,6 +1,6 @@
 //! The full-text tokenizer for `message` and `error.message`.
 //!
-//! The hot index (tantivy, in the `logs` crate) wraps this very function, and the cold-archive
+//! The hot tier (token tables in the `logs` crate) is built with this very function, and the cold-archive
 //! scanner ([`crate::eval`]) calls it directly, so a search finds the same events in both.
 //!
 //! Rules, chosen for Japanese municipal logs:

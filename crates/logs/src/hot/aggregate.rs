@@ -7,7 +7,9 @@
 use mamori_query::agg::{HistogramPartial, TermsPartial};
 use mamori_query::{AggPartial, Aggregation, FieldKind, ValueRef, field_kind};
 
-use super::block::{Block, BlockError};
+use rustc_hash::FxHashMap;
+
+use super::block::{Block, BlockError, RowCodes};
 use super::eval::Rows;
 use crate::error::LogError;
 
@@ -42,23 +44,69 @@ pub fn merge_partials(aggs: &[Aggregation], fruits: Vec<Vec<AggPartial>>) -> Res
 /// The running partials of a search's aggregations over blocks.
 pub struct BlockAggregator {
     aggs: Vec<Aggregation>,
-    partials: Vec<AggPartial>,
+    parts: Vec<Part>,
+}
+
+enum Part {
+    Count(u64),
+    Terms(TermCounts),
+    Histogram(HistogramPartial),
+}
+
+/// Counts by the value's string form as written; addresses become canonical once, at the end,
+/// rather than once per distinct value of every block.
+#[derive(Default)]
+struct TermCounts {
+    counts: FxHashMap<String, u64>,
+    missing: u64,
+    ip_field: bool,
+}
+
+impl TermCounts {
+    fn add(&mut self, key: &str, n: u64) {
+        match self.counts.get_mut(key) {
+            Some(c) => *c += n,
+            None => {
+                self.counts.insert(key.to_owned(), n);
+            }
+        }
+    }
+
+    fn finish(self) -> TermsPartial {
+        let mut out = TermsPartial::default();
+        for (k, n) in self.counts {
+            match self.ip_field.then(|| ValueRef::Str(&k).ip()).flatten() {
+                Some(ip) => out.add_n(&ip.to_string(), n),
+                None => out.add_n(&k, n),
+            }
+        }
+        out.add_missing_n(self.missing);
+        out
+    }
 }
 
 impl BlockAggregator {
     pub fn new(aggs: &[Aggregation]) -> Self {
-        BlockAggregator { aggs: aggs.to_vec(), partials: aggs.iter().map(Aggregation::empty_partial).collect() }
+        let parts = aggs
+            .iter()
+            .map(|a| match a {
+                Aggregation::Count => Part::Count(0),
+                Aggregation::Terms { field, .. } => {
+                    Part::Terms(TermCounts { ip_field: field_kind(field) == FieldKind::Ip, ..Default::default() })
+                }
+                Aggregation::DateHistogram { interval, .. } => Part::Histogram(HistogramPartial::new(*interval)),
+            })
+            .collect();
+        BlockAggregator { aggs: aggs.to_vec(), parts }
     }
 
     /// Counts the rows `rows` of `block`.
     pub fn add(&mut self, block: &Block, rows: &Rows) -> Result<(), BlockError> {
-        for (agg, partial) in self.aggs.iter().zip(&mut self.partials) {
-            match (agg, partial) {
-                (Aggregation::Count, AggPartial::Count { count }) => *count += rows.count(),
-                (Aggregation::Terms { field, .. }, AggPartial::Terms(t)) => terms(block, rows, field, t)?,
-                (Aggregation::DateHistogram { field, .. }, AggPartial::DateHistogram(h)) => {
-                    histogram(block, rows, field, h)?
-                }
+        for (agg, part) in self.aggs.iter().zip(&mut self.parts) {
+            match (agg, part) {
+                (Aggregation::Count, Part::Count(count)) => *count += rows.count(),
+                (Aggregation::Terms { field, .. }, Part::Terms(t)) => terms(block, rows, field, t)?,
+                (Aggregation::DateHistogram { field, .. }, Part::Histogram(h)) => histogram(block, rows, field, h)?,
                 _ => {}
             }
         }
@@ -66,68 +114,82 @@ impl BlockAggregator {
     }
 
     pub fn finish(self) -> Vec<AggPartial> {
-        self.partials
+        self.parts
+            .into_iter()
+            .map(|p| match p {
+                Part::Count(count) => AggPartial::Count { count },
+                Part::Terms(t) => AggPartial::Terms(t.finish()),
+                Part::Histogram(h) => AggPartial::DateHistogram(h),
+            })
+            .collect()
     }
 }
 
-/// The value's string form as the archive scanner counts it (addresses canonical).
-fn key(v: ValueRef<'_>, ip_field: bool) -> Option<String> {
+/// The value's string form as the archive scanner counts it, addresses canonical.
+fn canonical_key(v: ValueRef<'_>, ip_field: bool) -> String {
     if ip_field && let Some(ip) = v.ip() {
-        return Some(ip.to_string());
+        return ip.to_string();
     }
     let mut s = String::new();
     v.write_string_form(&mut s);
-    // A float without a JSON form (NaN) has no string form either.
-    (!s.is_empty() || matches!(v, ValueRef::Str(_))).then_some(s)
+    s
 }
 
-fn terms(block: &Block, rows: &Rows, field: &str, out: &mut TermsPartial) -> Result<(), BlockError> {
+fn terms(block: &Block, rows: &Rows, field: &str, out: &mut TermCounts) -> Result<(), BlockError> {
     let Some(col) = block.column(field)? else {
-        out.add_missing_n(rows.count());
+        out.missing += rows.count();
         return Ok(());
     };
-    let ip_field = field_kind(field) == FieldKind::Ip;
-    let keys: Vec<Option<String>> = col.dict.iter().map(|v| key(*v, ip_field)).collect();
-    // Codes with the same string form ("443" and 443) count once per event.
-    let mut canon: Vec<usize> = (0..keys.len()).collect();
-    {
-        let mut first: rustc_hash::FxHashMap<&str, usize> = Default::default();
-        for (i, k) in keys.iter().enumerate() {
-            if let Some(k) = k {
-                canon[i] = *first.entry(k.as_str()).or_insert(i);
+    let mut with_value = Rows::none(block.rows());
+    match col.rows {
+        RowCodes::Dense { .. } => {
+            let mut counts = vec![0u64; col.dict.len()];
+            col.for_each(|row, code| {
+                if rows.contains(row) {
+                    counts[code] += 1;
+                    with_value.insert(row);
+                }
+            });
+            let mut key = String::new();
+            for (code, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                match col.dict[code] {
+                    ValueRef::Str(s) => out.add(s, n),
+                    v => {
+                        v.write_string_form(&mut key);
+                        out.add(&key, n);
+                    }
+                }
             }
         }
-    }
-    let mut counts = vec![0u64; keys.len()];
-    let mut with_value = Rows::none(block.rows());
-    let mut last_row = usize::MAX;
-    let mut seen: Vec<usize> = Vec::new();
-    col.for_each(|row, code| {
-        if !rows.contains(row) || keys[code].is_none() {
-            return;
-        }
-        if row != last_row {
-            last_row = row;
-            seen.clear();
-        }
-        let c = canon[code];
-        if !seen.contains(&c) {
-            seen.push(c);
-            counts[c] += 1;
-            with_value.insert(row);
-        }
-    });
-    for (i, n) in counts.into_iter().enumerate() {
-        if n > 0
-            && let Some(k) = &keys[i]
-        {
-            out.add_n(k, n);
+        RowCodes::Sparse { .. } => {
+            // Several values in a row: each distinct string form counts once for the event.
+            let keys: Vec<String> = col.dict.iter().map(|v| canonical_key(*v, out.ip_field)).collect();
+            let mut last_row = usize::MAX;
+            let mut seen: Vec<&str> = Vec::new();
+            let mut found: Vec<(usize, usize)> = Vec::new();
+            col.for_each(|row, code| {
+                if rows.contains(row) {
+                    found.push((row, code));
+                }
+            });
+            for (row, code) in found {
+                if row != last_row {
+                    last_row = row;
+                    seen.clear();
+                }
+                let k = keys[code].as_str();
+                if !seen.contains(&k) {
+                    seen.push(k);
+                    out.add(k, 1);
+                    with_value.insert(row);
+                }
+            }
         }
     }
     let mut missing = rows.clone();
     with_value.not();
     missing.and(&with_value);
-    out.add_missing_n(missing.count());
+    out.missing += missing.count();
     Ok(())
 }
 

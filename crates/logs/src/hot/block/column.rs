@@ -197,7 +197,7 @@ fn lookup<K: std::hash::Hash + Eq>(
 
 /// How a column's rows are stored.
 #[derive(Clone, Copy)]
-pub enum Rows<'a> {
+pub enum RowCodes<'a> {
     /// At most one value per row: `width`-byte codes, 0 for none.
     Dense { width: usize, codes: &'a [u8] },
     /// `(row, code)` pairs in row order.
@@ -207,7 +207,7 @@ pub enum Rows<'a> {
 /// A column of a block, read in place.
 pub struct ColumnReader<'a> {
     pub dict: Vec<ValueRef<'a>>,
-    pub rows: Rows<'a>,
+    pub rows: RowCodes<'a>,
     tokens: Option<Tokens<'a>>,
 }
 
@@ -246,7 +246,7 @@ impl<'a> ColumnReader<'a> {
                 return Err(BlockError(format!("code width {width}")));
             }
             let codes = c.take(rows * width)?;
-            let r = Rows::Dense { width, codes };
+            let r = RowCodes::Dense { width, codes };
             (0..rows).try_for_each(|i| dense_code(width, codes, i).map_or(Ok(()), |code| check(code + 1)))?;
             r
         } else {
@@ -257,7 +257,7 @@ impl<'a> ColumnReader<'a> {
                 return Err(BlockError("a row beyond the block".into()));
             }
             codes.iter().try_for_each(|code| check(code + 1))?;
-            Rows::Sparse { rows: rws, codes }
+            RowCodes::Sparse { rows: rws, codes }
         };
         let tokens = if flags & FLAG_TOKENS != 0 {
             let n = c.u32()? as usize;
@@ -288,14 +288,16 @@ impl<'a> ColumnReader<'a> {
     /// Calls `f(row, code)` for every value.
     pub fn for_each(&self, mut f: impl FnMut(usize, usize)) {
         match self.rows {
-            Rows::Dense { width, codes } => {
+            RowCodes::Dense { width, codes } => {
                 for row in 0..codes.len() / width {
                     if let Some(c) = dense_code(width, codes, row) {
                         f(row, c as usize)
                     }
                 }
             }
-            Rows::Sparse { rows, codes } => rows.iter().zip(codes.iter()).for_each(|(r, c)| f(r as usize, c as usize)),
+            RowCodes::Sparse { rows, codes } => {
+                rows.iter().zip(codes.iter()).for_each(|(r, c)| f(r as usize, c as usize))
+            }
         }
     }
 

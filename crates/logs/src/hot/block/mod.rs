@@ -29,7 +29,7 @@ mod column;
 mod reader;
 
 pub use builder::{BlockBuilder, event_time};
-pub use column::{ColumnReader, Rows};
+pub use column::{ColumnReader, RowCodes};
 pub use reader::{Block, Sources};
 
 /// Rows in a block at most: the indexer seals a block when it is full.
