@@ -89,6 +89,21 @@ pub fn for_each_token(text: &str, mut emit: impl FnMut(&str, usize, usize)) {
 
     let mut chars = text.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
+        // ASCII, most of every log line, folds to itself: the same rules, without the tables.
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                flush_cjk(&mut cjk, &mut scratch, &mut emit);
+                if latin.is_empty() {
+                    latin_span.0 = start;
+                }
+                latin_span.1 = start + 1;
+                latin.push(c.to_ascii_lowercase());
+            } else {
+                flush_latin(&mut latin, latin_span, &mut emit);
+                flush_cjk(&mut cjk, &mut scratch, &mut emit);
+            }
+            continue;
+        }
         let (folded, consumed) = fold(c, chars.peek().map(|&(_, n)| n));
         if consumed {
             chars.next();

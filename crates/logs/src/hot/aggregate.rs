@@ -143,7 +143,8 @@ fn terms(block: &Block, rows: &Rows, field: &str, out: &mut TermCounts) -> Resul
     let mut with_value = Rows::none(block.rows());
     match col.rows {
         RowCodes::Dense { .. } => {
-            let mut counts = vec![0u64; col.dict.len()];
+            let dict = col.dict()?;
+            let mut counts = vec![0u64; dict.len()];
             col.for_each(|row, code| {
                 if rows.contains(row) {
                     counts[code] += 1;
@@ -152,7 +153,7 @@ fn terms(block: &Block, rows: &Rows, field: &str, out: &mut TermCounts) -> Resul
             });
             let mut key = String::new();
             for (code, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
-                match col.dict[code] {
+                match dict[code] {
                     ValueRef::Str(s) => out.add(s, n),
                     v => {
                         v.write_string_form(&mut key);
@@ -163,7 +164,7 @@ fn terms(block: &Block, rows: &Rows, field: &str, out: &mut TermCounts) -> Resul
         }
         RowCodes::Sparse { .. } => {
             // Several values in a row: each distinct string form counts once for the event.
-            let keys: Vec<String> = col.dict.iter().map(|v| canonical_key(*v, out.ip_field)).collect();
+            let keys: Vec<String> = col.dict()?.iter().map(|v| canonical_key(*v, out.ip_field)).collect();
             let mut last_row = usize::MAX;
             let mut seen: Vec<&str> = Vec::new();
             let mut found: Vec<(usize, usize)> = Vec::new();
@@ -196,7 +197,7 @@ fn terms(block: &Block, rows: &Rows, field: &str, out: &mut TermCounts) -> Resul
 fn histogram(block: &Block, rows: &Rows, field: &str, out: &mut HistogramPartial) -> Result<(), BlockError> {
     let mut found = Rows::none(block.rows());
     if let Some(col) = block.column(field)? {
-        let times: Vec<Option<jiff::Timestamp>> = col.dict.iter().map(|v| v.time()).collect();
+        let times: Vec<Option<jiff::Timestamp>> = col.dict()?.iter().map(|v| v.time()).collect();
         col.for_each(|row, code| {
             if rows.contains(row)
                 && !found.contains(row)

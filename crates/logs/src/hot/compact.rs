@@ -55,7 +55,8 @@ pub fn delete_tenant(p: &Partition, tenant: &str) -> Result<(), LogError> {
 fn tenant_rows(p: &Partition, block: &Block, tenant: &str) -> Result<Rows, LogError> {
     let test = ValueTest::Keyword { value: tenant.to_string(), number: None };
     Ok(match block.column(TENANT_FIELD).map_err(|e| LogError::index(&p.dir, e))? {
-        Some(col) => rows_where(&col, block.rows(), |v| matches!(v, ValueRef::Str(_)) && test.matches(v)),
+        Some(col) => rows_where(&col, block.rows(), |v| matches!(v, ValueRef::Str(_)) && test.matches(v))
+            .map_err(|e| LogError::index(&p.dir, e))?,
         None => Rows::none(block.rows()),
     })
 }

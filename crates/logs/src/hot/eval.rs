@@ -35,12 +35,15 @@ impl Rows {
         }
     }
 
+    /// Adds a row; rows beyond the set (a damaged block) are ignored.
     pub fn insert(&mut self, row: usize) {
-        self.words[row / 64] |= 1 << (row % 64);
+        if row < self.len {
+            self.words[row / 64] |= 1 << (row % 64);
+        }
     }
 
     pub fn contains(&self, row: usize) -> bool {
-        self.words[row / 64] & (1 << (row % 64)) != 0
+        row < self.len && self.words[row / 64] & (1 << (row % 64)) != 0
     }
 
     pub fn and(&mut self, other: &Rows) {
@@ -108,7 +111,7 @@ pub fn eval(block: &Block, clause: &Clause) -> Result<Rows, BlockError> {
             r
         }
         Clause::Value { path, test } => match block.column(path.name())? {
-            Some(col) => rows_where(&col, n, |v| test.matches(v)),
+            Some(col) => rows_where(&col, n, |v| test.matches(v))?,
             None => Rows::none(n),
         },
         Clause::Exists { path } => {
@@ -128,7 +131,7 @@ pub fn eval(block: &Block, clause: &Clause) -> Result<Rows, BlockError> {
             if !tokens.is_empty() {
                 for &slot in slots {
                     if let Some(col) = block.column(TEXT_FIELDS[slot])? {
-                        acc.or(&phrase_rows(&col, n, tokens));
+                        acc.or(&phrase_rows(&col, n, tokens)?);
                     }
                 }
             }
@@ -151,8 +154,8 @@ pub fn eval(block: &Block, clause: &Clause) -> Result<Rows, BlockError> {
 }
 
 /// Rows with a value for which `test` holds; the test runs once per distinct value.
-pub fn rows_where(col: &ColumnReader<'_>, n: usize, test: impl Fn(ValueRef<'_>) -> bool) -> Rows {
-    let hits: Vec<bool> = col.dict.iter().map(|v| test(*v)).collect();
+pub fn rows_where(col: &ColumnReader<'_>, n: usize, test: impl Fn(ValueRef<'_>) -> bool) -> Result<Rows, BlockError> {
+    let hits: Vec<bool> = col.dict()?.iter().map(|v| test(*v)).collect();
     let mut out = Rows::none(n);
     if hits.iter().any(|&h| h) {
         col.for_each(|row, code| {
@@ -161,12 +164,12 @@ pub fn rows_where(col: &ColumnReader<'_>, n: usize, test: impl Fn(ValueRef<'_>) 
             }
         });
     }
-    out
+    Ok(out)
 }
 
 /// Rows whose text holds the tokens consecutively: candidates from the token table, checked
 /// against the text itself when the phrase has more than one token.
-fn phrase_rows(col: &ColumnReader<'_>, n: usize, tokens: &[String]) -> Rows {
+fn phrase_rows(col: &ColumnReader<'_>, n: usize, tokens: &[String]) -> Result<Rows, BlockError> {
     let mut candidates: Option<Rows> = None;
     for q in tokens {
         let mut rows = Rows::none(n);
@@ -188,22 +191,23 @@ fn phrase_rows(col: &ColumnReader<'_>, n: usize, tokens: &[String]) -> Rows {
             None => candidates = Some(rows),
         }
         if candidates.as_ref().is_some_and(Rows::is_empty) {
-            return Rows::none(n);
+            return Ok(Rows::none(n));
         }
     }
     let candidates = candidates.unwrap_or_else(|| Rows::none(n));
     if tokens.len() == 1 {
-        return candidates;
+        return Ok(candidates);
     }
+    let dict = col.dict()?;
     let mut out = Rows::none(n);
     let mut text = String::new();
     col.for_each(|row, code| {
         if candidates.contains(row) && !out.contains(row) {
-            col.dict[code].write_string_form(&mut text);
+            dict[code].write_string_form(&mut text);
             if phrase_in(tokens, &token_texts(&text)) {
                 out.insert(row);
             }
         }
     });
-    out
+    Ok(out)
 }

@@ -261,7 +261,7 @@ impl Partition {
         let mut out = BTreeSet::new();
         for b in self.blocks().iter() {
             if let Some(col) = b.column(super::TENANT_FIELD).map_err(|e| LogError::index(&self.dir, e))? {
-                for v in &col.dict {
+                for v in col.dict().map_err(|e| LogError::index(&self.dir, e))? {
                     if let mamori_query::ValueRef::Str(s) = v {
                         out.insert(s.to_string());
                     }

@@ -50,7 +50,10 @@ impl HotQuery {
             let Some(col) = block.column(TENANT_FIELD).map_err(err)? else { return Ok(Rows::none(n)) };
             let tests: Vec<ValueTest> =
                 tenants.iter().map(|t| ValueTest::Keyword { value: t.clone(), number: None }).collect();
-            rows.and(&rows_where(&col, n, |v| matches!(v, ValueRef::Str(_)) && tests.iter().any(|t| t.matches(v))));
+            rows.and(
+                &rows_where(&col, n, |v| matches!(v, ValueRef::Str(_)) && tests.iter().any(|t| t.matches(v)))
+                    .map_err(err)?,
+            );
         }
         if !rows.is_empty() {
             rows.and(&eval(block, &self.clause).map_err(err)?);
@@ -72,7 +75,16 @@ pub fn search_partition(
     // (time, block, row), best first when popped last: a min-heap of the newest (or of the
     // oldest, by negated time).
     let mut best: BinaryHeap<Reverse<(i64, usize, usize)>> = BinaryHeap::new();
-    for (bi, block) in blocks.iter().enumerate() {
+    // Blocks with the best events first, so that the heap fills early and later blocks that
+    // cannot beat it are only counted.
+    let mut order: Vec<usize> = (0..blocks.len()).collect();
+    if newest_first {
+        order.sort_by_key(|&i| Reverse(blocks[i].max_ts));
+    } else {
+        order.sort_by_key(|&i| blocks[i].min_ts);
+    }
+    for bi in order {
+        let block = &blocks[bi];
         if block.rows() == 0 || block.max_ts < query.from || block.min_ts >= query.to {
             continue;
         }
@@ -83,7 +95,9 @@ pub fn search_partition(
         }
         total += count;
         agg.add(block, &rows).map_err(|e| LogError::index(&partition.dir, e))?;
-        if limit > 0 {
+        let bound = if newest_first { block.max_ts } else { block.min_ts.saturating_neg() };
+        let full = best.len() >= limit;
+        if limit > 0 && !(full && best.peek().is_some_and(|Reverse(w)| (bound, usize::MAX, usize::MAX) < *w)) {
             for row in rows.iter() {
                 let t = block.time(row);
                 let key = if newest_first { t } else { t.saturating_neg() };

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! flags u8        bit 0: token table follows; bit 1: sparse rows (else dense)
-//! dictionary      n u32, n × (tag u8, value): 0 string (u32 len, UTF-8), 1 i64, 2 u64,
-//!                 3 f64 bits, 4 bool (u8)
+//! dictionary      n u32, bytes u32, n × (tag u8, value): 0 string (u32 len, UTF-8), 1 i64,
+//!                 2 u64, 3 f64 bits, 4 bool (u8)
 //! dense rows      width u8 (1, 2 or 4), rows × code (0: no value, c + 1: dictionary entry c)
 //! sparse rows     n u32, n × row u32, n × code u32 (rows ascending; several values a row)
 //! tokens          n u32, n × end u32 (token text ends), len u32, texts, n × end u32 (row
@@ -135,6 +135,7 @@ impl ColumnBuilder {
         }
         out.push(flags);
         put_u32(out, self.dict_len);
+        put_u32(out, self.dict.len() as u32);
         out.extend_from_slice(&self.dict);
         if dense {
             let width: usize = match self.dict_len + 1 {
@@ -204,10 +205,15 @@ pub enum RowCodes<'a> {
     Sparse { rows: U32s<'a>, codes: U32s<'a> },
 }
 
-/// A column of a block, read in place.
+/// A column of a block, read in place. Nothing is decoded or checked up front: a search may
+/// need only the token table of a text column, or only a few codes. Accessors check bounds as
+/// they go, so a damaged column yields wrong rows at worst, never a panic.
 pub struct ColumnReader<'a> {
-    pub dict: Vec<ValueRef<'a>>,
+    dict_len: usize,
+    dict_bytes: &'a [u8],
+    dict: std::cell::OnceCell<Result<Vec<ValueRef<'a>>, BlockError>>,
     pub rows: RowCodes<'a>,
+    n_rows: usize,
     tokens: Option<Tokens<'a>>,
 }
 
@@ -222,102 +228,90 @@ impl<'a> ColumnReader<'a> {
     pub fn parse(bytes: &'a [u8], rows: usize) -> Result<ColumnReader<'a>, BlockError> {
         let mut c = Cursor::new(bytes);
         let flags = c.u8()?;
-        let n = c.u32()? as usize;
-        let mut dict = Vec::with_capacity(n.min(bytes.len()));
-        for _ in 0..n {
-            dict.push(match c.u8()? {
-                0 => {
-                    let len = c.u32()? as usize;
-                    ValueRef::Str(c.str(len)?)
-                }
-                1 => ValueRef::Int(c.i64()?),
-                2 => ValueRef::UInt(c.u64()?),
-                3 => ValueRef::Float(f64::from_bits(c.u64()?)),
-                4 => ValueRef::Bool(c.u8()? != 0),
-                t => return Err(BlockError(format!("unknown value tag {t}"))),
-            });
-        }
-        let check = |code: u32| -> Result<(), BlockError> {
-            if code as usize > n { Err(BlockError(format!("code {code} beyond a dictionary of {n}"))) } else { Ok(()) }
-        };
-        let row_store = if flags & FLAG_SPARSE == 0 {
+        let dict_len = c.u32()? as usize;
+        let dict_size = c.u32()? as usize;
+        let dict_bytes = c.take(dict_size)?;
+        let row_codes = if flags & FLAG_SPARSE == 0 {
             let width = c.u8()? as usize;
             if !matches!(width, 1 | 2 | 4) {
                 return Err(BlockError(format!("code width {width}")));
             }
-            let codes = c.take(rows * width)?;
-            let r = RowCodes::Dense { width, codes };
-            (0..rows).try_for_each(|i| dense_code(width, codes, i).map_or(Ok(()), |code| check(code + 1)))?;
-            r
+            RowCodes::Dense { width, codes: c.take(rows * width)? }
         } else {
             let len = c.u32()? as usize;
-            let rws = U32s(c.take(len * 4)?);
-            let codes = U32s(c.take(len * 4)?);
-            if rws.iter().any(|r| r as usize >= rows) {
-                return Err(BlockError("a row beyond the block".into()));
-            }
-            codes.iter().try_for_each(|code| check(code + 1))?;
-            RowCodes::Sparse { rows: rws, codes }
+            RowCodes::Sparse { rows: U32s(c.take(len.saturating_mul(4))?), codes: U32s(c.take(len.saturating_mul(4))?) }
         };
         let tokens = if flags & FLAG_TOKENS != 0 {
             let n = c.u32()? as usize;
-            let ends = U32s(c.take(n * 4)?);
+            let ends = U32s(c.take(n.saturating_mul(4))?);
             let len = c.u32()? as usize;
             let texts = c.take(len)?;
-            let posting_ends = U32s(c.take(n * 4)?);
+            let posting_ends = U32s(c.take(n.saturating_mul(4))?);
             let total = c.u32()? as usize;
-            let postings = U32s(c.take(total * 4)?);
-            let monotone = |a: &U32s<'_>, max: usize| {
-                let mut prev = 0;
-                a.iter().all(|e| {
-                    let ok = e >= prev && e as usize <= max;
-                    prev = e;
-                    ok
-                })
-            };
-            if !monotone(&ends, len) || !monotone(&posting_ends, total) || postings.iter().any(|r| r as usize >= rows) {
-                return Err(BlockError("a damaged token table".into()));
-            }
+            let postings = U32s(c.take(total.saturating_mul(4))?);
             Some(Tokens { ends, texts, posting_ends, postings })
         } else {
             None
         };
-        Ok(ColumnReader { dict, rows: row_store, tokens })
+        Ok(ColumnReader { dict_len, dict_bytes, dict: Default::default(), rows: row_codes, n_rows: rows, tokens })
     }
 
-    /// Calls `f(row, code)` for every value.
+    /// The distinct values, decoded on first use.
+    pub fn dict(&self) -> Result<&[ValueRef<'a>], BlockError> {
+        match self.dict.get_or_init(|| decode_dict(self.dict_bytes, self.dict_len)) {
+            Ok(d) => Ok(d),
+            Err(e) => Err(BlockError(e.0.clone())),
+        }
+    }
+
+    /// Calls `f(row, code)` for every value whose row and code are in range.
     pub fn for_each(&self, mut f: impl FnMut(usize, usize)) {
+        let (rows, n) = (self.n_rows, self.dict_len);
         match self.rows {
-            RowCodes::Dense { width, codes } => {
-                for row in 0..codes.len() / width {
-                    if let Some(c) = dense_code(width, codes, row) {
-                        f(row, c as usize)
+            RowCodes::Dense { width, codes } => match width {
+                1 => codes.iter().enumerate().for_each(|(row, &c)| {
+                    if c != 0 && (c as usize) <= n {
+                        f(row, c as usize - 1)
+                    }
+                }),
+                _ => {
+                    for row in 0..codes.len() / width {
+                        if let Some(c) = dense_code(width, codes, row).filter(|&c| (c as usize) < n) {
+                            f(row, c as usize)
+                        }
                     }
                 }
-            }
-            RowCodes::Sparse { rows, codes } => {
-                rows.iter().zip(codes.iter()).for_each(|(r, c)| f(r as usize, c as usize))
-            }
+            },
+            RowCodes::Sparse { rows: rs, codes } => rs.iter().zip(codes.iter()).for_each(|(r, c)| {
+                if (r as usize) < rows && (c as usize) < n {
+                    f(r as usize, c as usize)
+                }
+            }),
         }
     }
 
     /// The number of tokens in the token table (0 for columns without one).
     pub fn token_count(&self) -> usize {
-        self.tokens.as_ref().map_or(0, |t| t.ends.len())
+        self.tokens.as_ref().map_or(0, |t| t.ends.len().min(t.posting_ends.len()))
     }
 
-    /// Token `i` of the sorted token table.
+    /// Token `i` of the sorted token table ("" where the table is damaged).
     pub fn token(&self, i: usize) -> &'a str {
-        let t = self.tokens.as_ref().expect("a token table");
+        let Some(t) = self.tokens.as_ref() else { return "" };
         let start = if i == 0 { 0 } else { t.ends.get(i - 1) as usize };
-        std::str::from_utf8(&t.texts[start..t.ends.get(i) as usize]).unwrap_or("")
+        let end = t.ends.get(i) as usize;
+        t.texts.get(start..end).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
     }
 
     /// The rows holding token `i`.
     pub fn token_rows(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
-        let t = self.tokens.as_ref().expect("a token table");
-        let start = if i == 0 { 0 } else { t.posting_ends.get(i - 1) as usize };
-        (start..t.posting_ends.get(i) as usize).map(move |j| t.postings.get(j))
+        let t = self.tokens.as_ref();
+        let (start, end) = t.map_or((0, 0), |t| {
+            let start = if i == 0 { 0 } else { t.posting_ends.get(i - 1) as usize };
+            (start, (t.posting_ends.get(i) as usize).min(t.postings.len()))
+        });
+        let rows = self.n_rows as u32;
+        (start..end.max(start)).filter_map(move |j| t.map(|t| t.postings.get(j)).filter(|&r| r < rows))
     }
 
     /// The index of `token` in the token table.
@@ -334,6 +328,25 @@ impl<'a> ColumnReader<'a> {
         }
         None
     }
+}
+
+fn decode_dict(bytes: &[u8], n: usize) -> Result<Vec<ValueRef<'_>>, BlockError> {
+    let mut c = Cursor::new(bytes);
+    let mut dict = Vec::with_capacity(n.min(bytes.len()));
+    for _ in 0..n {
+        dict.push(match c.u8()? {
+            0 => {
+                let len = c.u32()? as usize;
+                ValueRef::Str(c.str(len)?)
+            }
+            1 => ValueRef::Int(c.i64()?),
+            2 => ValueRef::UInt(c.u64()?),
+            3 => ValueRef::Float(f64::from_bits(c.u64()?)),
+            4 => ValueRef::Bool(c.u8()? != 0),
+            t => return Err(BlockError(format!("unknown value tag {t}"))),
+        });
+    }
+    Ok(dict)
 }
 
 fn dense_code(width: usize, codes: &[u8], row: usize) -> Option<u32> {

@@ -32,7 +32,7 @@ fn round_trip_of_columns_sources_times_and_lsns() {
         assert_eq!(&serde_json::from_slice::<serde_json::Value>(sources.get(i)).unwrap(), e);
     }
     let ip = block.column("source.ip").unwrap().unwrap();
-    assert_eq!(ip.dict, vec![ValueRef::Str("10.0.0.1")]);
+    assert_eq!(ip.dict().unwrap(), &[ValueRef::Str("10.0.0.1")]);
     let mut rows = Vec::new();
     ip.for_each(|r, c| rows.push((r, c)));
     assert_eq!(rows, vec![(0, 0), (1, 0)]);
@@ -41,9 +41,9 @@ fn round_trip_of_columns_sources_times_and_lsns() {
     tags.for_each(|r, c| rows.push((r, c)));
     assert_eq!(rows, vec![(0, 0), (0, 1)], "several values of one row");
     let big = block.column("big").unwrap().unwrap();
-    assert_eq!(big.dict, vec![ValueRef::UInt(u64::MAX)]);
-    assert_eq!(block.column("f").unwrap().unwrap().dict, vec![ValueRef::Float(1.5)]);
-    assert_eq!(block.column("ok").unwrap().unwrap().dict, vec![ValueRef::Bool(true)]);
+    assert_eq!(big.dict().unwrap(), &[ValueRef::UInt(u64::MAX)]);
+    assert_eq!(block.column("f").unwrap().unwrap().dict().unwrap(), &[ValueRef::Float(1.5)]);
+    assert_eq!(block.column("ok").unwrap().unwrap().dict().unwrap(), &[ValueRef::Bool(true)]);
     assert!(block.column("nothing").unwrap().is_none());
     let message = block.column("message").unwrap().unwrap();
     let login = message.find_token("login").unwrap();
@@ -71,7 +71,7 @@ fn wide_dictionaries_use_wider_codes() {
     let events: Vec<_> = (0..70_000).map(|i| json!({"@timestamp": "2026-11-21T00:00:00Z", "id": i})).collect();
     let block = build(&events);
     let col = block.column("id").unwrap().unwrap();
-    assert_eq!(col.dict.len(), 70_000);
+    assert_eq!(col.dict().unwrap().len(), 70_000);
     let mut last = (0, 0);
     col.for_each(|r, c| last = (r, c));
     assert_eq!(last, (69_999, 69_999));
