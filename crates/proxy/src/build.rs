@@ -187,3 +187,58 @@ fn contact_line(c: &mamori_core::tenant::Contact) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mamori_core::tenant::{NetworkModel, Tenant};
+
+    fn tenant(id: &str) -> Tenant {
+        Tenant {
+            id: id.into(),
+            name_ja: id.into(),
+            name_en: id.into(),
+            network_model: NetworkModel::Beta,
+            networks: vec![],
+            domains: vec![],
+            contacts: vec![],
+            retention: Default::default(),
+        }
+    }
+
+    #[test]
+    fn inspection_and_scanning_settings_follow_the_tenant_then_the_common_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("cats/bank")).unwrap();
+        std::fs::write(dir.path().join("cats/bank/domains"), "bank.test\n").unwrap();
+        let mut config = ManagedConfig { tenants: vec![tenant("midori"), tenant("aoba")], ..Default::default() };
+        let web = &mut config.web;
+        web.categories_dir = Some("cats".into());
+        web.common.tls_inspect = Some(true);
+        web.common.tls_bypass_categories = vec!["bank".into()];
+        web.common.scan_failure = Some("closed".into());
+        let midori = web.tenants.entry("midori".into()).or_default();
+        midori.tls_own_ca = true;
+        midori.tls_bypass_domains = vec!["hospital.test".into()];
+        midori.scan_uploads = Some(true);
+        let aoba = web.tenants.entry("aoba".into()).or_default();
+        aoba.tls_inspect = Some(false);
+        aoba.scan_failure = Some("open".into());
+        let (state, _) = build_state(&config, dir.path(), false).unwrap();
+
+        let bypassed = |tenant: &str, host: &str| {
+            let mut m = mamori_urlfilter::Matches::default();
+            state.matcher.lookup(&mamori_urlfilter::Target::parse(host).unwrap(), &mut m);
+            let t = state.web_policy(Some(tenant));
+            m.lists().iter().any(|l| t.tls_bypass.contains(l))
+        };
+        let m = state.web_policy(Some("midori"));
+        assert!(m.tls_inspect && m.scan_downloads && m.scan_uploads && !m.scan_fail_open);
+        assert_eq!(m.tls_ca.as_deref(), Some("midori"));
+        assert!(bypassed("midori", "www.bank.test:443") && bypassed("midori", "hospital.test:443"));
+        assert!(!bypassed("midori", "news.test:443"));
+        let a = state.web_policy(Some("aoba"));
+        assert!(!a.tls_inspect && a.scan_fail_open && !a.scan_uploads && a.tls_ca.is_none());
+        assert!(bypassed("aoba", "bank.test:443") && !bypassed("aoba", "hospital.test:443"));
+    }
+}
