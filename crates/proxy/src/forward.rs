@@ -100,6 +100,8 @@ pub(crate) async fn deliver(
     };
     let (mut parts, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
+    // Terminals speak HTTP/1.1 to the proxy, whatever the origin spoke.
+    parts.version = http::Version::HTTP_11;
     let mut body: Body = body.map_err(Into::into).boxed();
     let bodiless = method == "HEAD"
         || parts.status.is_informational()

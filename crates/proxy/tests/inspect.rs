@@ -104,3 +104,24 @@ fn a_tenant_with_its_own_ca_is_served_certificates_of_that_ca() {
     let r = h.curl("127.0.0.2", &["--cacert", path_str(&own), &url]);
     assert_eq!(r.code, 200, "{} {}", r.stderr, r.body);
 }
+
+#[test]
+fn origins_that_offer_http2_are_spoken_to_in_http2() {
+    let h = harness(ProxySettings::default());
+    let ca = h.exported_ca(None);
+    let ca = path_str(&ca);
+    for i in 0..3 {
+        let url = format!("https://localhost:{}/h2?n={i}", h.h2_origin.port());
+        let r = h.curl("127.0.0.2", &["--cacert", ca, "-H", "X-Real-IP: 10.9.9.9", &url]);
+        assert_eq!(r.code, 200, "{} {}", r.stderr, r.body);
+        assert!(r.body.contains("version: HTTP/2.0"), "{}", r.body);
+        assert!(r.body.starts_with(&format!("GET {url}\n")), "{}", r.body);
+        assert!(!r.body.contains("x-real-ip"), "{}", r.body);
+    }
+    let url = format!("https://localhost:{}/eicar.com", h.h2_origin.port());
+    assert_eq!(h.curl("127.0.0.2", &["--cacert", ca, &url]).code, 403);
+    // Origins that do not offer it keep HTTP/1.1.
+    let url = format!("https://localhost:{}/h1", h.tls_origin.port());
+    let r = h.curl("127.0.0.2", &["--cacert", ca, &url]);
+    assert!(r.body.contains("version: HTTP/1.1"), "{}", r.body);
+}

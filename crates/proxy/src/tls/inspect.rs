@@ -3,6 +3,8 @@
 //! and each request inside is filtered, scanned and logged with its full URL like a plain one.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use http::{Request, Response, StatusCode};
@@ -10,7 +12,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::service::service_fn;
 use hyper::upgrade::Upgraded;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use mamori_urlfilter::Target;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -124,12 +126,46 @@ struct Session {
 enum Origin {
     /// The connection verified before the terminal's handshake, not yet used.
     Fresh(tokio_rustls::client::TlsStream<TcpStream>),
-    Open(SendRequest<Body>),
+    Open(Sender),
     Failed {
         why: String,
         certificate: bool,
     },
     Closed,
+}
+
+/// HTTP/1.1, or HTTP/2 when the origin chose it by ALPN.
+enum Sender {
+    H1(SendRequest<Body>),
+    H2(hyper::client::conn::http2::SendRequest<Body>),
+}
+
+impl Sender {
+    async fn ready(&mut self) -> bool {
+        match self {
+            Sender::H1(s) => s.ready().await.is_ok(),
+            Sender::H2(s) => s.ready().await.is_ok(),
+        }
+    }
+
+    fn send(
+        &mut self,
+        mut req: Request<Body>,
+        url: &str,
+    ) -> Pin<Box<dyn Future<Output = hyper::Result<Response<Incoming>>> + Send>> {
+        match self {
+            Sender::H1(s) => Box::pin(s.send_request(req)),
+            Sender::H2(s) => {
+                // HTTP/2 names the origin in :scheme and :authority, taken from the URI.
+                if let Ok(uri) = url.parse() {
+                    *req.uri_mut() = uri;
+                }
+                *req.version_mut() = http::Version::HTTP_2;
+                req.headers_mut().remove(http::header::HOST);
+                Box::pin(s.send_request(req))
+            }
+        }
+    }
 }
 
 impl Session {
@@ -157,7 +193,7 @@ impl Session {
         let sent = {
             let mut origin = self.origin.lock().await;
             match self.ready(&mut origin).await {
-                Ok(sender) => sender.send_request(req),
+                Ok(sender) => sender.send(req, &url),
                 Err((why, certificate)) => {
                     x.log(&method, &url, host, 502, "error", None, d.categories, Some(why.clone())).await;
                     return if certificate {
@@ -174,23 +210,15 @@ impl Session {
 
     /// A connection to the origin ready for a request: the first one, or a new one once the
     /// origin closed it.
-    async fn ready<'a>(&self, origin: &'a mut Origin) -> Result<&'a mut SendRequest<Body>, (String, bool)> {
+    async fn ready<'a>(&self, origin: &'a mut Origin) -> Result<&'a mut Sender, (String, bool)> {
         let mut connects = 0;
         loop {
             match std::mem::replace(origin, Origin::Closed) {
                 Origin::Fresh(stream) => {
-                    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                        .await
-                        .map_err(|e| (e.to_string(), false))?;
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, "decrypted origin connection ended");
-                        }
-                    });
-                    *origin = Origin::Open(sender);
+                    *origin = Origin::Open(open(stream).await.map_err(|e| (e.to_string(), false))?)
                 }
                 Origin::Open(mut sender) => {
-                    if sender.ready().await.is_ok() {
+                    if sender.ready().await {
                         *origin = Origin::Open(sender);
                         let Origin::Open(sender) = origin else { unreachable!() };
                         return Ok(sender);
@@ -221,4 +249,26 @@ impl Session {
             }
         }
     }
+}
+
+/// Starts HTTP on a verified origin connection, in the version ALPN chose.
+async fn open(stream: tokio_rustls::client::TlsStream<TcpStream>) -> hyper::Result<Sender> {
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+    let io = TokioIo::new(stream);
+    if h2 {
+        let (sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "decrypted origin connection (HTTP/2) ended");
+            }
+        });
+        return Ok(Sender::H2(sender));
+    }
+    let (sender, conn) = hyper::client::conn::http1::handshake(io).await?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "decrypted origin connection ended");
+        }
+    });
+    Ok(Sender::H1(sender))
 }

@@ -128,6 +128,8 @@ pub struct Harness {
     pub mtls_origin: SocketAddr,
     /// HTTPS with a certificate nobody trusts.
     pub rogue_origin: SocketAddr,
+    /// Like `tls_origin`, offering HTTP/2 by ALPN.
+    pub h2_origin: SocketAddr,
     pub events: Arc<Collected>,
     pub ctx: Arc<ProxyContext>,
     pub dir: tempfile::TempDir,
@@ -160,7 +162,7 @@ pub fn harness_with(settings: ProxySettings, dns: Option<SocketAddr>) -> Harness
         scanner: Some(Arc::new(EngineScanner(engine))),
         resolver: Resolver::default(),
     };
-    let (ctx, proxy, origin, tls_origin, mtls_origin, rogue_origin) = rt.block_on(async {
+    let (ctx, proxy, origin, tls_origin, mtls_origin, rogue_origin, h2_origin) = rt.block_on(async {
         let services = Services { resolver: dns.map(|d| Resolver::dns(d).unwrap()).unwrap_or_default(), ..services };
         let (log, _task) = AccessLog::start(events.clone());
         let ctx = ProxyContext::with_services(state(), log, settings, services);
@@ -169,6 +171,8 @@ pub fn harness_with(settings: ProxySettings, dns: Option<SocketAddr>) -> Harness
         tokio::spawn(serve(listener, ctx.clone(), tokio_util::sync::CancellationToken::new()));
         let (cert, key) = origin_ca.issue(&["localhost", "127.0.0.1"]);
         let rogue = TestCa::new("rogue CA").issue(&["localhost", "127.0.0.1"]);
+        let mut h2 = (*server_config(&cert, &key, None)).clone();
+        h2.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         (
             ctx,
             proxy,
@@ -176,9 +180,10 @@ pub fn harness_with(settings: ProxySettings, dns: Option<SocketAddr>) -> Harness
             origin(Some(server_config(&cert, &key, None))).await,
             origin(Some(server_config(&cert, &key, Some(&origin_ca.pem)))).await,
             origin(Some(server_config(&rogue.0, &rogue.1, None))).await,
+            origin(Some(Arc::new(h2))).await,
         )
     });
-    Harness { proxy, origin, tls_origin, mtls_origin, rogue_origin, events, ctx, dir, origin_ca, _rt: rt }
+    Harness { proxy, origin, tls_origin, mtls_origin, rogue_origin, h2_origin, events, ctx, dir, origin_ca, _rt: rt }
 }
 
 fn server_config(cert: &str, key: &str, client_ca: Option<&str>) -> Arc<rustls::ServerConfig> {
@@ -203,7 +208,7 @@ fn server_config(cert: &str, key: &str, client_ca: Option<&str>) -> Arc<rustls::
 }
 
 /// `/eicar.com` and `/eicar.zip` are malware, `/big` is 5000 bytes, anything else is answered
-/// with the request head (and the length of the request body).
+/// with the request head, the HTTP version and the length of the request body.
 async fn origin(tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -213,7 +218,8 @@ async fn origin(tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
             let tls = tls.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(respond);
-                let http = hyper::server::conn::http1::Builder::new();
+                // HTTP/1.1, or HTTP/2 when ALPN chose it.
+                let http = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
                 match tls {
                     Some(config) => {
                         let Ok(s) = tokio_rustls::TlsAcceptor::from(config).accept(s).await else { return };
@@ -242,6 +248,7 @@ async fn respond(
             for (k, v) in req.headers() {
                 head.push_str(&format!("{k}: {}\n", v.to_str().unwrap_or("?")));
             }
+            head.push_str(&format!("version: {:?}\n", req.version()));
             let n = req.into_body().collect().await.map(|b| b.to_bytes().len()).unwrap_or(0);
             head.push_str(&format!("body bytes: {n}\n"));
             head.into_bytes()
