@@ -71,6 +71,9 @@ pub(crate) async fn admit(
             Checked::Infected(names) => {
                 return Err(x.blocked(&method, url, target.host(), BlockKind::Malware, &names, d.categories).await);
             }
+            Checked::Suspicious(why) => {
+                return Err(x.blocked(&method, url, target.host(), BlockKind::Suspicious, &why, d.categories).await);
+            }
             Checked::Unscanned(why) => {
                 return Err(x.blocked(&method, url, target.host(), BlockKind::Unscanned, &why, d.categories).await);
             }
@@ -114,6 +117,9 @@ pub(crate) async fn deliver(
             Checked::Pass(b) => b,
             Checked::Infected(names) => {
                 return x.blocked(method, url, host, BlockKind::Malware, &names, d.categories).await;
+            }
+            Checked::Suspicious(why) => {
+                return x.blocked(method, url, host, BlockKind::Suspicious, &why, d.categories).await;
             }
             Checked::Unscanned(why) => {
                 return x.blocked(method, url, host, BlockKind::Unscanned, &why, d.categories).await;

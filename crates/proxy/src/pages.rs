@@ -57,6 +57,8 @@ pub enum BlockKind {
     Malware,
     /// The body could not be scanned and the tenant fails closed (the list is why).
     Unscanned,
+    /// The scan found the body suspicious and the tenant fails closed (the list is why).
+    Suspicious,
 }
 
 impl BlockKind {
@@ -70,6 +72,7 @@ impl BlockKind {
             BlockKind::NoTenant => "unknown-source",
             BlockKind::Malware => "malware",
             BlockKind::Unscanned => "unscanned",
+            BlockKind::Suspicious => "suspicious",
         }
     }
 
@@ -98,6 +101,8 @@ impl BlockKind {
                 format!("ウイルス検査ができなかったため、止めました（{list}）。")
             }
             (Lang::En, BlockKind::Unscanned) => format!("The content could not be checked for malware ({list})."),
+            (Lang::Ja, BlockKind::Suspicious) => format!("不審なファイルのため、止めました（{list}）。"),
+            (Lang::En, BlockKind::Suspicious) => format!("The file looks suspicious ({list}); it was stopped."),
         }
     }
 }

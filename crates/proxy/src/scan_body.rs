@@ -1,6 +1,7 @@
 //! Malware scanning of bodies: a download (or, by tenant choice, an upload) is held back up to
 //! `scan_max_bytes`, scanned in-process, and released only when clean. What cannot be scanned
-//! (too large, engine error) passes or is refused by the tenant's `scan_failure`.
+//! (too large, engine error) and what is only suspicious (a name that disguises the content, a
+//! bomb) passes or is refused by the tenant's `scan_failure`; malware is always refused.
 //!
 //! The engine is behind [`BodyScanner`] so that this crate does not depend on it; `mamori up`
 //! plugs the scanning engine in.
@@ -39,8 +40,10 @@ pub struct ScanOutcome {
 /// What became of a body.
 pub(crate) enum Checked {
     Pass(Body),
-    /// Malware (or a suspicious file): the signature names or reasons.
+    /// Malware: the signature names.
     Infected(String),
+    /// Suspicious (a disguised name, a bomb) and the tenant fails closed: the reasons.
+    Suspicious(String),
     /// Not scanned, and the tenant fails closed: why.
     Unscanned(String),
     /// The request body passed `max_request_body_bytes`.
@@ -72,6 +75,13 @@ pub(crate) async fn check(x: &Exchange, url: &str, name: String, body: Body, len
         Ok(o) => o,
         Err(e) => ScanOutcome { verdict: ScanVerdict::Error(format!("the scan failed: {e}")), alerts: vec![] },
     };
+    // A suspicious body that passes (fail-open) is noted in the access log, not alerted on:
+    // a CDN serving WebP as .jpg would otherwise raise an alert on every page.
+    if matches!(outcome.verdict, ScanVerdict::Suspicious(_)) && fail_open {
+        let ScanVerdict::Suspicious(reasons) = outcome.verdict else { unreachable!() };
+        x.note_scan(format!("suspicious (passed): {}", reasons.join("; ")));
+        return Checked::Pass(crate::server::full(data));
+    }
     for mut alert in outcome.alerts {
         alert.source = Some(Endpoint { ip: Some(x.client.terminal), ..Default::default() });
         alert.extra.insert("url".into(), json!({ "full": url }));
@@ -86,9 +96,13 @@ pub(crate) async fn check(x: &Exchange, url: &str, name: String, body: Body, len
             x.note_scan("clean".into());
             Checked::Pass(crate::server::full(data))
         }
-        ScanVerdict::Infected(names) | ScanVerdict::Suspicious(names) => {
+        ScanVerdict::Infected(names) => {
             x.note_scan(format!("infected: {}", names.join(", ")));
             Checked::Infected(names.join(", "))
+        }
+        ScanVerdict::Suspicious(reasons) => {
+            x.note_scan(format!("suspicious: {}", reasons.join("; ")));
+            Checked::Suspicious(reasons.join("; "))
         }
         ScanVerdict::Error(e) => unscanned(crate::server::full(data), format!("scan error: {e}")),
     }

@@ -62,7 +62,9 @@ async fn gateway_error(x: &Exchange, authority: &str, host: &str, why: String) -
 fn inspects(x: &Exchange, host: &str, matched: &[mamori_urlfilter::ListId]) -> bool {
     let web = x.state.web_policy(x.client.tenant.as_deref());
     let Some(tls) = &x.ctx.tls else { return false };
-    web.tls_inspect && !matched.iter().any(|l| web.tls_bypass.contains(l)) && tls.remembered.get(host).is_none()
+    web.tls_inspect
+        && !matched.iter().any(|l| web.tls_bypass.contains(l))
+        && tls.remembered.get(x.client.tenant.as_deref(), host).is_none()
 }
 
 /// Reads the ClientHello, checks its server name when it differs from the CONNECT host, then

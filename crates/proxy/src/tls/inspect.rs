@@ -47,7 +47,7 @@ pub(crate) async fn session(
         OriginTls::Ready(s) => Ok(*s),
         OriginTls::WantsClientCert => {
             let why = "the origin asks for a client certificate";
-            tls.remembered.insert(&dest.name, why);
+            tls.remembered.insert(x.client.tenant.as_deref(), &dest.name, why);
             bypass_event(&x, &dest, why).await;
             return tunnel(&x, client, &hello, &dest).await;
         }
@@ -67,7 +67,7 @@ pub(crate) async fn session(
         Err(e) => {
             if rejected_by_terminal(&e) {
                 let why = "the terminal rejected the mamori certificate (certificate pinning or CA not installed)";
-                tls.remembered.insert(&dest.name, why);
+                tls.remembered.insert(x.client.tenant.as_deref(), &dest.name, why);
                 bypass_event(&x, &dest, &format!("{why}: {e}")).await;
             }
             return Ok(());

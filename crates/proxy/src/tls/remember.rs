@@ -1,6 +1,7 @@
 //! Hosts tunnelled without decryption for a while because decrypting them failed for a reason
 //! that will not go away by itself: the terminal rejects the mamori CA (certificate pinning),
-//! or the origin wants a client certificate.
+//! or the origin wants a client certificate. Kept per tenant: one municipality's terminals
+//! without the CA do not switch inspection off for another.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,7 +12,7 @@ const SWEEP_AT: usize = 10_000;
 
 pub struct Remembered {
     ttl: Duration,
-    hosts: Mutex<HashMap<String, (Instant, &'static str)>>,
+    hosts: Mutex<HashMap<(Option<String>, String), (Instant, &'static str)>>,
 }
 
 impl Remembered {
@@ -20,19 +21,22 @@ impl Remembered {
     }
 
     /// Why `host` is tunnelled, while it is remembered.
-    pub fn get(&self, host: &str) -> Option<&'static str> {
+    pub fn get(&self, tenant: Option<&str>, host: &str) -> Option<&'static str> {
         let hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        hosts.get(host).filter(|(until, _)| *until > Instant::now()).map(|(_, why)| *why)
+        hosts
+            .get(&(tenant.map(str::to_string), host.to_string()))
+            .filter(|(until, _)| *until > Instant::now())
+            .map(|(_, why)| *why)
     }
 
-    pub fn insert(&self, host: &str, why: &'static str) {
+    pub fn insert(&self, tenant: Option<&str>, host: &str, why: &'static str) {
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if hosts.len() >= SWEEP_AT {
             hosts.retain(|_, (until, _)| *until > now);
         }
         if hosts.len() < SWEEP_AT {
-            hosts.insert(host.to_string(), (now + self.ttl, why));
+            hosts.insert((tenant.map(str::to_string), host.to_string()), (now + self.ttl, why));
         }
     }
 }

@@ -242,6 +242,8 @@ async fn respond(
     let body: Vec<u8> = match req.uri().path() {
         "/eicar.com" => EICAR.as_bytes().to_vec(),
         "/eicar.zip" => zip_with_eicar(),
+        // A name that lies about its content.
+        "/photo.jpg" => zip_of(&[("readme.txt", b"hello")]),
         "/big" => vec![b'a'; 5000],
         _ => {
             let mut head = format!("{} {}\n", req.method(), req.uri());
@@ -258,13 +260,16 @@ async fn respond(
 }
 
 fn zip_with_eicar() -> Vec<u8> {
+    zip_of(&[("readme.txt", b"hello"), ("eicar.com", EICAR.as_bytes())])
+}
+
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     let mut z = zip::ZipWriter::new(&mut out);
-    let options = zip::write::SimpleFileOptions::default();
-    z.start_file("readme.txt", options).unwrap();
-    z.write_all(b"hello").unwrap();
-    z.start_file("eicar.com", options).unwrap();
-    z.write_all(EICAR.as_bytes()).unwrap();
+    for (name, data) in files {
+        z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        z.write_all(data).unwrap();
+    }
     z.finish().unwrap();
     out.into_inner()
 }
