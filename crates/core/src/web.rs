@@ -89,7 +89,8 @@ pub struct WebPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_uploads: Option<bool>,
     /// What happens when a body cannot be scanned (engine error, larger than
-    /// `proxy.scan_max_bytes`): `open` passes it, `closed` blocks it. Default `open`.
+    /// `proxy.scan_max_bytes`) or is only suspicious: `open` passes it, `closed` blocks it.
+    /// Default `open`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_failure: Option<String>,
 }

@@ -100,7 +100,8 @@ helpdesk = "デモ県 セキュリティクラウド運用窓口"
 # tls_bypass_domains = ["bank.example.jp"]
 # tls_bypass_categories = ["bank", "medical", "government"]
 # Malware scanning of downloads (on when the scan service runs) and uploads; what cannot be
-# scanned (too large, engine error) passes with "open" or is refused with "closed".
+# scanned (too large, engine error) or is only suspicious (a name that lies about the content)
+# passes with "open" or is refused with "closed". Malware is always refused.
 # scan_downloads = true
 # scan_uploads = false
 # scan_failure = "open"
