@@ -94,6 +94,13 @@ fn tls_inspection_and_malware_blocking_in_mamori_up() {
     m.start();
     let pem = m.cli_ok(&["ca", "export"]);
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    // みどり市 has no CA of its own: its terminals install the common one.
+    assert_eq!(m.cli_ok(&["ca", "export", "--tenant", "midori"]), pem);
+    let unknown = m.cli(&["ca", "export", "--tenant", "nosuch"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no tenant with id 'nosuch'"));
+    let key = dir.path().join("data/proxy/ca/common/ca.key");
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions()) & 0o777, 0o600);
     let ca = dir.path().join("mamori-ca.pem");
     std::fs::write(&ca, pem).unwrap();
 

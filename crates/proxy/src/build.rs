@@ -101,7 +101,7 @@ pub fn build_state(
         let helpdesk = extra
             .and_then(|(p, _)| p.helpdesk.clone())
             .or_else(|| web.common.helpdesk.clone())
-            .or_else(|| t.contacts.first().map(|c| contact_line(c)));
+            .or_else(|| t.contacts.first().map(contact_line));
         let trusted_proxies = extra.map(|(p, _)| p.trusted_proxies.clone()).unwrap_or_default();
         let mut twp = TenantWebPolicy { policy: policy_for(extra), trusted_proxies, helpdesk, ..Default::default() };
         inspection_and_scanning(&mut twp, &web.common, &common, extra, &categories);

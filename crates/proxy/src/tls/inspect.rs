@@ -78,7 +78,7 @@ pub(crate) async fn session(
         client: x.client.clone(),
         dest,
         origin: tokio::sync::Mutex::new(match origin {
-            Ok(stream) => Origin::Fresh(stream),
+            Ok(stream) => Origin::Fresh(Box::new(stream)),
             Err((why, certificate)) => Origin::Failed { why, certificate },
         }),
     });
@@ -125,7 +125,7 @@ struct Session {
 
 enum Origin {
     /// The connection verified before the terminal's handshake, not yet used.
-    Fresh(tokio_rustls::client::TlsStream<TcpStream>),
+    Fresh(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     Open(Sender),
     Failed {
         why: String,
@@ -215,7 +215,7 @@ impl Session {
         loop {
             match std::mem::replace(origin, Origin::Closed) {
                 Origin::Fresh(stream) => {
-                    *origin = Origin::Open(open(stream).await.map_err(|e| (e.to_string(), false))?)
+                    *origin = Origin::Open(open(*stream).await.map_err(|e| (e.to_string(), false))?)
                 }
                 Origin::Open(mut sender) => {
                     if sender.ready().await {
@@ -239,7 +239,7 @@ impl Session {
                     let tcp =
                         self.ctx.resolver.connect(host, port, timeout).await.map_err(|e| (e.to_string(), false))?;
                     *origin = match origin::handshake(&tls.origin, &self.dest.name, tcp).await {
-                        OriginTls::Ready(s) => Origin::Fresh(*s),
+                        OriginTls::Ready(s) => Origin::Fresh(s),
                         OriginTls::WantsClientCert => {
                             return Err(("the origin asks for a client certificate".into(), false));
                         }

@@ -16,8 +16,11 @@ const VALIDITY: time::Duration = time::Duration::days(7);
 /// Renewed once less than this is left.
 const RENEW_BEFORE: time::Duration = time::Duration::days(1);
 
+/// By CA and host: the certificate and when it expires.
+type Leaves = LruCache<(String, String), (Arc<CertifiedKey>, time::OffsetDateTime)>;
+
 pub struct LeafCache {
-    cache: Mutex<LruCache<(String, String), (Arc<CertifiedKey>, time::OffsetDateTime)>>,
+    cache: Mutex<Leaves>,
 }
 
 impl LeafCache {

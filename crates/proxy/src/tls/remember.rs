@@ -10,9 +10,12 @@ use std::time::{Duration, Instant};
 /// More than this many remembered hosts and the expired ones are swept out.
 const SWEEP_AT: usize = 10_000;
 
+/// By tenant and host: until when, and why.
+type Hosts = HashMap<(Option<String>, String), (Instant, &'static str)>;
+
 pub struct Remembered {
     ttl: Duration,
-    hosts: Mutex<HashMap<(Option<String>, String), (Instant, &'static str)>>,
+    hosts: Mutex<Hosts>,
 }
 
 impl Remembered {
