@@ -69,6 +69,30 @@ pub struct WebPolicy {
     /// Shown on the block page; the common one is the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helpdesk: Option<String>,
+    /// Decrypt HTTPS (`CONNECT`) to filter full URLs and scan downloads; the terminals must
+    /// trust the mamori CA (`mamori ca export`). A tenant's value overrides the common one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_inspect: Option<bool>,
+    /// The tenant gets a CA of its own instead of the common one (tenants only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_own_ca: bool,
+    /// Never decrypted, only tunnelled (banking, medical, government sites); added to the
+    /// common ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_bypass_domains: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_bypass_categories: Vec<String>,
+    /// Scan downloads for malware (default true when the scanning engine runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_downloads: Option<bool>,
+    /// Scan request bodies (uploads) too (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_uploads: Option<bool>,
+    /// What happens when a body cannot be scanned (engine error, larger than
+    /// `proxy.scan_max_bytes`) or is only suspicious: `open` passes it, `closed` blocks it.
+    /// Default `open`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_failure: Option<String>,
 }
 
 impl WebConfig {
@@ -83,6 +107,12 @@ impl WebConfig {
             }
         }
         self.common.validate(&path.key("common"), problems);
+        if self.common.tls_own_ca {
+            problems.push(Problem::new(
+                path.key("common").key("tls_own_ca"),
+                "a CA of its own belongs to a tenant: put it under [web.tenants.ID]",
+            ));
+        }
         if !self.common.trusted_proxies.is_empty() {
             problems.push(Problem::new(
                 path.key("common").key("trusted_proxies"),
@@ -121,9 +151,22 @@ impl WebPolicy {
                 problems.push(Problem::new(path.key("block_regex").index(i), err.to_string()));
             }
         }
-        for (key, list) in
-            [("block_categories", &self.block_categories), ("read_only_categories", &self.read_only_categories)]
+        for (i, e) in self.tls_bypass_domains.iter().enumerate() {
+            if let Err(err) = Entry::guess(e) {
+                problems.push(Problem::new(path.key("tls_bypass_domains").index(i), err.to_string()));
+            }
+        }
+        if let Some(f) = &self.scan_failure
+            && f != "open"
+            && f != "closed"
         {
+            problems.push(Problem::new(path.key("scan_failure"), format!("'{f}' is not open or closed")));
+        }
+        for (key, list) in [
+            ("block_categories", &self.block_categories),
+            ("read_only_categories", &self.read_only_categories),
+            ("tls_bypass_categories", &self.tls_bypass_categories),
+        ] {
             for (i, c) in list.iter().enumerate() {
                 if c.is_empty() || c.contains(['/', '\\']) || c.starts_with('.') {
                     problems.push(Problem::new(path.key(key).index(i), format!("'{c}' is not a category name")));

@@ -64,6 +64,8 @@ pub struct AccessRecord<'a> {
     pub categories: Vec<String>,
     pub duration: Duration,
     pub error: Option<String>,
+    /// What the malware scan said (`clean`, `infected: NAME`, `not scanned: WHY`).
+    pub scan: Option<String>,
 }
 
 pub fn access_event(r: AccessRecord<'_>) -> Event {
@@ -96,8 +98,15 @@ pub fn access_event(r: AccessRecord<'_>) -> Event {
     if let Some((name, kind)) = r.rule {
         x.insert("rule".into(), json!({ "name": name, "category": kind }));
     }
+    let mut mamori = serde_json::Map::new();
     if !r.categories.is_empty() {
-        x.insert("mamori".into(), json!({ "url_categories": r.categories }));
+        mamori.insert("url_categories".into(), json!(r.categories));
+    }
+    if let Some(scan) = r.scan {
+        mamori.insert("scan".into(), json!(scan));
+    }
+    if !mamori.is_empty() {
+        x.insert("mamori".into(), mamori.into());
     }
     event
 }

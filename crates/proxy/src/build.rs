@@ -36,6 +36,7 @@ pub fn build_state(
     for p in std::iter::once(&web.common).chain(web.tenants.values()) {
         wanted.extend(p.block_categories.iter().map(String::as_str));
         wanted.extend(p.read_only_categories.iter().map(String::as_str));
+        wanted.extend(p.tls_bypass_categories.iter().map(String::as_str));
     }
     let mut categories: HashMap<&str, ListId> = HashMap::new();
     if !wanted.is_empty() {
@@ -100,15 +101,43 @@ pub fn build_state(
         let helpdesk = extra
             .and_then(|(p, _)| p.helpdesk.clone())
             .or_else(|| web.common.helpdesk.clone())
-            .or_else(|| t.contacts.first().map(|c| contact_line(c)));
+            .or_else(|| t.contacts.first().map(contact_line));
         let trusted_proxies = extra.map(|(p, _)| p.trusted_proxies.clone()).unwrap_or_default();
-        tenants.insert(t.id.clone(), TenantWebPolicy { policy: policy_for(extra), trusted_proxies, helpdesk });
+        let mut twp = TenantWebPolicy { policy: policy_for(extra), trusted_proxies, helpdesk, ..Default::default() };
+        inspection_and_scanning(&mut twp, &web.common, &common, extra, &categories);
+        if extra.is_some_and(|(p, _)| p.tls_own_ca) {
+            twp.tls_ca = Some(t.id.clone());
+        }
+        tenants.insert(t.id.clone(), twp);
     }
-    let default_policy =
-        TenantWebPolicy { policy: policy_for(None), trusted_proxies: vec![], helpdesk: web.common.helpdesk.clone() };
+    let mut default_policy =
+        TenantWebPolicy { policy: policy_for(None), helpdesk: web.common.helpdesk.clone(), ..Default::default() };
+    inspection_and_scanning(&mut default_policy, &web.common, &common, None, &categories);
     let state =
         ProxyState::new(Arc::new(config.directory()), Arc::new(matcher), tenants, default_policy, allow_unassigned);
     Ok((state, report))
+}
+
+/// TLS inspection and malware scanning: the tenant's setting where it has one, else the
+/// common one; bypass lists add up.
+fn inspection_and_scanning(
+    t: &mut TenantWebPolicy,
+    common: &WebPolicy,
+    common_lists: &Lists,
+    extra: Option<(&WebPolicy, &Lists)>,
+    categories: &HashMap<&str, ListId>,
+) {
+    let own = extra.map(|(p, _)| p);
+    let pick = |f: fn(&WebPolicy) -> Option<bool>, default: bool| own.and_then(f).or(f(common)).unwrap_or(default);
+    t.tls_inspect = pick(|p| p.tls_inspect, false);
+    t.scan_downloads = pick(|p| p.scan_downloads, true);
+    t.scan_uploads = pick(|p| p.scan_uploads, false);
+    let failure = own.and_then(|p| p.scan_failure.as_deref()).or(common.scan_failure.as_deref());
+    t.scan_fail_open = failure != Some("closed");
+    for (p, lists) in std::iter::once((common, common_lists)).chain(extra) {
+        t.tls_bypass.push(lists.tls_bypass);
+        t.tls_bypass.extend(p.tls_bypass_categories.iter().map(|c| categories[c.as_str()]));
+    }
 }
 
 /// The list ids of one policy's own lists.
@@ -116,6 +145,7 @@ struct Lists {
     block: ListId,
     allow: ListId,
     read_only: ListId,
+    tls_bypass: ListId,
 }
 
 impl Lists {
@@ -130,9 +160,15 @@ fn add_lists(b: &mut MatcherBuilder, prefix: &str, p: &WebPolicy) -> Result<List
         block: b.list(&format!("{prefix}:block")).map_err(err)?,
         allow: b.list(&format!("{prefix}:allow")).map_err(err)?,
         read_only: b.list(&format!("{prefix}:read_only")).map_err(err)?,
+        tls_bypass: b.list(&format!("{prefix}:tls_bypass")).map_err(err)?,
     };
     // Entries were checked when the configuration was validated.
-    for (id, entries) in [(lists.block, &p.block), (lists.allow, &p.allow), (lists.read_only, &p.read_only)] {
+    for (id, entries) in [
+        (lists.block, &p.block),
+        (lists.allow, &p.allow),
+        (lists.read_only, &p.read_only),
+        (lists.tls_bypass, &p.tls_bypass_domains),
+    ] {
         for e in entries {
             let entry = Entry::guess(e).map_err(|why| format!("{prefix}: {why}"))?;
             b.add(id, entry);
@@ -150,4 +186,59 @@ fn contact_line(c: &mamori_core::tenant::Contact) -> String {
         s.push_str(&format!(" {x}"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mamori_core::tenant::{NetworkModel, Tenant};
+
+    fn tenant(id: &str) -> Tenant {
+        Tenant {
+            id: id.into(),
+            name_ja: id.into(),
+            name_en: id.into(),
+            network_model: NetworkModel::Beta,
+            networks: vec![],
+            domains: vec![],
+            contacts: vec![],
+            retention: Default::default(),
+        }
+    }
+
+    #[test]
+    fn inspection_and_scanning_settings_follow_the_tenant_then_the_common_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("cats/bank")).unwrap();
+        std::fs::write(dir.path().join("cats/bank/domains"), "bank.test\n").unwrap();
+        let mut config = ManagedConfig { tenants: vec![tenant("midori"), tenant("aoba")], ..Default::default() };
+        let web = &mut config.web;
+        web.categories_dir = Some("cats".into());
+        web.common.tls_inspect = Some(true);
+        web.common.tls_bypass_categories = vec!["bank".into()];
+        web.common.scan_failure = Some("closed".into());
+        let midori = web.tenants.entry("midori".into()).or_default();
+        midori.tls_own_ca = true;
+        midori.tls_bypass_domains = vec!["hospital.test".into()];
+        midori.scan_uploads = Some(true);
+        let aoba = web.tenants.entry("aoba".into()).or_default();
+        aoba.tls_inspect = Some(false);
+        aoba.scan_failure = Some("open".into());
+        let (state, _) = build_state(&config, dir.path(), false).unwrap();
+
+        let bypassed = |tenant: &str, host: &str| {
+            let mut m = mamori_urlfilter::Matches::default();
+            state.matcher.lookup(&mamori_urlfilter::Target::parse(host).unwrap(), &mut m);
+            let t = state.web_policy(Some(tenant));
+            m.lists().iter().any(|l| t.tls_bypass.contains(l))
+        };
+        let m = state.web_policy(Some("midori"));
+        assert!(m.tls_inspect && m.scan_downloads && m.scan_uploads && !m.scan_fail_open);
+        assert_eq!(m.tls_ca.as_deref(), Some("midori"));
+        assert!(bypassed("midori", "www.bank.test:443") && bypassed("midori", "hospital.test:443"));
+        assert!(!bypassed("midori", "news.test:443"));
+        let a = state.web_policy(Some("aoba"));
+        assert!(!a.tls_inspect && a.scan_fail_open && !a.scan_uploads && a.tls_ca.is_none());
+        assert!(bypassed("aoba", "bank.test:443") && !bypassed("aoba", "hospital.test:443"));
+    }
 }

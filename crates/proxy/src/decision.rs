@@ -1,6 +1,6 @@
 //! One URL-filter decision for a request, in the terms the block page and the log use.
 
-use mamori_urlfilter::{Decision, Matches, Method, Reason, Target};
+use mamori_urlfilter::{Decision, ListId, Matches, Method, Reason, Target};
 
 use crate::client::Client;
 use crate::pages::BlockKind;
@@ -14,11 +14,14 @@ pub struct Decided {
     /// The allow list that let it through, for the log.
     pub allowed_by: Option<String>,
     pub categories: Vec<String>,
+    /// Every list the URL is on.
+    pub matched: Vec<ListId>,
 }
 
 pub fn decide(state: &ProxyState, client: &Client, target: &Target, method: Method) -> Decided {
     if client.tenant.is_none() && !state.allow_unassigned {
-        return Decided { blocked: Some((BlockKind::NoTenant, String::new())), allowed_by: None, categories: vec![] };
+        let blocked = Some((BlockKind::NoTenant, String::new()));
+        return Decided { blocked, allowed_by: None, categories: vec![], matched: vec![] };
     }
     let web = state.web_policy(client.tenant.as_deref());
     let mut m = Matches::default();
@@ -50,5 +53,5 @@ pub fn decide(state: &ProxyState, client: &Client, target: &Target, method: Meth
         Reason::AllowList(l) => Some(name(l)),
         _ => None,
     };
-    Decided { blocked, allowed_by, categories }
+    Decided { blocked, allowed_by, categories, matched: m.lists().to_vec() }
 }

@@ -5,7 +5,9 @@
 //! against the URL filter with the tenant's policy, and either answered with a block page or
 //! forwarded over a pooled upstream connection with every header that identifies the terminal
 //! removed. `CONNECT` tunnels are decided by host and, once the client speaks TLS, by SNI.
-//! Every request becomes an access-log event.
+//! Every request becomes an access-log event. Tenants may have their `CONNECT` tunnels
+//! decrypted (`tls`) so that the requests inside get the same treatment, and bodies pass
+//! through a malware scanner (`scan_body`) before they are released.
 
 mod access_log;
 mod build;
@@ -14,14 +16,19 @@ mod decision;
 mod forward;
 mod headers;
 mod pages;
+mod resolve;
+mod scan_body;
 mod server;
 mod sni;
 mod state;
+pub mod tls;
 mod tunnel;
 
 pub use access_log::AccessLog;
 pub use build::{BuildReport, build_state};
 pub use client::Client;
-pub use server::{ProxyContext, ProxySettings, serve};
+pub use resolve::Resolver;
+pub use scan_body::{BodyScanner, ScanOutcome, ScanVerdict, SharedScanner};
+pub use server::{ProxyContext, ProxySettings, Services, serve};
 pub use sni::{SniError, server_name};
 pub use state::{ProxyState, TenantWebPolicy};

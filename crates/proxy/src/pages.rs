@@ -53,6 +53,12 @@ pub enum BlockKind {
     WriteRestricted,
     NotAllowListed,
     NoTenant,
+    /// The scanning engine found malware (the list is the signature name).
+    Malware,
+    /// The body could not be scanned and the tenant fails closed (the list is why).
+    Unscanned,
+    /// The scan found the body suspicious and the tenant fails closed (the list is why).
+    Suspicious,
 }
 
 impl BlockKind {
@@ -64,6 +70,9 @@ impl BlockKind {
             BlockKind::WriteRestricted => "write-restriction",
             BlockKind::NotAllowListed => "not-allow-listed",
             BlockKind::NoTenant => "unknown-source",
+            BlockKind::Malware => "malware",
+            BlockKind::Unscanned => "unscanned",
+            BlockKind::Suspicious => "suspicious",
         }
     }
 
@@ -86,6 +95,14 @@ impl BlockKind {
             }
             (Lang::En, BlockKind::NotAllowListed) => "The site is not on the allow list.".to_string(),
             (Lang::En, BlockKind::NoTenant) => "This terminal is in no member network.".to_string(),
+            (Lang::Ja, BlockKind::Malware) => format!("ウイルス（マルウェア）「{list}」が検出されたため、止めました。"),
+            (Lang::En, BlockKind::Malware) => format!("Malware \"{list}\" was found; the transfer was stopped."),
+            (Lang::Ja, BlockKind::Unscanned) => {
+                format!("ウイルス検査ができなかったため、止めました（{list}）。")
+            }
+            (Lang::En, BlockKind::Unscanned) => format!("The content could not be checked for malware ({list})."),
+            (Lang::Ja, BlockKind::Suspicious) => format!("不審なファイルのため、止めました（{list}）。"),
+            (Lang::En, BlockKind::Suspicious) => format!("The file looks suspicious ({list}); it was stopped."),
         }
     }
 }
@@ -134,6 +151,40 @@ pub fn bad_gateway(url: &str, why: &str, lang: Lang) -> Response<Body> {
              <p>{text}</p><p><code>{}</code></p><p><small>{}</small></p></body></html>\n",
             escape(url),
             escape(why)
+        ),
+    )
+}
+
+/// A request body over the limit.
+pub fn too_large(limit: u64, lang: Lang) -> Response<Body> {
+    let (title, text) = match lang {
+        Lang::Ja => ("送信データが大きすぎます", format!("送信できるデータは {limit} バイトまでです。")),
+        Lang::En => ("Request too large", format!("Requests may carry at most {limit} bytes.")),
+    };
+    simple(StatusCode::PAYLOAD_TOO_LARGE, title, &text, "")
+}
+
+/// The origin of a decrypted connection could not be verified: the terminal is not told
+/// a silent lie, it is told why.
+pub fn origin_certificate(url: &str, why: &str, lang: Lang) -> Response<Body> {
+    let (title, text) = match lang {
+        Lang::Ja => (
+            "安全な接続を確認できませんでした",
+            "接続先のサーバー証明書を検証できなかったため、接続を中止しました。偽のサイトの可能性があります。",
+        ),
+        Lang::En => ("Cannot verify the site", "The certificate of this site could not be verified; it may be fake."),
+    };
+    simple(StatusCode::BAD_GATEWAY, title, text, &format!("{url}: {why}"))
+}
+
+fn simple(status: StatusCode, title: &str, text: &str, detail: &str) -> Response<Body> {
+    html(
+        status,
+        format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1>\
+             <p>{}</p><p><small>{}</small></p></body></html>\n",
+            escape(text),
+            escape(detail)
         ),
     )
 }

@@ -21,7 +21,10 @@ use tokio_util::sync::CancellationToken;
 use crate::access_log::{AccessLog, AccessRecord, access_event};
 use crate::client::Client;
 use crate::pages::{self, BlockInfo, BlockKind, Lang};
+use crate::resolve::Resolver;
+use crate::scan_body::SharedScanner;
 use crate::state::ProxyState;
+use crate::tls::TlsInspector;
 use crate::{forward, tunnel};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -43,6 +46,10 @@ pub struct ProxySettings {
     pub max_header_bytes: usize,
     /// How long a tunnel waits for the client's TLS ClientHello before deciding by host only.
     pub sni_timeout: Duration,
+    /// Largest request body; larger ones get 413.
+    pub max_request_body_bytes: u64,
+    /// Bodies are held for the malware scan up to this size.
+    pub scan_max_bytes: u64,
 }
 
 impl Default for ProxySettings {
@@ -53,6 +60,8 @@ impl Default for ProxySettings {
             pool_idle_timeout: Duration::from_secs(90),
             max_header_bytes: 64 * 1024,
             sni_timeout: Duration::from_secs(5),
+            max_request_body_bytes: 100 << 20,
+            scan_max_bytes: 32 << 20,
         }
     }
 }
@@ -61,12 +70,34 @@ pub struct ProxyContext {
     pub state: ArcSwap<ProxyState>,
     pub access_log: AccessLog,
     pub settings: ProxySettings,
-    pub(crate) upstream: HttpClient<HttpConnector, Incoming>,
+    pub(crate) upstream: HttpClient<HttpConnector<Resolver>, Body>,
+    pub(crate) resolver: Resolver,
+    /// Decrypts `CONNECT` tunnels of tenants that want it; none when it cannot be set up.
+    pub(crate) tls: Option<Arc<TlsInspector>>,
+    /// The malware scanner for bodies; none when scanning does not run.
+    pub(crate) scanner: Option<SharedScanner>,
+}
+
+/// What the proxy may use besides its own state.
+#[derive(Default)]
+pub struct Services {
+    pub tls: Option<Arc<TlsInspector>>,
+    pub scanner: Option<SharedScanner>,
+    pub resolver: Resolver,
 }
 
 impl ProxyContext {
     pub fn new(state: ProxyState, access_log: AccessLog, settings: ProxySettings) -> Arc<ProxyContext> {
-        let mut connector = HttpConnector::new();
+        Self::with_services(state, access_log, settings, Services::default())
+    }
+
+    pub fn with_services(
+        state: ProxyState,
+        access_log: AccessLog,
+        settings: ProxySettings,
+        services: Services,
+    ) -> Arc<ProxyContext> {
+        let mut connector = HttpConnector::new_with_resolver(services.resolver.clone());
         connector.set_connect_timeout(Some(settings.connect_timeout));
         connector.set_nodelay(true);
         let upstream = HttpClient::builder(TokioExecutor::new())
@@ -74,7 +105,15 @@ impl ProxyContext {
             .pool_timer(TokioTimer::new())
             .set_host(true)
             .build(connector);
-        Arc::new(ProxyContext { state: ArcSwap::from_pointee(state), access_log, settings, upstream })
+        Arc::new(ProxyContext {
+            state: ArcSwap::from_pointee(state),
+            access_log,
+            settings,
+            upstream,
+            resolver: services.resolver,
+            tls: services.tls,
+            scanner: services.scanner,
+        })
     }
 }
 
@@ -134,9 +173,20 @@ pub(crate) struct Exchange {
     pub request_id: String,
     pub started: Instant,
     pub lang: Lang,
+    /// What the malware scan made of the bodies, for the access log.
+    scan: std::sync::Mutex<Option<String>>,
 }
 
 impl Exchange {
+    pub fn new(ctx: Arc<ProxyContext>, state: Arc<ProxyState>, client: Client, lang: Lang) -> Exchange {
+        let request_id = mamori_core::event::new_event_id();
+        Exchange { ctx, state, client, request_id, started: Instant::now(), lang, scan: Default::default() }
+    }
+
+    pub fn note_scan(&self, note: String) {
+        *self.scan.lock().unwrap_or_else(|e| e.into_inner()) = Some(note);
+    }
+
     /// Logs a blocked request and answers with the block page.
     pub async fn blocked(
         &self,
@@ -192,6 +242,7 @@ impl Exchange {
             categories,
             duration: self.started.elapsed(),
             error,
+            scan: self.scan.lock().unwrap_or_else(|e| e.into_inner()).take(),
         });
         self.ctx.access_log.record(event).await;
     }
@@ -201,7 +252,6 @@ async fn handle(ctx: Arc<ProxyContext>, peer: SocketAddr, req: Request<Incoming>
     let state = ctx.state.load_full();
     let client = Client::identify(&state, peer.ip(), req.headers());
     let lang = Lang::of(req.headers());
-    let x =
-        Exchange { ctx, state, client, request_id: mamori_core::event::new_event_id(), started: Instant::now(), lang };
+    let x = Exchange::new(ctx, state, client, lang);
     if req.method() == Method::CONNECT { tunnel::connect(x, req).await } else { forward::forward(x, req).await }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use mamori_core::attribution::TenantDirectory;
 use mamori_core::prefix_map::PrefixMap;
-use mamori_urlfilter::{Matcher, Policy};
+use mamori_urlfilter::{ListId, Matcher, Policy};
 
 /// One tenant's web settings beyond its URL-filter policy.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +18,17 @@ pub struct TenantWebPolicy {
     pub trusted_proxies: Vec<IpNet>,
     /// Shown on the block page: whom to call.
     pub helpdesk: Option<String>,
+    /// Decrypt `CONNECT` tunnels (TLS inspection).
+    pub tls_inspect: bool,
+    /// The tenant whose own CA signs host certificates; the common CA when none.
+    pub tls_ca: Option<String>,
+    /// Lists (domains, categories) whose hosts are tunnelled, never decrypted.
+    pub tls_bypass: Vec<ListId>,
+    /// Scan downloads (and uploads) when a scanner runs.
+    pub scan_downloads: bool,
+    pub scan_uploads: bool,
+    /// A body that cannot be scanned passes (true) or is refused (false).
+    pub scan_fail_open: bool,
 }
 
 pub struct ProxyState {

@@ -12,6 +12,7 @@ use crate::decision::decide;
 use crate::pages;
 use crate::server::{Body, Exchange, full};
 use crate::sni::{SniError, server_name};
+use crate::tls::Destination;
 
 /// Largest ClientHello read before deciding (a TLS record is at most 16 KiB + header).
 const MAX_HELLO: usize = 16 * 1024 + 5;
@@ -31,18 +32,17 @@ pub(crate) async fn connect(x: Exchange, req: Request<Incoming>) -> Response<Bod
     }
     let host = target.host().to_string();
     let port = target.port().unwrap_or(443);
-    let addr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-    let upstream = match tokio::time::timeout(x.ctx.settings.connect_timeout, TcpStream::connect(&addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return gateway_error(&x, &authority, &host, e.to_string()).await,
-        Err(_) => return gateway_error(&x, &authority, &host, "connect timed out".into()).await,
+    let inspect = inspects(&x, &host, &d.matched);
+    let upstream = match x.ctx.resolver.connect(&host, port, x.ctx.settings.connect_timeout).await {
+        Ok(s) => s,
+        Err(e) => return gateway_error(&x, &authority, &host, e.to_string()).await,
     };
-    let _ = upstream.set_nodelay(true);
     x.log("CONNECT", &authority, &host, 200, "allowed", None, d.categories, None).await;
     tokio::spawn(async move {
         match hyper::upgrade::on(req).await {
             Ok(upgraded) => {
-                if let Err(e) = relay(&x, TokioIo::new(upgraded), upstream, &authority).await {
+                let dest = Destination { name: host.clone(), host, port, authority: authority.clone() };
+                if let Err(e) = relay(x, TokioIo::new(upgraded), upstream, dest, inspect).await {
                     tracing::debug!(tunnel = %authority, error = %e, "tunnel ended");
                 }
             }
@@ -57,14 +57,26 @@ async fn gateway_error(x: &Exchange, authority: &str, host: &str, why: String) -
     pages::plain(StatusCode::BAD_GATEWAY, &format!("cannot connect to {authority}: {why}"))
 }
 
+/// Whether the tunnel to `host` is decrypted: the tenant wants it, and neither its bypass lists
+/// nor a recent failure (pinning, client certificates) exempt the host.
+fn inspects(x: &Exchange, host: &str, matched: &[mamori_urlfilter::ListId]) -> bool {
+    let web = x.state.web_policy(x.client.tenant.as_deref());
+    let Some(tls) = &x.ctx.tls else { return false };
+    web.tls_inspect
+        && !matched.iter().any(|l| web.tls_bypass.contains(l))
+        && tls.remembered.get(x.client.tenant.as_deref(), host).is_none()
+}
+
 /// Reads the ClientHello, checks its server name when it differs from the CONNECT host, then
-/// copies both ways.
+/// decrypts or copies both ways.
 async fn relay(
-    x: &Exchange,
+    x: Exchange,
     mut client: TokioIo<hyper::upgrade::Upgraded>,
     mut upstream: TcpStream,
-    authority: &str,
+    mut dest: Destination,
+    mut inspect: bool,
 ) -> std::io::Result<()> {
+    let authority = dest.authority.as_str();
     let mut hello = Vec::with_capacity(2048);
     let deadline = tokio::time::Instant::now() + x.ctx.settings.sni_timeout;
     let sni = loop {
@@ -99,6 +111,11 @@ async fn relay(
             .await;
             return Ok(());
         }
+        inspect = inspect && inspects(&x, &name, &d.matched);
+        dest.name = name;
+    }
+    if inspect && crate::sni::record_len(&hello).is_ok() {
+        return crate::tls::session(x, client, upstream, hello, dest).await;
     }
     upstream.write_all(&hello).await?;
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await.map(|_| ())

@@ -67,16 +67,14 @@ fn state() -> ProxyState {
     let mut tenants = HashMap::new();
     tenants.insert(
         "midori".to_string(),
-        TenantWebPolicy {
-            policy: midori, trusted_proxies: vec![], helpdesk: Some("情報政策課 内線1234".into())
-        },
+        TenantWebPolicy { policy: midori, helpdesk: Some("情報政策課 内線1234".into()), ..Default::default() },
     );
     tenants.insert(
         "aoba".to_string(),
         TenantWebPolicy {
             policy: common.clone(),
             trusted_proxies: vec!["127.0.0.4/32".parse().unwrap()],
-            helpdesk: None,
+            ..Default::default()
         },
     );
     ProxyState::new(

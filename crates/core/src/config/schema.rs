@@ -45,6 +45,27 @@ pub struct ProxyConfig {
     pub header_timeout_secs: u64,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: u64,
+    /// Largest request body (uploads) accepted; larger ones get 413.
+    #[serde(default = "default_max_request_body")]
+    pub max_request_body_bytes: u64,
+    /// Bodies are held for the malware scan up to this size; beyond it the tenant's
+    /// `scan_failure` decides.
+    #[serde(default = "default_scan_max")]
+    pub scan_max_bytes: u64,
+    /// A DNS server (`ip:port`) for origins' names; the system resolver when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<SocketAddr>,
+    /// More CA certificates (PEM) trusted for origins under TLS inspection, besides the
+    /// public roots (a private PKI, tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_extra_ca: Option<PathBuf>,
+    /// Minted host certificates kept for reuse.
+    #[serde(default = "default_leaf_cache")]
+    pub tls_leaf_cache: usize,
+    /// A host whose terminal rejected the mamori CA (certificate pinning) is tunnelled
+    /// without decryption for this long.
+    #[serde(default = "default_pin_bypass")]
+    pub tls_pin_bypass_minutes: u64,
 }
 
 impl Default for ProxyConfig {
@@ -54,8 +75,27 @@ impl Default for ProxyConfig {
             allow_unassigned: false,
             header_timeout_secs: default_header_timeout(),
             connect_timeout_secs: default_connect_timeout(),
+            max_request_body_bytes: default_max_request_body(),
+            scan_max_bytes: default_scan_max(),
+            resolver: None,
+            tls_extra_ca: None,
+            tls_leaf_cache: default_leaf_cache(),
+            tls_pin_bypass_minutes: default_pin_bypass(),
         }
     }
+}
+
+fn default_max_request_body() -> u64 {
+    100 << 20
+}
+fn default_scan_max() -> u64 {
+    32 << 20
+}
+fn default_leaf_cache() -> usize {
+    1000
+}
+fn default_pin_bypass() -> u64 {
+    60
 }
 
 fn default_header_timeout() -> u64 {

@@ -62,6 +62,19 @@ listen = "127.0.0.1:3128"
 allow_unassigned = true
 # A client must send its request headers within this many seconds (slowloris).
 header_timeout_secs = 10
+# Larger uploads get 413 (bytes).
+max_request_body_bytes = 104857600
+# Bodies are held back for the malware scan up to this size (bytes); what is larger passes or
+# is refused by the tenant's scan_failure.
+scan_max_bytes = 33554432
+# A DNS server for origins' names; the system resolver when left out.
+# resolver = "192.0.2.53:53"
+# TLS inspection (tls_inspect under [web]): more CA certificates trusted for origins besides the
+# public roots (a private PKI), host certificates kept, and how long a host whose terminal
+# rejected the mamori CA (certificate pinning) is tunnelled without decryption.
+# tls_extra_ca = "certs/internal-ca.pem"
+tls_leaf_cache = 1000
+tls_pin_bypass_minutes = 60
 
 # The web filter: lists for every tenant ([web.common]) and each tenant's own
 # ([web.tenants.ID], added to the common ones). Entries are domains (with their subdomains),
@@ -79,11 +92,27 @@ block = ["blocked.example"]
 # Readable, but no posting or uploads:
 # read_only_categories = ["forums", "social_networks"]
 helpdesk = "デモ県 セキュリティクラウド運用窓口"
+# TLS inspection: decrypt HTTPS to filter full URLs and scan downloads. Terminals must trust
+# the mamori CA first: `mamori ca export [--tenant ID] > mamori-ca.pem`. Hosts that need a
+# client certificate or whose terminal rejects the CA are tunnelled automatically (and logged).
+# tls_inspect = true
+# Never decrypted: by domain, and by category (needs categories_dir).
+# tls_bypass_domains = ["bank.example.jp"]
+# tls_bypass_categories = ["bank", "medical", "government"]
+# Malware scanning of downloads (on when the scan service runs) and uploads; what cannot be
+# scanned (too large, engine error) or is only suspicious (a name that lies about the content)
+# passes with "open" or is refused with "closed". Malware is always refused.
+# scan_downloads = true
+# scan_uploads = false
+# scan_failure = "open"
 
 [web.tenants.aoba]
 # あおば町 lets its office PCs reach only these sites.
 allow = ["town.aoba.example.jp", "www.e-gov.go.jp"]
 allow_only = true
+# あおば町 decrypts HTTPS with a CA of its own (mamori ca export --tenant aoba).
+# tls_inspect = true
+# tls_own_ca = true
 [scan]
 # Malware scanning. Uncomment icap to let a proxy use mamori as its virus scanner, e.g. Squid:
 #   icap_service mamori_resp respmod_precache icap://127.0.0.1:1344/respmod bypass=off

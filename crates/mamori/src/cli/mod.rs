@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod ca_cmd;
 mod config_cmd;
 pub mod context;
 mod init;
@@ -90,6 +91,11 @@ pub enum Command {
     },
     /// Scan files and directories for malware: exit 0 clean, 1 found, 2 error.
     Scan(scan_cmd::ScanArgs),
+    /// The web proxy's TLS inspection CA: export the certificate terminals install.
+    Ca {
+        #[command(subcommand)]
+        command: ca_cmd::CaCommand,
+    },
     /// Configuration revisions: history, diff, rollback.
     Config {
         #[command(subcommand)]
@@ -109,5 +115,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token { command } => user_cmd::run_token(command),
         Command::Config { command } => config_cmd::run(command),
         Command::Scan(args) => scan_cmd::run(args),
+        Command::Ca { command } => ca_cmd::run(command),
     }
 }

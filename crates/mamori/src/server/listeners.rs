@@ -118,6 +118,7 @@ impl Running {
         ctx: &Context,
         logs: &LogStore,
         managed: &mamori_core::ManagedConfig,
+        engine: Option<Arc<mamori_scan::Engine>>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Option<(Arc<mamori_proxy::ProxyContext>, super::apply::ProxyHook)>> {
         let proxy = &ctx.config.file.proxy;
@@ -138,10 +139,29 @@ impl Running {
         let settings = mamori_proxy::ProxySettings {
             header_timeout: std::time::Duration::from_secs(proxy.header_timeout_secs.max(1)),
             connect_timeout: std::time::Duration::from_secs(proxy.connect_timeout_secs.max(1)),
+            max_request_body_bytes: proxy.max_request_body_bytes,
+            scan_max_bytes: proxy.scan_max_bytes,
             ..Default::default()
         };
+        let tls = mamori_proxy::tls::TlsInspector::new(&mamori_proxy::tls::TlsSettings {
+            data_dir: ctx.data_dir.clone(),
+            extra_ca: proxy.tls_extra_ca.as_ref().map(|p| ctx.config.resolve(p)),
+            leaf_cache: proxy.tls_leaf_cache,
+            pin_bypass: std::time::Duration::from_secs(proxy.tls_pin_bypass_minutes.saturating_mul(60)),
+        })
+        .map_err(|e| anyhow::anyhow!("proxy.tls_extra_ca: {e}"))?;
+        let services = mamori_proxy::Services {
+            tls: Some(Arc::new(tls)),
+            scanner: engine.map(|e| Arc::new(super::scan_service::ProxyScanner(e)) as mamori_proxy::SharedScanner),
+            resolver: match proxy.resolver {
+                Some(server) => {
+                    mamori_proxy::Resolver::dns(server).map_err(|e| anyhow::anyhow!("proxy.resolver: {e}"))?
+                }
+                None => mamori_proxy::Resolver::default(),
+            },
+        };
         let (access_log, _writer) = mamori_proxy::AccessLog::start(logs.sink());
-        let context = mamori_proxy::ProxyContext::new(state, access_log, settings);
+        let context = mamori_proxy::ProxyContext::with_services(state, access_log, settings, services);
         let listener =
             tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("proxy.listen", "TCP", addr))?;
         self.spawn(

@@ -105,8 +105,14 @@ async fn serve(
     if let Some(collect) = &collect {
         running.start_syslog(&ctx, collect.clone(), shutdown.clone()).await?;
     }
+    // The scanning engine first: the web proxy scans with it too.
+    let scan = match enabled("scan") {
+        true => Some(scan_service::start(&ctx, logs.sink(), shutdown.clone()).await?),
+        false => None,
+    };
+    let engine = scan.as_ref().map(|s| s.engine.clone());
     if enabled("proxy")
-        && let Some((proxy, hook)) = running.start_proxy(&ctx, &logs, &managed, shutdown.clone()).await?
+        && let Some((proxy, hook)) = running.start_proxy(&ctx, &logs, &managed, engine, shutdown.clone()).await?
     {
         applier.attach_proxy(proxy, hook);
     }
@@ -127,8 +133,8 @@ async fn serve(
     } else {
         None
     };
-    if enabled("scan")
-        && let Some(scan) = scan_service::start(&ctx, logs.sink(), shutdown.clone()).await?
+    if let Some(scan) = scan
+        && scan.listener.is_some()
     {
         running.spawn("icap", scan.url.clone(), scan_service::serve_icap(scan, logs.sink(), shutdown.clone()));
     }

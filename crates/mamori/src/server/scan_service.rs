@@ -21,17 +21,18 @@ const FRESHNESS_INTERVAL: Duration = Duration::from_secs(600);
 
 pub struct ScanService {
     pub engine: Arc<Engine>,
-    pub listener: tokio::net::TcpListener,
+    /// The ICAP listener, when `scan.icap` is set.
+    pub listener: Option<tokio::net::TcpListener>,
     pub url: String,
 }
 
+/// Loads the engine (the web proxy scans with it too) and binds the ICAP listener if asked.
 pub async fn start(
     ctx: &Context,
     sink: Arc<dyn EventSink>,
     shutdown: CancellationToken,
-) -> anyhow::Result<Option<ScanService>> {
+) -> anyhow::Result<ScanService> {
     let scan = &ctx.config.file.scan;
-    let Some(addr) = scan.icap else { return Ok(None) };
     let config = SignatureConfig {
         clamav: scan.clamav_db.iter().map(|p| ctx.config.resolve(p)).collect(),
         yara: scan.rules.iter().map(|p| ctx.config.resolve(p)).collect(),
@@ -48,8 +49,15 @@ pub async fn start(
     let mut engine = Engine::new(store.clone(), Limits::default());
     engine.clamd = scan.clamd.as_deref().map(mamori_scan::clamd::Clamd::parse);
     let engine = Arc::new(engine);
-    let listener =
-        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("scan.icap: cannot listen on TCP {addr}"))?;
+    let listener = match scan.icap {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("scan.icap: cannot listen on TCP {addr}"))?,
+        ),
+        None => None,
+    };
+    let url = scan.icap.map(|addr| format!("icap://{addr}/respmod (and /reqmod)")).unwrap_or_default();
 
     let stop_watch = Arc::new(AtomicBool::new(false));
     {
@@ -59,7 +67,25 @@ pub async fn start(
     }
     let max_age = Duration::from_secs(scan.max_signature_age_hours.saturating_mul(3600));
     tokio::spawn(upkeep(store, sink, max_age, shutdown, stop_watch));
-    Ok(Some(ScanService { engine, listener, url: format!("icap://{addr}/respmod (and /reqmod)") }))
+    Ok(ScanService { engine, listener, url })
+}
+
+/// The engine as the web proxy's body scanner; detections become alerts like ICAP's.
+pub struct ProxyScanner(pub Arc<Engine>);
+
+impl mamori_proxy::BodyScanner for ProxyScanner {
+    fn scan(&self, name: &str, data: &[u8], tenant: &str) -> mamori_proxy::ScanOutcome {
+        use mamori_proxy::ScanVerdict;
+        let report = self.0.scan_bytes(name, data, tenant);
+        let alerts = mamori_scan::events::detection_events(&report, "proxy", Some(tenant), jiff::Timestamp::now());
+        let verdict = match report.verdict {
+            mamori_scan::Verdict::Clean => ScanVerdict::Clean,
+            mamori_scan::Verdict::Infected { names } => ScanVerdict::Infected(names),
+            mamori_scan::Verdict::Suspicious { reasons } => ScanVerdict::Suspicious(reasons),
+            mamori_scan::Verdict::Error { messages } => ScanVerdict::Error(messages.join("; ")),
+        };
+        mamori_proxy::ScanOutcome { verdict, alerts }
+    }
 }
 
 /// The ICAP server; every detection becomes an alert in the log store.
@@ -79,9 +105,10 @@ pub async fn serve_icap(
         }
         submit(sink.clone(), events);
     });
+    let Some(listener) = service.listener else { return Ok(()) };
     let server = IcapServer::new(service.engine, Some(hook));
     tokio::select! {
-        result = server.serve(service.listener) => result,
+        result = server.serve(listener) => result,
         _ = shutdown.cancelled() => Ok(()),
     }
 }
