@@ -121,6 +121,7 @@ fn is_container(file_type: FileType) -> bool {
             | Lzma
             | Tar
             | Cab
+            | SevenZip
             | Cpio
             | Tnef
             | Szdd
