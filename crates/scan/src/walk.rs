@@ -122,6 +122,7 @@ fn is_container(file_type: FileType) -> bool {
             | Tar
             | Cab
             | SevenZip
+            | Sis
             | Cpio
             | Tnef
             | Szdd

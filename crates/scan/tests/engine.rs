@@ -234,10 +234,10 @@ fn eicar_in_7z_plain_and_solid() {
     assert_eq!(report.objects_scanned, 4);
 }
 
-/// Debian's clamav-testfiles: ClamAV's test program, packed by UPX and stored inside an
-/// FSG-packed program; found through its SHA-256 as in `scripts/conformance clamav-testfiles`.
+/// Debian's clamav-testfiles: ClamAV's test program packed by UPX, stored inside an
+/// FSG-packed program, in a 7z archive and in a Symbian package; found through its SHA-256 as in `scripts/conformance clamav-testfiles`.
 #[test]
-fn clamav_test_program_in_upx_and_embedded_in_a_program() {
+fn clamav_test_program_in_upx_embedded_7z_and_sis() {
     let dir = std::path::Path::new("/usr/share/clamav-testfiles");
     assert!(dir.is_dir(), "{} is missing: install the Debian package clamav-testfiles", dir.display());
     let db = tempfile::tempdir().unwrap();
@@ -249,6 +249,7 @@ fn clamav_test_program_in_upx_and_embedded_in_a_program() {
         ("clam-upx.exe", vec!["clam-upx.exe", "upx-unpacked", "embedded-pe@6112"]),
         ("clam-fsg.exe", vec!["clam-fsg.exe", "embedded-pe@6112"]),
         ("clam.7z", vec!["clam.7z", "clam.exe"]),
+        ("clam.sis", vec!["clam.sis", "clam.exe"]),
     ] {
         let data = std::fs::read(dir.join(file)).unwrap();
         let report = scan_with(&set, &Limits::default(), file, &data, "");

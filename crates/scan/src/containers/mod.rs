@@ -13,6 +13,7 @@ mod pdf;
 mod pe_embedded;
 mod rtf;
 mod sevenz;
+mod sis;
 pub(crate) mod tar;
 mod tnef;
 mod upx;
@@ -20,6 +21,7 @@ mod zip;
 
 pub use cpio::is_cpio;
 pub use legacy::{BINHEX_MARKER, SZDD_MAGIC};
+pub use sis::is_sis;
 pub use tnef::TNEF_MAGIC;
 
 use crate::filetype::FileType;
@@ -78,6 +80,7 @@ pub fn extract(file_type: FileType, data: &[u8], visitor: &mut dyn Visitor) -> O
         FileType::Cpio => cpio::extract(data, visitor),
         FileType::Cab => cab::extract(data, visitor),
         FileType::SevenZip => sevenz::extract(data, visitor),
+        FileType::Sis => sis::extract(data, visitor),
         FileType::Tnef => tnef::extract(data, visitor),
         FileType::Szdd => legacy::unszdd(data, visitor),
         FileType::BinHex => legacy::unbinhex(data, visitor),
