@@ -38,3 +38,18 @@ mamori_config() { # mamori_config DIR API_PORT SYSLOG_PORT
   sed -i -e "s/127.0.0.1:8400/127.0.0.1:$2/" -e "s/127.0.0.1:5514/127.0.0.1:$3/" \
     -e '/^udp = /d' -e '/^tls = /d' -e 's/min_free_disk_mb = 256/min_free_disk_mb = 64/' "$1/mamori.toml"
 }
+
+# measure CMD...: runs CMD (stdout to $work/out, stderr to $work/err) and prints
+# "WALL_SECONDS CPU_SECONDS MAX_RSS_KIB EXIT_CODE" of it and its children.
+measure() {
+  python3 -c '
+import os, subprocess, sys, time
+w = os.environ["work"]
+start = time.monotonic()
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=open(w + "/out", "wb"), stderr=open(w + "/err", "wb"))
+_, status, usage = os.wait4(p.pid, 0)
+print("%.3f %.3f %d %d" % (time.monotonic() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)))
+' "$@"
+}
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

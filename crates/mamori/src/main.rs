@@ -11,6 +11,17 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Returns memory freed so far to the operating system. Loading signatures builds large
+/// temporaries (the pattern automaton is built from a bigger one) that mimalloc would keep
+/// resident for as long as the process runs.
+pub fn release_free_memory() {
+    unsafe extern "C" {
+        fn mi_collect(force: bool);
+    }
+    // SAFETY: mimalloc is the global allocator and mi_collect may be called from any thread.
+    unsafe { mi_collect(true) }
+}
+
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     cli::logging::init(&args);

@@ -21,6 +21,7 @@ pub enum FileType {
     SevenZip,
     Rar,
     Cab,
+    Sis,
     Tar,
     Cpio,
     Tnef,
@@ -64,6 +65,7 @@ impl FileType {
             FileType::SevenZip => "7z",
             FileType::Rar => "rar",
             FileType::Cab => "cab",
+            FileType::Sis => "sis",
             FileType::Tar => "tar",
             FileType::Cpio => "cpio",
             FileType::Tnef => "tnef",
@@ -140,6 +142,9 @@ pub fn detect(data: &[u8]) -> FileType {
     }
     if starts(b"MSCF\0\0\0\0") {
         return FileType::Cab;
+    }
+    if crate::containers::is_sis(data) {
+        return FileType::Sis;
     }
     if starts(&[0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]) {
         return FileType::Ole2;
@@ -299,6 +304,7 @@ pub fn expected_by_extension(extension: &str) -> Option<&'static [FileType]> {
         "bz2" | "tbz2" => &[Bzip2],
         "xz" | "txz" => &[Xz],
         "7z" => &[SevenZip],
+        "sis" => &[Sis],
         "rar" => &[Rar],
         "cab" => &[Cab],
         "tar" => &[Tar],

@@ -3,7 +3,8 @@
 //! where inside nested containers each finding sits.
 //!
 //! - [`filetype`] and [`names`]: what a file really is, and names that disguise it.
-//! - `containers`: zip, gzip, bzip2, xz, tar, MIME/mbox, OLE2, PDF, opened within [`Limits`].
+//! - `containers`: zip, gzip, bzip2, xz, tar, 7z, SIS, MIME/mbox, OLE2, PDF, UPX-packed and
+//!   embedded programs, opened within [`Limits`].
 //! - [`clamav`]: ClamAV databases (hash, body, logical signatures; CVD files).
 //! - `yara`: YARA rules through yara-x (feature `yara`).
 //! - [`SignatureStore`]: versioned snapshots swapped while scans go on.

@@ -121,6 +121,8 @@ fn is_container(file_type: FileType) -> bool {
             | Lzma
             | Tar
             | Cab
+            | SevenZip
+            | Sis
             | Cpio
             | Tnef
             | Szdd

@@ -216,3 +216,59 @@ fn pdf_flate_streams_are_scanned() {
     let report = scan("doc.pdf", &pdf);
     assert!(infected_with(&report, "Eicar-Test-Signature"), "{report:?}");
 }
+
+#[test]
+fn eicar_in_7z_plain_and_solid() {
+    use sevenz_rust2::{ArchiveEntry, ArchiveWriter, SourceReader};
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = ArchiveWriter::new(&mut out).unwrap();
+    writer.push_archive_entry(ArchiveEntry::new_file("readme.txt"), Some(&b"hello"[..])).unwrap();
+    let entries = vec![ArchiveEntry::new_file("a.txt"), ArchiveEntry::new_file("dir/eicar.com")];
+    let readers = vec![SourceReader::new(&b"some text"[..]), SourceReader::new(EICAR.as_bytes())];
+    writer.push_archive_entries(entries, readers).unwrap();
+    writer.finish().unwrap();
+    let report = scan("files.7z", out.get_ref());
+    assert!(infected_with(&report, "Eicar-Test-Signature"), "{report:?}");
+    assert_eq!(report.file_type, "7z");
+    assert_eq!(report.findings[0].path, vec!["files.7z", "dir/eicar.com"]);
+    assert_eq!(report.objects_scanned, 4);
+}
+
+/// Debian's clamav-testfiles: ClamAV's test program packed by UPX, stored inside an
+/// FSG-packed program, in a 7z archive and in a Symbian package; found through its SHA-256 as in `scripts/conformance clamav-testfiles`.
+#[test]
+fn clamav_test_program_in_upx_embedded_7z_and_sis() {
+    let dir = std::path::Path::new("/usr/share/clamav-testfiles");
+    assert!(dir.is_dir(), "{} is missing: install the Debian package clamav-testfiles", dir.display());
+    let db = tempfile::tempdir().unwrap();
+    let hdb = "71e7b604d18aefd839e51a39c88df8383bb4c071dc31f87f00a2b5df580d4495:544:ClamAV-Test-File\n";
+    std::fs::write(db.path().join("test.hdb"), hdb).unwrap();
+    let config = mamori_scan::SignatureConfig { clamav: vec![db.path().to_path_buf()], yara: vec![] };
+    let set = SignatureSet::load(&config, 1);
+    for (file, path) in [
+        ("clam-upx.exe", vec!["clam-upx.exe", "upx-unpacked", "embedded-pe@6112"]),
+        ("clam-fsg.exe", vec!["clam-fsg.exe", "embedded-pe@6112"]),
+        ("clam.7z", vec!["clam.7z", "clam.exe"]),
+        ("clam.sis", vec!["clam.sis", "clam.exe"]),
+    ] {
+        let data = std::fs::read(dir.join(file)).unwrap();
+        let report = scan_with(&set, &Limits::default(), file, &data, "");
+        assert!(infected_with(&report, "ClamAV-Test-File"), "{file}: {report:?}");
+        let finding = report.findings.iter().find(|f| matches!(f.kind, FindingKind::Infected { .. })).unwrap();
+        assert_eq!(finding.path, path, "{file}");
+    }
+}
+
+/// The AutoIt samples of clamav-testfiles are UPX-packed with NRV2E (the test program sits in
+/// their compressed script, which is not unpacked): the walk must reach the rebuilt program.
+#[test]
+fn upx_nrv2e_samples_unpack() {
+    let dir = std::path::Path::new("/usr/share/clamav-testfiles");
+    assert!(dir.is_dir(), "{} is missing: install the Debian package clamav-testfiles", dir.display());
+    for file in ["clam.ea05.exe", "clam.ea06.exe"] {
+        let data = std::fs::read(dir.join(file)).unwrap();
+        let report = scan(file, &data);
+        assert_eq!(report.objects_scanned, 2, "{file}: {report:?}");
+        assert!(report.bytes_scanned > 2 * data.len() as u64, "{file}: {report:?}");
+    }
+}

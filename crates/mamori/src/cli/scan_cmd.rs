@@ -48,6 +48,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let config = SignatureConfig { clamav: args.clamav_db.clone(), yara: args.rules.clone() };
     let store = Arc::new(SignatureStore::open(config));
+    crate::release_free_memory();
     let set = store.snapshot();
     let report = &set.report;
     eprintln!(

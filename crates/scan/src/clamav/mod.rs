@@ -8,7 +8,7 @@ mod load;
 mod logical;
 mod offset;
 pub mod pattern;
-mod pe;
+pub(crate) mod pe;
 
 pub use load::{CvdHeader, LoadStats};
 

@@ -7,15 +7,21 @@ mod cpio;
 mod embedded;
 mod legacy;
 mod mime;
+mod nrv;
 mod ole2;
 mod pdf;
+mod pe_embedded;
 mod rtf;
+mod sevenz;
+mod sis;
 pub(crate) mod tar;
 mod tnef;
+mod upx;
 mod zip;
 
 pub use cpio::is_cpio;
 pub use legacy::{BINHEX_MARKER, SZDD_MAGIC};
+pub use sis::is_sis;
 pub use tnef::TNEF_MAGIC;
 
 use crate::filetype::FileType;
@@ -73,6 +79,8 @@ pub fn extract(file_type: FileType, data: &[u8], visitor: &mut dyn Visitor) -> O
         FileType::Tar => tar::extract(data, visitor),
         FileType::Cpio => cpio::extract(data, visitor),
         FileType::Cab => cab::extract(data, visitor),
+        FileType::SevenZip => sevenz::extract(data, visitor),
+        FileType::Sis => sis::extract(data, visitor),
         FileType::Tnef => tnef::extract(data, visitor),
         FileType::Szdd => legacy::unszdd(data, visitor),
         FileType::BinHex => legacy::unbinhex(data, visitor),
@@ -82,9 +90,28 @@ pub fn extract(file_type: FileType, data: &[u8], visitor: &mut dyn Visitor) -> O
         FileType::Text if memchr::memmem::find(data, b";base64,").is_some() => embedded::html_data_uris(data, visitor),
         FileType::Pdf => pdf::extract(data, visitor),
         FileType::Rtf => rtf::extract(data, visitor),
+        FileType::Pe => executable(data, visitor),
         _ => return None,
     };
     Some(result)
+}
+
+/// Programs: the original of a UPX-packed file, then the first program stored inside.
+fn executable(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> {
+    let max_bytes = visitor.cap().max_bytes;
+    if let Some(original) = upx::unpack(data, max_bytes)
+        && visitor.member(Member::part("upx-unpacked".into(), original)) == Flow::Stop
+    {
+        return Ok(());
+    }
+    if let Some((offset, tail)) = pe_embedded::first(data) {
+        // Cut to what the scan may still expand rather than flag it: installers are large.
+        let tail = &tail[..tail.len().min(usize::try_from(max_bytes).unwrap_or(usize::MAX))];
+        if !tail.is_empty() {
+            visitor.member(Member::part(format!("embedded-pe@{offset}"), tail.to_vec()));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a little-endian integer at `offset`, or `None` past the end.
