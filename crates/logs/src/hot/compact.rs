@@ -69,6 +69,8 @@ fn rebuild(
 ) -> Result<Vec<BlockBuilder>, LogError> {
     let mut out = vec![BlockBuilder::new()];
     for (bi, block) in blocks.iter().enumerate() {
+        // A rewritten block gets a fresh checksum: damage must be found before, not blessed.
+        block.verify().map_err(|e| LogError::index(&p.dir, e))?;
         let sources = block.sources().map_err(|e| LogError::index(&p.dir, e))?;
         for row in 0..block.rows() {
             if !keep(bi, row) {

@@ -128,7 +128,7 @@ impl Partition {
         // SAFETY: block files are written once (to a temporary name, then renamed) and never
         // modified in place; they are only deleted, which keeps an existing map valid.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| LogError::io(&path, e))?;
-        Block::open(Arc::new(map)).map_err(|e| LogError::index(&path, e))
+        Block::open_unverified(Arc::new(map)).map_err(|e| LogError::index(&path, e))
     }
 
     /// The blocks as of now; a search works on this snapshot while the indexer goes on.

@@ -33,17 +33,21 @@ impl std::fmt::Debug for Block {
 impl Block {
     /// Checks the block's checksum and structure.
     pub fn open(bytes: Bytes) -> Result<Block, BlockError> {
+        let block = Block::open_unverified(bytes)?;
+        block.verify()?;
+        Ok(block)
+    }
+
+    /// Checks the structure only. Opening a large hot tier must not read every byte of it;
+    /// the accessors check their bounds, so damage can make results wrong but never crashes.
+    pub fn open_unverified(bytes: Bytes) -> Result<Block, BlockError> {
         let b: &[u8] = (*bytes).as_ref();
         if b.len() < HEADER_LEN || &b[..4] != MAGIC {
             return Err(BlockError("not a hot block (bad magic)".into()));
         }
-        let crc = u32::from_le_bytes(b[4..8].try_into().expect("4 bytes"));
         let len = u32::from_le_bytes(b[8..12].try_into().expect("4 bytes")) as usize;
         if len != b.len() {
             return Err(BlockError(format!("length {len} recorded, {} present", b.len())));
-        }
-        if crc32c::crc32c(&b[8..]) != crc {
-            return Err(BlockError("checksum mismatch".into()));
         }
         let mut c = Cursor::new(b);
         c.pos = HEADER_LEN;
@@ -68,6 +72,16 @@ impl Block {
             columns.push((path, off, len));
         }
         Ok(Block { bytes, rows, min_ts, max_ts, min_lsn, max_lsn, times_at, lsns_at, source, columns })
+    }
+
+    /// Checks the block's checksum.
+    pub fn verify(&self) -> Result<(), BlockError> {
+        let b = self.raw();
+        let crc = u32::from_le_bytes(b[4..8].try_into().expect("4 bytes"));
+        if crc32c::crc32c(&b[8..]) != crc {
+            return Err(BlockError("checksum mismatch".into()));
+        }
+        Ok(())
     }
 
     fn raw(&self) -> &[u8] {
