@@ -12,13 +12,26 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mamori");
 
 /// A port free on 127.0.0.1 for both TCP and UDP.
 pub fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+    free_ports::<1>()[0]
+}
+
+/// `N` distinct ports free for TCP and UDP. Each is held until all are chosen: released one by
+/// one, the system may hand out the same port twice.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let mut held = Vec::with_capacity(N);
+    let mut ports = [0u16; N];
+    for port in ports.iter_mut() {
+        loop {
+            let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+            let p = tcp.local_addr().unwrap().port();
+            if UdpSocket::bind(("127.0.0.1", p)).is_ok() {
+                held.push(tcp);
+                *port = p;
+                break;
+            }
         }
     }
+    ports
 }
 
 pub struct Instance {
@@ -37,7 +50,7 @@ impl Instance {
     pub fn configure(dir: &Path, edit: impl FnOnce(String) -> String) -> Instance {
         let out = Command::new(BIN).args(["init", "--force", "--dir"]).arg(dir).output().unwrap();
         assert!(out.status.success(), "init: {}", String::from_utf8_lossy(&out.stderr));
-        let (api, syslog, tls, proxy) = (free_port(), free_port(), free_port(), free_port());
+        let [api, syslog, tls, proxy] = free_ports();
         let config = dir.join("mamori.toml");
         let text = std::fs::read_to_string(&config)
             .unwrap()
