@@ -6,39 +6,15 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mamori_core::attribution::TenantDirectory;
-use mamori_core::event::Event;
-use mamori_core::sink::{EventSink, Receipt, SubmitFuture};
-use mamori_core::tenant::{NetworkModel, Tenant};
 use mamori_proxy::*;
 use mamori_urlfilter::*;
 
-#[derive(Default)]
-struct Collected(Mutex<Vec<Event>>);
-
-impl EventSink for Collected {
-    fn submit(&self, events: &[Event]) -> SubmitFuture {
-        self.0.lock().unwrap().extend_from_slice(events);
-        let count = events.len();
-        Box::pin(async move { Ok(Receipt { last_lsn: 0, count }) })
-    }
-}
-
-fn tenant(id: &str, net: &str) -> Tenant {
-    Tenant {
-        id: id.into(),
-        name_ja: id.into(),
-        name_en: id.into(),
-        network_model: NetworkModel::Beta,
-        networks: vec![net.parse().unwrap()],
-        domains: vec![],
-        contacts: vec![],
-        retention: Default::default(),
-    }
-}
+mod common;
+use common::{Collected, tenant};
 
 fn state() -> ProxyState {
     let dir = tempfile::tempdir().unwrap();

@@ -50,7 +50,8 @@ impl BodyScanner for EngineScanner {
     }
 }
 
-fn tenant(id: &str, net: &str) -> Tenant {
+/// A tenant with one network, as the tests attribute sources.
+pub fn tenant(id: &str, net: &str) -> Tenant {
     Tenant {
         id: id.into(),
         name_ja: id.into(),
