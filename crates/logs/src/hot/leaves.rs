@@ -4,36 +4,12 @@
 
 use std::fmt;
 
+use mamori_query::ValueRef;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// A scalar of an event. Arrays yield one leaf per element; nulls none.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Leaf<'a> {
-    Str(&'a str),
-    I64(i64),
-    U64(u64),
-    F64(f64),
-    Bool(bool),
-}
-
-impl Leaf<'_> {
-    /// The string form the query language matches keyword values by (`mamori_query::string_form`).
-    pub fn string_form(&self, buf: &mut String) -> Option<()> {
-        use fmt::Write;
-        buf.clear();
-        match self {
-            Leaf::Str(s) => buf.push_str(s),
-            Leaf::I64(i) => write!(buf, "{i}").ok()?,
-            Leaf::U64(u) => write!(buf, "{u}").ok()?,
-            Leaf::F64(f) => write!(buf, "{}", serde_json::Number::from_f64(*f)?).ok()?,
-            Leaf::Bool(b) => buf.push_str(if *b { "true" } else { "false" }),
-        }
-        Some(())
-    }
-}
-
-/// Calls `f(path, leaf)` for every scalar of the JSON object in `json`.
-pub fn for_each_leaf(json: &[u8], f: &mut dyn FnMut(&str, Leaf<'_>)) -> Result<(), serde_json::Error> {
+/// Calls `f(path, value)` for every scalar of the JSON object in `json` (arrays give one call
+/// per element, nulls none).
+pub fn for_each_leaf(json: &[u8], f: &mut dyn FnMut(&str, ValueRef<'_>)) -> Result<(), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let mut path = String::with_capacity(64);
     Walker { path: &mut path, f }.deserialize(&mut de)?;
@@ -42,7 +18,7 @@ pub fn for_each_leaf(json: &[u8], f: &mut dyn FnMut(&str, Leaf<'_>)) -> Result<(
 
 struct Walker<'p, 'f> {
     path: &'p mut String,
-    f: &'p mut (dyn FnMut(&str, Leaf<'_>) + 'f),
+    f: &'p mut (dyn FnMut(&str, ValueRef<'_>) + 'f),
 }
 
 impl<'de> DeserializeSeed<'de> for Walker<'_, '_> {
@@ -60,26 +36,26 @@ impl<'de> Visitor<'de> for Walker<'_, '_> {
     }
 
     fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        (self.f)(self.path, Leaf::Bool(v));
+        (self.f)(self.path, ValueRef::Bool(v));
         Ok(())
     }
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        (self.f)(self.path, Leaf::I64(v));
+        (self.f)(self.path, ValueRef::Int(v));
         Ok(())
     }
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
         match i64::try_from(v) {
-            Ok(i) => (self.f)(self.path, Leaf::I64(i)),
-            Err(_) => (self.f)(self.path, Leaf::U64(v)),
+            Ok(i) => (self.f)(self.path, ValueRef::Int(i)),
+            Err(_) => (self.f)(self.path, ValueRef::UInt(v)),
         }
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        (self.f)(self.path, Leaf::F64(v));
+        (self.f)(self.path, ValueRef::Float(v));
         Ok(())
     }
     fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        (self.f)(self.path, Leaf::Str(v));
+        (self.f)(self.path, ValueRef::Str(v));
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
@@ -144,7 +120,7 @@ mod tests {
         let mut got = Vec::new();
         for_each_leaf(json, &mut |p, l| {
             let mut s = String::new();
-            l.string_form(&mut s);
+            l.write_string_form(&mut s);
             got.push((p.to_string(), s));
         })
         .unwrap();

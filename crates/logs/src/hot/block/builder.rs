@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use super::bytes::{put_i64, put_u16, put_u32, put_u64};
 use super::column::ColumnBuilder;
 use super::{HEADER_LEN, MAGIC};
-use crate::hot::leaves::{Leaf, for_each_leaf};
+use crate::hot::leaves::for_each_leaf;
 
 /// The events of a block being built.
 #[derive(Default)]
@@ -42,9 +42,9 @@ impl BlockBuilder {
         let mut time = None;
         let mut touched: Vec<usize> = Vec::new();
         let BlockBuilder { columns, by_path, scratch, .. } = self;
-        let walked = for_each_leaf(json, &mut |path, leaf| {
+        let walked = for_each_leaf(json, &mut |path, v| {
             if path == "@timestamp" && time.is_none() {
-                time = leaf_time(leaf);
+                time = v.time();
             }
             let kind = field_kind(path);
             if kind == FieldKind::StoredOnly {
@@ -63,7 +63,6 @@ impl BlockBuilder {
                 touched.push(i);
             }
             let column = &mut columns[i].1;
-            let v = value_ref(leaf);
             if kind == FieldKind::Text {
                 v.write_string_form(scratch);
                 column.push_tokens(row, scratch);
@@ -139,21 +138,6 @@ impl BlockBuilder {
     }
 }
 
-fn value_ref(leaf: Leaf<'_>) -> ValueRef<'_> {
-    match leaf {
-        Leaf::Str(s) => ValueRef::Str(s),
-        Leaf::I64(i) => ValueRef::Int(i),
-        Leaf::U64(u) => ValueRef::UInt(u),
-        Leaf::F64(f) => ValueRef::Float(f),
-        Leaf::Bool(b) => ValueRef::Bool(b),
-    }
-}
-
-/// The instant a leaf holds, as the query language reads it.
-fn leaf_time(leaf: Leaf<'_>) -> Option<Timestamp> {
-    value_ref(leaf).time()
-}
-
 /// The `@timestamp` of an event's JSON without walking all of it when, as mamori writes its
 /// events, it is the first key; otherwise found by a walk.
 pub fn event_time(json: &[u8]) -> Result<Option<Timestamp>, serde_json::Error> {
@@ -169,7 +153,7 @@ pub fn event_time(json: &[u8]) -> Result<Option<Timestamp>, serde_json::Error> {
     let mut time = None;
     for_each_leaf(json, &mut |path, leaf| {
         if path == "@timestamp" && time.is_none() {
-            time = leaf_time(leaf);
+            time = leaf.time();
         }
     })?;
     Ok(time)
