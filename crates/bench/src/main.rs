@@ -2,6 +2,7 @@
 //! Deterministic (seeded) so that mamori and its peer see the same bytes.
 
 mod generator;
+mod ingest;
 mod load;
 
 use std::io::{BufWriter, Read, Write};
@@ -74,6 +75,15 @@ enum Command {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Runs a file of syslog lines through parsing, the write-ahead log and the index in
+    /// process, and prints the CPU cost per event (a profiling aid).
+    Ingest {
+        /// A directory for the log store (created; should be empty).
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        file: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -120,6 +130,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Load { dir, count, days, seed } => load::run(&dir, count, days, seed)?,
         Command::Search { dir, queries, top, days, runs } => load::search(&dir, &queries, top.as_deref(), days, runs)?,
+        Command::Ingest { dir, file } => ingest::run(&dir, &file)?,
         Command::Send { addr, file } => {
             let mut data = Vec::new();
             std::fs::File::open(file)?.read_to_end(&mut data)?;

@@ -106,6 +106,24 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     m
 });
 
+/// What happened to the records of a batch, for [`Metrics::count_records`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RecordCounts {
+    pub events: u64,
+    pub parse_failures: u64,
+    pub truncated: u64,
+    pub unassigned: u64,
+}
+
+impl RecordCounts {
+    pub fn add(&mut self, flags: crate::syslog::Flags, unassigned: bool) {
+        self.events += 1;
+        self.parse_failures += u64::from(flags.parse_failure);
+        self.truncated += u64::from(flags.truncated);
+        self.unassigned += u64::from(unassigned);
+    }
+}
+
 /// The metrics, registered on first use.
 pub fn metrics() -> &'static Metrics {
     &METRICS
@@ -126,6 +144,20 @@ impl Metrics {
         if has(tags::UNASSIGNED_SENDER) {
             self.unassigned.get_or_create(&label).inc();
         }
+    }
+
+    /// Counts the records of a batch written without building events.
+    pub fn count_records(&self, transport: Transport, counts: &RecordCounts) {
+        let label = transport.label();
+        let add = |family: &Family<Label, Counter>, n: u64| {
+            if n > 0 {
+                family.get_or_create(&label).inc_by(n);
+            }
+        };
+        add(&self.received_events, counts.events);
+        add(&self.parse_failures, counts.parse_failures);
+        add(&self.truncated, counts.truncated);
+        add(&self.unassigned, counts.unassigned);
     }
 
     pub fn add_bytes(&self, transport: Transport, bytes: usize) {

@@ -11,6 +11,7 @@ use mamori_core::Event;
 use mamori_core::event::tags as core_tags;
 use serde_json::{Map, Value};
 
+use crate::syslog::Content;
 use crate::tags;
 
 /// How the text was obtained from the bytes.
@@ -76,30 +77,62 @@ pub fn decode(raw: &[u8], max: usize, original_len: usize) -> Decoded<'_> {
     }
 }
 
+/// What decoding marks: an [`Event`] (NDJSON) or a syslog line's content.
+pub(crate) trait Flaggable {
+    fn tag(&mut self, tag: &'static str);
+    fn error(&mut self, message: String);
+    /// `mamori.original_base64`.
+    fn keep_original_base64(&mut self, encoded: String);
+}
+
+impl Flaggable for Event {
+    fn tag(&mut self, tag: &'static str) {
+        self.add_tag(tag);
+    }
+    fn error(&mut self, message: String) {
+        self.add_error(message);
+    }
+    fn keep_original_base64(&mut self, encoded: String) {
+        let mamori = self.extra.entry("mamori").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = mamori {
+            m.insert("original_base64".into(), Value::String(encoded));
+        }
+    }
+}
+
+impl Flaggable for Content<'_> {
+    fn tag(&mut self, tag: &'static str) {
+        self.add_tag(tag);
+    }
+    fn error(&mut self, message: String) {
+        self.add_error(message);
+    }
+    fn keep_original_base64(&mut self, encoded: String) {
+        self.original_base64 = Some(encoded);
+    }
+}
+
 impl Decoded<'_> {
-    /// Tags `event` with what decoding had to do and says so in `error.message`. For lossy text
-    /// the exact input bytes are kept in `mamori.original_base64`, so nothing is lost.
+    /// Tags `target` with what decoding had to do and says so in `error.message`. For lossy
+    /// text the exact input bytes are kept in `mamori.original_base64`, so nothing is lost.
     /// `max` is the limit that applied.
-    pub fn flag(&self, event: &mut Event, max: usize) {
+    pub(crate) fn flag(&self, target: &mut impl Flaggable, max: usize) {
         match self.encoding {
             TextEncoding::Utf8 => {}
-            TextEncoding::ShiftJis => event.add_tag(tags::DECODED_SHIFT_JIS),
+            TextEncoding::ShiftJis => target.tag(tags::DECODED_SHIFT_JIS),
             TextEncoding::Lossy => {
-                event.add_tag(tags::INVALID_UTF8);
-                event.add_error(
-                    "the bytes are neither UTF-8 nor Shift_JIS; invalid sequences were replaced \
-                     by U+FFFD, the exact bytes are in mamori.original_base64",
+                target.tag(tags::INVALID_UTF8);
+                target.error(
+                    "the bytes are neither UTF-8 nor Shift_JIS; invalid sequences were replaced by U+FFFD, the exact \
+                     bytes are in mamori.original_base64"
+                        .into(),
                 );
-                let encoded = base64::engine::general_purpose::STANDARD.encode(self.input);
-                let mamori = event.extra.entry("mamori").or_insert_with(|| Value::Object(Map::new()));
-                if let Value::Object(m) = mamori {
-                    m.insert("original_base64".into(), Value::String(encoded));
-                }
+                target.keep_original_base64(base64::engine::general_purpose::STANDARD.encode(self.input));
             }
         }
         if let Some(full) = self.truncated_from {
-            event.add_tag(core_tags::TRUNCATED);
-            event.add_error(format!("message of {full} bytes truncated to the limit of {max} bytes"));
+            target.tag(core_tags::TRUNCATED);
+            target.error(format!("message of {full} bytes truncated to the limit of {max} bytes"));
         }
     }
 }

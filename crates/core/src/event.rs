@@ -370,6 +370,13 @@ fn insert_dotted(out: &mut Map<String, Value>, key: &str, value: Value) {
 /// dedicated counter" method). Consecutive ids differ by small amounts, which lets the archive
 /// store them in a few bits each instead of 10 random bytes.
 pub fn new_event_id() -> String {
+    let id = next_event_id();
+    String::from_utf8(id.to_vec()).expect("hex digits are ASCII")
+}
+
+/// The next event id of [`new_event_id`] as its 32 ASCII hex digits, for writers that put it
+/// straight into a JSON record.
+pub fn next_event_id() -> [u8; 32] {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEED: OnceLock<(u64, AtomicU64)> = OnceLock::new();
@@ -381,7 +388,12 @@ pub fn new_event_id() -> String {
     let count = counter.fetch_add(1, Ordering::Relaxed) & ((1 << 62) - 1);
     let hi = (ms << 16) | (0x7 << 12) | salt;
     let lo = (0b10 << 62) | count;
-    format!("{hi:016x}{lo:016x}")
+    let value = (u128::from(hi) << 64) | u128::from(lo);
+    let mut out = [0u8; 32];
+    for (i, digit) in out.iter_mut().enumerate() {
+        *digit = b"0123456789abcdef"[((value >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    out
 }
 
 /// Flattens an event object into `(dotted.path, leaf value)` pairs; arrays yield one pair per

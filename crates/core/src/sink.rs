@@ -35,4 +35,83 @@ pub trait EventSink: Send + Sync + 'static {
     /// Takes the batch by reference and encodes it before returning, so a caller keeps its
     /// events for a retry without copying them.
     fn submit(&self, events: &[Event]) -> SubmitFuture;
+
+    /// Takes events already encoded as JSON records. Sinks that store JSON take them as they
+    /// are; the default decodes them for [`EventSink::submit`].
+    fn submit_encoded(&self, batch: &EncodedEvents) -> SubmitFuture {
+        match batch.decode() {
+            Ok(events) => self.submit(&events),
+            Err(e) => {
+                let e = SubmitError::Storage(format!("an encoded event is not valid: {e}"));
+                Box::pin(async move { Err(e) })
+            }
+        }
+    }
+}
+
+/// Events encoded as their JSON records, back to back in one buffer: what the log store
+/// appends. Receivers that write JSON directly (syslog) fill it without building [`Event`]s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodedEvents {
+    bytes: Vec<u8>,
+    /// End of each record in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl EncodedEvents {
+    pub fn new() -> Self {
+        EncodedEvents::default()
+    }
+
+    /// Encodes the events.
+    pub fn from_events(events: &[Event]) -> Self {
+        let mut out = EncodedEvents::new();
+        events.iter().for_each(|e| out.push_event(e));
+        out
+    }
+
+    pub fn push_event(&mut self, event: &Event) {
+        self.push_with(|out| serde_json::to_writer(out, event).expect("an Event always serializes"));
+    }
+
+    /// Appends one record, written by `write` (which must write one JSON object of an event).
+    pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        write(&mut self.bytes);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn push_record(&mut self, record: &[u8]) {
+        self.push_with(|out| out.extend_from_slice(record));
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Empties the batch, keeping its memory.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    /// Bytes of all records together.
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        (0..self.ends.len()).map(|i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            &self.bytes[start..self.ends[i]]
+        })
+    }
+
+    /// Decodes the records (for sinks that keep events, such as test sinks).
+    pub fn decode(&self) -> Result<Vec<Event>, serde_json::Error> {
+        self.iter().map(serde_json::from_slice).collect()
+    }
 }

@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use jiff::Timestamp;
 use mamori_core::event::Event;
-use mamori_core::sink::{EventSink, SubmitError, SubmitFuture};
+use mamori_core::sink::{EncodedEvents, EventSink, SubmitError, SubmitFuture};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -53,12 +53,23 @@ impl LogSink {
 
 impl EventSink for LogSink {
     fn submit(&self, events: &[Event]) -> SubmitFuture {
-        let wal = self.wal.clone();
         let now = Timestamp::now();
-        let payloads: Vec<Vec<u8>> = events.iter().map(|e| encode(e, now)).collect();
+        let mut batch = EncodedEvents::new();
+        events.iter().for_each(|e| encode(e, now, &mut batch));
+        self.append(batch)
+    }
+
+    fn submit_encoded(&self, batch: &EncodedEvents) -> SubmitFuture {
+        self.append(batch.clone())
+    }
+}
+
+impl LogSink {
+    fn append(&self, batch: EncodedEvents) -> SubmitFuture {
+        let wal = self.wal.clone();
         Box::pin(async move {
-            let n = payloads.len() as u64;
-            match wal.append(payloads).await {
+            let n = batch.len() as u64;
+            match wal.append(batch).await {
                 Ok(receipt) => {
                     metrics().accepted.inc_by(n);
                     Ok(receipt)
@@ -77,13 +88,13 @@ impl EventSink for LogSink {
     }
 }
 
-/// The WAL record of an event, with the id and ingestion time every stored event carries
-/// (receivers stamp them already; the copy is only for events that come without).
-fn encode(event: &Event, now: Timestamp) -> Vec<u8> {
+/// Appends the WAL record of an event, with the id and ingestion time every stored event
+/// carries (receivers stamp them already; the copy is only for events that come without).
+fn encode(event: &Event, now: Timestamp, out: &mut EncodedEvents) {
     if event.event.id.is_some() && event.event.ingested.is_some() {
-        return serde_json::to_vec(event).expect("an Event always serializes");
+        return out.push_event(event);
     }
     let mut e = event.clone();
     e.stamp_ingestion(now);
-    serde_json::to_vec(&e).expect("an Event always serializes")
+    out.push_event(&e);
 }

@@ -79,7 +79,11 @@ pub fn phrase_in<Q: AsRef<str>, D: AsRef<str>>(query: &[Q], doc: &[D]) -> bool {
 /// Calls `emit(token, start_byte, end_byte)` for each token of `text`, in order.
 ///
 /// This is the single implementation of the rules; everything else is built on it.
-pub fn for_each_token(text: &str, mut emit: impl FnMut(&str, usize, usize)) {
+pub fn for_each_token(text: &str, emit: impl FnMut(&str, usize, usize)) {
+    if text.is_ascii() { for_each_ascii_token(text, emit) } else { for_each_unicode_token(text, emit) }
+}
+
+fn for_each_unicode_token(text: &str, mut emit: impl FnMut(&str, usize, usize)) {
     // The current run: its class, and for Latin runs the lower-cased text, for CJK runs the
     // characters with their byte spans (bigrams need them).
     let mut latin = String::new();
@@ -126,6 +130,33 @@ pub fn for_each_token(text: &str, mut emit: impl FnMut(&str, usize, usize)) {
     }
     flush_latin(&mut latin, latin_span, &mut emit);
     flush_cjk(&mut cjk, &mut scratch, &mut emit);
+}
+
+/// The same rules for all-ASCII text (most log lines), byte by byte: runs of letters and
+/// digits, lower-cased, and borrowed from `text` when they have no capitals.
+fn for_each_ascii_token(text: &str, mut emit: impl FnMut(&str, usize, usize)) {
+    let bytes = text.as_bytes();
+    let mut lower = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let token = &text[start..i];
+        if token.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower.clear();
+            lower.push_str(token);
+            lower.make_ascii_lowercase();
+            emit(&lower, start, i);
+        } else {
+            emit(token, start, i);
+        }
+    }
 }
 
 fn flush_latin(buf: &mut String, span: (usize, usize), emit: &mut impl FnMut(&str, usize, usize)) {
@@ -194,6 +225,25 @@ mod tests {
 
     fn texts(s: &str) -> Vec<String> {
         tokenize(s).map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn the_ascii_path_follows_the_same_rules() {
+        let samples = [
+            "",
+            "a",
+            "Failed password for ROOT from 10.1.2.3 port 22 ssh2",
+            "<134>Mar  1 squid[2211]: 1709261998.123 TCP_MISS/200 GET https://Example.COM/a_b?x=1",
+            "  ...,,,  ",
+            "MiXeD123abc_DEF-ghi",
+            "tab\there\nnewline\0nul~`!@#$%^&*()",
+        ];
+        for s in samples {
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            for_each_ascii_token(s, |t, a, b| fast.push((t.to_string(), a, b)));
+            for_each_unicode_token(s, |t, a, b| general.push((t.to_string(), a, b)));
+            assert_eq!(fast, general, "{s:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use jiff::{SignedDuration, Timestamp};
 use mamori_core::event::{Endpoint, UNASSIGNED};
+use mamori_core::sink::EncodedEvents;
 use mamori_core::{Event, TenantDirectory};
 
 use super::{CollectContext, CollectPolicy};
@@ -84,28 +85,29 @@ impl UnassignedAlarms {
 }
 
 impl CollectContext {
-    /// Attributes, stamps and counts `event` and appends it to `out`, preceded by an alarm the
-    /// first time in an hour that its sender is unassigned.
-    pub(crate) fn admit(
+    /// The tenant of `sender` for the records of a batch written directly as JSON, and whether
+    /// the sender is unassigned. The first time in an hour that a sender is unassigned, its
+    /// alarm goes into `out` first.
+    pub(crate) fn tenant_of_sender<'p>(
         &self,
-        policy: &CollectPolicy,
+        policy: &'p CollectPolicy,
         transport: Transport,
         sender: IpAddr,
-        mut event: Event,
         now: Timestamp,
-        out: &mut Vec<Event>,
-    ) {
+        out: &mut EncodedEvents,
+    ) -> (&'p str, bool) {
         let sender = sender.to_canonical();
-        if !attribute(&mut event, sender, &policy.directory) && self.alarms.should_alarm(sender, now) {
+        if let Some(tenant) = policy.directory.tenant_of_log_sender(sender) {
+            return (&tenant.id, false);
+        }
+        if self.alarms.should_alarm(sender, now) {
             tracing::warn!(%sender, transport = transport.as_str(), "logs from an unassigned sender");
             metrics().unassigned_alarms.inc();
             let mut alarm = alarm_event(sender, now);
             alarm.stamp_ingestion(now);
-            out.push(alarm);
+            out.push_event(&alarm);
         }
-        event.stamp_ingestion(now);
-        metrics().count_event(transport, &event);
-        out.push(event);
+        (UNASSIGNED, true)
     }
 }
 

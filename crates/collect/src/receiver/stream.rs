@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use mamori_core::Event;
+use mamori_core::sink::EncodedEvents;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::CollectContext;
 use crate::framing::{Frame, FrameDecoder};
-use crate::metrics::{Transport, metrics};
-use crate::syslog::{self, ParseContext};
+use crate::metrics::{RecordCounts, Transport, metrics};
+use crate::syslog::{self, Admission, ParseContext};
 
 /// Size of each read from the socket.
 const READ_BUFFER: usize = 16 * 1024;
@@ -39,7 +39,7 @@ pub(crate) async fn serve_connection<S>(
     let mut decoder = FrameDecoder::new(ctx.policy().max_message_bytes);
     let mut buf = vec![0u8; READ_BUFFER];
     let mut frames = Vec::new();
-    let mut batch: Vec<Event> = Vec::new();
+    let mut batch = EncodedEvents::new();
     let mut deadline: Option<Instant> = None;
     tracing::debug!(%peer, transport = transport.as_str(), "connection opened");
     loop {
@@ -69,15 +69,15 @@ pub(crate) async fn serve_connection<S>(
             }
         }
         deadline = None;
-        let events = std::mem::take(&mut batch);
-        if ctx.submit_durably(events, transport, &shutdown).await.is_err() {
+        if ctx.submit_durably(&batch, transport, &shutdown).await.is_err() {
             return;
         }
+        batch.clear();
     }
     // End of stream, error or shutdown: a last frame without terminator still counts.
     decoder.finish(&mut frames);
     to_events(&ctx, transport, peer, &mut frames, &mut batch);
-    let _ = ctx.submit_durably(batch, transport, &shutdown).await;
+    let _ = ctx.submit_durably(&batch, transport, &shutdown).await;
     tracing::debug!(%peer, transport = transport.as_str(), "connection closed");
 }
 
@@ -88,13 +88,13 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// Parses and admits the decoded frames.
+/// Parses the decoded frames into records stamped with the sender's tenant.
 fn to_events(
     ctx: &CollectContext,
     transport: Transport,
     peer: SocketAddr,
     frames: &mut Vec<Frame>,
-    out: &mut Vec<Event>,
+    out: &mut EncodedEvents,
 ) {
     if frames.is_empty() {
         return;
@@ -102,10 +102,14 @@ fn to_events(
     let policy = ctx.policy();
     let now = Timestamp::now();
     let parse_ctx = ParseContext::new(now, policy.timezone.clone(), policy.max_message_bytes).with_sender(peer);
+    let (tenant, unassigned) = ctx.tenant_of_sender(&policy, transport, peer.ip(), now, out);
+    let ingested = now.to_string();
+    let admission = Admission { tenant, ingested: &ingested };
+    let mut counts = RecordCounts::default();
     for frame in frames.drain(..) {
-        let event = syslog::parse_frame(&frame, &parse_ctx);
-        ctx.admit(&policy, transport, peer.ip(), event, now, out);
+        out.push_with(|buf| counts.add(syslog::write_frame(&frame, &parse_ctx, Some(&admission), buf), unassigned));
     }
+    metrics().count_records(transport, &counts);
 }
 
 /// Keeps the open-connections gauge right however the connection ends.

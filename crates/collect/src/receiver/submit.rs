@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use mamori_core::{Event, SubmitError};
+use mamori_core::SubmitError;
+use mamori_core::sink::EncodedEvents;
 use tokio_util::sync::CancellationToken;
 
 use super::CollectContext;
@@ -27,7 +28,7 @@ impl CollectContext {
     /// is closed or shutdown is requested during a refusal; then the loss is counted and logged.
     pub(crate) async fn submit_durably(
         &self,
-        events: Vec<Event>,
+        events: &EncodedEvents,
         transport: Transport,
         shutdown: &CancellationToken,
     ) -> Result<(), NotStored> {
@@ -36,7 +37,7 @@ impl CollectContext {
         }
         let mut backoff = self.options.retry_initial;
         loop {
-            let result = self.sink.submit(&events).await;
+            let result = self.sink.submit_encoded(events).await;
             let error = match result {
                 Ok(_) => return Ok(()),
                 Err(SubmitError::Closed) => {

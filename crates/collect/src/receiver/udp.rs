@@ -15,14 +15,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use jiff::{SignedDuration, Timestamp};
 use mamori_core::Event;
 use mamori_core::event::UNASSIGNED;
+use mamori_core::sink::EncodedEvents;
 use tokio::net::UdpSocket;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::CollectContext;
-use crate::metrics::{Transport, metrics};
-use crate::syslog::{self, ParseContext};
+use crate::metrics::{RecordCounts, Transport, metrics};
+use crate::syslog::{self, Admission, ParseContext};
 
 /// Largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;
@@ -101,18 +102,27 @@ async fn drain(
             }
         }
         let policy = ctx.policy();
-        let mut events = Vec::with_capacity(datagrams.len() + 1);
+        let mut events = EncodedEvents::new();
+        let mut counts = RecordCounts::default();
         for d in &datagrams {
             let parse_ctx =
                 ParseContext::new(d.received, policy.timezone.clone(), policy.max_message_bytes).with_sender(d.peer);
-            let event = syslog::parse(&d.data, &parse_ctx);
-            ctx.admit(&policy, Transport::Udp, d.peer.ip(), event, d.received, &mut events);
+            let (tenant, unassigned) =
+                ctx.tenant_of_sender(&policy, Transport::Udp, d.peer.ip(), d.received, &mut events);
+            let ingested = d.received.to_string();
+            let admission = Admission { tenant, ingested: &ingested };
+            events.push_with(|buf| {
+                counts.add(syslog::write_line(&d.data, &parse_ctx, Some(&admission), buf), unassigned)
+            });
         }
-        if let Some(alarm) = drops.check(dropped.load(Ordering::Relaxed), Timestamp::now()) {
-            events.push(alarm);
+        metrics().count_records(Transport::Udp, &counts);
+        let now = Timestamp::now();
+        if let Some(mut alarm) = drops.check(dropped.load(Ordering::Relaxed), now) {
+            alarm.stamp_ingestion(now);
+            events.push_event(&alarm);
         }
         // The budget is released only once the batch is durable (`datagrams` dropped here).
-        let _ = ctx.submit_durably(events, Transport::Udp, &shutdown).await;
+        let _ = ctx.submit_durably(&events, Transport::Udp, &shutdown).await;
         drop(datagrams);
     }
 }

@@ -24,6 +24,8 @@ use mamori_core::event::tags as core_tags;
 
 use crate::framing::Frame;
 use crate::text;
+pub use ecs::Admission;
+pub(crate) use ecs::Content;
 use ecs::Parts;
 use pri::PriScan;
 
@@ -61,63 +63,111 @@ pub fn parse(line: &[u8], ctx: &ParseContext) -> Event {
 /// Parses a frame from [`crate::framing::FrameDecoder`], flagging frames the decoder had to cut
 /// or that the connection ended in the middle of.
 pub fn parse_frame(frame: &Frame, ctx: &ParseContext) -> Event {
-    let raw = text::trim_terminators(&frame.data);
-    let original_len = if frame.is_truncated() { frame.received_len } else { raw.len() };
-    let mut event = parse_cut(raw, original_len, ctx);
-    if frame.incomplete {
-        event.add_tag(core_tags::TRUNCATED);
-        event.add_error(format!(
-            "the connection ended {} bytes into an octet-counted frame announced as {} bytes",
-            frame.received_len, frame.original_len
-        ));
-    }
-    event
+    let mut json = Vec::new();
+    write_frame(frame, ctx, None, &mut json);
+    to_event(&json)
 }
 
 /// Parses `raw` (without terminators), which the sender sent as `original_len` bytes: more
 /// than `raw.len()` when a reader already cut it, and then the event is flagged `_truncated`.
 pub fn parse_cut(raw: &[u8], original_len: usize, ctx: &ParseContext) -> Event {
+    let mut json = Vec::new();
+    write_cut(raw, original_len, ctx, None, &mut json, |_| {});
+    to_event(&json)
+}
+
+fn to_event(json: &[u8]) -> Event {
+    serde_json::from_slice(json).expect("the syslog writer writes valid events")
+}
+
+/// What a line's event was flagged with, for the receivers' counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub parse_failure: bool,
+    pub truncated: bool,
+}
+
+/// Writes the event of a frame as its JSON record to `out`; with `admission`, stamped with
+/// tenant, id and ingestion time as a receiver stores it.
+pub fn write_frame(frame: &Frame, ctx: &ParseContext, admission: Option<&Admission<'_>>, out: &mut Vec<u8>) -> Flags {
+    let raw = text::trim_terminators(&frame.data);
+    let original_len = if frame.is_truncated() { frame.received_len } else { raw.len() };
+    write_cut(raw, original_len, ctx, admission, out, |content| {
+        if frame.incomplete {
+            content.add_tag(core_tags::TRUNCATED);
+            content.add_error(format!(
+                "the connection ended {} bytes into an octet-counted frame announced as {} bytes",
+                frame.received_len, frame.original_len
+            ));
+        }
+    })
+}
+
+/// Writes the event of one line (trailing NUL, CR and LF are ignored); see [`write_frame`].
+pub fn write_line(line: &[u8], ctx: &ParseContext, admission: Option<&Admission<'_>>, out: &mut Vec<u8>) -> Flags {
+    let raw = text::trim_terminators(line);
+    write_cut(raw, raw.len(), ctx, admission, out, |_| {})
+}
+
+/// Parses `raw` as [`parse_cut`] does, lets `finish` add to the result, and writes it.
+fn write_cut(
+    raw: &[u8],
+    original_len: usize,
+    ctx: &ParseContext,
+    admission: Option<&Admission<'_>>,
+    out: &mut Vec<u8>,
+    finish: impl FnOnce(&mut Content<'_>),
+) -> Flags {
     let decoded = text::decode(raw, ctx.max_message_bytes, original_len);
     let line: &str = &decoded.text;
-    let mut event = ecs::base_event(ctx, line);
-    decoded.flag(&mut event, ctx.max_message_bytes);
+    let mut content = Content::new(ctx, line);
+    decoded.flag(&mut content, ctx.max_message_bytes);
+    parse_into(&mut content, line, ctx);
+    finish(&mut content);
+    content.write_json(admission, out);
+    Flags {
+        parse_failure: content.tags.contains(&core_tags::PARSE_FAILURE),
+        truncated: content.tags.contains(&core_tags::TRUNCATED),
+    }
+}
+
+fn parse_into<'a>(content: &mut Content<'a>, line: &'a str, ctx: &ParseContext) {
     let body = line.trim_start_matches([' ', '\t', '\r', '\n', '\0']);
     if body.is_empty() {
-        fail(&mut event, line, "empty message");
-        return event;
+        fail(content, line, "empty message");
+        return;
     }
     let tz = &ctx.timezone;
     match pri::scan(body) {
         PriScan::Found(pri, rest) if rfc5424::looks_like(rest) => match rfc5424::parse(rest, tz) {
-            Ok(m) => ecs::apply(&mut event, Parts::from_5424(pri, m), ctx.received),
+            Ok(m) => content.apply(Parts::from_5424(pri, m), ctx.received),
             Err(why) => {
-                ecs::apply_pri_only(&mut event, pri);
-                fail(&mut event, line, &format!("not valid RFC 5424: {why}"));
+                content.apply_pri_only(pri);
+                fail(content, line, format!("not valid RFC 5424: {why}"));
             }
         },
         PriScan::Found(pri, rest) => {
             // With a PRI, RFC 3164 takes anything that follows as the message.
             if let Some(m) = rfc3164::parse(rest, true, tz, ctx.received) {
-                ecs::apply(&mut event, Parts::from_3164(Some(pri), m), ctx.received);
+                content.apply(Parts::from_3164(Some(pri), m), ctx.received);
             }
         }
         PriScan::Invalid(why) => match rfc3164::parse(body, false, tz, ctx.received) {
-            Some(m) => ecs::apply(&mut event, Parts::from_3164(None, m), ctx.received),
-            None => fail(&mut event, line, &format!("neither RFC 5424 nor RFC 3164: {why}")),
+            Some(m) => content.apply(Parts::from_3164(None, m), ctx.received),
+            None => fail(content, line, format!("neither RFC 5424 nor RFC 3164: {why}")),
         },
         PriScan::Absent => match rfc3164::parse(body, false, tz, ctx.received) {
-            Some(m) => ecs::apply(&mut event, Parts::from_3164(None, m), ctx.received),
-            None => fail(&mut event, line, "neither RFC 5424 nor RFC 3164: no <PRI> and no timestamp at the start"),
+            Some(m) => content.apply(Parts::from_3164(None, m), ctx.received),
+            None => fail(content, line, "neither RFC 5424 nor RFC 3164: no <PRI> and no timestamp at the start"),
         },
     }
-    event
 }
 
 /// Stores the whole line as the message, flagged, with the reason.
-fn fail(event: &mut Event, line: &str, why: &str) {
-    event.message = Some(line.to_string());
-    event.add_tag(core_tags::PARSE_FAILURE);
-    event.add_error(why.to_string());
+fn fail<'a>(content: &mut Content<'a>, line: &'a str, why: impl Into<std::borrow::Cow<'a, str>>) {
+    content.message = Some(line);
+    content.add_tag(core_tags::PARSE_FAILURE);
+    content.add_error(why);
 }
 
 /// Asia/Tokyo, the default zone (a fixed +09:00 when the system has no time zone database;

@@ -273,3 +273,45 @@ fn frames_cut_by_the_decoder_are_flagged() {
     assert!(error(&v).contains("connection ended 33 bytes into"), "{v}");
     assert_eq!(v["message"], "abc");
 }
+
+/// The records receivers store are written directly; they must hold what serializing the same
+/// event gives, so the log store sees one form whichever way an event came in, with
+/// `@timestamp` first (the indexer reads it from there without parsing the record).
+#[test]
+fn written_records_are_the_serialized_events() {
+    let lines: [&[u8]; 14] = [
+        b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \xef\xbb\xbf'su root' failed",
+        b"<165>1 2003-10-11T22:14:15.003Z mymachine evntslog 12 ID47 [a@1 x=\"1\\\"\"][b y=\"\xe6\x97\xa5\"] msg",
+        b"<134>Mar  1 11:59:58 proxy01 squid[2211]: 1709261998.123 5 10.1.2.3 TCP_MISS/200 GET http://a/",
+        b"<187>123: Mar  1 12:00:00.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
+        b"%ASA-6-302013: Built outbound TCP connection",
+        b"Mar  1 12:00:00 host app: plain file line",
+        b"just some text",
+        b"<13>",
+        b"<999>Mar  1 12:00:00 host x",
+        b"<13>1 bad",
+        b"\x82\xa0\x82\xa2 Shift_JIS",
+        b"\xff\xfe bytes",
+        b"",
+        b"<13>Mar 99 12:00:00 host app[abc]: \"quoted\" \\ back\tslash",
+    ];
+    let admitted = Admission { tenant: "midori", ingested: "2024-03-01T03:00:00.5Z" };
+    let unassigned = Admission { tenant: mamori_core::event::UNASSIGNED, ingested: "2024-03-01T03:00:00Z" };
+    for line in lines {
+        for admission in [None, Some(&admitted), Some(&unassigned)] {
+            let mut json = Vec::new();
+            write_line(line, &ctx(), admission, &mut json);
+            let event: Event =
+                serde_json::from_slice(&json).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&json)));
+            let written: Value = serde_json::from_slice(&json).unwrap();
+            assert_eq!(serde_json::to_value(&event).unwrap(), written);
+            assert!(json.starts_with(b"{\"@timestamp\":\""));
+            if let Some(a) = admission {
+                assert_eq!(event.tenant(), a.tenant);
+                assert_eq!(event.event.id.as_ref().map(String::len), Some(32));
+                let flagged = event.tags.iter().any(|t| t == tags::UNASSIGNED_SENDER);
+                assert_eq!(flagged, a.tenant == mamori_core::event::UNASSIGNED);
+            }
+        }
+    }
+}

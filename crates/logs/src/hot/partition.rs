@@ -173,10 +173,9 @@ impl Partition {
     fn write_block(&self, meta: &mut Meta, builder: &mut BlockBuilder) -> Result<(String, Arc<Block>), LogError> {
         let name = format!("{:08}.blk", meta.next);
         meta.next += 1;
-        let bytes = builder.finish();
-        write_atomic(&self.dir.join(&name), &bytes)?;
-        let block = Block::open(Arc::new(bytes)).map_err(|e| LogError::index(&self.dir, e))?;
-        Ok((name, Arc::new(block)))
+        write_atomic(&self.dir.join(&name), builder.finish())?;
+        // Served from the file (the page cache), not from a copy in memory.
+        Ok((name.clone(), Arc::new(self.load(&name)?)))
     }
 
     /// Publishes new blocks (appended, or in place of `old`) with the meta that lists them.

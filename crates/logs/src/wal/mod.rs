@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use mamori_core::sink::{Receipt, SubmitError};
+use mamori_core::sink::{EncodedEvents, Receipt, SubmitError};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{mpsc, oneshot};
@@ -172,7 +172,7 @@ impl Wal {
 
     /// Appends records; resolves once all of them are durable. Waits while the writer's queue
     /// is full.
-    pub async fn append(&self, payloads: Vec<Vec<u8>>) -> Result<Receipt, SubmitError> {
+    pub async fn append(&self, payloads: EncodedEvents) -> Result<Receipt, SubmitError> {
         let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(SubmitError::Closed)?;
         let (done, rx) = oneshot::channel();
         tx.send(WriteRequest { payloads, done }).await.map_err(|_| SubmitError::Closed)?;
@@ -180,7 +180,7 @@ impl Wal {
     }
 
     /// Blocking form of [`Wal::append`] for callers outside an async runtime.
-    pub fn append_blocking(&self, payloads: Vec<Vec<u8>>) -> Result<Receipt, SubmitError> {
+    pub fn append_blocking(&self, payloads: EncodedEvents) -> Result<Receipt, SubmitError> {
         let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or(SubmitError::Closed)?;
         let (done, rx) = oneshot::channel();
         tx.blocking_send(WriteRequest { payloads, done }).map_err(|_| SubmitError::Closed)?;

@@ -7,8 +7,10 @@ fn config(dir: &Path) -> WalConfig {
     WalConfig { dir: dir.to_path_buf(), segment_bytes: 8192, min_free_bytes: 0, queue_depth: 8 }
 }
 
-fn payloads(range: std::ops::Range<u32>) -> Vec<Vec<u8>> {
-    range.map(|i| format!("{{\"n\":{i}}}").into_bytes()).collect()
+fn payloads(range: std::ops::Range<u32>) -> mamori_core::sink::EncodedEvents {
+    let mut out = mamori_core::sink::EncodedEvents::new();
+    range.for_each(|i| out.push_record(format!("{{\"n\":{i}}}").as_bytes()));
+    out
 }
 
 fn read_all(wal: &Wal, after: u64) -> Vec<WalRecord> {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use mamori_core::sink::{Receipt, SubmitError};
+use mamori_core::sink::{EncodedEvents, Receipt, SubmitError};
 use tokio::sync::{mpsc, oneshot};
 
 use super::format::*;
@@ -16,7 +16,7 @@ use super::{Shared, WalMetrics};
 
 /// A batch of records to append, and where to report that they are durable.
 pub(crate) struct WriteRequest {
-    pub payloads: Vec<Vec<u8>>,
+    pub payloads: EncodedEvents,
     pub done: oneshot::Sender<Result<Receipt, SubmitError>>,
 }
 
@@ -39,12 +39,12 @@ impl Writer {
     pub fn run(mut self, mut rx: mpsc::Receiver<WriteRequest>) {
         let mut buf = Vec::with_capacity(1 << 20);
         while let Some(first) = rx.blocking_recv() {
-            let mut bytes: usize = first.payloads.iter().map(Vec::len).sum();
+            let mut bytes = first.payloads.byte_len();
             let mut group = vec![first];
             while bytes < GROUP_MAX_BYTES {
                 match rx.try_recv() {
                     Ok(req) => {
-                        bytes += req.payloads.iter().map(Vec::len).sum::<usize>();
+                        bytes += req.payloads.byte_len();
                         group.push(req);
                     }
                     Err(_) => break,
@@ -76,7 +76,7 @@ impl Writer {
         let mut receipts = Vec::with_capacity(group.len());
         let mut lsn = start_lsn;
         for req in &group {
-            for p in &req.payloads {
+            for p in req.payloads.iter() {
                 encode_record(buf, lsn, p);
                 lsn += 1;
             }

@@ -1,14 +1,17 @@
 //! Building a block from events as they come out of the write-ahead log.
 
 use jiff::Timestamp;
-use mamori_query::schema::TEXT_FIELDS;
 use mamori_query::{FieldKind, ValueRef, field_kind};
 use rustc_hash::FxHashMap;
 
 use super::bytes::{put_i64, put_u16, put_u32, put_u64};
-use super::column::ColumnBuilder;
+use super::column_builder::ColumnBuilder;
 use super::{HEADER_LEN, MAGIC};
 use crate::hot::leaves::for_each_leaf;
+
+/// Columns a builder keeps between blocks at most; past this (events with ever new field
+/// names) they are dropped after each block instead of reused.
+const MAX_KEPT_COLUMNS: usize = 1024;
 
 /// The events of a block being built.
 #[derive(Default)]
@@ -17,9 +20,23 @@ pub struct BlockBuilder {
     lsns: Vec<u64>,
     source: Vec<u8>,
     source_ends: Vec<u32>,
+    /// Every path seen, kept across blocks with their memory; empty ones are not written.
     columns: Vec<(Box<str>, ColumnBuilder)>,
-    by_path: FxHashMap<Box<str>, usize>,
+    /// What each path seen is: its column, or stored only.
+    by_path: FxHashMap<Box<str>, Slot>,
+    /// The columns the event being added has touched, to undo it when it is malformed.
+    touched: Vec<usize>,
     scratch: String,
+    /// The block being written and the sources before compression, kept between blocks:
+    /// fresh memory for every block costs page faults.
+    out: Vec<u8>,
+    plain: Vec<u8>,
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Column { index: usize, text: bool },
+    StoredOnly,
 }
 
 impl BlockBuilder {
@@ -40,37 +57,40 @@ impl BlockBuilder {
     pub fn add(&mut self, lsn: u64, json: &[u8]) -> Result<Option<Timestamp>, serde_json::Error> {
         let row = self.times.len() as u32;
         let mut time = None;
-        let mut touched: Vec<usize> = Vec::new();
-        let BlockBuilder { columns, by_path, scratch, .. } = self;
+        let BlockBuilder { columns, by_path, scratch, touched, .. } = self;
+        touched.clear();
         let walked = for_each_leaf(json, &mut |path, v| {
             if path == "@timestamp" && time.is_none() {
                 time = v.time();
             }
-            let kind = field_kind(path);
-            if kind == FieldKind::StoredOnly {
-                return;
-            }
-            let i = match by_path.get(path) {
-                Some(&i) => i,
+            let slot = match by_path.get(path) {
+                Some(&slot) => slot,
                 None => {
-                    let text = kind == FieldKind::Text && TEXT_FIELDS.contains(&path);
-                    columns.push((path.into(), ColumnBuilder::new(text)));
-                    by_path.insert(path.into(), columns.len() - 1);
-                    columns.len() - 1
+                    let slot = match field_kind(path) {
+                        FieldKind::StoredOnly => Slot::StoredOnly,
+                        kind => {
+                            let text = kind == FieldKind::Text;
+                            columns.push((path.into(), ColumnBuilder::new(text)));
+                            Slot::Column { index: columns.len() - 1, text }
+                        }
+                    };
+                    by_path.insert(path.into(), slot);
+                    slot
                 }
             };
-            if touched.last() != Some(&i) {
-                touched.push(i);
+            let Slot::Column { index, text } = slot else { return };
+            if touched.last() != Some(&index) {
+                touched.push(index);
             }
-            let column = &mut columns[i].1;
-            if kind == FieldKind::Text {
+            let column = &mut columns[index].1;
+            if text {
                 v.write_string_form(scratch);
                 column.push_tokens(row, scratch);
             }
             column.push(row, v);
         });
         if let Err(e) = walked {
-            for i in touched {
+            for &i in &self.touched {
                 self.columns[i].1.forget(row);
             }
             return Err(e);
@@ -82,10 +102,13 @@ impl BlockBuilder {
         Ok(time)
     }
 
-    /// The block's bytes; the builder is empty afterwards.
-    pub fn finish(&mut self) -> Vec<u8> {
+    /// The block's bytes, valid until the next call; the builder is empty afterwards.
+    pub fn finish(&mut self) -> &[u8] {
         let rows = self.rows();
-        let mut out = Vec::with_capacity(self.source.len() / 2 + rows * 64);
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        // Room for the usual block at once: growing by doubling copies into fresh memory.
+        out.reserve(rows * 24 + self.source.len() + lz4_flex::block::get_maximum_output_size(self.source.len()) / 2);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&[0; HEADER_LEN - 4]);
         put_u32(&mut out, rows as u32);
@@ -97,25 +120,36 @@ impl BlockBuilder {
         self.times.iter().for_each(|&t| put_i64(&mut out, t));
         self.lsns.iter().for_each(|&l| put_u64(&mut out, l));
 
-        let mut plain = Vec::with_capacity(rows * 4 + self.source.len());
-        self.source_ends.iter().for_each(|&e| put_u32(&mut plain, e));
+        let plain = &mut self.plain;
+        plain.clear();
+        plain.reserve(rows * 4 + self.source.len());
+        self.source_ends.iter().for_each(|&e| put_u32(plain, e));
         plain.extend_from_slice(&self.source);
-        let packed = lz4_flex::compress_prepend_size(&plain);
-        put_u32(&mut out, packed.len() as u32);
-        out.extend_from_slice(&packed);
+        // Compressed in place behind its length, in lz4_flex's size-prepended form.
+        let len_at = out.len();
+        put_u32(&mut out, 0);
+        put_u32(&mut out, plain.len() as u32);
+        let packed_at = out.len();
+        out.resize(packed_at + lz4_flex::block::get_maximum_output_size(plain.len()), 0);
+        let packed = lz4_flex::block::compress_into(plain, &mut out[packed_at..])
+            .expect("the output has room for the worst case");
+        out.truncate(packed_at + packed);
+        let packed_len = (4 + packed) as u32;
+        out[len_at..len_at + 4].copy_from_slice(&packed_len.to_le_bytes());
 
-        let columns: Vec<(Box<str>, ColumnBuilder)> =
-            std::mem::take(&mut self.columns).into_iter().filter(|(_, c)| !c.is_empty()).collect();
-        put_u32(&mut out, columns.len() as u32);
+        let written: Vec<usize> = (0..self.columns.len()).filter(|&i| !self.columns[i].1.is_empty()).collect();
+        put_u32(&mut out, written.len() as u32);
         let dir_at = out.len();
-        for (path, _) in &columns {
+        for &i in &written {
+            let path = &self.columns[i].0;
             put_u16(&mut out, path.len() as u16);
             out.extend_from_slice(path.as_bytes());
             put_u32(&mut out, 0);
             put_u32(&mut out, 0);
         }
         let mut slot = dir_at;
-        for (path, column) in columns {
+        for &i in &written {
+            let (path, column) = &mut self.columns[i];
             let start = out.len();
             column.write(rows, &mut out);
             let len = out.len() - start;
@@ -133,8 +167,14 @@ impl BlockBuilder {
         self.lsns.clear();
         self.source.clear();
         self.source_ends.clear();
-        self.by_path.clear();
-        out
+        if self.columns.len() > MAX_KEPT_COLUMNS {
+            self.columns.clear();
+            self.by_path.clear();
+        } else {
+            self.columns.iter_mut().for_each(|(_, c)| c.clear());
+        }
+        self.out = out;
+        &self.out
     }
 }
 

@@ -26,7 +26,9 @@
 mod builder;
 mod bytes;
 mod column;
+mod column_builder;
 mod reader;
+mod token_builder;
 
 pub use builder::{BlockBuilder, event_time};
 pub use column::{ColumnReader, RowCodes};

@@ -10,7 +10,7 @@ fn build(events: &[serde_json::Value]) -> Block {
     for (i, e) in events.iter().enumerate() {
         b.add(i as u64 + 10, &serde_json::to_vec(e).unwrap()).unwrap();
     }
-    Block::open(Arc::new(b.finish())).unwrap()
+    Block::open(Arc::new(b.finish().to_vec())).unwrap()
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn a_malformed_event_leaves_the_block_unchanged() {
     b.add(1, br#"{"@timestamp":"2026-11-21T00:00:00Z","message":"first","a":1}"#).unwrap();
     assert!(b.add(2, br#"{"message":"second","a":2,"#).is_err());
     assert_eq!(b.rows(), 1);
-    let block = Block::open(Arc::new(b.finish())).unwrap();
+    let block = Block::open(Arc::new(b.finish().to_vec())).unwrap();
     let a = block.column("a").unwrap().unwrap();
     let mut rows = Vec::new();
     a.for_each(|r, _| rows.push(r));
@@ -86,7 +86,7 @@ fn damaged_blocks_are_errors_not_panics() {
     for (i, e) in events.iter().enumerate() {
         b.add(i as u64, &serde_json::to_vec(e).unwrap()).unwrap();
     }
-    let good = b.finish();
+    let good = b.finish().to_vec();
     assert!(Block::open(Arc::new(good[..good.len() - 1].to_vec())).is_err(), "truncated");
     let mut flipped = good.clone();
     flipped[100] ^= 0x40;
@@ -120,4 +120,47 @@ fn damaged_blocks_are_errors_not_panics() {
             });
         }
     }
+}
+
+#[test]
+fn a_builder_reused_for_the_next_block_writes_what_a_new_one_would() {
+    let first: Vec<_> = (0..300)
+        .map(|i| json!({"@timestamp": "2026-11-21T00:00:00Z", "message": format!("alpha{} beta ログイン{}", i % 7, i % 3), "a": i % 5, "only_first": "x"}))
+        .collect();
+    let second: Vec<_> = (0..200)
+        .map(|i| json!({"@timestamp": "2026-11-21T00:00:01Z", "message": format!("gamma{} beta", i % 11), "a": format!("s{}", i % 4)}))
+        .collect();
+    let mut reused = BlockBuilder::new();
+    for (i, e) in first.iter().enumerate() {
+        reused.add(i as u64, &serde_json::to_vec(e).unwrap()).unwrap();
+    }
+    reused.finish();
+    // A malformed event in between must leave no trace either.
+    assert!(reused.add(999, br#"{"message":"delta epsilon","a":7,"#).is_err());
+    let mut fresh = BlockBuilder::new();
+    for (i, e) in second.iter().enumerate() {
+        let json = serde_json::to_vec(e).unwrap();
+        reused.add(i as u64, &json).unwrap();
+        fresh.add(i as u64, &json).unwrap();
+    }
+    let (reused, fresh) = (reused.finish().to_vec(), fresh.finish().to_vec());
+    let (r, f) = (Block::open(Arc::new(reused)).unwrap(), Block::open(Arc::new(fresh)).unwrap());
+    assert!(r.column("only_first").unwrap().is_none(), "columns without rows are not written");
+    for path in ["message", "a", "@timestamp"] {
+        let (rc, fc) = (r.column(path).unwrap().unwrap(), f.column(path).unwrap().unwrap());
+        assert_eq!(rc.dict().unwrap(), fc.dict().unwrap(), "{path}");
+        let (mut rr, mut fr) = (Vec::new(), Vec::new());
+        rc.for_each(|row, code| rr.push((row, code)));
+        fc.for_each(|row, code| fr.push((row, code)));
+        assert_eq!(rr, fr, "{path}");
+        assert_eq!(rc.token_count(), fc.token_count(), "{path}");
+        for t in 0..fc.token_count() {
+            assert_eq!(rc.token(t), fc.token(t));
+            assert_eq!(rc.token_rows(t).collect::<Vec<_>>(), fc.token_rows(t).collect::<Vec<_>>());
+        }
+    }
+    let message = r.column("message").unwrap().unwrap();
+    assert!(message.find_token("delta").is_none() && message.find_token("alpha0").is_none());
+    let beta = message.find_token("beta").unwrap();
+    assert_eq!(message.token_rows(beta).collect::<Vec<_>>(), (0..200).collect::<Vec<u32>>());
 }
