@@ -98,3 +98,51 @@ fn error_report(name: &str, message: String, version: u64) -> ScanReport {
         signatures_version: version,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::FindingKind;
+
+    /// clamav-testfiles that need the newer unpackers: ARJ, NSIS, AutoIt (EA05 and EA06),
+    /// WWPack and ASPack. Each finding's path shows which unpacker reached the test program.
+    #[test]
+    fn clamav_test_program_behind_newer_unpackers() {
+        let dir = std::path::Path::new("/usr/share/clamav-testfiles");
+        assert!(dir.is_dir(), "{} is missing: install the Debian package clamav-testfiles", dir.display());
+        let mut db = crate::clamav::ClamDatabase::new();
+        db.load_text(
+            "hsb",
+            "test.hsb",
+            "71e7b604d18aefd839e51a39c88df8383bb4c071dc31f87f00a2b5df580d4495:544:ClamAV-Test-File\n",
+        );
+        db.finish().unwrap();
+        let mut set = SignatureSet::builtin();
+        set.clamav = db;
+        for (file, step) in [
+            ("clam.arj", "clam.exe"),
+            ("clam.chm", "clam.exe.txt"),
+            ("clam-nsis.exe", "nsis/content.001"),
+            ("clam.ea05.exe", "autoit/002"),
+            ("clam.ea06.exe", "autoit/002"),
+            ("clam-wwpack.exe", "wwpack-unpacked"),
+            ("clam-aspack.exe", "aspack-unpacked"),
+            ("clam-petite.exe", "petite-unpacked"),
+            ("clam-yc.exe", "yc-decrypted"),
+            ("clam-pespin.exe", "pespin-unpacked"),
+            ("clam_IScab_ext.exe", "clam.exe"),
+            ("clam_IScab_int.exe", "clam.exe"),
+            ("clam_ISmsi_ext.exe", "clam.exe409.bmp"),
+            ("clam_ISmsi_int.exe", "clam.msi"),
+        ] {
+            let data = std::fs::read(dir.join(file)).unwrap();
+            let report = scan_with(&set, &Limits::default(), file, &data, "");
+            let finding = report
+                .findings
+                .iter()
+                .find(|f| matches!(&f.kind, FindingKind::Infected { name, .. } if name == "ClamAV-Test-File"));
+            let Some(finding) = finding else { panic!("{file}: not detected: {report:?}") };
+            assert!(finding.path.iter().any(|p| p == step), "{file}: {:?}", finding.path);
+        }
+    }
+}

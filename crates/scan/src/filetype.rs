@@ -21,6 +21,8 @@ pub enum FileType {
     SevenZip,
     Rar,
     Cab,
+    Arj,
+    Chm,
     Sis,
     Tar,
     Cpio,
@@ -65,6 +67,8 @@ impl FileType {
             FileType::SevenZip => "7z",
             FileType::Rar => "rar",
             FileType::Cab => "cab",
+            FileType::Arj => "arj",
+            FileType::Chm => "chm",
             FileType::Sis => "sis",
             FileType::Tar => "tar",
             FileType::Cpio => "cpio",
@@ -142,6 +146,12 @@ pub fn detect(data: &[u8]) -> FileType {
     }
     if starts(b"MSCF\0\0\0\0") {
         return FileType::Cab;
+    }
+    if crate::containers::is_chm(data) {
+        return FileType::Chm;
+    }
+    if crate::containers::is_arj(data) {
+        return FileType::Arj;
     }
     if crate::containers::is_sis(data) {
         return FileType::Sis;
@@ -307,6 +317,8 @@ pub fn expected_by_extension(extension: &str) -> Option<&'static [FileType]> {
         "sis" => &[Sis],
         "rar" => &[Rar],
         "cab" => &[Cab],
+        "arj" => &[Arj],
+        "chm" => &[Chm],
         "tar" => &[Tar],
         "cpio" => &[Cpio],
         "dat" => &[Tnef, Text, Unknown],

@@ -3,9 +3,12 @@
 //! where inside nested containers each finding sits.
 //!
 //! - [`filetype`] and [`names`]: what a file really is, and names that disguise it.
-//! - `containers`: zip, gzip, bzip2, xz, tar, 7z, SIS, MIME/mbox, OLE2, PDF, UPX-packed and
-//!   embedded programs, opened within [`Limits`].
-//! - [`clamav`]: ClamAV databases (hash, body, logical signatures; CVD files).
+//! - `containers`: zip, gzip, bzip2, xz, tar, cpio, cab, 7z, ARJ, CHM, SIS, MIME/mbox, TNEF,
+//!   OLE2, PDF, RTF; installers (NSIS, InstallShield), compiled AutoIt scripts, programs packed
+//!   by UPX, ASPack, WWPack, Petite, PESpin or yC, and programs or zips stored inside programs; all
+//!   opened within [`Limits`].
+//! - [`clamav`]: ClamAV databases (hash, body, logical signatures with hex, PCRE and
+//!   byte-compare subsignatures; CVD files).
 //! - `yara`: YARA rules through yara-x (feature `yara`).
 //! - [`SignatureStore`]: versioned snapshots swapped while scans go on.
 //! - [`icap`]: an ICAP server (RFC 3507) so that proxies can use the engine.

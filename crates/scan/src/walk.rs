@@ -121,6 +121,8 @@ fn is_container(file_type: FileType) -> bool {
             | Lzma
             | Tar
             | Cab
+            | Arj
+            | Chm
             | SevenZip
             | Sis
             | Cpio

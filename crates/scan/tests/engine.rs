@@ -260,7 +260,7 @@ fn clamav_test_program_in_upx_embedded_7z_and_sis() {
 }
 
 /// The AutoIt samples of clamav-testfiles are UPX-packed with NRV2E (the test program sits in
-/// their compressed script, which is not unpacked): the walk must reach the rebuilt program.
+/// their compiled script): the walk must reach the rebuilt program and the script's files.
 #[test]
 fn upx_nrv2e_samples_unpack() {
     let dir = std::path::Path::new("/usr/share/clamav-testfiles");
@@ -268,7 +268,8 @@ fn upx_nrv2e_samples_unpack() {
     for file in ["clam.ea05.exe", "clam.ea06.exe"] {
         let data = std::fs::read(dir.join(file)).unwrap();
         let report = scan(file, &data);
-        assert_eq!(report.objects_scanned, 2, "{file}: {report:?}");
+        // The program, its UPX original, the script and the installed file.
+        assert!(report.objects_scanned >= 4, "{file}: {report:?}");
         assert!(report.bytes_scanned > 2 * data.len() as u64, "{file}: {report:?}");
     }
 }

@@ -1,35 +1,61 @@
 //! Hash signatures: whole files (`.hdb` MD5, `.hsb` SHA-1/SHA-256, plain SHA-256 lists) and
 //! PE sections (`.mdb`, `.msb`); `.fp`/`.sfp` entries use the same store as an allow list.
 
-use rustc_hash::FxHashMap;
-
-/// Signatures of one hash algorithm: digest → (size or any, index of the name).
+/// Signatures of one hash algorithm, sorted by digest once loading is done (`finish`):
+/// 16 to 32 bytes of digest, a size and a name index per signature, nothing else.
 #[derive(Default)]
 pub struct HashTable<const N: usize> {
-    entries: FxHashMap<[u8; N], Vec<(Option<u64>, u32)>>,
+    entries: Vec<Entry<N>>,
+    sorted: bool,
 }
+
+#[derive(Clone, Copy)]
+struct Entry<const N: usize> {
+    digest: [u8; N],
+    /// `ANY_SIZE` for `*`.
+    size: u64,
+    name: u32,
+}
+
+const ANY_SIZE: u64 = u64::MAX;
 
 impl<const N: usize> HashTable<N> {
     pub fn insert(&mut self, digest: [u8; N], size: Option<u64>, name: u32) {
-        self.entries.entry(digest).or_default().push((size, name));
+        self.entries.push(Entry { digest, size: size.unwrap_or(ANY_SIZE), name });
+        self.sorted = false;
+    }
+
+    /// Sorts the table for lookups and gives back the slack of loading.
+    pub fn finish(&mut self) {
+        self.entries.sort_unstable_by_key(|e| e.digest);
+        self.entries.shrink_to_fit();
+        self.sorted = true;
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// Distinct digests.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Names of signatures for this digest and size.
     pub fn lookup(&self, digest: &[u8; N], size: u64) -> impl Iterator<Item = u32> + '_ {
-        self.entries
-            .get(digest)
-            .into_iter()
-            .flatten()
-            .filter(move |(expected, _)| expected.is_none_or(|e| e == size))
-            .map(|&(_, name)| name)
+        // Loading always ends with `finish`; a table used before it is searched whole.
+        let range = if self.sorted {
+            let start = self.entries.partition_point(|e| e.digest < *digest);
+            let end = start + self.entries[start..].partition_point(|e| e.digest == *digest);
+            start..end
+        } else {
+            0..self.entries.len()
+        };
+        let digest = *digest;
+        self.entries[range]
+            .iter()
+            .filter(move |e| e.digest == digest && (e.size == ANY_SIZE || e.size == size))
+            .map(|e| e.name)
     }
 }
 
@@ -81,6 +107,15 @@ impl HashSignatures {
             + self.section_md5.len()
             + self.section_sha1.len()
             + self.section_sha256.len()
+    }
+
+    pub fn finish(&mut self) {
+        self.md5.finish();
+        self.sha1.finish();
+        self.sha256.finish();
+        self.section_md5.finish();
+        self.section_sha1.finish();
+        self.section_sha256.finish();
     }
 
     pub fn has_sections(&self) -> bool {

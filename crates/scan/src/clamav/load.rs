@@ -161,15 +161,26 @@ mod tests {
         db.load_text("hsb", "t.hsb", &format!("{sha}:*:Test.Sha256\n"));
         db.load_text("ndb", "t.ndb", "Test.Body:0:*:6d616c77617265\nTest.Eof:0:EOF-5:776f726c64\n");
         db.load_text("ldb", "t.ldb", "Test.Logical;Engine:51-255,Target:0;0&1;68656c6c6f;776f726c64\n");
-        db.load_text("ldb", "t.ldb", "Test.Pcre;Target:0;0;0/abc/\n");
+        db.load_text("ldb", "t.ldb", "Test.Pcre;Engine:81-255,Target:0;0&1;6d616c;0/w.rld$/\n");
+        db.load_text("ldb", "t.ldb", "Test.ByteCompare;Engine:81-255,Target:0;0&1;68656c6c6f;0(>>1#ib1#=0x65)\n");
+        db.load_text("ldb", "t.ldb", "Test.PcreMiss;Engine:81-255,Target:0;0&1;6d616c;0/^world/\n");
+        db.load_text("ldb", "t.ldb", "Test.Macro;Engine:51-255,Target:0;0&1;616161;${6-7}12$\n");
+        // Holds when its pattern is absent: checked on every object, not only on anchor hits.
+        db.load_text("ldb", "t.ldb", "Test.Absent;Target:0;0=0;4141414141\n");
+        db.load_text("ldb", "t.ldb", "Test.FullWord;Target:0;0&1;68656c6c6f::f;6d616c::f\n");
         db.load_text("xyz", "t.xyz", "whatever\n");
         db.finish().unwrap();
         let found = scan(&db, data);
-        for name in ["Test.Md5", "Test.Sha256", "Test.Body", "Test.Eof", "Test.Logical"] {
+        for name in
+            ["Test.Md5", "Test.Sha256", "Test.Body", "Test.Eof", "Test.Logical", "Test.Pcre", "Test.ByteCompare"]
+        {
             assert!(found.iter().any(|f| f == name), "{name} missing from {found:?}");
         }
+        assert!(!found.iter().any(|f| f == "Test.PcreMiss"), "{found:?}");
+        assert!(!found.iter().any(|f| f == "Test.FullWord"), "'mal' is not a whole word in 'malware': {found:?}");
+        assert!(!scan(&db, b"AAAAA").iter().any(|f| f == "Test.Absent"));
         assert_eq!(db.stats.unsupported_total(), 2, "{:?}", db.stats.unsupported);
-        assert!(scan(&db, b"nothing here").is_empty());
+        assert_eq!(scan(&db, b"nothing here"), vec!["Test.Absent".to_string()]);
         let _ = FileType::Text;
     }
 

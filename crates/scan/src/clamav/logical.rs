@@ -1,9 +1,12 @@
 //! Logical signatures (`.ldb`): `Name;TargetDescription;Expression;Subsig0;Subsig1;...`,
-//! as far as the subsignatures are hex patterns (with `::i`, `::w`, `::a` modifiers).
-//! PCRE, byte-compare and macro subsignatures make the whole signature unsupported.
+//! whose subsignatures are hex patterns (with the `::i`, `::w`, `::a`, `::f` modifiers), PCRE
+//! (see `pcre`) or byte comparisons (see `bytecmp`). Macro and fuzzy image hash
+//! subsignatures make the whole signature unsupported.
 
+use super::bytecmp::ByteCompare;
 use super::offset::Offset;
 use super::pattern::Pattern;
+use super::pcre::PcreSub;
 
 #[derive(Debug, Clone)]
 pub enum Expr {
@@ -134,37 +137,70 @@ fn parse_number(chars: &[char], at: &mut usize) -> Result<usize, String> {
     chars[start..*at].iter().collect::<String>().parse().map_err(|_| "number expected in logical expression".into())
 }
 
-/// A parsed subsignature: one or two patterns (`::a` with `::w` means either form).
+/// A hex subsignature: one or two patterns (`::a` with `::w` means either form).
 #[derive(Debug, Clone)]
-pub struct SubSig {
+pub struct HexSub {
     pub offset: Offset,
     pub patterns: Vec<Pattern>,
+    /// `::f`: a match counts only between non-alphanumeric bytes (or the data's ends).
+    pub fullword: bool,
 }
 
-pub fn parse_subsig(text: &str) -> Result<SubSig, String> {
+/// One subsignature of a logical signature.
+#[derive(Debug)]
+pub enum SubSig {
+    Hex(HexSub),
+    Pcre(Box<PcreSub>),
+    ByteCompare(ByteCompare),
+}
+
+impl SubSig {
+    pub fn patterns(&self) -> &[Pattern] {
+        match self {
+            SubSig::Hex(hex) => &hex.patterns,
+            _ => &[],
+        }
+    }
+}
+
+/// Parses subsignature number `index` of a logical signature.
+pub fn parse_subsig(text: &str, index: usize) -> Result<SubSig, String> {
+    // In ClamAV's order: macro, PCRE (any '/'), byte compare, fuzzy image hash, hex.
+    if text.starts_with('$') {
+        return Err("macro subsignature".into());
+    }
+    if super::pcre::is_pcre(text) {
+        return Ok(SubSig::Pcre(Box::new(PcreSub::parse(text, index)?)));
+    }
+    if super::bytecmp::is_byte_compare(text) {
+        let compare = ByteCompare::parse(text)?;
+        if compare.trigger >= index {
+            return Err("byte-compare trigger refers to itself or a later subsignature".into());
+        }
+        return Ok(SubSig::ByteCompare(compare));
+    }
+    if text.starts_with("fuzzy_img#") {
+        return Err("fuzzy image hash subsignature".into());
+    }
+    parse_hex_subsig(text).map(SubSig::Hex)
+}
+
+pub fn parse_hex_subsig(text: &str) -> Result<HexSub, String> {
     let (body, modifiers) = match text.split_once("::") {
         Some((body, modifiers)) => (body, modifiers),
         None => (text, ""),
     };
-    if body.contains('/') {
-        return Err("PCRE subsignature".into());
-    }
-    if body.starts_with('(') && body.contains('#') {
-        return Err("byte-compare subsignature".into());
-    }
-    if body.starts_with("${") {
-        return Err("macro subsignature".into());
-    }
     let (offset, hex) = match body.rsplit_once(':') {
         Some((offset, hex)) => (Offset::parse(offset)?, hex),
         None => (Offset::Anywhere, body),
     };
-    let (mut nocase, mut wide, mut ascii) = (false, false, false);
+    let (mut nocase, mut wide, mut ascii, mut fullword) = (false, false, false, false);
     for modifier in modifiers.chars() {
         match modifier {
             'i' => nocase = true,
             'w' => wide = true,
             'a' => ascii = true,
+            'f' => fullword = true,
             other => return Err(format!("subsignature modifier '{other}'")),
         }
     }
@@ -175,7 +211,7 @@ pub fn parse_subsig(text: &str) -> Result<SubSig, String> {
     if wide {
         patterns.push(Pattern::parse(hex, nocase, true)?);
     }
-    Ok(SubSig { offset, patterns })
+    Ok(HexSub { offset, patterns, fullword })
 }
 
 /// The target description block: `Target:1,FileSize:100-2000,Engine:81-255`.
@@ -183,19 +219,26 @@ pub fn parse_subsig(text: &str) -> Result<SubSig, String> {
 pub struct TargetDescription {
     pub target: Option<u32>,
     pub file_size: Option<(u64, u64)>,
+    /// `EntryPoint:X-Y`: the entry point's file offset (PE files only).
+    pub entry_point: Option<(u64, u64)>,
+    /// `NumberOfSections:X-Y` (PE files only).
+    pub sections: Option<(u64, u64)>,
 }
 
 pub fn parse_target_description(text: &str) -> Result<TargetDescription, String> {
     let mut description = TargetDescription::default();
     for item in text.split(',').filter(|s| !s.is_empty()) {
         let (key, value) = item.split_once(':').ok_or_else(|| format!("bad target description item '{item}'"))?;
+        let range = || -> Result<(u64, u64), String> {
+            let (min, max) = value.split_once('-').unwrap_or((value, value));
+            let parse = |v: &str| v.trim().parse::<u64>().map_err(|_| format!("bad {key} '{value}'"));
+            Ok((parse(min)?, parse(max)?))
+        };
         match key {
             "Target" => description.target = Some(value.parse().map_err(|_| format!("bad Target '{value}'"))?),
-            "FileSize" => {
-                let (min, max) = value.split_once('-').unwrap_or((value, value));
-                let parse = |v: &str| v.parse::<u64>().map_err(|_| format!("bad FileSize '{value}'"));
-                description.file_size = Some((parse(min)?, parse(max)?));
-            }
+            "FileSize" => description.file_size = Some(range()?),
+            "EntryPoint" => description.entry_point = Some(range()?),
+            "NumberOfSections" => description.sections = Some(range()?),
             "Engine" => {}
             other => return Err(format!("target description '{other}'")),
         }
@@ -221,8 +264,14 @@ mod tests {
 
     #[test]
     fn subsignatures() {
-        assert_eq!(parse_subsig("EP+0:4142::iw").unwrap().patterns.len(), 1);
-        assert_eq!(parse_subsig("4142::aw").unwrap().patterns.len(), 2);
-        assert!(parse_subsig("0/abc/i").is_err());
+        assert_eq!(parse_subsig("EP+0:4142::iw", 0).unwrap().patterns().len(), 1);
+        assert_eq!(parse_subsig("4142::aw", 0).unwrap().patterns().len(), 2);
+        assert!(matches!(parse_subsig("4142::f", 0).unwrap(), SubSig::Hex(HexSub { fullword: true, .. })));
+        assert!(parse_subsig("0/abc/i", 0).is_err(), "a PCRE may not trigger on itself");
+        assert!(matches!(parse_subsig("0/abc::def/i", 1).unwrap(), SubSig::Pcre(_)));
+        assert!(matches!(parse_subsig("0(>>4#hb4#=1)", 1).unwrap(), SubSig::ByteCompare(_)));
+        assert!(parse_subsig("1(>>4#hb4#=1)", 1).is_err());
+        assert!(parse_subsig("${6-7}12$", 1).is_err());
+        assert!(parse_subsig("fuzzy_img#af2ad01ed42993c7", 1).is_err());
     }
 }

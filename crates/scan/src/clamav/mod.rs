@@ -1,13 +1,16 @@
 //! ClamAV signature databases: hash (`.hdb`, `.hsb`, `.mdb`, `.msb`), body (`.ndb`) and
-//! logical (`.ldb`) signatures, allow lists (`.fp`, `.sfp`, `.ign`, `.ign2`), loaded from
-//! files, directories or `.cvd`/`.cld` containers. Body patterns are found through one
-//! Aho-Corasick automaton over each pattern's longest exact run, then verified.
+//! logical (`.ldb`: hex, PCRE and byte-compare subsignatures) signatures, allow lists
+//! (`.fp`, `.sfp`, `.ign`, `.ign2`), loaded from files, directories or `.cvd`/`.cld`
+//! containers. Body patterns are found through one Aho-Corasick automaton over each
+//! pattern's longest exact run, then verified.
 
+mod bytecmp;
 mod hashes;
 mod load;
 mod logical;
 mod offset;
 pub mod pattern;
+mod pcre;
 pub(crate) mod pe;
 
 pub use load::{CvdHeader, LoadStats};
@@ -15,7 +18,7 @@ pub use load::{CvdHeader, LoadStats};
 use crate::filetype::FileType;
 use aho_corasick::AhoCorasick;
 use hashes::HashSignatures;
-use logical::{Expr, SubSig};
+use logical::{Expr, HexSub, SubSig};
 use offset::Offset;
 use pattern::Pattern;
 use pe::PeInfo;
@@ -35,9 +38,11 @@ struct BodySig {
 struct LogicalSig {
     name: u32,
     target: Option<u32>,
-    file_size: Option<(u64, u64)>,
+    description: logical::TargetDescription,
     expr: Expr,
     subsigs: Vec<SubSig>,
+    /// Whether any subsignature is PCRE or byte-compare (evaluated after the hex ones).
+    staged: bool,
 }
 
 /// Which pattern an anchor belongs to.
@@ -50,10 +55,15 @@ enum PatternRef {
 
 /// Shortest anchor worth an automaton entry; shorter patterns are checked on every object.
 const MIN_ANCHOR: usize = 2;
+/// Longest anchor: a few bytes select candidates as well as many (each candidate is verified
+/// anyway) and keep the automaton small.
+const MAX_ANCHOR: usize = 12;
 
 #[derive(Default)]
 pub struct ClamDatabase {
-    names: Vec<Box<str>>,
+    /// Every signature name, one after another; `name_ends[i]` ends name `i`.
+    names: String,
+    name_ends: Vec<u32>,
     hashes: HashSignatures,
     allow: HashSignatures,
     ignored_names: FxHashSet<Box<str>>,
@@ -84,8 +94,9 @@ impl ClamDatabase {
     }
 
     fn intern(&mut self, name: &str) -> u32 {
-        self.names.push(name.into());
-        (self.names.len() - 1) as u32
+        self.names.push_str(name);
+        self.name_ends.push(self.names.len() as u32);
+        (self.name_ends.len() - 1) as u32
     }
 
     /// Adds one line of a database file of type `kind` (its extension). `Ok(false)` for
@@ -156,13 +167,29 @@ impl ClamDatabase {
             parse_target(&target.to_string())?;
         }
         let expr = Expr::parse(fields[2])?;
-        let subsigs = fields[3..].iter().map(|s| logical::parse_subsig(s)).collect::<Result<Vec<_>, _>>()?;
+        let subsigs = fields[3..]
+            .iter()
+            .enumerate()
+            .map(|(index, text)| logical::parse_subsig(text, index))
+            .collect::<Result<Vec<_>, _>>()?;
         if expr.max_subsig() >= subsigs.len() {
             return Err("logical expression names a missing subsignature".into());
         }
+        for sub in &subsigs {
+            if let SubSig::ByteCompare(compare) = sub
+                && !matches!(subsigs[compare.trigger], SubSig::Hex(_))
+            {
+                return Err("byte-compare trigger must be a hex subsignature".into());
+            }
+        }
+        let staged = subsigs.iter().any(|s| !matches!(s, SubSig::Hex(_)));
         let name = self.intern(fields[0]);
-        let target = description.target;
-        self.logical.push(LogicalSig { name, target, file_size: description.file_size, expr, subsigs });
+        let sig = LogicalSig { name, target: description.target, description, expr, subsigs, staged };
+        if sig.holds_without_patterns() {
+            // No anchor has to be seen for it to hold (e.g. `0=0`): checked on every object.
+            self.always_check.push(PatternRef::Sub(self.logical.len() as u32));
+        }
+        self.logical.push(sig);
         Ok(())
     }
 
@@ -171,8 +198,13 @@ impl ClamDatabase {
         let mut anchors: Vec<Vec<u8>> = Vec::new();
         let mut index_of: std::collections::HashMap<Vec<u8>, usize> = Default::default();
         let mut owners: Vec<Vec<PatternRef>> = Vec::new();
-        self.always_check.clear();
-        let mut add = |anchor: Vec<u8>, owner: PatternRef, always: &mut Vec<PatternRef>| {
+        // Logical signatures that hold without any pattern stay; the rest is rebuilt.
+        self.always_check.retain(|owner| matches!(owner, PatternRef::Sub(_)));
+        self.always_check.dedup_by_key(|owner| match owner {
+            PatternRef::Sub(index) | PatternRef::Body(index) => *index,
+        });
+        let mut add = |mut anchor: Vec<u8>, owner: PatternRef, always: &mut Vec<PatternRef>| {
+            anchor.truncate(MAX_ANCHOR);
             if anchor.len() < MIN_ANCHOR {
                 always.push(owner);
                 return;
@@ -189,7 +221,7 @@ impl ClamDatabase {
         }
         for (index, sig) in self.logical.iter().enumerate() {
             for subsig in &sig.subsigs {
-                for pattern in &subsig.patterns {
+                for pattern in subsig.patterns() {
                     // Case-insensitive anchors are lowercased; the automaton folds ASCII case
                     // for all of them, which only costs a few extra verifications.
                     add(pattern.anchor(), PatternRef::Sub(index as u32), &mut self.always_check);
@@ -200,16 +232,32 @@ impl ClamDatabase {
             None
         } else {
             let nocase =
-                self.logical.iter().any(|s| s.subsigs.iter().any(|ss| ss.patterns.iter().any(|p| p.is_nocase())));
+                self.logical.iter().any(|s| s.subsigs.iter().any(|ss| ss.patterns().iter().any(|p| p.is_nocase())));
             Some(
                 AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                    .dense_depth(1)
                     .ascii_case_insensitive(nocase)
                     .build(&anchors)
                     .map_err(|e| format!("cannot build the pattern automaton: {e}"))?,
             )
         };
+        owners.iter_mut().for_each(|list| list.shrink_to_fit());
+        owners.shrink_to_fit();
         self.anchor_owners = owners;
+        self.names.shrink_to_fit();
+        self.name_ends.shrink_to_fit();
+        self.body.shrink_to_fit();
+        self.logical.shrink_to_fit();
+        self.hashes.finish();
+        self.allow.finish();
         Ok(())
+    }
+
+    fn name(&self, index: u32) -> &str {
+        let index = index as usize;
+        let start = if index == 0 { 0 } else { self.name_ends[index - 1] as usize };
+        &self.names[start..self.name_ends[index] as usize]
     }
 
     /// Number of signatures loaded.
@@ -240,7 +288,7 @@ impl ClamDatabase {
             }
         }
         self.match_patterns(object, pe.as_ref(), &mut hits);
-        let names: BTreeSet<&str> = hits.iter().map(|&i| &*self.names[i as usize]).collect();
+        let names: BTreeSet<&str> = hits.iter().map(|&i| self.name(i)).collect();
         names.into_iter().filter(|name| !self.ignored_names.contains(*name)).map(str::to_string).collect()
     }
 
@@ -274,30 +322,125 @@ impl ClamDatabase {
         }
         for index in logical_candidates {
             let sig = &self.logical[index as usize];
-            if sig.target.is_some_and(|t| !target_matches(t, object.file_type))
-                || sig.file_size.is_some_and(|(min, max)| !(min..=max).contains(&(data.len() as u64)))
-            {
+            if sig.target.is_some_and(|t| !target_matches(t, object.file_type)) || !sig.fits(data.len(), pe) {
                 continue;
             }
-            let counting = sig.expr.uses_counts();
-            let counts: Vec<usize> = sig.subsigs.iter().map(|sub| count_subsig(sub, data, pe, counting)).collect();
-            if sig.expr.eval(&counts).holds {
+            if sig.evaluate(data, pe) {
                 hits.push(sig.name);
             }
         }
     }
 }
 
-fn count_subsig(sub: &SubSig, data: &[u8], pe: Option<&PeInfo>, counting: bool) -> usize {
-    let mut total = 0;
-    for pattern in &sub.patterns {
-        total += if counting && sub.offset == Offset::Anywhere {
-            pattern.count(data, 256)
-        } else {
-            usize::from(find_at(pattern, sub.offset, data, pe))
+impl LogicalSig {
+    /// Whether the object's size and PE structure are within the target description's ranges.
+    fn fits(&self, size: usize, pe: Option<&PeInfo>) -> bool {
+        let within = |range: Option<(u64, u64)>, value: Option<u64>| match (range, value) {
+            (None, _) => true,
+            (Some((min, max)), Some(value)) => (min..=max).contains(&value),
+            (Some(_), None) => false,
         };
+        let description = &self.description;
+        within(description.file_size, Some(size as u64))
+            && within(description.entry_point, pe.and_then(|pe| pe.entry_point).map(|e| e as u64))
+            && within(description.sections, pe.map(|pe| pe.sections.len() as u64))
     }
-    total
+
+    /// Counts each subsignature's matches, in ClamAV's order: hex patterns, then byte
+    /// comparisons (on their trigger's last match), then PCRE (each when its trigger holds
+    /// over the counts so far), and evaluates the expression.
+    fn evaluate(&self, data: &[u8], pe: Option<&PeInfo>) -> bool {
+        let counting = self.expr.uses_counts()
+            || self.subsigs.iter().any(|s| matches!(s, SubSig::Pcre(p) if p.trigger.uses_counts()));
+        let mut counts = vec![0usize; self.subsigs.len()];
+        let mut last_starts: Vec<Option<usize>> = Vec::new();
+        if self.staged {
+            last_starts = vec![None; self.subsigs.len()];
+        }
+        for (index, sub) in self.subsigs.iter().enumerate() {
+            if let SubSig::Hex(hex) = sub {
+                let wants_last = self.staged
+                    && self.subsigs.iter().any(|s| matches!(s, SubSig::ByteCompare(c) if c.trigger == index));
+                let (count, last) = count_hex(hex, data, pe, counting, wants_last);
+                counts[index] = count;
+                if wants_last {
+                    last_starts[index] = last;
+                }
+            }
+        }
+        if !self.staged {
+            return self.expr.eval(&counts).holds;
+        }
+        for (index, sub) in self.subsigs.iter().enumerate() {
+            if let SubSig::ByteCompare(compare) = sub
+                && let Some(start) = last_starts[compare.trigger]
+                && compare.holds(data, start)
+            {
+                counts[index] = 1;
+            }
+        }
+        for (index, sub) in self.subsigs.iter().enumerate() {
+            if let SubSig::Pcre(pcre) = sub
+                && pcre.trigger.eval(&counts).holds
+            {
+                counts[index] = pcre.count(data, pe);
+            }
+        }
+        self.expr.eval(&counts).holds
+    }
+
+    /// Whether the expression can hold when no hex pattern matches (byte comparisons need
+    /// one; a PCRE may run when its trigger holds on such counts).
+    fn holds_without_patterns(&self) -> bool {
+        let mut counts = vec![0usize; self.subsigs.len()];
+        for (index, sub) in self.subsigs.iter().enumerate() {
+            if let SubSig::Pcre(pcre) = sub
+                && pcre.trigger.eval(&counts).holds
+            {
+                counts[index] = 1;
+            }
+        }
+        self.expr.eval(&counts).holds
+    }
+}
+
+/// Matches of one hex subsignature: how many (one at most unless `counting` and the
+/// subsignature may sit anywhere) and where the last one starts (when `wants_last`).
+fn count_hex(
+    sub: &HexSub,
+    data: &[u8],
+    pe: Option<&PeInfo>,
+    counting: bool,
+    wants_last: bool,
+) -> (usize, Option<usize>) {
+    let Some((first, last)) = sub.offset.starts(data.len(), pe) else { return (0, None) };
+    let every = (counting && sub.offset == Offset::Anywhere) || wants_last;
+    let limit = if every { MAX_COUNTED_MATCHES } else { 1 };
+    let mut total = 0;
+    let mut last_start = None;
+    for pattern in &sub.patterns {
+        let mut found = 0;
+        let mut from = first;
+        while found < limit {
+            let Some((start, end)) = pattern.find(data, from, last) else { break };
+            if !sub.fullword || is_full_word(data, start, end) {
+                found += 1;
+                last_start = last_start.max(Some(start));
+            }
+            from = start + 1;
+        }
+        total += if counting && sub.offset == Offset::Anywhere { found } else { found.min(1) };
+    }
+    (total, last_start)
+}
+
+/// Most matches of one subsignature counted (for `A>n`-style expressions).
+const MAX_COUNTED_MATCHES: usize = 256;
+
+/// `::f`: the bytes around a match are not letters or digits.
+fn is_full_word(data: &[u8], start: usize, end: usize) -> bool {
+    let word = |at: Option<&u8>| at.is_some_and(u8::is_ascii_alphanumeric);
+    !word(start.checked_sub(1).and_then(|at| data.get(at))) && !word(data.get(end))
 }
 
 fn find_at(pattern: &Pattern, offset: Offset, data: &[u8], pe: Option<&PeInfo>) -> bool {

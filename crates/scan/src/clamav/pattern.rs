@@ -10,20 +10,26 @@ pub struct ByteTest {
     pub mask: u8,
 }
 
+/// One element of a pattern; kept to 16 bytes (patterns are thousands of them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
     Byte(ByteTest),
-    /// One of several byte strings (each of fixed length); `negated` for `!( )`.
-    Alternatives {
-        options: Vec<Vec<ByteTest>>,
-        negated: bool,
-    },
-    /// Between `min` and `max` arbitrary bytes.
+    Alternatives(Box<Alternatives>),
+    /// Between `min` and `max` arbitrary bytes (`UNBOUNDED` for no maximum).
     Gap {
-        min: usize,
-        max: usize,
+        min: u32,
+        max: u32,
     },
 }
+
+/// One of several byte strings (each of fixed length); `negated` for `!( )`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Alternatives {
+    options: Vec<Vec<ByteTest>>,
+    negated: bool,
+}
+
+const UNBOUNDED: u32 = u32::MAX;
 
 /// Part of a pattern without unbounded gaps; `min_gap_before` bytes separate it from the
 /// previous segment (with any number of bytes more).
@@ -47,8 +53,8 @@ impl Pattern {
         let mut segments = vec![Segment { tokens: Vec::new(), min_gap_before: 0 }];
         for token in tokens {
             match token {
-                Token::Gap { min, max: usize::MAX } => {
-                    segments.push(Segment { tokens: Vec::new(), min_gap_before: min })
+                Token::Gap { min, max: UNBOUNDED } => {
+                    segments.push(Segment { tokens: Vec::new(), min_gap_before: min as usize })
                 }
                 token => segments.last_mut().expect("one segment").tokens.push(token),
             }
@@ -64,9 +70,12 @@ impl Pattern {
                 pending_gap += segment.min_gap_before;
                 continue;
             }
-            merged.push(Segment { tokens: segment.tokens, min_gap_before: segment.min_gap_before + pending_gap });
+            let mut tokens = segment.tokens;
+            tokens.shrink_to_fit();
+            merged.push(Segment { tokens, min_gap_before: segment.min_gap_before + pending_gap });
             pending_gap = 0;
         }
+        merged.shrink_to_fit();
         Ok(Pattern { segments: merged, nocase })
     }
 
@@ -172,21 +181,24 @@ impl Pattern {
                 let byte = *data.get(position)?;
                 self.byte_matches(*test, byte).then(|| self.match_tokens(rest, data, position + 1))?
             }
-            Token::Alternatives { options, negated: false } => options.iter().find_map(|option| {
-                let end = position + option.len();
-                let slice = data.get(position..end)?;
-                let equal = option.iter().zip(slice).all(|(test, &byte)| self.byte_matches(*test, byte));
-                equal.then(|| self.match_tokens(rest, data, end))?
-            }),
-            Token::Alternatives { options, negated: true } => {
+            Token::Alternatives(alternatives) if !alternatives.negated => {
+                alternatives.options.iter().find_map(|option| {
+                    let end = position + option.len();
+                    let slice = data.get(position..end)?;
+                    let equal = option.iter().zip(slice).all(|(test, &byte)| self.byte_matches(*test, byte));
+                    equal.then(|| self.match_tokens(rest, data, end))?
+                })
+            }
+            Token::Alternatives(alternatives) => {
+                let options = &alternatives.options;
                 let length = options.first().map_or(0, Vec::len);
                 let slice = data.get(position..position + length)?;
                 let any = options.iter().any(|o| o.iter().zip(slice).all(|(t, &b)| self.byte_matches(*t, b)));
                 (!any).then(|| self.match_tokens(rest, data, position + length))?
             }
             Token::Gap { min, max } => {
-                let last = (*max).min(data.len().saturating_sub(position));
-                (*min..=last).find_map(|skip| self.match_tokens(rest, data, position + skip))
+                let last = (*max as usize).min(data.len().saturating_sub(position));
+                (*min as usize..=last).find_map(|skip| self.match_tokens(rest, data, position + skip))
             }
         }
     }
@@ -206,7 +218,7 @@ fn tokenize(hex: &str) -> Result<Vec<Token>, String> {
     while i < chars.len() {
         match chars[i] {
             '*' => {
-                tokens.push(Token::Gap { min: 0, max: usize::MAX });
+                tokens.push(Token::Gap { min: 0, max: UNBOUNDED });
                 i += 1;
             }
             '{' | '[' => {
@@ -234,7 +246,7 @@ fn tokenize(hex: &str) -> Result<Vec<Token>, String> {
                 if negated && options.iter().any(|o| o.len() != options[0].len()) {
                     return Err("negated alternatives of different lengths".into());
                 }
-                tokens.push(Token::Alternatives { options, negated });
+                tokens.push(Token::Alternatives(Box::new(Alternatives { options, negated })));
                 i = end + 1;
             }
             _ => {
@@ -248,14 +260,14 @@ fn tokenize(hex: &str) -> Result<Vec<Token>, String> {
 }
 
 fn parse_gap(body: &str) -> Result<Token, String> {
-    let number = |s: &str| s.trim().parse::<usize>().map_err(|_| format!("bad gap {{{body}}}"));
+    let number = |s: &str| s.trim().parse::<u32>().map_err(|_| format!("bad gap {{{body}}}"));
     Ok(match body.split_once('-') {
         None => {
             let n = number(body)?;
             Token::Gap { min: n, max: n }
         }
         Some(("", max)) => Token::Gap { min: 0, max: number(max)? },
-        Some((min, "")) => Token::Gap { min: number(min)?, max: usize::MAX },
+        Some((min, "")) => Token::Gap { min: number(min)?, max: UNBOUNDED },
         Some((min, max)) => {
             let (min, max) = (number(min)?, number(max)?);
             if min > max {
@@ -297,8 +309,10 @@ fn widen(tokens: Vec<Token>) -> Vec<Token> {
         .into_iter()
         .flat_map(|token| match token {
             Token::Byte(b) => vec![Token::Byte(b), Token::Byte(zero)],
-            Token::Alternatives { options, negated } => {
-                vec![Token::Alternatives { options: options.into_iter().map(widen_bytes).collect(), negated }]
+            Token::Alternatives(alternatives) => {
+                let Alternatives { options, negated } = *alternatives;
+                let options = options.into_iter().map(widen_bytes).collect();
+                vec![Token::Alternatives(Box::new(Alternatives { options, negated }))]
             }
             gap => vec![gap],
         })

@@ -1,24 +1,34 @@
 //! Container formats: each one hands its members to a [`Visitor`] one at a time, so that the
 //! walker recurses into a member before the next one is extracted (memory stays bounded).
 
+mod arj;
+mod autoit;
 mod cab;
+mod chm;
 mod compressed;
 mod cpio;
 mod embedded;
+mod ishield;
 mod legacy;
 mod mime;
 mod nrv;
+mod nsis;
 mod ole2;
+mod packers;
 mod pdf;
 mod pe_embedded;
 mod rtf;
 mod sevenz;
 mod sis;
 pub(crate) mod tar;
+#[cfg(test)]
+mod test_support;
 mod tnef;
 mod upx;
 mod zip;
 
+pub use arj::is_arj;
+pub use chm::is_chm;
 pub use cpio::is_cpio;
 pub use legacy::{BINHEX_MARKER, SZDD_MAGIC};
 pub use sis::is_sis;
@@ -79,6 +89,8 @@ pub fn extract(file_type: FileType, data: &[u8], visitor: &mut dyn Visitor) -> O
         FileType::Tar => tar::extract(data, visitor),
         FileType::Cpio => cpio::extract(data, visitor),
         FileType::Cab => cab::extract(data, visitor),
+        FileType::Arj => arj::extract(data, visitor),
+        FileType::Chm => chm::extract(data, visitor),
         FileType::SevenZip => sevenz::extract(data, visitor),
         FileType::Sis => sis::extract(data, visitor),
         FileType::Tnef => tnef::extract(data, visitor),
@@ -96,13 +108,52 @@ pub fn extract(file_type: FileType, data: &[u8], visitor: &mut dyn Visitor) -> O
     Some(result)
 }
 
-/// Programs: the original of a UPX-packed file, then the first program stored inside.
+/// Programs: the original of a UPX-, WWPack- (...) packed file, the blocks of an NSIS
+/// installer, the files of a compiled AutoIt script, an embedded zip, then the first program
+/// stored inside.
 fn executable(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> {
     let max_bytes = visitor.cap().max_bytes;
     if let Some(original) = upx::unpack(data, max_bytes)
         && visitor.member(Member::part("upx-unpacked".into(), original)) == Flow::Stop
     {
         return Ok(());
+    }
+    if let Some((name, original)) = packers::unpack(data, max_bytes)
+        && visitor.member(Member::part(name.into(), original)) == Flow::Stop
+    {
+        return Ok(());
+    }
+    if let Some(offset) = nsis::find(data) {
+        // A broken installer still has its program and whatever else it carries scanned.
+        if let Err(error) = nsis::extract(data, offset, visitor) {
+            if matches!(error, ReadError::Limit(_)) {
+                return Err(error);
+            }
+            visitor.member(Member::Failed { name: "nsis".into(), error });
+        }
+    }
+    if let Some((start, version)) = autoit::find(data)
+        && let Err(error) = autoit::extract(data, start, version, visitor)
+    {
+        if matches!(error, ReadError::Limit(_)) {
+            return Err(error);
+        }
+        visitor.member(Member::Failed { name: "autoit".into(), error });
+    }
+    // InstallShield: an older setup's file list after the program, an MSI setup's stream.
+    if let Some(overlay) = overlay_start(data)
+        && let Some(Err(error)) = ishield::extract_stream(data, overlay, visitor)
+    {
+        return Err(error);
+    }
+    if let Some(start) = ishield::find_msi(data)
+        && let Err(error) = ishield::extract_msi(data, start, visitor)
+    {
+        return Err(error);
+    }
+    // Self-extracting zips (and programs that carry a zip): the members, read in place.
+    if let Some(offset) = zip::find_embedded(data) {
+        zip::extract_embedded(&data[offset..], visitor);
     }
     if let Some((offset, tail)) = pe_embedded::first(data) {
         // Cut to what the scan may still expand rather than flag it: installers are large.
@@ -112,6 +163,13 @@ fn executable(data: &[u8], visitor: &mut dyn Visitor) -> Result<(), ReadError> {
         }
     }
     Ok(())
+}
+
+/// Where the data appended to a program (its overlay) starts, when there is some.
+fn overlay_start(data: &[u8]) -> Option<usize> {
+    let info = crate::clamav::pe::PeInfo::parse(data)?;
+    let end = info.sections.iter().map(|s| s.raw_offset as u64 + s.raw_size as u64).max()?;
+    (end < data.len() as u64 && end > 0).then_some(end as usize)
 }
 
 /// Reads a little-endian integer at `offset`, or `None` past the end.

@@ -46,3 +46,48 @@ fn read_member(archive: &mut ::zip::ZipArchive<Cursor<&[u8]>>, index: usize, vis
         Err(error) => Member::Failed { name, error },
     }
 }
+
+/// Where a zip stored inside another file (a self-extracting program) starts: the first
+/// local header after offset 0 that looks like one.
+pub fn find_embedded(data: &[u8]) -> Option<usize> {
+    memchr::memmem::find_iter(data.get(1..)?, b"PK\x03\x04").map(|at| at + 1).find(|&at| {
+        let field = |offset: usize| super::le_u16(data, at + offset);
+        field(4).is_some_and(|version| version <= 63)
+            && field(8).is_some_and(|method| matches!(method, 0 | 8 | 9 | 12 | 14))
+            && field(26).is_some_and(|name| (1..=1024).contains(&name))
+    })
+}
+
+/// The members of an embedded zip, read from their local headers one after another (the
+/// central directory of a stored archive need not be where the zip reader would look).
+/// Returns whether any member was read; a broken zip is not reported (what looked like one
+/// inside a program may not be).
+pub fn extract_embedded(data: &[u8], visitor: &mut dyn Visitor) -> bool {
+    let mut reader = Cursor::new(data);
+    let mut count = 0u64;
+    loop {
+        if count >= visitor.max_members() {
+            return count > 0;
+        }
+        let file = match ::zip::read::read_zipfile_from_stream(&mut reader) {
+            Ok(Some(file)) => file,
+            Ok(None) | Err(_) => return count > 0,
+        };
+        count += 1;
+        let name = decode_raw_name(file.name_raw());
+        let member = if file.encrypted() {
+            Member::Unscannable { name, reason: "encrypted zip member, its content cannot be scanned".into() }
+        } else if file.is_dir() {
+            continue;
+        } else {
+            let compressed = file.compressed_size();
+            match read_capped(file, compressed, visitor.cap()) {
+                Ok(content) => Member::file(name, content),
+                Err(error) => Member::Failed { name, error },
+            }
+        };
+        if visitor.member(member) == Flow::Stop {
+            return true;
+        }
+    }
+}
