@@ -14,23 +14,24 @@ use crate::scan_body::{self, Checked};
 use crate::server::{Body, BoxError, Exchange};
 
 pub(crate) async fn forward(x: Exchange, req: Request<Incoming>) -> Response<Body> {
-    let method = req.method().as_str().to_string();
+    let method = req.method().clone();
+    let method = method.as_str();
     let uri = req.uri().clone();
     let url = uri.to_string();
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
         let text = "mamori is a forward proxy: requests must name an absolute URL (http://host/path) or use CONNECT";
-        x.log(&method, &url, "", 400, "error", None, vec![], Some("not an absolute-form request".into())).await;
+        x.log(method, &url, "", 400, "error", None, vec![], Some("not an absolute-form request".into())).await;
         return pages::plain(StatusCode::BAD_REQUEST, text);
     };
     if scheme != "http" {
         let text = format!("only http:// URLs are forwarded as requests; use CONNECT for {scheme}://");
-        x.log(&method, &url, authority.host(), 400, "error", None, vec![], Some(text.clone())).await;
+        x.log(method, &url, authority.host(), 400, "error", None, vec![], Some(text.clone())).await;
         return pages::plain(StatusCode::BAD_REQUEST, &text);
     }
     let target = match Target::parse(&url) {
         Ok(t) => t,
         Err(e) => {
-            x.log(&method, &url, authority.host(), 400, "error", None, vec![], Some(e.to_string())).await;
+            x.log(method, &url, authority.host(), 400, "error", None, vec![], Some(e.to_string())).await;
             return pages::plain(StatusCode::BAD_REQUEST, &format!("bad URL: {e}"));
         }
     };
@@ -38,8 +39,17 @@ pub(crate) async fn forward(x: Exchange, req: Request<Incoming>) -> Response<Bod
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
-    let result = x.ctx.upstream.request(req).await.map_err(BoxError::from);
-    deliver(&x, &method, &url, target.host(), d, result).await
+    let port = authority.port_u16().unwrap_or(80);
+    let result = if x.ctx.settings.h2c_origins.iter().any(|o| o.matches(target.host(), port)) {
+        let mut req = req;
+        // HTTP/2 names the origin in :authority, taken from the absolute URI.
+        req.headers_mut().remove(http::header::HOST);
+        *req.version_mut() = http::Version::HTTP_2;
+        x.ctx.upstream_h2c.request(req).await
+    } else {
+        x.ctx.upstream.request(req).await
+    };
+    deliver(&x, method, &url, target.host(), d, result.map_err(BoxError::from)).await
 }
 
 /// The URL filter, the request size limit and (if the tenant wants it) the upload scan; the
@@ -50,32 +60,33 @@ pub(crate) async fn admit(
     target: &Target,
     req: Request<Incoming>,
 ) -> Result<(Request<Body>, Decided), Response<Body>> {
-    let method = req.method().as_str().to_string();
-    let d = decide(&x.state, &x.client, target, Method::from_http(&method));
+    let method = req.method().clone();
+    let method = method.as_str();
+    let d = decide(&x.state, &x.client, target, Method::from_http(method));
     if let Some((kind, list)) = d.blocked {
-        return Err(x.blocked(&method, url, target.host(), kind, &list, d.categories).await);
+        return Err(x.blocked(method, url, target.host(), kind, &list, d.categories).await);
     }
     let limit = x.ctx.settings.max_request_body_bytes;
     let length = content_length(req.headers());
     if length.is_some_and(|l| l > limit) {
-        return Err(too_large(x, &method, url, target.host(), d.categories).await);
+        return Err(too_large(x, method, url, target.host(), d.categories).await);
     }
     let (mut parts, body) = req.into_parts();
     let mut body: Body = Limited::new(body, limit as usize).boxed();
     let has_body = length.is_some_and(|l| l > 0) || parts.headers.contains_key(http::header::TRANSFER_ENCODING);
-    if has_body && x.state.web_policy(x.client.tenant.as_deref()).scan_uploads {
+    if has_body && x.ctx.scanner.is_some() && x.state.web_policy(x.client.tenant.as_deref()).scan_uploads {
         let name = scan_body::object_name(&parts.headers, parts.uri.path());
         body = match scan_body::check(x, url, name, body, length).await {
             Checked::Pass(b) => b,
-            Checked::TooLarge => return Err(too_large(x, &method, url, target.host(), d.categories).await),
+            Checked::TooLarge => return Err(too_large(x, method, url, target.host(), d.categories).await),
             Checked::Infected(names) => {
-                return Err(x.blocked(&method, url, target.host(), BlockKind::Malware, &names, d.categories).await);
+                return Err(x.blocked(method, url, target.host(), BlockKind::Malware, &names, d.categories).await);
             }
             Checked::Suspicious(why) => {
-                return Err(x.blocked(&method, url, target.host(), BlockKind::Suspicious, &why, d.categories).await);
+                return Err(x.blocked(method, url, target.host(), BlockKind::Suspicious, &why, d.categories).await);
             }
             Checked::Unscanned(why) => {
-                return Err(x.blocked(&method, url, target.host(), BlockKind::Unscanned, &why, d.categories).await);
+                return Err(x.blocked(method, url, target.host(), BlockKind::Unscanned, &why, d.categories).await);
             }
         };
     }
@@ -110,7 +121,7 @@ pub(crate) async fn deliver(
         || parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT
         || parts.status == StatusCode::NOT_MODIFIED;
-    if !bodiless && x.state.web_policy(x.client.tenant.as_deref()).scan_downloads {
+    if !bodiless && x.ctx.scanner.is_some() && x.state.web_policy(x.client.tenant.as_deref()).scan_downloads {
         let path = url.split_once("://").and_then(|(_, r)| r.find('/').map(|i| &r[i..])).unwrap_or("/");
         let name = scan_body::object_name(&parts.headers, path);
         body = match scan_body::check(x, url, name, body, content_length(&parts.headers)).await {

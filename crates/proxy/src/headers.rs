@@ -5,63 +5,74 @@
 use http::HeaderMap;
 use http::header::{CONNECTION, HeaderName};
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+/// Hop-by-hop headers (RFC 9110 §7.6.1), besides those the `Connection` header names.
+fn hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
 
 /// Headers in which proxies, load balancers and clients report where a request came from.
-const IDENTIFYING: &[&str] = &[
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-server",
-    "x-forwarded-proto",
-    "x-forwarded-port",
-    "forwarded",
-    "via",
-    "x-real-ip",
-    "client-ip",
-    "x-client-ip",
-    "x-cluster-client-ip",
-    "true-client-ip",
-    "x-originating-ip",
-    "x-remote-ip",
-    "x-remote-addr",
-    "x-proxyuser-ip",
-    "cf-connecting-ip",
-    "fastly-client-ip",
-    "x-bluecoat-via",
-];
+fn identifying(name: &str) -> bool {
+    matches!(
+        name,
+        "x-forwarded-for"
+            | "x-forwarded-host"
+            | "x-forwarded-server"
+            | "x-forwarded-proto"
+            | "x-forwarded-port"
+            | "forwarded"
+            | "via"
+            | "x-real-ip"
+            | "client-ip"
+            | "x-client-ip"
+            | "x-cluster-client-ip"
+            | "true-client-ip"
+            | "x-originating-ip"
+            | "x-remote-ip"
+            | "x-remote-addr"
+            | "x-proxyuser-ip"
+            | "cf-connecting-ip"
+            | "fastly-client-ip"
+            | "x-bluecoat-via"
+    )
+}
 
 /// Removes hop-by-hop headers, including those the `Connection` header names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
+    strip(headers, false);
+}
+
+/// Prepares a request's headers for the origin.
+pub fn for_origin(headers: &mut HeaderMap) {
+    strip(headers, true);
+}
+
+/// One pass over the names present (a request has a dozen), not one lookup per listed name.
+fn strip(headers: &mut HeaderMap, terminal_information: bool) {
+    let mut doomed: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
         .collect();
-    for n in named {
-        headers.remove(n);
+    for name in headers.keys() {
+        if hop_by_hop(name.as_str()) || (terminal_information && identifying(name.as_str())) {
+            doomed.push(name.clone());
+        }
     }
-    for n in HOP_BY_HOP {
-        headers.remove(*n);
-    }
-}
-
-/// Prepares a request's headers for the origin.
-pub fn for_origin(headers: &mut HeaderMap) {
-    strip_hop_by_hop(headers);
-    for n in IDENTIFYING {
-        headers.remove(*n);
+    for name in doomed {
+        headers.remove(name);
     }
 }
 

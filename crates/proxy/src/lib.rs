@@ -13,6 +13,8 @@ mod access_log;
 mod build;
 mod client;
 mod decision;
+#[cfg(feature = "engine")]
+mod engine;
 mod forward;
 mod headers;
 mod pages;
@@ -24,9 +26,12 @@ mod state;
 pub mod tls;
 mod tunnel;
 
-pub use access_log::AccessLog;
+pub use access_log::{AccessLog, DiscardSink};
 pub use build::{BuildReport, build_state};
 pub use client::Client;
+#[cfg(feature = "engine")]
+pub use engine::EngineScanner;
+pub use mamori_core::h2c::H2cOrigin;
 pub use resolve::Resolver;
 pub use scan_body::{BodyScanner, ScanOutcome, ScanVerdict, SharedScanner};
 pub use server::{ProxyContext, ProxySettings, Services, serve};

@@ -3,8 +3,8 @@
 //! (too large, engine error) and what is only suspicious (a name that disguises the content, a
 //! bomb) passes or is refused by the tenant's `scan_failure`; malware is always refused.
 //!
-//! The engine is behind [`BodyScanner`] so that this crate does not depend on it; `mamori up`
-//! plugs the scanning engine in.
+//! The engine is behind [`BodyScanner`]; mamori's own engine plugs in through `EngineScanner`
+//! (feature `engine`, on by default), and the proxy builds without it when the feature is off.
 
 use std::pin::Pin;
 use std::sync::Arc;

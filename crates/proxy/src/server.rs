@@ -26,6 +26,7 @@ use crate::scan_body::SharedScanner;
 use crate::state::ProxyState;
 use crate::tls::TlsInspector;
 use crate::{forward, tunnel};
+use mamori_core::h2c::H2cOrigin;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Body = BoxBody<Bytes, BoxError>;
@@ -50,6 +51,8 @@ pub struct ProxySettings {
     pub max_request_body_bytes: u64,
     /// Bodies are held for the malware scan up to this size.
     pub scan_max_bytes: u64,
+    /// Plain-HTTP origins spoken to in HTTP/2 (they cannot offer it themselves).
+    pub h2c_origins: Vec<H2cOrigin>,
 }
 
 impl Default for ProxySettings {
@@ -62,6 +65,7 @@ impl Default for ProxySettings {
             sni_timeout: Duration::from_secs(5),
             max_request_body_bytes: 100 << 20,
             scan_max_bytes: 32 << 20,
+            h2c_origins: Vec::new(),
         }
     }
 }
@@ -71,6 +75,8 @@ pub struct ProxyContext {
     pub access_log: AccessLog,
     pub settings: ProxySettings,
     pub(crate) upstream: HttpClient<HttpConnector<Resolver>, Body>,
+    /// For `settings.h2c_origins`.
+    pub(crate) upstream_h2c: HttpClient<HttpConnector<Resolver>, Body>,
     pub(crate) resolver: Resolver,
     /// Decrypts `CONNECT` tunnels of tenants that want it; none when it cannot be set up.
     pub(crate) tls: Option<Arc<TlsInspector>>,
@@ -100,16 +106,16 @@ impl ProxyContext {
         let mut connector = HttpConnector::new_with_resolver(services.resolver.clone());
         connector.set_connect_timeout(Some(settings.connect_timeout));
         connector.set_nodelay(true);
-        let upstream = HttpClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(settings.pool_idle_timeout)
-            .pool_timer(TokioTimer::new())
-            .set_host(true)
-            .build(connector);
+        let mut builder = HttpClient::builder(TokioExecutor::new());
+        builder.pool_idle_timeout(settings.pool_idle_timeout).pool_timer(TokioTimer::new()).set_host(true);
+        let upstream = builder.build(connector.clone());
+        let upstream_h2c = builder.http2_only(true).build(connector);
         Arc::new(ProxyContext {
             state: ArcSwap::from_pointee(state),
             access_log,
             settings,
             upstream,
+            upstream_h2c,
             resolver: services.resolver,
             tls: services.tls,
             scanner: services.scanner,

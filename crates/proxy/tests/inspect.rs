@@ -50,6 +50,29 @@ fn a_bypass_domain_is_tunnelled_untouched() {
 }
 
 #[test]
+fn a_bypass_category_is_tunnelled_untouched() {
+    let h = harness(ProxySettings::default());
+    // Decrypted before localhost is in the category.
+    let ca = h.exported_ca(None);
+    let url = format!("https://localhost:{}/before", h.tls_origin.port());
+    assert_eq!(h.curl("127.0.0.2", &["--cacert", path_str(&ca), &url]).code, 200);
+    assert_eq!(h.events_for("/before").len(), 1);
+    // localhost is a bank: みどり市 does not decrypt banking.
+    h.ctx.state.store(std::sync::Arc::new(state_with(|b, tenants| {
+        let bank = b.list("category:finance").unwrap();
+        b.add(bank, mamori_urlfilter::Entry::guess("localhost").unwrap());
+        tenants.get_mut("midori").unwrap().tls_bypass.push(bank);
+    })));
+    let url = format!("https://localhost:{}/banking", h.tls_origin.port());
+    let r = h.curl("127.0.0.2", &["--cacert", path_str(&h.origin_ca_file()), &url]);
+    assert_eq!(r.code, 200, "{} {}", r.stderr, r.body);
+    assert!(h.events_for("/banking").is_empty(), "nothing inside the tunnel is seen");
+    let ev = h.events_for(&format!("localhost:{}", h.tls_origin.port()));
+    assert_eq!(ev.last().unwrap()["http"]["request"]["method"], "CONNECT", "{ev:?}");
+    assert_eq!(ev.last().unwrap()["mamori"]["url_categories"][0], "finance", "{ev:?}");
+}
+
+#[test]
 fn a_terminal_that_rejects_the_mamori_ca_gets_a_plain_tunnel_next_time() {
     let h = harness(ProxySettings::default());
     // A pinning client: it trusts only the origin's CA.
@@ -61,6 +84,71 @@ fn a_terminal_that_rejects_the_mamori_ca_gets_a_plain_tunnel_next_time() {
     assert!(bypass["error"]["message"].as_str().unwrap().contains("rejected"), "{bypass}");
     let second = h.curl("127.0.0.2", &["--cacert", path_str(&h.origin_ca_file()), &url]);
     assert_eq!(second.code, 200, "{} {}", second.stderr, second.body);
+}
+
+/// A terminal that starts the TLS handshake in a tunnel to `localhost:port` and hangs up once
+/// the proxy answers, as a browser does when the user cancels.
+fn abandon_handshake(h: &Harness, port: u16) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut s = socket.connect(h.proxy).await.unwrap();
+        s.write_all(format!("CONNECT localhost:{port} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(s.read_u8().await.unwrap());
+        }
+        assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let mut tls =
+            rustls::ClientConnection::new(std::sync::Arc::new(config), "localhost".try_into().unwrap()).unwrap();
+        let mut hello = Vec::new();
+        tls.write_tls(&mut hello).unwrap();
+        s.write_all(&hello).await.unwrap();
+        // The proxy's ServerHello: it is in the handshake with the terminal now.
+        let mut answer = [0u8; 5];
+        s.read_exact(&mut answer).await.unwrap();
+        assert_eq!(answer[0], 22, "a TLS handshake record");
+    });
+}
+
+#[test]
+fn a_terminal_that_only_hangs_up_is_not_taken_for_pinning_until_it_keeps_doing_so() {
+    let h = harness(ProxySettings::default());
+    let ca = h.exported_ca(None);
+    let port = h.tls_origin.port();
+    abandon_handshake(&h, port);
+    // Still decrypted after one cancelled handshake.
+    let url = format!("https://localhost:{port}/after-one-hang-up");
+    let r = h.curl("127.0.0.2", &["--cacert", path_str(&ca), &url]);
+    assert_eq!(r.code, 200, "{} {}", r.stderr, r.body);
+    assert_eq!(h.events_for("/after-one-hang-up").len(), 1, "the request inside the tunnel is seen");
+    assert!(h.events_for(&format!("localhost:{port}")).iter().all(|e| e["event"]["action"] != "bypassed"));
+    // A terminal that abandons every handshake is pinning: the host is tunnelled from then on.
+    abandon_handshake(&h, port);
+    abandon_handshake(&h, port);
+    let mut bypass = None;
+    for _ in 0..50 {
+        let ev = h.events_for(&format!("localhost:{port}"));
+        bypass = ev.into_iter().find(|e| e["event"]["action"] == "bypassed");
+        if bypass.is_some() {
+            break;
+        }
+    }
+    let bypass = bypass.expect("a log entry for the bypass after repeated hang-ups");
+    assert!(bypass["error"]["message"].as_str().unwrap().contains("abandoned"), "{bypass}");
+    let url = format!("https://localhost:{port}/after-hang-ups");
+    let r = h.curl("127.0.0.2", &["--cacert", path_str(&h.origin_ca_file()), &url]);
+    assert_eq!(r.code, 200, "{} {}", r.stderr, r.body);
 }
 
 #[test]

@@ -121,6 +121,11 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
             "max_message_bytes must be between 1024 and 16777216",
         ));
     }
+    for (i, origin) in file.proxy.h2c_origins.iter().enumerate() {
+        if let Err(e) = crate::h2c::H2cOrigin::parse(origin) {
+            problems.push(Problem::new(root.key("proxy").key("h2c_origins").index(i), e));
+        }
+    }
     let logs = root.key("logs");
     if !(1..=1024).contains(&file.logs.wal_segment_mb) {
         problems.push(Problem::new(logs.key("wal_segment_mb"), "wal_segment_mb must be between 1 and 1024"));

@@ -55,6 +55,11 @@ pub struct ProxyConfig {
     /// A DNS server (`ip:port`) for origins' names; the system resolver when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolver: Option<SocketAddr>,
+    /// Plain-HTTP origins spoken to in HTTP/2 with prior knowledge (h2c): host names (with
+    /// their subdomains) or addresses, optionally with `:port`. A plain origin cannot offer
+    /// HTTP/2 itself, so it is named here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub h2c_origins: Vec<String>,
     /// More CA certificates (PEM) trusted for origins under TLS inspection, besides the
     /// public roots (a private PKI, tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +83,7 @@ impl Default for ProxyConfig {
             max_request_body_bytes: default_max_request_body(),
             scan_max_bytes: default_scan_max(),
             resolver: None,
+            h2c_origins: Vec::new(),
             tls_extra_ca: None,
             tls_leaf_cache: default_leaf_cache(),
             tls_pin_bypass_minutes: default_pin_bypass(),

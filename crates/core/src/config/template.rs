@@ -69,6 +69,9 @@ max_request_body_bytes = 104857600
 scan_max_bytes = 33554432
 # A DNS server for origins' names; the system resolver when left out.
 # resolver = "192.0.2.53:53"
+# Plain-HTTP origins (hosts with their subdomains, optionally :port) spoken to in HTTP/2 with
+# prior knowledge (h2c); HTTPS origins offer HTTP/2 themselves.
+# h2c_origins = ["app.internal.example.jp:8080"]
 # TLS inspection (tls_inspect under [web]): more CA certificates trusted for origins besides the
 # public roots (a private PKI), host certificates kept, and how long a host whose terminal
 # rejected the mamori CA (certificate pinning) is tunnelled without decryption.

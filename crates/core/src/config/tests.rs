@@ -19,6 +19,14 @@ fn the_example_is_valid() {
 }
 
 #[test]
+fn h2c_origins_are_checked() {
+    let e = check("[proxy]\nh2c_origins = [\"app.example.jp:8080\", \"bad origin\", \"x:port\"]\n").unwrap_err();
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].contains("proxy.h2c_origins[1]") && e[0].contains("bad origin"), "{e:?}");
+    assert!(e[1].contains("proxy.h2c_origins[2]") && e[1].contains("not a port"), "{e:?}");
+}
+
+#[test]
 fn syntax_errors_have_a_line() {
     let e = check("[mamori]\ndata_dir = \"x\"\nbroken = \n").unwrap_err();
     assert_eq!(e.len(), 1);

@@ -141,6 +141,12 @@ impl Running {
             connect_timeout: std::time::Duration::from_secs(proxy.connect_timeout_secs.max(1)),
             max_request_body_bytes: proxy.max_request_body_bytes,
             scan_max_bytes: proxy.scan_max_bytes,
+            h2c_origins: proxy
+                .h2c_origins
+                .iter()
+                .map(|o| mamori_proxy::H2cOrigin::parse(o))
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow::anyhow!("proxy.h2c_origins: {e}"))?,
             ..Default::default()
         };
         let tls = mamori_proxy::tls::TlsInspector::new(&mamori_proxy::tls::TlsSettings {
@@ -152,7 +158,7 @@ impl Running {
         .map_err(|e| anyhow::anyhow!("proxy.tls_extra_ca: {e}"))?;
         let services = mamori_proxy::Services {
             tls: Some(Arc::new(tls)),
-            scanner: engine.map(|e| Arc::new(super::scan_service::ProxyScanner(e)) as mamori_proxy::SharedScanner),
+            scanner: engine.map(|e| Arc::new(mamori_proxy::EngineScanner(e)) as mamori_proxy::SharedScanner),
             resolver: match proxy.resolver {
                 Some(server) => {
                     mamori_proxy::Resolver::dns(server).map_err(|e| anyhow::anyhow!("proxy.resolver: {e}"))?
@@ -160,7 +166,7 @@ impl Running {
                 None => mamori_proxy::Resolver::default(),
             },
         };
-        let (access_log, _writer) = mamori_proxy::AccessLog::start(logs.sink());
+        let (access_log, _writer) = mamori_proxy::AccessLog::start(access_log_sink(logs.sink()));
         let context = mamori_proxy::ProxyContext::with_services(state, access_log, settings, services);
         let listener =
             tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("proxy.listen", "TCP", addr))?;
@@ -195,6 +201,16 @@ impl Running {
             }
         }
     }
+}
+
+/// The log store, except in the diagnostic run of `bench/proxy-throughput`, which sets
+/// `MAMORI_PROXY_ACCESS_LOG=discard` to measure the proxy without the log store.
+fn access_log_sink(store: Arc<dyn mamori_core::EventSink>) -> Arc<dyn mamori_core::EventSink> {
+    if std::env::var("MAMORI_PROXY_ACCESS_LOG").as_deref() != Ok("discard") {
+        return store;
+    }
+    tracing::warn!("MAMORI_PROXY_ACCESS_LOG=discard: the web proxy's access log is NOT stored (benchmarks only)");
+    Arc::new(mamori_proxy::DiscardSink)
 }
 
 fn bind_error(key: &str, proto: &str, addr: SocketAddr) -> String {

@@ -70,24 +70,6 @@ pub async fn start(
     Ok(ScanService { engine, listener, url })
 }
 
-/// The engine as the web proxy's body scanner; detections become alerts like ICAP's.
-pub struct ProxyScanner(pub Arc<Engine>);
-
-impl mamori_proxy::BodyScanner for ProxyScanner {
-    fn scan(&self, name: &str, data: &[u8], tenant: &str) -> mamori_proxy::ScanOutcome {
-        use mamori_proxy::ScanVerdict;
-        let report = self.0.scan_bytes(name, data, tenant);
-        let alerts = mamori_scan::events::detection_events(&report, "proxy", Some(tenant), jiff::Timestamp::now());
-        let verdict = match report.verdict {
-            mamori_scan::Verdict::Clean => ScanVerdict::Clean,
-            mamori_scan::Verdict::Infected { names } => ScanVerdict::Infected(names),
-            mamori_scan::Verdict::Suspicious { reasons } => ScanVerdict::Suspicious(reasons),
-            mamori_scan::Verdict::Error { messages } => ScanVerdict::Error(messages.join("; ")),
-        };
-        mamori_proxy::ScanOutcome { verdict, alerts }
-    }
-}
-
 /// The ICAP server; every detection becomes an alert in the log store.
 pub async fn serve_icap(
     service: ScanService,

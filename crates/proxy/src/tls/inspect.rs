@@ -65,9 +65,18 @@ pub(crate) async fn session(
     let terminal = match tokio_rustls::TlsAcceptor::from(config).accept(Prefixed::new(hello, client)).await {
         Ok(s) => s,
         Err(e) => {
-            if rejected_by_terminal(&e) {
-                let why = "the terminal rejected the mamori certificate (certificate pinning or CA not installed)";
-                tls.remembered.insert(x.client.tenant.as_deref(), &dest.name, why);
+            let tenant = x.client.tenant.as_deref();
+            let why = match refusal(&e) {
+                Refusal::Certificate => {
+                    Some("the terminal rejected the mamori certificate (certificate pinning or CA not installed)")
+                }
+                Refusal::HangUp if tls.remembered.hang_up(tenant, &dest.name) => {
+                    Some("the terminal abandoned the TLS handshake again and again (certificate pinning)")
+                }
+                Refusal::HangUp | Refusal::Other => None,
+            };
+            if let Some(why) = why {
+                tls.remembered.insert(tenant, &dest.name, why);
                 bypass_event(&x, &dest, &format!("{why}: {e}")).await;
             }
             return Ok(());
@@ -108,12 +117,35 @@ async fn bypass_event(x: &Exchange, dest: &Destination, why: &str) {
     x.log("CONNECT", &dest.authority, &dest.name, 200, "bypassed", None, vec![], error).await;
 }
 
-/// A handshake the terminal ended: an alert (unknown CA, bad certificate) or a hang-up.
-fn rejected_by_terminal(e: &std::io::Error) -> bool {
-    if let Some(rustls::Error::AlertReceived(_)) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        return true;
+/// How the terminal ended a handshake.
+enum Refusal {
+    /// An alert saying it does not accept the certificate: pinning, or the CA not installed.
+    Certificate,
+    /// A hang-up, or an alert that names no reason: the user may just have cancelled.
+    HangUp,
+    /// Anything else (a protocol error) says nothing about the certificate.
+    Other,
+}
+
+fn refusal(e: &std::io::Error) -> Refusal {
+    use rustls::AlertDescription as A;
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::AlertReceived(
+            A::BadCertificate
+            | A::UnsupportedCertificate
+            | A::CertificateRevoked
+            | A::CertificateExpired
+            | A::CertificateUnknown
+            | A::UnknownCA
+            | A::AccessDenied,
+        )) => Refusal::Certificate,
+        Some(rustls::Error::AlertReceived(A::UserCanceled | A::CloseNotify)) => Refusal::HangUp,
+        Some(_) => Refusal::Other,
+        None if matches!(e.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset) => {
+            Refusal::HangUp
+        }
+        None => Refusal::Other,
     }
-    matches!(e.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset)
 }
 
 struct Session {

@@ -33,23 +33,6 @@ impl EventSink for Collected {
     }
 }
 
-/// The scanning engine with its built-in signatures, as `mamori up` plugs it in.
-pub struct EngineScanner(pub mamori_scan::Engine);
-
-impl BodyScanner for EngineScanner {
-    fn scan(&self, name: &str, data: &[u8], tenant: &str) -> ScanOutcome {
-        let report = self.0.scan_bytes(name, data, tenant);
-        let alerts = mamori_scan::events::detection_events(&report, "proxy", Some(tenant), jiff::Timestamp::now());
-        let verdict = match report.verdict {
-            mamori_scan::Verdict::Clean => ScanVerdict::Clean,
-            mamori_scan::Verdict::Infected { names } => ScanVerdict::Infected(names),
-            mamori_scan::Verdict::Suspicious { reasons } => ScanVerdict::Suspicious(reasons),
-            mamori_scan::Verdict::Error { messages } => ScanVerdict::Error(messages.join("; ")),
-        };
-        ScanOutcome { verdict, alerts }
-    }
-}
-
 /// A tenant with one network, as the tests attribute sources.
 pub fn tenant(id: &str, net: &str) -> Tenant {
     Tenant {
@@ -68,12 +51,16 @@ pub fn tenant(id: &str, net: &str) -> Tenant {
 /// (a path only a decrypting proxy sees) and fails closed; あおば町 neither decrypts nor
 /// blocks, and fails open.
 pub fn state() -> ProxyState {
+    state_with(|_, _| {})
+}
+
+/// `state()` with more lists and policy changes, applied before the lists are compiled.
+pub fn state_with(extra: impl FnOnce(&mut MatcherBuilder, &mut HashMap<String, TenantWebPolicy>)) -> ProxyState {
     let mut b = MatcherBuilder::new();
     let block = b.list("tenant:midori:block").unwrap();
     b.add(block, Entry::guess("localhost/secret/").unwrap());
     let bypass = b.list("tenant:midori:tls_bypass").unwrap();
     b.add(bypass, Entry::guess("127.0.0.1").unwrap());
-    let matcher = b.build().unwrap();
     let mut midori = Policy::new();
     midori.set(block, Action::Block);
     let directory = TenantDirectory::new(vec![tenant("midori", "127.0.0.2/32"), tenant("aoba", "127.0.0.3/32")], &[]);
@@ -90,6 +77,8 @@ pub fn state() -> ProxyState {
         },
     );
     tenants.insert("aoba".to_string(), TenantWebPolicy { scan_fail_open: true, ..scanning });
+    extra(&mut b, &mut tenants);
+    let matcher = b.build().unwrap();
     ProxyState::new(Arc::new(directory), Arc::new(matcher), tenants, TenantWebPolicy::default(), false)
 }
 
@@ -160,7 +149,7 @@ pub fn harness_with(settings: ProxySettings, dns: Option<SocketAddr>) -> Harness
     let engine = mamori_scan::Engine::new(store, mamori_scan::Limits::default());
     let services = Services {
         tls: Some(Arc::new(tls)),
-        scanner: Some(Arc::new(EngineScanner(engine))),
+        scanner: Some(Arc::new(EngineScanner(Arc::new(engine)))),
         resolver: Resolver::default(),
     };
     let (ctx, proxy, origin, tls_origin, mtls_origin, rogue_origin, h2_origin) = rt.block_on(async {
