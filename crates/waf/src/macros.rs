@@ -1,0 +1,89 @@
+//! Macro expansion `%{tx.anomaly_score}`, `%{MATCHED_VAR}`, `%{rule.id}` in action values and
+//! operator parameters; parsed once at rule load.
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Lit(Vec<u8>),
+    /// Collection or variable name (upper-cased) and an optional lower-cased key.
+    Var(String, Option<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Macro {
+    parts: Vec<Part>,
+}
+
+/// Looks up one `%{NAME.key}` reference when a macro is expanded.
+pub trait Resolve {
+    fn resolve(&self, name: &str, key: Option<&str>) -> Option<Vec<u8>>;
+}
+
+impl Macro {
+    pub fn parse(s: &str) -> Macro {
+        let mut parts = Vec::new();
+        let mut rest = s;
+        while let Some(p) = rest.find("%{") {
+            let Some(end) = rest[p..].find('}') else { break };
+            if p > 0 {
+                parts.push(Part::Lit(rest.as_bytes()[..p].to_vec()));
+            }
+            let inner = &rest[p + 2..p + end];
+            let (name, key) = match inner.split_once(['.', ':']) {
+                Some((n, k)) => (n, Some(k.to_ascii_lowercase())),
+                None => (inner, None),
+            };
+            parts.push(Part::Var(name.to_ascii_uppercase(), key));
+            rest = &rest[p + end + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Lit(rest.as_bytes().to_vec()));
+        }
+        Macro { parts }
+    }
+
+    /// The text when there is nothing to expand.
+    pub fn literal(&self) -> Option<&[u8]> {
+        match self.parts.as_slice() {
+            [] => Some(b""),
+            [Part::Lit(l)] => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn expand(&self, r: &dyn Resolve) -> Vec<u8> {
+        if let Some(l) = self.literal() {
+            return l.to_vec();
+        }
+        let mut out = Vec::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => out.extend_from_slice(l),
+                Part::Var(n, k) => {
+                    if let Some(v) = r.resolve(n, k.as_deref()) {
+                        out.extend_from_slice(&v);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct R;
+    impl Resolve for R {
+        fn resolve(&self, name: &str, key: Option<&str>) -> Option<Vec<u8>> {
+            Some(format!("<{name}|{}>", key.unwrap_or("-")).into_bytes())
+        }
+    }
+
+    #[test]
+    fn expands() {
+        let m = Macro::parse("a %{tx.Foo} b %{MATCHED_VAR}%{x");
+        assert_eq!(m.expand(&R), b"a <TX|foo> b <MATCHED_VAR|->%{x");
+        assert_eq!(Macro::parse("plain").literal(), Some(&b"plain"[..]));
+    }
+}
