@@ -241,7 +241,10 @@ impl Worker {
         self.last_lsn = record.lsn;
         let time = match event_time(&record.payload) {
             Ok(t) => t,
-            Err(e) => return Ok(bad_record(record.lsn, &e)),
+            Err(e) => {
+                bad_record(record.lsn, &e);
+                return Ok(());
+            }
         };
         let day = filing_day(time, Timestamp::now());
         let lsn = record.lsn;

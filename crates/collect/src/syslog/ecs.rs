@@ -355,9 +355,17 @@ impl Json<'_> {
         self.0.extend_from_slice(b);
     }
 
-    /// A string, escaped.
+    /// A string, escaped as serde_json escapes it. Most strings need no escape at all, and
+    /// checking that in one pass costs far less than serde's byte-by-byte escaping loop.
     fn str(&mut self, s: &str) {
-        serde_json::to_writer(&mut *self.0, s).expect("a string always serializes");
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.0.reserve(s.len() + 2);
+            self.0.push(b'"');
+            self.0.extend_from_slice(s.as_bytes());
+            self.0.push(b'"');
+        } else {
+            serde_json::to_writer(&mut *self.0, s).expect("a string always serializes");
+        }
     }
 
     fn int(&mut self, v: u64) {
@@ -377,5 +385,18 @@ impl Json<'_> {
             self.raw(b",");
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for s in ["", "plain", "みどり市", "a\"b", "back\\slash", "tab\there", "nul\0", "\u{1f}", "\u{7f}", "é\n\r"]
+        {
+            let mut out = Vec::new();
+            super::Json(&mut out).str(s);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
     }
 }

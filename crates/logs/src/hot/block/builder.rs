@@ -22,8 +22,13 @@ pub struct BlockBuilder {
     source_ends: Vec<u32>,
     /// Every path seen, kept across blocks with their memory; empty ones are not written.
     columns: Vec<(Box<str>, ColumnBuilder)>,
-    /// What each path seen is: its column, or stored only.
-    by_path: FxHashMap<Box<str>, Slot>,
+    /// Every path seen with what it is (its column, or stored only), and its index there.
+    paths: Vec<(Box<str>, Slot)>,
+    by_path: FxHashMap<Box<str>, u32>,
+    /// The previous event's leaves as indexes into `paths`. Events of one source repeat their
+    /// shape, so the leaf at the same position usually has the same path, and comparing it
+    /// costs less than hashing it.
+    shape: Vec<u32>,
     /// The columns the event being added has touched, to undo it when it is malformed.
     touched: Vec<usize>,
     scratch: String,
@@ -57,35 +62,38 @@ impl BlockBuilder {
     pub fn add(&mut self, lsn: u64, json: &[u8]) -> Result<Option<Timestamp>, serde_json::Error> {
         let row = self.times.len() as u32;
         let mut time = None;
-        let BlockBuilder { columns, by_path, scratch, touched, .. } = self;
+        let BlockBuilder { columns, paths, by_path, shape, scratch, touched, .. } = self;
         touched.clear();
+        let mut leaf = 0;
         let walked = for_each_leaf(json, &mut |path, v| {
             if path == "@timestamp" && time.is_none() {
                 time = v.time();
             }
-            let slot = match by_path.get(path) {
-                Some(&slot) => slot,
-                None => {
-                    let slot = match field_kind(path) {
-                        FieldKind::StoredOnly => Slot::StoredOnly,
-                        kind => {
-                            let text = kind == FieldKind::Text;
-                            columns.push((path.into(), ColumnBuilder::new(text)));
-                            Slot::Column { index: columns.len() - 1, text }
-                        }
-                    };
-                    by_path.insert(path.into(), slot);
-                    slot
+            let slot = match shape.get(leaf) {
+                Some(&i) if *paths[i as usize].0 == *path => paths[i as usize].1,
+                _ => {
+                    let i = path_index(path, paths, by_path, columns);
+                    match shape.get_mut(leaf) {
+                        Some(predicted) => *predicted = i,
+                        None => shape.push(i),
+                    }
+                    paths[i as usize].1
                 }
             };
+            leaf += 1;
             let Slot::Column { index, text } = slot else { return };
             if touched.last() != Some(&index) {
                 touched.push(index);
             }
             let column = &mut columns[index].1;
             if text {
-                v.write_string_form(scratch);
-                column.push_tokens(row, scratch);
+                match v {
+                    ValueRef::Str(s) => column.push_tokens(row, s),
+                    _ => {
+                        v.write_string_form(scratch);
+                        column.push_tokens(row, scratch);
+                    }
+                }
             }
             column.push(row, v);
         });
@@ -169,13 +177,40 @@ impl BlockBuilder {
         self.source_ends.clear();
         if self.columns.len() > MAX_KEPT_COLUMNS {
             self.columns.clear();
+            self.paths.clear();
             self.by_path.clear();
+            self.shape.clear();
         } else {
             self.columns.iter_mut().for_each(|(_, c)| c.clear());
         }
         self.out = out;
         &self.out
     }
+}
+
+/// The index of `path` in `paths`, added (with a new column unless it is stored only) when it
+/// is new.
+fn path_index(
+    path: &str,
+    paths: &mut Vec<(Box<str>, Slot)>,
+    by_path: &mut FxHashMap<Box<str>, u32>,
+    columns: &mut Vec<(Box<str>, ColumnBuilder)>,
+) -> u32 {
+    if let Some(&i) = by_path.get(path) {
+        return i;
+    }
+    let slot = match field_kind(path) {
+        FieldKind::StoredOnly => Slot::StoredOnly,
+        kind => {
+            let text = kind == FieldKind::Text;
+            columns.push((path.into(), ColumnBuilder::new(text)));
+            Slot::Column { index: columns.len() - 1, text }
+        }
+    };
+    let i = paths.len() as u32;
+    paths.push((path.into(), slot));
+    by_path.insert(path.into(), i);
+    i
 }
 
 /// The `@timestamp` of an event's JSON without walking all of it when, as mamori writes its
