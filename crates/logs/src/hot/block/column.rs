@@ -8,16 +8,20 @@
 //! dense rows      width u8 (1, 2 or 4), rows × code (0: no value, c + 1: dictionary entry c)
 //! sparse rows     n u32, n × row u32, n × code u32 (rows ascending; several values a row)
 //! tokens          n u32, n × end u32 (token text ends), len u32, texts, n × end u32 (row
-//!                 list ends), total u32, total × row u32; tokens sorted bytewise
+//!                 list ends), total u32, then the row lists; tokens sorted bytewise
+//! row lists       with bit 2 (packed): total bytes of LEB128 varints, each token's first row
+//!                 and then the differences to the row before; without it (blocks written
+//!                 before packing): total × row u32
 //! ```
 
 use mamori_query::ValueRef;
 
 use super::BlockError;
-use super::bytes::{Cursor, U32s};
+use super::bytes::{Cursor, U32s, get_varint};
 
 pub(super) const FLAG_TOKENS: u8 = 1;
 pub(super) const FLAG_SPARSE: u8 = 2;
+pub(super) const FLAG_PACKED_ROWS: u8 = 4;
 
 /// How a column's rows are stored.
 #[derive(Clone, Copy)]
@@ -44,7 +48,24 @@ struct Tokens<'a> {
     ends: U32s<'a>,
     texts: &'a [u8],
     posting_ends: U32s<'a>,
-    postings: U32s<'a>,
+    postings: Postings<'a>,
+}
+
+/// The row lists of the tokens, one after the other.
+enum Postings<'a> {
+    /// Row numbers as `u32`; `posting_ends` count rows.
+    Plain(U32s<'a>),
+    /// Delta-coded varints; `posting_ends` count bytes.
+    Packed(&'a [u8]),
+}
+
+impl Postings<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Postings::Plain(rows) => rows.len(),
+            Postings::Packed(bytes) => bytes.len(),
+        }
+    }
 }
 
 impl<'a> ColumnReader<'a> {
@@ -71,7 +92,11 @@ impl<'a> ColumnReader<'a> {
             let texts = c.take(len)?;
             let posting_ends = U32s(c.take(n.saturating_mul(4))?);
             let total = c.u32()? as usize;
-            let postings = U32s(c.take(total.saturating_mul(4))?);
+            let postings = if flags & FLAG_PACKED_ROWS != 0 {
+                Postings::Packed(c.take(total)?)
+            } else {
+                Postings::Plain(U32s(c.take(total.saturating_mul(4))?))
+            };
             Some(Tokens { ends, texts, posting_ends, postings })
         } else {
             None
@@ -126,7 +151,7 @@ impl<'a> ColumnReader<'a> {
         t.texts.get(start..end).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
     }
 
-    /// The rows holding token `i`.
+    /// The rows holding token `i`, ascending.
     pub fn token_rows(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
         let t = self.tokens.as_ref();
         let (start, end) = t.map_or((0, 0), |t| {
@@ -134,7 +159,26 @@ impl<'a> ColumnReader<'a> {
             (start, (t.posting_ends.get(i) as usize).min(t.postings.len()))
         });
         let rows = self.n_rows as u32;
-        (start..end.max(start)).filter_map(move |j| t.map(|t| t.postings.get(j)).filter(|&r| r < rows))
+        let (mut at, mut previous) = (start, None::<u32>);
+        std::iter::from_fn(move || {
+            if at >= end {
+                return None;
+            }
+            let row = match &t?.postings {
+                Postings::Plain(list) => {
+                    at += 1;
+                    list.get(at - 1)
+                }
+                Postings::Packed(bytes) => {
+                    let v = get_varint(&bytes[..end], &mut at)?;
+                    let row = previous.map_or(Some(v), |p| p.checked_add(v))?;
+                    previous = Some(row);
+                    row
+                }
+            };
+            Some(row)
+        })
+        .filter(move |&r| r < rows)
     }
 
     /// The index of `token` in the token table.

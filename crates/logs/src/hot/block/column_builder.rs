@@ -9,7 +9,7 @@ use mamori_query::ValueRef;
 use rustc_hash::FxHashMap;
 
 use super::bytes::{put_u32, put_u64};
-use super::column::{FLAG_SPARSE, FLAG_TOKENS};
+use super::column::{FLAG_PACKED_ROWS, FLAG_SPARSE, FLAG_TOKENS};
 use super::token_builder::TokenBuilder;
 
 /// A column being built.
@@ -149,7 +149,7 @@ impl ColumnBuilder {
         let dense = self.rows.windows(2).all(|w| w[0] < w[1]);
         let mut flags = if dense { 0 } else { FLAG_SPARSE };
         if self.tokens.is_some() {
-            flags |= FLAG_TOKENS;
+            flags |= FLAG_TOKENS | FLAG_PACKED_ROWS;
         }
         out.push(flags);
         put_u32(out, self.dict_len);

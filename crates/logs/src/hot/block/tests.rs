@@ -164,3 +164,35 @@ fn a_builder_reused_for_the_next_block_writes_what_a_new_one_would() {
     let beta = message.find_token("beta").unwrap();
     assert_eq!(message.token_rows(beta).collect::<Vec<_>>(), (0..200).collect::<Vec<u32>>());
 }
+
+#[test]
+fn blocks_with_plain_row_lists_are_still_read() {
+    // A text column as blocks were written before row lists were packed: token "a" in rows 0, 2.
+    let mut col = vec![super::column::FLAG_TOKENS];
+    [0u32, 0].iter().for_each(|v| col.extend_from_slice(&v.to_le_bytes()));
+    col.push(1);
+    col.extend_from_slice(&[0, 0, 0]);
+    for v in [1u32, 1, 1] {
+        col.extend_from_slice(&v.to_le_bytes());
+    }
+    col.push(b'a');
+    for v in [2u32, 2, 0, 2] {
+        col.extend_from_slice(&v.to_le_bytes());
+    }
+    let reader = super::ColumnReader::parse(&col, 3).unwrap();
+    assert_eq!(reader.token(0), "a");
+    assert_eq!(reader.token_rows(0).collect::<Vec<_>>(), vec![0, 2]);
+}
+
+#[test]
+fn varints_round_trip() {
+    use super::bytes::{get_varint, put_varint};
+    let values = [0, 1, 127, 128, 16_383, 16_384, 32_767, u32::MAX];
+    let mut out = Vec::new();
+    values.iter().for_each(|&v| put_varint(&mut out, v));
+    let mut at = 0;
+    let back: Vec<u32> = std::iter::from_fn(|| get_varint(&out, &mut at)).collect();
+    assert_eq!(back, values);
+    assert_eq!(get_varint(&[0x80, 0x80], &mut 0), None, "truncated");
+    assert_eq!(get_varint(&[0xff; 6], &mut 0), None, "too long");
+}

@@ -4,10 +4,11 @@
 //! Tokens are numbered as they first appear and their bytes kept in one buffer; each
 //! occurrence is one `(token, row)` pair appended to a list. Writing sorts only the distinct
 //! tokens and places the rows with a counting pass, so no token costs an allocation of its own.
+//! The rows are written delta-coded (see `column.rs`).
 
 use hashbrown::HashTable;
 
-use super::bytes::put_u32;
+use super::bytes::{put_u32, put_varint};
 use super::column_builder::hash_bytes;
 
 /// No row yet.
@@ -123,9 +124,7 @@ impl TokenBuilder {
         for &id in sorted.iter() {
             next[id as usize] = end;
             end += counts[id as usize];
-            put_u32(out, end);
         }
-        put_u32(out, end);
         rows.clear();
         rows.resize(end as usize, 0);
         for &(id, row) in &self.postings {
@@ -133,7 +132,25 @@ impl TokenBuilder {
             rows[*slot as usize] = row;
             *slot += 1;
         }
-        rows.iter().for_each(|&r| put_u32(out, r));
+        // Each token's rows as a first row and then differences, as varints: most differences
+        // are small, so a row costs one or two bytes instead of four.
+        let ends_at = out.len();
+        out.resize(ends_at + 4 * sorted.len() + 4, 0);
+        let packed_at = out.len();
+        let mut from = 0usize;
+        for (k, &id) in sorted.iter().enumerate() {
+            let to = from + counts[id as usize] as usize;
+            let mut previous = None;
+            for &row in &rows[from..to] {
+                put_varint(out, previous.map_or(row, |p| row - p));
+                previous = Some(row);
+            }
+            from = to;
+            let end = (out.len() - packed_at) as u32;
+            out[ends_at + 4 * k..ends_at + 4 * k + 4].copy_from_slice(&end.to_le_bytes());
+        }
+        let total = (out.len() - packed_at) as u32;
+        out[packed_at - 4..packed_at].copy_from_slice(&total.to_le_bytes());
     }
 }
 
