@@ -521,26 +521,7 @@ fn copy_match(out: &mut Vec<u8>, distance: usize, length: usize, original: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::ReadCap;
-
-    struct Collect(Vec<(String, Vec<u8>)>, Vec<String>);
-
-    impl Visitor for Collect {
-        fn cap(&self) -> ReadCap {
-            ReadCap { max_bytes: 1 << 20, max_ratio: 1000 }
-        }
-        fn max_members(&self) -> u64 {
-            100
-        }
-        fn member(&mut self, member: Member) -> Flow {
-            match member {
-                Member::Data { name, data, .. } => self.0.push((name, data)),
-                Member::Unscannable { reason, .. } => self.1.push(reason),
-                Member::Failed { error, .. } => self.1.push(error.to_string()),
-            }
-            Flow::Continue
-        }
-    }
+    use crate::containers::test_support::Collect;
 
     fn basic_header(method: u8, flags: u8, compressed: usize, original: usize, name: &str) -> Vec<u8> {
         let mut fixed = vec![30u8, 11, 1, 2, flags, method, 0, 0];
@@ -573,7 +554,7 @@ mod tests {
     fn stored_and_garbled_members() {
         let data = archive(&[(0, 0, b"hello arj", 9, "a.txt"), (1, GARBLED, b"xxxx", 10, "b.txt")]);
         assert!(is_arj(&data));
-        let mut visitor = Collect(Vec::new(), Vec::new());
+        let mut visitor = Collect::default();
         extract(&data, &mut visitor).unwrap();
         assert_eq!(visitor.0, vec![("a.txt".to_string(), b"hello arj".to_vec())]);
         assert!(visitor.1[0].contains("encrypted"));
@@ -608,7 +589,7 @@ mod tests {
     fn truncated_and_garbage_input_is_an_error_not_a_panic() {
         let data = archive(&[(0, 0, b"hello arj", 9, "a.txt")]);
         for cut in 0..data.len() {
-            let mut visitor = Collect(Vec::new(), Vec::new());
+            let mut visitor = Collect::default();
             let _ = extract(&data[..cut], &mut visitor);
         }
         for seed in 0..200u32 {

@@ -300,25 +300,7 @@ fn lame_decrypt(buffer: &mut [u8], seed: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::ReadCap;
-
-    struct Collect(Vec<Vec<u8>>, usize);
-
-    impl Visitor for Collect {
-        fn cap(&self) -> ReadCap {
-            ReadCap { max_bytes: 1 << 20, max_ratio: 1000 }
-        }
-        fn max_members(&self) -> u64 {
-            100
-        }
-        fn member(&mut self, member: Member) -> Flow {
-            match member {
-                Member::Data { data, .. } => self.0.push(data),
-                _ => self.1 += 1,
-            }
-            Flow::Continue
-        }
-    }
+    use crate::containers::test_support::Collect;
 
     /// Builds an EA05 record of `content`, stored (not compressed).
     fn ea05_archive(content: &[u8]) -> Vec<u8> {
@@ -345,9 +327,12 @@ mod tests {
         let data = ea05_archive(b"installed file");
         let (start, version) = find(&data).unwrap();
         assert_eq!(version, Version::Ea05);
-        let mut visitor = Collect(Vec::new(), 0);
+        let mut visitor = Collect::default();
         extract(&data, start, version, &mut visitor).unwrap();
-        assert_eq!(visitor.0, vec![b"installed file".to_vec()]);
+        assert_eq!(
+            visitor.0.iter().map(|(_, data)| data.clone()).collect::<Vec<_>>(),
+            vec![b"installed file".to_vec()]
+        );
     }
 
     #[test]
@@ -395,13 +380,13 @@ mod tests {
         let data = ea05_archive(b"installed file");
         let (start, version) = find(&data).unwrap();
         for cut in 0..data.len() {
-            let mut visitor = Collect(Vec::new(), 0);
+            let mut visitor = Collect::default();
             let _ = extract(&data[..cut], start.min(cut), version, &mut visitor);
         }
         let mut garbage = b"AU3!EA06".to_vec();
         garbage.extend((0..400u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
         let (start, version) = find(&garbage).unwrap();
-        let mut visitor = Collect(Vec::new(), 0);
+        let mut visitor = Collect::default();
         let _ = extract(&garbage, start, version, &mut visitor);
         for seed in 0..50u8 {
             let noise: Vec<u8> = (0..64u32).map(|i| (i.wrapping_mul(seed as u32 + 7) >> 3) as u8).collect();

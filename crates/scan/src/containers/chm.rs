@@ -224,7 +224,7 @@ mod tests {
     fn truncated_and_garbage_input_is_an_error_not_a_panic() {
         let mut data = b"ITSF\x03\0\0\0".to_vec();
         data.resize(0x60, 0);
-        let mut visitor = Collect(Vec::new(), 0);
+        let mut visitor = Collect::default();
         assert!(extract(&data, &mut visitor).is_err());
         for seed in 0..64u32 {
             let mut noise = data.clone();

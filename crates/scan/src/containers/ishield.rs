@@ -192,11 +192,11 @@ mod tests {
     #[test]
     fn old_file_list() {
         let data = b"PROGRAM a.txt\0Disk1\\a.txt\x001.0.0.0\x005\0hellob.bin\0Disk1\\b.bin\x000.0.0.0\x002\0xy";
-        let mut visitor = Collect(Vec::new(), 0);
+        let mut visitor = Collect::default();
         assert!(extract_stream(data, 8, &mut visitor).is_some());
         assert_eq!(visitor.0, vec![("a.txt".into(), b"hello".to_vec()), ("b.bin".into(), b"xy".to_vec())]);
-        assert!(extract_stream(b"text\0more\0v1\0size\0", 0, &mut Collect(Vec::new(), 0)).is_none(), "not a file list");
-        assert!(extract_stream(b"a\0b\x001.0\x0099\0short", 0, &mut Collect(Vec::new(), 0)).is_none(), "past the end");
+        assert!(extract_stream(b"text\0more\0v1\0size\0", 0, &mut Collect::default()).is_none(), "not a file list");
+        assert!(extract_stream(b"a\0b\x001.0\x0099\0short", 0, &mut Collect::default()).is_none(), "past the end");
     }
 
     #[test]
@@ -220,11 +220,11 @@ mod tests {
         data.extend_from_slice(&block);
         data.extend_from_slice(&stored);
         let start = find_msi(&data).unwrap();
-        let mut visitor = Collect(Vec::new(), 0);
+        let mut visitor = Collect::default();
         extract_msi(&data, start, &mut visitor).unwrap();
         assert_eq!(visitor.0, vec![("setup.msi".into(), content.to_vec())]);
         for cut in 0..data.len() {
-            let _ = extract_msi(&data[..cut], start.min(cut), &mut Collect(Vec::new(), 0));
+            let _ = extract_msi(&data[..cut], start.min(cut), &mut Collect::default());
         }
     }
 }

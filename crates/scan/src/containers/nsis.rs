@@ -227,7 +227,7 @@ mod tests {
         blocks.extend_from_slice(&5u32.to_le_bytes());
         blocks.extend_from_slice(b"plain");
         let data = archive(&blocks);
-        let mut visitor = Collect(Vec::new(), 0);
+        let mut visitor = Collect::default();
         extract(&data, find(&data).unwrap(), &mut visitor).unwrap();
         let names: Vec<&str> = visitor.0.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["nsis/headers", "nsis/content.001", "nsis/content.002"]);
@@ -243,7 +243,7 @@ mod tests {
             inner.extend_from_slice(content);
         }
         let data = archive(&deflate(&inner));
-        let mut visitor = Collect(Vec::new(), 0);
+        let mut visitor = Collect::default();
         extract(&data, find(&data).unwrap(), &mut visitor).unwrap();
         assert_eq!(visitor.0.len(), 2);
         assert_eq!(visitor.0[1].1, b"the file");
@@ -254,12 +254,12 @@ mod tests {
         let data = archive(&deflate(b"0123456789abcdef0123456789abcdef"));
         let start = find(&data).unwrap();
         for cut in 0..data.len() {
-            let mut visitor = Collect(Vec::new(), 0);
+            let mut visitor = Collect::default();
             let _ = extract(&data[..cut], start.min(cut), &mut visitor);
         }
         let mut garbage = archive(&[0xff; 64]);
         let start = find(&garbage).unwrap();
-        let mut visitor = Collect(Vec::new(), 0);
+        let mut visitor = Collect::default();
         let _ = extract(&garbage, start, &mut visitor);
         garbage.truncate(start + 10);
         assert!(extract(&garbage, start, &mut visitor).is_err());

@@ -3,8 +3,9 @@
 use super::{Flow, Member, Visitor};
 use crate::limits::ReadCap;
 
-/// Keeps the name and bytes of each member with data, and counts the other members.
-pub(crate) struct Collect(pub Vec<(String, Vec<u8>)>, pub usize);
+/// Keeps the name and bytes of each member with data, and why each other member has none.
+#[derive(Default)]
+pub(crate) struct Collect(pub Vec<(String, Vec<u8>)>, pub Vec<String>);
 
 impl Visitor for Collect {
     fn cap(&self) -> ReadCap {
@@ -16,7 +17,8 @@ impl Visitor for Collect {
     fn member(&mut self, member: Member) -> Flow {
         match member {
             Member::Data { name, data, .. } => self.0.push((name, data)),
-            _ => self.1 += 1,
+            Member::Unscannable { reason, .. } => self.1.push(reason),
+            Member::Failed { error, .. } => self.1.push(error.to_string()),
         }
         Flow::Continue
     }
