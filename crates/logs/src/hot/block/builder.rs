@@ -6,8 +6,11 @@ use rustc_hash::FxHashMap;
 
 use super::bytes::{put_i64, put_u16, put_u32, put_u64};
 use super::column_builder::ColumnBuilder;
-use super::{HEADER_LEN, MAGIC};
+use super::{HEADER_LEN, MAGIC, MAX_ROWS};
 use crate::hot::leaves::for_each_leaf;
+
+/// Room for the end offsets of a full block's events, in front of their texts.
+const ENDS_ROOM: usize = MAX_ROWS * 4;
 
 /// Columns a builder keeps between blocks at most; past this (events with ever new field
 /// names) they are dropped after each block instead of reused.
@@ -18,6 +21,8 @@ const MAX_KEPT_COLUMNS: usize = 1024;
 pub struct BlockBuilder {
     times: Vec<i64>,
     lsns: Vec<u64>,
+    /// The events' JSON texts behind [`ENDS_ROOM`] bytes kept free for their end offsets, so
+    /// that the section to compress ([ends][texts]) is made in place rather than copied.
     source: Vec<u8>,
     source_ends: Vec<u32>,
     /// Every path seen, kept across blocks with their memory; empty ones are not written.
@@ -32,10 +37,12 @@ pub struct BlockBuilder {
     /// The columns the event being added has touched, to undo it when it is malformed.
     touched: Vec<usize>,
     scratch: String,
-    /// The block being written and the sources before compression, kept between blocks:
+    /// The block being written and, only for an overfull builder, the sources before
+    /// compression; kept between blocks:
     /// fresh memory for every block costs page faults.
     out: Vec<u8>,
     plain: Vec<u8>,
+    packed: Vec<u8>,
 }
 
 #[derive(Clone, Copy)]
@@ -105,8 +112,11 @@ impl BlockBuilder {
         }
         self.times.push(time.map_or(i64::MIN, |t| t.as_microsecond()));
         self.lsns.push(lsn);
+        if self.source.is_empty() {
+            self.source.resize(ENDS_ROOM, 0);
+        }
         self.source.extend_from_slice(json);
-        self.source_ends.push(self.source.len() as u32);
+        self.source_ends.push((self.source.len() - ENDS_ROOM) as u32);
         Ok(time)
     }
 
@@ -116,7 +126,8 @@ impl BlockBuilder {
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         // Room for the usual block at once: growing by doubling copies into fresh memory.
-        out.reserve(rows * 24 + self.source.len() + lz4_flex::block::get_maximum_output_size(self.source.len()) / 2);
+        let texts_len = self.source.len().saturating_sub(ENDS_ROOM);
+        out.reserve(rows * 24 + texts_len + lz4_flex::block::get_maximum_output_size(texts_len) / 2);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&[0; HEADER_LEN - 4]);
         put_u32(&mut out, rows as u32);
@@ -128,20 +139,34 @@ impl BlockBuilder {
         self.times.iter().for_each(|&t| put_i64(&mut out, t));
         self.lsns.iter().for_each(|&l| put_u64(&mut out, l));
 
-        let plain = &mut self.plain;
-        plain.clear();
-        plain.reserve(rows * 4 + self.source.len());
-        self.source_ends.iter().for_each(|&e| put_u32(plain, e));
-        plain.extend_from_slice(&self.source);
-        // Compressed in place behind its length, in lz4_flex's size-prepended form.
+        let plain: &[u8] = if rows * 4 <= ENDS_ROOM && !self.source.is_empty() {
+            let start = ENDS_ROOM - rows * 4;
+            for (i, &e) in self.source_ends.iter().enumerate() {
+                self.source[start + i * 4..start + i * 4 + 4].copy_from_slice(&e.to_le_bytes());
+            }
+            &self.source[start..]
+        } else {
+            // More rows than the room was made for (a builder filled past `MAX_ROWS`).
+            let texts = self.source.get(ENDS_ROOM..).unwrap_or_default();
+            let plain = &mut self.plain;
+            plain.clear();
+            plain.reserve(rows * 4 + texts.len());
+            self.source_ends.iter().for_each(|&e| put_u32(plain, e));
+            plain.extend_from_slice(texts);
+            plain
+        };
+        // Compressed behind its length, in lz4_flex's size-prepended form. The compressor
+        // writes into a buffer kept at its largest size, so it is not zeroed for every block.
         let len_at = out.len();
         put_u32(&mut out, 0);
         put_u32(&mut out, plain.len() as u32);
-        let packed_at = out.len();
-        out.resize(packed_at + lz4_flex::block::get_maximum_output_size(plain.len()), 0);
-        let packed = lz4_flex::block::compress_into(plain, &mut out[packed_at..])
-            .expect("the output has room for the worst case");
-        out.truncate(packed_at + packed);
+        let bound = lz4_flex::block::get_maximum_output_size(plain.len());
+        if self.packed.len() < bound {
+            self.packed.resize(bound, 0);
+        }
+        let packed =
+            lz4_flex::block::compress_into(plain, &mut self.packed).expect("the output has room for the worst case");
+        out.extend_from_slice(&self.packed[..packed]);
         let packed_len = (4 + packed) as u32;
         out[len_at..len_at + 4].copy_from_slice(&packed_len.to_le_bytes());
 

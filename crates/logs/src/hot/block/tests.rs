@@ -196,3 +196,20 @@ fn varints_round_trip() {
     assert_eq!(get_varint(&[0x80, 0x80], &mut 0), None, "truncated");
     assert_eq!(get_varint(&[0xff; 6], &mut 0), None, "too long");
 }
+
+#[test]
+fn a_builder_filled_past_max_rows_still_writes_every_source() {
+    let mut b = BlockBuilder::new();
+    let n = super::MAX_ROWS + 3;
+    for i in 0..n {
+        b.add(i as u64, format!(r#"{{"@timestamp":"2026-11-21T00:00:00Z","n":{i}}}"#).as_bytes()).unwrap();
+    }
+    let block = Block::open(Arc::new(b.finish().to_vec())).unwrap();
+    let sources = block.sources().unwrap();
+    assert_eq!(block.rows(), n);
+    assert_eq!(sources.get(n - 1), format!(r#"{{"@timestamp":"2026-11-21T00:00:00Z","n":{}}}"#, n - 1).as_bytes());
+    // The builder is reused for a normal block afterwards.
+    b.add(1, br#"{"@timestamp":"2026-11-21T00:00:00Z","n":-1}"#).unwrap();
+    let again = Block::open(Arc::new(b.finish().to_vec())).unwrap();
+    assert_eq!(again.sources().unwrap().get(0), br#"{"@timestamp":"2026-11-21T00:00:00Z","n":-1}"#);
+}
