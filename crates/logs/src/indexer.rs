@@ -13,7 +13,7 @@ use crate::hot::block::{BlockBuilder, MAX_ROWS, event_time};
 use crate::hot::compact;
 use crate::hot::partition::{CommitPayload, Partition};
 use crate::hot::{HotStore, filing_day};
-use crate::wal::{Wal, WalRecord};
+use crate::wal::{Wal, WalBatch};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use prometheus_client::metrics::counter::Counter;
@@ -207,16 +207,17 @@ impl Worker {
 
     fn run(&mut self, checkpoint: u64) -> Result<(), LogError> {
         let mut reader = self.wal.reader(checkpoint);
+        let mut batch = WalBatch::default();
         let mut last_commit = Instant::now();
         let wait = (self.config.commit_interval / 4).max(Duration::from_millis(10));
         loop {
             let stopping = self.stop.load(Ordering::Acquire);
-            let batch = reader
-                .read_batch(4096, if stopping { Duration::ZERO } else { wait })
+            reader
+                .read_into(&mut batch, 4096, if stopping { Duration::ZERO } else { wait })
                 .map_err(|e| LogError::io(self.wal.dir(), e))?;
             let caught_up = batch.is_empty();
-            for record in batch {
-                self.index(record)?;
+            for (lsn, payload) in batch.iter() {
+                self.index(lsn, payload)?;
             }
             metrics().lag.set(self.wal.durable_lsn().saturating_sub(self.last_lsn) as i64);
             while let Ok(task) = self.tasks.try_recv() {
@@ -237,22 +238,21 @@ impl Worker {
         self.state.committed_lsn.load(Ordering::Acquire)
     }
 
-    fn index(&mut self, record: WalRecord) -> Result<(), LogError> {
-        self.last_lsn = record.lsn;
-        let time = match event_time(&record.payload) {
+    fn index(&mut self, lsn: u64, payload: &[u8]) -> Result<(), LogError> {
+        self.last_lsn = lsn;
+        let time = match event_time(payload) {
             Ok(t) => t,
             Err(e) => {
-                bad_record(record.lsn, &e);
+                bad_record(lsn, &e);
                 return Ok(());
             }
         };
         let day = filing_day(time, Timestamp::now());
-        let lsn = record.lsn;
         let writer = self.writer_for(day)?;
         if lsn <= writer.committed {
             return Ok(()); // already committed in this partition before a restart
         }
-        if let Err(e) = writer.builder.add(lsn, &record.payload) {
+        if let Err(e) = writer.builder.add(lsn, payload) {
             bad_record(lsn, &e);
             return Ok(());
         }

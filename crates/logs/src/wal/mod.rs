@@ -19,7 +19,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{mpsc, oneshot};
 
-pub use reader::{WalReader, WalRecord};
+pub use reader::{WalBatch, WalReader, WalRecord};
 pub use recovery::SegmentScan;
 pub use writer::free_bytes;
 

@@ -17,6 +17,45 @@ pub struct WalRecord {
     pub payload: Vec<u8>,
 }
 
+/// Records read back into one buffer that is kept between reads, so reading costs no
+/// allocation per record.
+#[derive(Default)]
+pub struct WalBatch {
+    bytes: Vec<u8>,
+    /// `(lsn, end of its payload in bytes)`, in order.
+    records: Vec<(u64, usize)>,
+}
+
+impl WalBatch {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.records.clear();
+    }
+
+    /// `(lsn, payload)` of each record, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        let mut start = 0;
+        self.records.iter().map(move |&(lsn, end)| {
+            let payload = &self.bytes[start..end];
+            start = end;
+            (lsn, payload)
+        })
+    }
+
+    fn push(&mut self, lsn: u64, payload: &[u8]) {
+        self.bytes.extend_from_slice(payload);
+        self.records.push((lsn, self.bytes.len()));
+    }
+}
+
 /// A cursor over durable records, starting after a given LSN.
 pub struct WalReader {
     dir: PathBuf,
@@ -46,14 +85,22 @@ impl WalReader {
 
     /// Up to `max` durable records; waits up to `wait` when there are none yet.
     pub fn read_batch(&mut self, max: usize, wait: Duration) -> std::io::Result<Vec<WalRecord>> {
+        let mut batch = WalBatch::default();
+        self.read_into(&mut batch, max, wait)?;
+        Ok(batch.iter().map(|(lsn, payload)| WalRecord { lsn, payload: payload.to_vec() }).collect())
+    }
+
+    /// Replaces the contents of `out` with up to `max` durable records; waits up to `wait`
+    /// when there are none yet.
+    pub fn read_into(&mut self, out: &mut WalBatch, max: usize, wait: Duration) -> std::io::Result<()> {
+        out.clear();
         let durable = self.shared.wait_durable_beyond(self.next_lsn.saturating_sub(1), wait);
-        let mut out = Vec::new();
         while out.len() < max && self.next_lsn <= durable {
             if self.segment.is_none() && !self.open_segment_for(self.next_lsn)? {
                 break;
             }
             let before = out.len();
-            self.read_from_segment(max, durable, &mut out)?;
+            self.read_from_segment(max, durable, out)?;
             if out.len() == before {
                 // End of this segment: the next record lives in a later one.
                 let current = self.segment.take().map(|s| s.first_lsn);
@@ -62,10 +109,10 @@ impl WalReader {
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
-    fn read_from_segment(&mut self, max: usize, durable: u64, out: &mut Vec<WalRecord>) -> std::io::Result<()> {
+    fn read_from_segment(&mut self, max: usize, durable: u64, out: &mut WalBatch) -> std::io::Result<()> {
         let seg = self.segment.as_mut().expect("caller opened a segment");
         self.chunk.resize(CHUNK, 0);
         let n = read_at_most(&seg.file, &mut self.chunk, seg.offset)?;
@@ -80,25 +127,27 @@ impl WalReader {
                 break;
             }
             let end = pos + RECORD_HEADER_LEN + h.len;
+            let big;
             let payload = if end <= n {
-                self.chunk[pos + RECORD_HEADER_LEN..end].to_vec()
+                &self.chunk[pos + RECORD_HEADER_LEN..end]
             } else if pos == 0 {
                 // A record larger than the chunk: read it whole.
-                let mut big = vec![0u8; h.len];
-                if read_at_most(&seg.file, &mut big, seg.offset + RECORD_HEADER_LEN as u64)? < h.len {
+                let mut whole = vec![0u8; h.len];
+                if read_at_most(&seg.file, &mut whole, seg.offset + RECORD_HEADER_LEN as u64)? < h.len {
                     break;
                 }
-                big
+                big = whole;
+                &big
             } else {
                 break;
             };
-            if record_crc(h.lsn, &payload) != h.crc {
+            if record_crc(h.lsn, payload) != h.crc {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!("WAL record {} fails its CRC", h.lsn),
                 ));
             }
-            out.push(WalRecord { lsn: h.lsn, payload });
+            out.push(h.lsn, payload);
             seg.offset += (RECORD_HEADER_LEN + h.len) as u64;
             pos = end;
             self.next_lsn += 1;
