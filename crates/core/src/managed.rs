@@ -280,7 +280,7 @@ fn is_plausible_email(s: &str) -> bool {
 /// Networks of different tenants must not overlap: an address belongs to exactly one tenant.
 fn overlapping_networks(tenants: &[Tenant], mut nets: Vec<(IpNet, usize, usize)>, root: &FieldPath) -> Vec<Problem> {
     let mut problems = Vec::new();
-    nets.sort_by(|a, b| (a.0.network(), a.0.prefix_len()).cmp(&(b.0.network(), b.0.prefix_len())));
+    nets.sort_by_key(|a| (a.0.network(), a.0.prefix_len()));
     // Stack of enclosing networks: CIDR blocks are nested or disjoint.
     let mut open: Vec<(IpNet, usize, usize)> = Vec::new();
     for (net, ti, tj) in nets {

@@ -91,7 +91,7 @@ impl HotStore {
         let (lo, hi) = (from.as_microsecond(), to.as_microsecond());
         let mut out: Vec<Arc<Partition>> =
             self.all().into_iter().filter(|p| p.time_span().is_some_and(|(min, max)| min < hi && max >= lo)).collect();
-        out.sort_by(|a, b| b.day.cmp(&a.day));
+        out.sort_by_key(|p| std::cmp::Reverse(p.day));
         out
     }
 
