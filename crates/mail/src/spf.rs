@@ -1,0 +1,73 @@
+//! SPF (RFC 7208) on inbound mail through mail-auth, and its `Authentication-Results` header
+//! (RFC 8601). The verdict is recorded; acting on it (reject, quarantine) is DMARC's job, next.
+
+use std::net::{IpAddr, SocketAddr};
+
+use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use mail_auth::common::headers::HeaderWriter as _;
+use mail_auth::spf::verify::SpfParameters;
+use mail_auth::{AuthenticationResults, MessageAuthenticator, SpfResult};
+
+/// The SPF checker with its resolver.
+pub struct SpfChecker {
+    auth: MessageAuthenticator,
+    hostname: String,
+}
+
+/// The outcome for one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpfVerdict {
+    pub result: &'static str,
+    /// The complete header line, CRLF included.
+    pub header: String,
+}
+
+/// The RFC 8601 name of a result.
+pub fn result_name(r: SpfResult) -> &'static str {
+    match r {
+        SpfResult::Pass => "pass",
+        SpfResult::Fail => "fail",
+        SpfResult::SoftFail => "softfail",
+        SpfResult::Neutral => "neutral",
+        SpfResult::TempError => "temperror",
+        SpfResult::PermError => "permerror",
+        SpfResult::None => "none",
+    }
+}
+
+/// A mail-auth authenticator using `server` (or the system's resolver).
+pub fn authenticator(server: Option<SocketAddr>, timeout: std::time::Duration) -> Result<MessageAuthenticator, String> {
+    let mut opts = ResolverOpts::default();
+    opts.timeout = timeout;
+    opts.attempts = 1;
+    match server {
+        Some(server) => {
+            let mut ns = NameServerConfig::udp_and_tcp(server.ip());
+            for c in &mut ns.connections {
+                c.port = server.port();
+            }
+            MessageAuthenticator::new(ResolverConfig::from_parts(None, vec![], vec![ns]), opts)
+                .map_err(|e| e.to_string())
+        }
+        None => MessageAuthenticator::new_system_conf().map_err(|e| e.to_string()),
+    }
+}
+
+impl SpfChecker {
+    pub fn new(auth: MessageAuthenticator, hostname: &str) -> SpfChecker {
+        SpfChecker { auth, hostname: hostname.to_string() }
+    }
+
+    /// Checks the MAIL FROM identity, or the HELO identity for `<>` (RFC 7208 §2.4).
+    pub async fn check(&self, ip: IpAddr, helo: &str, sender: &str) -> SpfVerdict {
+        let ar = AuthenticationResults::new(&self.hostname);
+        let (result, ar) = if sender.is_empty() {
+            let out = self.auth.verify_spf(SpfParameters::verify_ehlo(ip, helo, &self.hostname)).await;
+            (out.result(), ar.with_spf_ehlo_result(&out, ip, helo))
+        } else {
+            let out = self.auth.verify_spf(SpfParameters::verify_mail_from(ip, helo, &self.hostname, sender)).await;
+            (out.result(), ar.with_spf_mailfrom_result(&out, ip, sender, helo))
+        };
+        SpfVerdict { result: result_name(result), header: ar.to_header() }
+    }
+}
