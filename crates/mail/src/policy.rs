@@ -97,7 +97,9 @@ impl RelayPolicy {
             Path::Null => return Err(codes::bad_address("<> is not a recipient")),
             // No mailbox of our own: RFC 5321 §4.5.1's postmaster belongs to the next hops.
             Path::Postmaster => {
-                return Err(codes::relay_denied("Relay access denied: no local postmaster; write to postmaster@DOMAIN"));
+                return Err(codes::relay_denied(
+                    "Relay access denied: no local postmaster; write to postmaster@DOMAIN",
+                ));
             }
         };
         self.route_mailbox(client_tenant, mailbox)

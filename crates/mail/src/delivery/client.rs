@@ -106,7 +106,10 @@ impl Client {
         let tls = match tokio::time::timeout(self.command_timeout, connector.connect(name, io.into_inner())).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
-                return HostResult::Unusable(Answer::local(421, format!("4.7.5 TLS handshake with {addr} failed: {e}")));
+                return HostResult::Unusable(Answer::local(
+                    421,
+                    format!("4.7.5 TLS handshake with {addr} failed: {e}"),
+                ));
             }
             Err(_) => {
                 return HostResult::Unusable(Answer::local(421, format!("4.7.5 TLS handshake with {addr} timed out")));
