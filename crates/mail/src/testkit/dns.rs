@@ -47,7 +47,8 @@ impl Data {
 #[derive(Debug, Default, Clone)]
 pub struct Zone {
     pub records: HashMap<String, Vec<Data>>,
-    pub timeouts: std::collections::HashSet<String>,
+    /// Names whose queries never get an answer, except for the listed types.
+    pub timeouts: HashMap<String, Vec<u16>>,
 }
 
 impl Zone {
@@ -56,7 +57,16 @@ impl Zone {
     }
 
     pub fn timeout(&mut self, name: &str) {
-        self.timeouts.insert(key(name));
+        self.timeouts.insert(key(name), Vec::new());
+    }
+
+    /// Queries for `name` time out unless they ask for one of `answered`.
+    pub fn timeout_except(&mut self, name: &str, answered: Vec<u16>) {
+        self.timeouts.insert(key(name), answered);
+    }
+
+    fn times_out(&self, name: &str, qtype: u16) -> bool {
+        self.timeouts.get(name).is_some_and(|except| !except.contains(&qtype))
     }
 }
 
@@ -191,7 +201,7 @@ fn answer(zone: &Zone, query: &[u8]) -> Option<Vec<u8>> {
     let (qname, end) = read_name(query, 12)?;
     let qtype = u16::from_be_bytes([*query.get(end)?, *query.get(end + 1)?]);
     let name = key(&qname);
-    if zone.timeouts.contains(&name) {
+    if zone.times_out(&name, qtype) {
         return None;
     }
     let mut answers: Vec<(String, &Data)> = Vec::new();
@@ -209,7 +219,7 @@ fn answer(zone: &Zone, query: &[u8]) -> Option<Vec<u8>> {
             Some(c @ Data::Cname(target)) => {
                 answers.push((current.clone(), c));
                 current = key(target);
-                if zone.timeouts.contains(&current) {
+                if zone.times_out(&current, qtype) {
                     return None;
                 }
             }
