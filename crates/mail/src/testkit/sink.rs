@@ -41,7 +41,11 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start(tls: bool) -> std::io::Result<SmtpSink> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_at("127.0.0.1:0".parse().expect("an address"), tls).await
+    }
+
+    pub async fn start_at(addr: SocketAddr, tls: bool) -> std::io::Result<SmtpSink> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let acceptor = if tls {
