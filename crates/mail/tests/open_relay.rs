@@ -50,6 +50,8 @@ async fn relay_tricks_from_the_internet_are_refused() {
     assert!(refused.len() >= 14, "every refusal is an event: {}", refused.len());
     assert_eq!(refused[0]["event"]["dataset"], "mail.smtp");
     assert_eq!(refused[0]["source"]["ip"], "127.0.0.1");
+    let malformed = relay.events.json().into_iter().filter(|e| e["event"]["action"] == "command_refused").count();
+    assert_eq!(malformed, 3, "the 501 address tricks are events too");
 }
 
 #[tokio::test]

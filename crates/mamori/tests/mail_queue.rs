@@ -80,6 +80,11 @@ fn a_queued_message_survives_kill_9_and_is_delivered_once() {
     m.cli_ok(&["mail", "queue", "hold", &id, "--config", &config]);
     let listing = m.cli_ok(&["mail", "queue", "list", "--config", &config]);
     assert!(listing.contains(&format!("{id} [held]")), "{listing}");
+    let shown = m.cli_ok(&["mail", "queue", "show", &id, "--config", &config]);
+    assert!(
+        shown.contains("Subject: survive") && shown.contains("\"attempts\": 1") && shown.contains("held: true"),
+        "{shown}"
+    );
     m.cli_ok(&["mail", "queue", "flush", "--config", &config]);
     std::thread::sleep(Duration::from_secs(3));
     assert!(sink.received().is_empty(), "a held message is not delivered");

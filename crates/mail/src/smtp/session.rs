@@ -153,6 +153,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             let cmd = match command::parse(strip_line_end(&line)) {
                 Ok(c) => c,
                 Err(reply) => {
+                    // A malformed address is often a relay attempt: the SOC sees it too.
+                    if line.len() >= 4
+                        && (line[..4].eq_ignore_ascii_case(b"MAIL") || line[..4].eq_ignore_ascii_case(b"RCPT"))
+                    {
+                        let shown: String = String::from_utf8_lossy(strip_line_end(&line)).chars().take(300).collect();
+                        let reply_text = format!("{} {} {}", reply.code, reply.enhanced, reply.lines.join(" "));
+                        self.log_refusal(
+                            "command_refused",
+                            &Reply::new(reply.code, reply.enhanced, format!("{shown} -> {reply_text}")),
+                            None,
+                            vec![],
+                            None,
+                        )
+                        .await;
+                    }
                     self.refuse("bad_command", reply);
                     continue;
                 }
