@@ -59,6 +59,8 @@ pub struct MailFacts<'a> {
     pub subject: Option<&'a str>,
     pub queue_id: Option<&'a str>,
     pub spf: Option<&'a str>,
+    /// DKIM results, one per signature.
+    pub dkim: Vec<&'static str>,
     pub direction: Option<&'a str>,
     pub tls: bool,
 }
@@ -106,6 +108,9 @@ pub fn mail_event(dataset: &str, action: &str, outcome: &str, message: String, f
     }
     if let Some(s) = facts.spf {
         mail.insert("spf".into(), json!(s));
+    }
+    if !facts.dkim.is_empty() {
+        mail.insert("dkim".into(), json!(facts.dkim));
     }
     mail.insert("tls".into(), json!(facts.tls));
     event.extra.insert("mamori".into(), json!({ "mail": mail }));

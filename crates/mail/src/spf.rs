@@ -1,12 +1,13 @@
-//! SPF (RFC 7208) on inbound mail through mail-auth, and its `Authentication-Results` header
-//! (RFC 8601). The verdict is recorded; acting on it (reject, quarantine) is DMARC's job, next.
+//! Sender authentication of inbound mail through mail-auth: SPF (RFC 7208) and DKIM
+//! verification (RFC 6376), recorded in one `Authentication-Results` header (RFC 8601). The
+//! verdicts are recorded; acting on them (DMARC policy, quarantine) comes next.
 
 use std::net::{IpAddr, SocketAddr};
 
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use mail_auth::common::headers::HeaderWriter as _;
 use mail_auth::spf::verify::SpfParameters;
-use mail_auth::{AuthenticationResults, MessageAuthenticator, SpfResult};
+use mail_auth::{AuthenticatedMessage, AuthenticationResults, DkimResult, MessageAuthenticator, SpfResult};
 
 /// The SPF checker with its resolver.
 pub struct SpfChecker {
@@ -14,12 +15,26 @@ pub struct SpfChecker {
     hostname: String,
 }
 
-/// The outcome for one transaction.
+/// The outcome for one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpfVerdict {
     pub result: &'static str,
+    /// One result per DKIM signature, in header order.
+    pub dkim: Vec<&'static str>,
     /// The complete header line, CRLF included.
     pub header: String,
+}
+
+/// The RFC 8601 name of a DKIM result.
+pub fn dkim_name(r: &DkimResult) -> &'static str {
+    match r {
+        DkimResult::Pass => "pass",
+        DkimResult::Neutral(_) => "neutral",
+        DkimResult::Fail(_) => "fail",
+        DkimResult::PermError(_) => "permerror",
+        DkimResult::TempError(_) => "temperror",
+        DkimResult::None => "none",
+    }
 }
 
 /// The RFC 8601 name of a result.
@@ -58,9 +73,17 @@ impl SpfChecker {
         SpfChecker { auth, hostname: hostname.to_string() }
     }
 
-    /// Checks the MAIL FROM identity, or the HELO identity for `<>` (RFC 7208 §2.4).
-    pub async fn check(&self, ip: IpAddr, helo: &str, sender: &str) -> SpfVerdict {
-        let ar = AuthenticationResults::new(&self.hostname);
+    /// Checks the MAIL FROM identity, or the HELO identity for `<>` (RFC 7208 §2.4), and every
+    /// DKIM signature of `text`.
+    pub async fn check(&self, ip: IpAddr, helo: &str, sender: &str, text: &[u8]) -> SpfVerdict {
+        let mut ar = AuthenticationResults::new(&self.hostname);
+        let mut dkim = Vec::new();
+        if let Some(message) = AuthenticatedMessage::parse(text) {
+            let outputs = self.auth.verify_dkim(&message).await;
+            dkim = outputs.iter().map(|o| dkim_name(o.result())).collect();
+            let from = message.from.first().map(String::as_str).unwrap_or("");
+            ar = ar.with_dkim_results(&outputs, from);
+        }
         let (result, ar) = if sender.is_empty() {
             let out = self.auth.verify_spf(SpfParameters::verify_ehlo(ip, helo, &self.hostname)).await;
             (out.result(), ar.with_spf_ehlo_result(&out, ip, helo))
@@ -68,6 +91,6 @@ impl SpfChecker {
             let out = self.auth.verify_spf(SpfParameters::verify_mail_from(ip, helo, &self.hostname, sender)).await;
             (out.result(), ar.with_spf_mailfrom_result(&out, ip, sender, helo))
         };
-        SpfVerdict { result: result_name(result), header: ar.to_header() }
+        SpfVerdict { result: result_name(result), dkim, header: ar.to_header() }
     }
 }

@@ -39,7 +39,6 @@ struct Transaction {
     sender_text: String,
     params: MailParams,
     recipients: Vec<(String, Route)>,
-    spf: Option<SpfVerdict>,
     /// BDAT chunks so far, line ends normalised.
     chunks: Vec<u8>,
     pending_cr: bool,
@@ -252,9 +251,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     }
 
     async fn mail(&mut self, path: Path, params: MailParams) {
-        let Some(helo) = self.helo.clone() else {
+        if self.helo.is_none() {
             return self.refuse("bad_sequence", codes::bad_sequence("Send HELO/EHLO first"));
-        };
+        }
         if self.tx.is_some() {
             return self.refuse("bad_sequence", codes::bad_sequence("Nested MAIL command"));
         }
@@ -272,16 +271,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             return self.refuse("sender_denied", reply);
         }
         let sender_text = path_text(&path);
-        // SPF judges mail from the internet; a tenant's own network is authenticated by address.
-        let spf = match (&self.ctx.spf, client_tenant) {
-            (Some(spf), None) => Some(spf.check(self.peer.ip, &helo, &sender_text).await),
-            _ => None,
-        };
         self.tx = Some(Transaction {
             sender_text,
             params,
             recipients: Vec::new(),
-            spf,
             chunks: Vec::new(),
             pending_cr: false,
             chunk_too_big: false,
@@ -457,13 +450,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         }
         let id = crate::queue::QueueStore::new_id();
         let helo = self.helo.clone().unwrap_or_default();
+        // SPF and DKIM judge mail from the internet; a tenant's own network is known by address.
+        let from_tenant = self.ctx.policy.load().sending_tenant(self.peer.ip).is_some();
+        let auth = match (&self.ctx.spf, from_tenant) {
+            (Some(checker), false) => Some(checker.check(self.peer.ip, &helo, &tx.sender_text, &text).await),
+            _ => None,
+        };
         let mut stored = trace_headers(
             &self.ctx.settings.hostname,
             &id,
             &helo,
             &self.peer,
             self.esmtp,
-            tx.spf.as_ref(),
+            auth.as_ref(),
             &tx.recipients,
         );
         stored.extend_from_slice(&text);
@@ -494,7 +493,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             message_id: facts.message_id.as_deref(),
             subject: facts.subject.as_deref(),
             queue_id: None,
-            spf: tx.spf.as_ref().map(|s| s.result),
+            spf: auth.as_ref().map(|s| s.result),
+            dkim: auth.as_ref().map(|s| s.dkim.clone()).unwrap_or_default(),
             direction: Some(direction(&tx.recipients)),
             tls: self.peer.tls,
         };

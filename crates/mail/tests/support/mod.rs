@@ -66,6 +66,8 @@ pub struct RelaySetup {
     pub tenants: Vec<Tenant>,
     /// Starts the delivery worker with this DNS server.
     pub deliver_with_dns: Option<SocketAddr>,
+    /// Checks SPF and DKIM of mail from the internet with this DNS server.
+    pub authenticate_with_dns: Option<SocketAddr>,
     pub retry: Vec<Duration>,
 }
 
@@ -84,6 +86,7 @@ impl RelaySetup {
             mail,
             tenants: vec![tenant("a", "10.1.0.0/16", "a.example.jp"), tenant("b", "10.2.0.0/16", "b.example.jp")],
             deliver_with_dns: None,
+            authenticate_with_dns: None,
             retry: vec![Duration::from_millis(300)],
         }
     }
@@ -108,7 +111,10 @@ impl RelaySetup {
             policy: ArcSwap::from_pointee(RelayPolicy::new(&self.mail, &self.tenants)),
             queue: QueueStore::open(&dir.path().join("queue")).unwrap(),
             tls: Some(mamori_mail::tls::server_config(&cert, &key).unwrap()),
-            spf: None,
+            spf: self.authenticate_with_dns.map(|dns| {
+                let auth = mamori_mail::spf::authenticator(Some(dns), Duration::from_secs(1)).unwrap();
+                mamori_mail::spf::SpfChecker::new(auth, "relay.pref.example.jp")
+            }),
             log: MailLog::start(events.clone()),
             metrics: MailMetrics::registered(),
             queued: Notify::new(),
