@@ -115,6 +115,16 @@ async fn chunking_normalises_line_ends() {
     let id = &relay.ctx.queue.ids().unwrap()[0];
     let text = relay.ctx.queue.text(id).unwrap();
     assert!(text.ends_with(b"Subject: x\r\n\r\nabc\r\nd\r\n"), "{:?}", String::from_utf8_lossy(&text));
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(relay.ctx.queue.msg_path(id)).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "queued mail is private");
+
+    // A chunk larger than the limit is read past (the session stays in step) and refused.
+    c.cmd("MAIL FROM:<x@y.example>").await;
+    c.cmd("RCPT TO:<u@a.example.jp>").await;
+    c.send(format!("BDAT 20000 LAST\r\n{}", "x".repeat(20000)).as_bytes()).await;
+    assert!(c.reply().await.starts_with("552 5.3.4"));
+    assert!(c.cmd("NOOP").await.starts_with("250"));
 }
 
 #[tokio::test]

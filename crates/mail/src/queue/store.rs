@@ -109,7 +109,11 @@ impl QueueStore {
     fn write_durably(&self, dest: &Path, bytes: &[u8]) -> Result<(), QueueError> {
         let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = self.root.join("tmp").join(format!("{name}.{}", uuid::Uuid::new_v4().simple()));
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        // Mail is private: readable by mamori only.
+        let mut f = {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io(&tmp))?
+        };
         f.write_all(bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
         drop(f);

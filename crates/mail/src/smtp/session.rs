@@ -374,16 +374,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     async fn bdat(&mut self, size: u64, last: bool) -> std::io::Result<()> {
         // The chunk is read whatever the reply, to stay in step with the client.
         let max = self.ctx.settings.max_message_bytes;
+        // A chunk that cannot fit is read and thrown away as it comes, never held in memory.
+        let held = self.tx.as_ref().map_or(0, |t| t.chunks.len() as u64);
+        let fits = self.tx.as_ref().is_some_and(|t| !t.chunk_too_big) && held.saturating_add(size) <= max;
         let mut chunk = Vec::new();
         let mut limited = (&mut self.io).take(size);
-        let read = limited.read_to_end(&mut chunk);
+        let read = async {
+            if fits {
+                limited.read_to_end(&mut chunk).await.map(|n| n as u64)
+            } else {
+                tokio::io::copy(&mut limited, &mut tokio::io::sink()).await
+            }
+        };
         match tokio::time::timeout(self.ctx.settings.data_timeout, read).await {
             Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "BDAT timed out")),
             Ok(r) => {
-                if r? as u64 != size {
+                if r? != size {
                     return Err(std::io::ErrorKind::UnexpectedEof.into());
                 }
             }
+        }
+        if !fits && let Some(tx) = &mut self.tx {
+            tx.chunk_too_big = true;
+            tx.chunks = Vec::new();
         }
         let Some(tx) = &mut self.tx else {
             self.refuse("bad_sequence", codes::bad_sequence("Need MAIL and RCPT before BDAT"));
