@@ -64,7 +64,14 @@ pub fn authenticator(server: Option<SocketAddr>, timeout: std::time::Duration) -
             MessageAuthenticator::new(ResolverConfig::from_parts(None, vec![], vec![ns]), opts)
                 .map_err(|e| e.to_string())
         }
-        None => MessageAuthenticator::new_system_conf().map_err(|e| e.to_string()),
+        // Without a readable system configuration the relay still starts, asking a local
+        // resolver, rather than taking every other service down with it.
+        None => MessageAuthenticator::new_system_conf()
+            .or_else(|e| {
+                tracing::warn!(error = %e, "no system DNS configuration; SPF and DKIM ask 127.0.0.1:53");
+                authenticator(Some(SocketAddr::from(([127, 0, 0, 1], 53))), timeout).map_err(std::io::Error::other)
+            })
+            .map_err(|e| e.to_string()),
     }
 }
 

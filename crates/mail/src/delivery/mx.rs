@@ -45,7 +45,14 @@ impl MxResolver {
                     TokioRuntimeProvider::default(),
                 )
             }
-            None => TokioResolver::builder_tokio().map_err(|e| e.to_string())?,
+            None => match TokioResolver::builder_tokio() {
+                Ok(b) => b,
+                // Still start (and say so) rather than take the other services down.
+                Err(e) => {
+                    tracing::warn!(error = %e, "no system DNS configuration; MX lookups ask 127.0.0.1:53");
+                    return MxResolver::new(Some(SocketAddr::from(([127, 0, 0, 1], 53))));
+                }
+            },
         };
         Ok(MxResolver { dns: builder.with_options(opts).build().map_err(|e| e.to_string())? })
     }
