@@ -61,6 +61,8 @@ pub struct MailFacts<'a> {
     pub spf: Option<&'a str>,
     /// DKIM results, one per signature.
     pub dkim: Vec<&'static str>,
+    /// DMARC result and the author domain's policy.
+    pub dmarc: Option<(&'static str, &'static str)>,
     pub direction: Option<&'a str>,
     pub tls: bool,
 }
@@ -111,6 +113,9 @@ pub fn mail_event(dataset: &str, action: &str, outcome: &str, message: String, f
     }
     if !facts.dkim.is_empty() {
         mail.insert("dkim".into(), json!(facts.dkim));
+    }
+    if let Some((result, policy)) = facts.dmarc {
+        mail.insert("dmarc".into(), json!({ "result": result, "policy": policy }));
     }
     mail.insert("tls".into(), json!(facts.tls));
     event.extra.insert("mamori".into(), json!({ "mail": mail }));

@@ -6,8 +6,12 @@ use std::net::{IpAddr, SocketAddr};
 
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use mail_auth::common::headers::HeaderWriter as _;
+use mail_auth::dmarc::Policy;
+use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
-use mail_auth::{AuthenticatedMessage, AuthenticationResults, DkimResult, MessageAuthenticator, SpfResult};
+use mail_auth::{
+    AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator, SpfResult,
+};
 
 /// The SPF checker with its resolver.
 pub struct SpfChecker {
@@ -21,8 +25,21 @@ pub struct SpfVerdict {
     pub result: &'static str,
     /// One result per DKIM signature, in header order.
     pub dkim: Vec<&'static str>,
+    /// DMARC (RFC 7489, with the DNS tree walk of DMARCbis) and the author domain's policy
+    /// (`none`, `quarantine`, `reject`); absent without a parsable From.
+    pub dmarc: Option<(&'static str, &'static str)>,
     /// The complete header line, CRLF included.
     pub header: String,
+}
+
+fn dmarc_name(r: &DmarcResult) -> &'static str {
+    match r {
+        DmarcResult::Pass => "pass",
+        DmarcResult::Fail(_) => "fail",
+        DmarcResult::TempError(_) => "temperror",
+        DmarcResult::PermError(_) => "permerror",
+        DmarcResult::None => "none",
+    }
 }
 
 /// The RFC 8601 name of a DKIM result.
@@ -80,24 +97,44 @@ impl SpfChecker {
         SpfChecker { auth, hostname: hostname.to_string() }
     }
 
-    /// Checks the MAIL FROM identity, or the HELO identity for `<>` (RFC 7208 §2.4), and every
-    /// DKIM signature of `text`.
+    /// Checks the MAIL FROM identity, or the HELO identity for `<>` (RFC 7208 §2.4), every
+    /// DKIM signature of `text`, and the author domain's DMARC policy against both.
     pub async fn check(&self, ip: IpAddr, helo: &str, sender: &str, text: &[u8]) -> SpfVerdict {
+        let spf = if sender.is_empty() {
+            self.auth.verify_spf(SpfParameters::verify_ehlo(ip, helo, &self.hostname)).await
+        } else {
+            self.auth.verify_spf(SpfParameters::verify_mail_from(ip, helo, &self.hostname, sender)).await
+        };
         let mut ar = AuthenticationResults::new(&self.hostname);
-        let mut dkim = Vec::new();
-        if let Some(message) = AuthenticatedMessage::parse(text) {
-            let outputs = self.auth.verify_dkim(&message).await;
+        let (mut dkim, mut dmarc) = (Vec::new(), None);
+        let message = AuthenticatedMessage::parse(text);
+        let outputs = match &message {
+            Some(m) => self.auth.verify_dkim(m).await,
+            None => Vec::new(),
+        };
+        if let Some(m) = &message {
             dkim = outputs.iter().map(|o| dkim_name(o.result())).collect();
-            let from = message.from.first().map(String::as_str).unwrap_or("");
+            let from = m.from.first().map(String::as_str).unwrap_or("");
             ar = ar.with_dkim_results(&outputs, from);
         }
-        let (result, ar) = if sender.is_empty() {
-            let out = self.auth.verify_spf(SpfParameters::verify_ehlo(ip, helo, &self.hostname)).await;
-            (out.result(), ar.with_spf_ehlo_result(&out, ip, helo))
+        ar = if sender.is_empty() {
+            ar.with_spf_ehlo_result(&spf, ip, helo)
         } else {
-            let out = self.auth.verify_spf(SpfParameters::verify_mail_from(ip, helo, &self.hostname, sender)).await;
-            (out.result(), ar.with_spf_mailfrom_result(&out, ip, sender, helo))
+            ar.with_spf_mailfrom_result(&spf, ip, sender, helo)
         };
-        SpfVerdict { result: result_name(result), dkim, header: ar.to_header() }
+        if let Some(m) = &message {
+            let mail_from_domain = sender.rsplit_once('@').map_or(helo, |(_, d)| d);
+            let out = self.auth.verify_dmarc(DmarcParameters::new(m, &outputs, mail_from_domain, &spf)).await;
+            if !out.domain().is_empty() {
+                let policy = match out.policy() {
+                    Policy::Reject => "reject",
+                    Policy::Quarantine => "quarantine",
+                    Policy::None | Policy::Unspecified => "none",
+                };
+                dmarc = Some((dmarc_name(&out.result()), policy));
+                ar = ar.with_dmarc_result(&out);
+            }
+        }
+        SpfVerdict { result: result_name(spf.result()), dkim, dmarc, header: ar.to_header() }
     }
 }

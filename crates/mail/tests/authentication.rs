@@ -1,4 +1,4 @@
-//! SPF and DKIM of mail from the internet end up in one `Authentication-Results` header and in
+//! SPF, DKIM and DMARC of mail from the internet end up in one `Authentication-Results` header and in
 //! the transaction's event. Uses the DKIM vector `dkim/001.txt` of mail-auth's test data
 //! (Ed25519 and RSA signatures of RFC 8463's example message).
 
@@ -20,7 +20,7 @@ fn vector() -> (Vec<(String, String)>, String) {
 }
 
 #[tokio::test]
-async fn spf_and_dkim_verdicts_are_recorded_in_the_header_and_the_event() {
+async fn spf_dkim_and_dmarc_verdicts_are_recorded_in_the_header_and_the_event() {
     let (records, message) = vector();
     let mut zone = Zone::default();
     for (name, value) in &records {
@@ -28,6 +28,7 @@ async fn spf_and_dkim_verdicts_are_recorded_in_the_header_and_the_event() {
     }
     zone.add("football.example.com", Data::Txt(vec![b"v=spf1 ip4:127.0.0.1 -all".to_vec()]));
     zone.add("forged.example", Data::Txt(vec![b"v=spf1 ip4:192.0.2.0/24 -all".to_vec()]));
+    zone.add("_dmarc.football.example.com", Data::Txt(vec![b"v=DMARC1; p=reject".to_vec()]));
     let dns = DnsServer::start(zone).await.unwrap();
     let mut setup = RelaySetup::two_tenants("127.0.0.1:9");
     setup.mail.max_message_bytes = 1 << 20;
@@ -46,6 +47,7 @@ async fn spf_and_dkim_verdicts_are_recorded_in_the_header_and_the_event() {
     assert!(header.starts_with("Authentication-Results: relay.pref.example.jp;"), "{first}");
     assert_eq!(header.matches("dkim=pass").count(), 2, "{header}");
     assert!(header.contains("spf=pass") && header.contains("smtp.mailfrom=joe@football.example.com"), "{header}");
+    assert!(header.contains("dmarc=pass header.from=football.example.com policy.dmarc=reject"), "{header}");
     let second = String::from_utf8(relay.ctx.queue.text(&ids[1]).unwrap()).unwrap();
     let header = second.split("Received:").next().unwrap();
     // mail-auth reports a body hash mismatch as neutral (RFC 6376 §6.3 would say fail); either
@@ -53,10 +55,14 @@ async fn spf_and_dkim_verdicts_are_recorded_in_the_header_and_the_event() {
     assert_eq!(header.matches("body hash did not verify").count(), 2, "{header}");
     assert!(!header.contains("dkim=pass"), "{header}");
     assert!(header.contains("spf=fail"), "{header}");
+    // From: football.example.com, neither aligned SPF (forged.example) nor a passing signature.
+    assert!(header.contains("dmarc=fail (policy not aligned) header.from=football.example.com policy.dmarc=reject"), "{header}");
 
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let accepted: Vec<_> = relay.events.json().into_iter().filter(|e| e["event"]["action"] == "accepted").collect();
     assert_eq!(accepted[0]["mamori"]["mail"]["spf"], "pass");
     assert_eq!(accepted[0]["mamori"]["mail"]["dkim"], serde_json::json!(["pass", "pass"]));
+    assert_eq!(accepted[0]["mamori"]["mail"]["dmarc"], serde_json::json!({"result": "pass", "policy": "reject"}));
     assert_eq!(accepted[1]["mamori"]["mail"]["spf"], "fail");
+    assert_eq!(accepted[1]["mamori"]["mail"]["dmarc"]["result"], "fail");
 }

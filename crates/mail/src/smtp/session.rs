@@ -508,6 +508,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             queue_id: None,
             spf: auth.as_ref().map(|s| s.result),
             dkim: auth.as_ref().map(|s| s.dkim.clone()).unwrap_or_default(),
+            dmarc: auth.as_ref().and_then(|s| s.dmarc),
             direction: Some(direction(&tx.recipients)),
             tls: self.peer.tls,
         };
