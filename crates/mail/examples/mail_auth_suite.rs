@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use mail_auth::{AuthenticatedMessage, DkimResult};
-use mamori_mail::spf::authenticator;
+use mamori_mail::auth::authenticator;
 use mamori_mail::testkit::dns::{Data, DnsServer, Zone};
 
 fn main() {

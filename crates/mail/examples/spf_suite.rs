@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use mail_auth::spf::verify::SpfParameters;
-use mamori_mail::spf::{authenticator, result_name};
+use mamori_mail::auth::{authenticator, result_name};
 use mamori_mail::testkit::dns::{self, Data, DnsServer, Zone};
 use serde::Deserialize;
 use serde_yaml::Value;

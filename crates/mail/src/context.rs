@@ -7,11 +7,11 @@ use arc_swap::ArcSwap;
 use mamori_core::config::mail::MailConfig;
 use tokio::sync::Notify;
 
+use crate::auth::SenderAuth;
 use crate::events::MailLog;
 use crate::metrics::MailMetrics;
 use crate::policy::RelayPolicy;
 use crate::queue::QueueStore;
-use crate::spf::SpfChecker;
 
 /// Limits and names of the SMTP server.
 #[derive(Debug, Clone)]
@@ -41,8 +41,8 @@ pub struct MailContext {
     pub policy: ArcSwap<RelayPolicy>,
     pub queue: QueueStore,
     pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// Absent: SPF is not evaluated (tests that need no DNS).
-    pub spf: Option<SpfChecker>,
+    /// Absent: SPF, DKIM and DMARC are not evaluated (tests that need no DNS).
+    pub auth: Option<SenderAuth>,
     pub log: MailLog,
     pub metrics: MailMetrics,
     /// Wakes the delivery worker when a message was queued.

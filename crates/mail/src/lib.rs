@@ -5,8 +5,9 @@
 //! transaction and delivery.
 //!
 //! Layout: `smtp` (protocol, no policy), `policy` (who may relay), `queue` (disk),
-//! `delivery` (client, MX, DSN, worker), `spf`, `events`, `tls`, `service` (wiring).
+//! `delivery` (client, MX, DSN, worker), `auth` (SPF, DKIM, DMARC), `events`, `tls`, `service` (wiring).
 
+pub mod auth;
 pub mod context;
 pub mod delivery;
 pub mod events;
@@ -17,7 +18,6 @@ pub mod queue;
 pub mod server;
 pub mod service;
 pub mod smtp;
-pub mod spf;
 pub mod testkit;
 pub mod tls;
 

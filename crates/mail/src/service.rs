@@ -10,6 +10,7 @@ use mamori_core::sink::EventSink;
 use mamori_core::tenant::Tenant;
 use tokio::sync::Notify;
 
+use crate::auth::SenderAuth;
 use crate::context::{MailContext, SmtpSettings};
 use crate::delivery::mx::MxResolver;
 use crate::delivery::worker::{DeliverySettings, Worker};
@@ -17,7 +18,6 @@ use crate::events::MailLog;
 use crate::metrics::MailMetrics;
 use crate::policy::RelayPolicy;
 use crate::queue::QueueStore;
-use crate::spf::SpfChecker;
 
 /// Where the relay keeps its files and finds its certificate.
 pub struct Paths {
@@ -42,14 +42,14 @@ pub fn build(
         None => crate::tls::ensure_self_signed(&paths.self_signed_dir, &mail.hostname)?,
     };
     let tls = crate::tls::server_config(&cert, &key).map_err(|e| format!("mail.tls_cert: {e}"))?;
-    let auth = crate::spf::authenticator(mail.resolver, std::time::Duration::from_secs(5))
+    let auth = crate::auth::authenticator(mail.resolver, std::time::Duration::from_secs(5))
         .map_err(|e| format!("mail.resolver: {e}"))?;
     let ctx = Arc::new(MailContext {
         settings: SmtpSettings::from_config(mail),
         policy: ArcSwap::from_pointee(RelayPolicy::new(mail, tenants)),
         queue,
         tls: Some(tls),
-        spf: Some(SpfChecker::new(auth, &mail.hostname)),
+        auth: Some(SenderAuth::new(auth, &mail.hostname)),
         log: MailLog::start(sink),
         metrics: MailMetrics::registered(),
         queued: Notify::new(),

@@ -56,7 +56,10 @@ async fn spf_dkim_and_dmarc_verdicts_are_recorded_in_the_header_and_the_event() 
     assert!(!header.contains("dkim=pass"), "{header}");
     assert!(header.contains("spf=fail"), "{header}");
     // From: football.example.com, neither aligned SPF (forged.example) nor a passing signature.
-    assert!(header.contains("dmarc=fail (policy not aligned) header.from=football.example.com policy.dmarc=reject"), "{header}");
+    assert!(
+        header.contains("dmarc=fail (policy not aligned) header.from=football.example.com policy.dmarc=reject"),
+        "{header}"
+    );
 
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let accepted: Vec<_> = relay.events.json().into_iter().filter(|e| e["event"]["action"] == "accepted").collect();

@@ -9,10 +9,10 @@ use super::command::{self, Body, Command, MailParams};
 use super::data::{DataOutcome, DataProblem, normalise_line_ends, read_data};
 use super::lines::{Line, read_line, strip_line_end};
 use super::reply::{Reply, codes};
+use crate::auth::AuthVerdict;
 use crate::context::MailContext;
 use crate::events::{MailFacts, mail_event};
 use crate::policy::Route;
-use crate::spf::SpfVerdict;
 
 /// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF.
 pub const MAX_COMMAND_LINE: usize = 512;
@@ -465,7 +465,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         let helo = self.helo.clone().unwrap_or_default();
         // SPF and DKIM judge mail from the internet; a tenant's own network is known by address.
         let from_tenant = self.ctx.policy.load().sending_tenant(self.peer.ip).is_some();
-        let auth = match (&self.ctx.spf, from_tenant) {
+        let auth = match (&self.ctx.auth, from_tenant) {
             (Some(checker), false) => Some(checker.check(self.peer.ip, &helo, &tx.sender_text, &text).await),
             _ => None,
         };
@@ -580,7 +580,7 @@ fn trace_headers(
     helo: &str,
     peer: &Peer,
     esmtp: bool,
-    spf: Option<&SpfVerdict>,
+    spf: Option<&AuthVerdict>,
     recipients: &[(String, Route)],
 ) -> Vec<u8> {
     let protocol = match (esmtp, peer.tls) {

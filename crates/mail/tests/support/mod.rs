@@ -111,9 +111,9 @@ impl RelaySetup {
             policy: ArcSwap::from_pointee(RelayPolicy::new(&self.mail, &self.tenants)),
             queue: QueueStore::open(&dir.path().join("queue")).unwrap(),
             tls: Some(mamori_mail::tls::server_config(&cert, &key).unwrap()),
-            spf: self.authenticate_with_dns.map(|dns| {
-                let auth = mamori_mail::spf::authenticator(Some(dns), Duration::from_secs(1)).unwrap();
-                mamori_mail::spf::SpfChecker::new(auth, "relay.pref.example.jp")
+            auth: self.authenticate_with_dns.map(|dns| {
+                let auth = mamori_mail::auth::authenticator(Some(dns), Duration::from_secs(1)).unwrap();
+                mamori_mail::auth::SenderAuth::new(auth, "relay.pref.example.jp")
             }),
             log: MailLog::start(events.clone()),
             metrics: MailMetrics::registered(),

@@ -1,6 +1,6 @@
-//! Sender authentication of inbound mail through mail-auth: SPF (RFC 7208) and DKIM
-//! verification (RFC 6376), recorded in one `Authentication-Results` header (RFC 8601). The
-//! verdicts are recorded; acting on them (DMARC policy, quarantine) comes next.
+//! Sender authentication of inbound mail through mail-auth: SPF (RFC 7208), DKIM verification
+//! (RFC 6376) and DMARC (RFC 7489), recorded in one `Authentication-Results` header (RFC 8601).
+//! The verdicts are recorded; acting on them (tag, quarantine, reject per tenant) comes next.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -13,15 +13,15 @@ use mail_auth::{
     AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator, SpfResult,
 };
 
-/// The SPF checker with its resolver.
-pub struct SpfChecker {
+/// SPF, DKIM and DMARC with one resolver.
+pub struct SenderAuth {
     auth: MessageAuthenticator,
     hostname: String,
 }
 
 /// The outcome for one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpfVerdict {
+pub struct AuthVerdict {
     pub result: &'static str,
     /// One result per DKIM signature, in header order.
     pub dkim: Vec<&'static str>,
@@ -92,14 +92,14 @@ pub fn authenticator(server: Option<SocketAddr>, timeout: std::time::Duration) -
     }
 }
 
-impl SpfChecker {
-    pub fn new(auth: MessageAuthenticator, hostname: &str) -> SpfChecker {
-        SpfChecker { auth, hostname: hostname.to_string() }
+impl SenderAuth {
+    pub fn new(auth: MessageAuthenticator, hostname: &str) -> SenderAuth {
+        SenderAuth { auth, hostname: hostname.to_string() }
     }
 
     /// Checks the MAIL FROM identity, or the HELO identity for `<>` (RFC 7208 §2.4), every
     /// DKIM signature of `text`, and the author domain's DMARC policy against both.
-    pub async fn check(&self, ip: IpAddr, helo: &str, sender: &str, text: &[u8]) -> SpfVerdict {
+    pub async fn check(&self, ip: IpAddr, helo: &str, sender: &str, text: &[u8]) -> AuthVerdict {
         let spf = if sender.is_empty() {
             self.auth.verify_spf(SpfParameters::verify_ehlo(ip, helo, &self.hostname)).await
         } else {
@@ -135,6 +135,6 @@ impl SpfChecker {
                 ar = ar.with_dmarc_result(&out);
             }
         }
-        SpfVerdict { result: result_name(spf.result()), dkim, dmarc, header: ar.to_header() }
+        AuthVerdict { result: result_name(spf.result()), dkim, dmarc, header: ar.to_header() }
     }
 }
