@@ -2,6 +2,7 @@
 //! and a file with any problem is refused as a whole.
 
 pub mod diagnostic;
+pub mod mail;
 pub mod schema;
 mod template;
 
@@ -103,6 +104,7 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
     if file.api.enabled {
         claim(Some(file.api.listen), root.key("api").key("listen"), &mut problems);
     }
+    claim(file.mail.listen, root.key("mail").key("listen"), &mut problems);
     claim(syslog.tcp, root.key("collect").key("syslog").key("tcp"), &mut problems);
     claim(syslog.tls, root.key("collect").key("syslog").key("tls"), &mut problems);
     for (cert, key, path) in [
@@ -126,6 +128,7 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
             problems.push(Problem::new(root.key("proxy").key("h2c_origins").index(i), e));
         }
     }
+    problems.extend(mail::check(&file.mail, &file.tenants, &root));
     let logs = root.key("logs");
     if !(1..=1024).contains(&file.logs.wal_segment_mb) {
         problems.push(Problem::new(logs.key("wal_segment_mb"), "wal_segment_mb must be between 1 and 1024"));

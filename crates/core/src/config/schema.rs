@@ -9,6 +9,8 @@ use crate::attribution::LogSender;
 use crate::tenant::Tenant;
 use crate::web::WebConfig;
 
+pub use super::mail::MailConfig;
+
 /// The whole file. Unknown keys are errors (reported all at once by the loader).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConfigFile {
@@ -28,6 +30,8 @@ pub struct ConfigFile {
     pub proxy: ProxyConfig,
     #[serde(default)]
     pub web: WebConfig,
+    #[serde(default)]
+    pub mail: MailConfig,
 }
 
 /// The forward web proxy's listener; its lists and policies are in `[web]`.

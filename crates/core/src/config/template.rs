@@ -116,6 +116,37 @@ allow_only = true
 # あおば町 decrypts HTTPS with a CA of its own (mamori ca export --tenant aoba).
 # tls_inspect = true
 # tls_own_ca = true
+[mail]
+# The SMTP relay (RFC 5321 with STARTTLS, PIPELINING, 8BITMIME, SMTPUTF8, SIZE, CHUNKING).
+# Inbound mail for a tenant's domains goes to that tenant's next hop; outbound mail is taken
+# only from a tenant's networks with that tenant's domains as sender and delivered by MX.
+# Everything else is refused: never an open relay. Leave listen out to not start it.
+listen = "127.0.0.1:2525"
+hostname = "mail.pref.example.jp"
+# Larger messages get 552 5.3.4 (bytes); recipients per message.
+max_message_bytes = 26214400
+max_recipients = 100
+# Without tls_cert/tls_key a self-signed certificate is made in the data directory.
+# tls_cert = "certs/mail.crt"
+# tls_key = "certs/mail.key"
+# The queue (relative to data_dir): a message is acknowledged only once it is on disk.
+queue_dir = "mail/queue"
+# Minutes between delivery attempts (the last repeats), and when a message is returned to its
+# sender with a delivery status notification in Japanese and English.
+retry_minutes = [5, 10, 30, 60, 120, 240]
+give_up_hours = 120
+# A DNS server for MX lookups and SPF; the system resolver when left out.
+# resolver = "192.0.2.53:53"
+
+[mail.tenants.midori]
+# Inbound mail for each domain (and its subdomains) goes to this next hop (host[:port]).
+routes = { "city.midori.example.jp" = "10.1.0.25:25" }
+# Who may send outbound mail as みどり市; the tenant's networks when left out.
+# sender_networks = ["10.1.0.0/24"]
+
+[mail.tenants.aoba]
+routes = { "town.aoba.example.jp" = "mail.town.aoba.example.jp" }
+
 [scan]
 # Malware scanning. Uncomment icap to let a proxy use mamori as its virus scanner, e.g. Squid:
 #   icap_service mamori_resp respmod_precache icap://127.0.0.1:1344/respmod bypass=off

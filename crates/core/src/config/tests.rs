@@ -94,3 +94,23 @@ fn unknown_time_zone() {
     let e = check("[mamori]\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
     assert!(e[0].starts_with("m.toml:2:") && e[0].contains("unknown time zone"), "{e:?}");
 }
+
+#[test]
+fn mail_routes_must_name_a_tenant_domain_and_a_next_hop() {
+    let tenants = "[[tenants]]\nid = \"a\"\nname_ja = \"a\"\nname_en = \"a\"\nnetwork_model = \"beta\"\ndomains = [\"a.example.jp\"]\n";
+    let text = format!(
+        "[mail]\nlisten = \"127.0.0.1:2525\"\nmax_recipients = 0\n[mail.tenants.a]\nroutes = {{ \"a.example.jp\" = \"mx.a.example.jp:x\", \"b.example.jp\" = \"10.0.0.1\" }}\n[mail.tenants.zz]\n{tenants}"
+    );
+    let e = check(&text).unwrap_err();
+    assert!(e.iter().any(|m| m.contains("mail.max_recipients")), "{e:?}");
+    assert!(e.iter().any(|m| m.contains("mail.tenants.a.routes.a.example.jp") && m.contains("not a port")), "{e:?}");
+    assert!(e.iter().any(|m| m.contains("mail.tenants.a.routes.b.example.jp") && m.contains("not one of")), "{e:?}");
+    assert!(e.iter().any(|m| m.contains("mail.tenants.zz") && m.contains("no tenant")), "{e:?}");
+}
+
+#[test]
+fn the_example_runs_the_mail_relay() {
+    let file = check(example_config()).unwrap();
+    assert_eq!(file.mail.listen.unwrap().port(), 2525);
+    assert_eq!(file.mail.tenants["midori"].routes["city.midori.example.jp"], "10.1.0.25:25");
+}

@@ -7,6 +7,7 @@ mod init;
 pub mod logging;
 mod logs_cmd;
 mod logs_import;
+mod mail_cmd;
 mod scan_cmd;
 mod tenant_cmd;
 mod user_cmd;
@@ -96,6 +97,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ca_cmd::CaCommand,
     },
+    /// The mail relay: its queue.
+    Mail {
+        #[command(subcommand)]
+        command: mail_cmd::MailCommand,
+    },
     /// Configuration revisions: history, diff, rollback.
     Config {
         #[command(subcommand)]
@@ -116,5 +122,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config { command } => config_cmd::run(command),
         Command::Scan(args) => scan_cmd::run(args),
         Command::Ca { command } => ca_cmd::run(command),
+        Command::Mail { command } => mail_cmd::run(command),
     }
 }

@@ -26,6 +26,7 @@ pub struct ProxyHook {
 
 /// Holds the configuration in force and pushes changes to the services.
 pub struct Applier {
+    mail: std::sync::Mutex<Option<(Arc<mamori_mail::MailContext>, mamori_core::config::mail::MailConfig)>>,
     proxy: std::sync::Mutex<Option<(Arc<mamori_proxy::ProxyContext>, ProxyHook)>>,
     pub managed: Arc<ArcSwap<ManagedConfig>>,
     pub revision: AtomicI64,
@@ -44,6 +45,7 @@ impl Applier {
         max_message_bytes: usize,
     ) -> Applier {
         Applier {
+            mail: std::sync::Mutex::new(None),
             proxy: std::sync::Mutex::new(None),
             managed: Arc::new(ArcSwap::from_pointee(managed)),
             revision: AtomicI64::new(0),
@@ -57,6 +59,18 @@ impl Applier {
     /// Lets later revisions reach the running web proxy.
     pub fn attach_proxy(&self, context: Arc<mamori_proxy::ProxyContext>, hook: ProxyHook) {
         *self.proxy.lock().unwrap_or_else(|e| e.into_inner()) = Some((context, hook));
+    }
+
+    /// Lets later revisions reach the running mail relay.
+    pub fn attach_mail(&self, context: Arc<mamori_mail::MailContext>, config: mamori_core::config::mail::MailConfig) {
+        *self.mail.lock().unwrap_or_else(|e| e.into_inner()) = Some((context, config));
+    }
+
+    /// The relay's rules follow the revision's tenants (networks and domains).
+    fn apply_mail(&self, config: &ManagedConfig) {
+        if let Some((context, mail)) = self.mail.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            context.policy.store(Arc::new(mamori_mail::RelayPolicy::new(mail, &config.tenants)));
+        }
     }
 
     /// Compiles the revision's lists off the async threads and swaps them in; while that runs,
@@ -88,6 +102,7 @@ impl Applier {
         }
         self.logs.set_retention(RetentionPolicy::from_managed(config));
         self.apply_proxy(rev.number, config);
+        self.apply_mail(config);
         self.managed.store(Arc::new(config.clone()));
         let previous = self.revision.swap(rev.number, Ordering::AcqRel);
         tracing::info!(revision = rev.number, previous, author = %rev.author, source = %rev.source, "configuration revision applied");

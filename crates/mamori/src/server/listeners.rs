@@ -178,6 +178,39 @@ impl Running {
         Ok(Some((context, hook)))
     }
 
+    /// The mail relay and its delivery worker, with the tenants of the revision in force;
+    /// later revisions reach its relay policy through the applier.
+    pub async fn start_mail(
+        &mut self,
+        ctx: &Context,
+        logs: &LogStore,
+        managed: &mamori_core::ManagedConfig,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Option<Arc<mamori_mail::MailContext>>> {
+        let mail = &ctx.config.file.mail;
+        let Some(addr) = mail.listen else { return Ok(None) };
+        let paths = mamori_mail::service::Paths {
+            queue_dir: mamori_mail::service::queue_dir(mail, &ctx.data_dir),
+            tls: match (&mail.tls_cert, &mail.tls_key) {
+                (Some(c), Some(k)) => Some((ctx.config.resolve(c), ctx.config.resolve(k))),
+                _ => None,
+            },
+            self_signed_dir: ctx.data_dir.join("tls"),
+        };
+        let settings = mamori_mail::delivery::worker::DeliverySettings::from_config(mail);
+        let (context, worker) = mamori_mail::service::build(mail, &managed.tenants, &paths, logs.sink(), settings)
+            .map_err(|e| anyhow::anyhow!("the mail relay cannot start: {e}"))?;
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("mail.listen", "TCP", addr))?;
+        self.spawn(
+            "mail",
+            format!("smtp://{addr} (relay, STARTTLS; queue {})", paths.queue_dir.display()),
+            mamori_mail::server::serve(listener, context.clone(), shutdown.clone()),
+        );
+        self.spawn("mail queue", "delivery worker".into(), worker.run(shutdown));
+        Ok(Some(context))
+    }
+
     pub fn spawn(&mut self, name: &str, url: String, fut: impl Future<Output = std::io::Result<()>> + Send + 'static) {
         self.endpoints.push((name.to_string(), url));
         self.tasks.push((name.to_string(), tokio::spawn(fut)));

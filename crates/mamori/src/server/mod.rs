@@ -19,7 +19,7 @@ use crate::cli::context::{Context, describe, file_author};
 use apply::Applier;
 
 /// Services `--only` can select.
-const SERVICES: &[&str] = &["api", "syslog", "proxy", "scan"];
+const SERVICES: &[&str] = &["api", "syslog", "proxy", "scan", "mail"];
 
 pub fn run(config_path: &Path, only: &[String]) -> anyhow::Result<ExitCode> {
     for s in only {
@@ -115,6 +115,11 @@ async fn serve(
         && let Some((proxy, hook)) = running.start_proxy(&ctx, &logs, &managed, engine, shutdown.clone()).await?
     {
         applier.attach_proxy(proxy, hook);
+    }
+    if enabled("mail")
+        && let Some(mail) = running.start_mail(&ctx, &logs, &managed, shutdown.clone()).await?
+    {
+        applier.attach_mail(mail, file.mail.clone());
     }
     let api_state = if enabled("api") && file.api.enabled {
         Some(

@@ -1,0 +1,220 @@
+//! `[mail]`: the SMTP relay's listener, limits, queue, retry schedule and per-tenant routing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::diagnostic::{FieldPath, Problem};
+use crate::domain_map::{DomainMap, normalize_domain};
+use crate::tenant::Tenant;
+
+/// The mail relay. Not started when `listen` is absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// The name the relay greets with and says EHLO as (RFC 5321 §4.1.1.1).
+    #[serde(default = "default_hostname")]
+    pub hostname: String,
+    /// Largest message accepted (advertised as SIZE; larger ones get 552 5.3.4).
+    #[serde(default = "default_max_message")]
+    pub max_message_bytes: u64,
+    /// Recipients per message (RFC 5321 §4.5.3.1.8 asks for at least 100).
+    #[serde(default = "default_max_recipients")]
+    pub max_recipients: usize,
+    /// Idle time allowed between commands (RFC 5321 §4.5.3.2.7: at least 5 minutes).
+    #[serde(default = "default_command_timeout")]
+    pub command_timeout_secs: u64,
+    /// Idle time allowed inside DATA (RFC 5321 §4.5.3.2.5/6: at least 3 minutes per block).
+    #[serde(default = "default_data_timeout")]
+    pub data_timeout_secs: u64,
+    /// PEM certificate chain and key for STARTTLS; a self-signed pair is generated in the data
+    /// directory when both are absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// The queue; relative to the data directory. Default `mail/queue`.
+    #[serde(default = "default_queue_dir")]
+    pub queue_dir: PathBuf,
+    /// Minutes to wait before each retry; the last value repeats (RFC 5321 §4.5.4.1 asks for
+    /// at least 30 minutes between attempts after the first failures).
+    #[serde(default = "default_retry_minutes")]
+    pub retry_minutes: Vec<u64>,
+    /// A message still undelivered after this long is returned to its sender (RFC 5321
+    /// §4.5.4.1: 4-5 days).
+    #[serde(default = "default_give_up_hours")]
+    pub give_up_hours: u64,
+    /// A DNS server (`ip:port`) for MX lookups and SPF; the system resolver when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<SocketAddr>,
+    /// The port outbound mail is delivered to at the MX hosts (25; tests change it).
+    #[serde(default = "default_delivery_port")]
+    pub delivery_port: u16,
+    /// Routing per tenant id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenants: BTreeMap<String, MailTenant>,
+}
+
+/// One tenant's mail: where inbound mail for each of its domains goes, and who may send out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailTenant {
+    /// Tenant domain (with its subdomains) → next hop `host[:port]` (port 25 when left out).
+    #[serde(default)]
+    pub routes: BTreeMap<String, String>,
+    /// Networks allowed to send outbound mail for this tenant; the tenant's networks when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_networks: Option<Vec<IpNet>>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            listen: None,
+            hostname: default_hostname(),
+            max_message_bytes: default_max_message(),
+            max_recipients: default_max_recipients(),
+            command_timeout_secs: default_command_timeout(),
+            data_timeout_secs: default_data_timeout(),
+            tls_cert: None,
+            tls_key: None,
+            queue_dir: default_queue_dir(),
+            retry_minutes: default_retry_minutes(),
+            give_up_hours: default_give_up_hours(),
+            resolver: None,
+            delivery_port: default_delivery_port(),
+            tenants: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_hostname() -> String {
+    "localhost".into()
+}
+fn default_max_message() -> u64 {
+    25 << 20
+}
+fn default_max_recipients() -> usize {
+    100
+}
+fn default_command_timeout() -> u64 {
+    300
+}
+fn default_data_timeout() -> u64 {
+    600
+}
+fn default_queue_dir() -> PathBuf {
+    PathBuf::from("mail/queue")
+}
+fn default_retry_minutes() -> Vec<u64> {
+    vec![5, 10, 30, 60, 120, 240]
+}
+fn default_give_up_hours() -> u64 {
+    120
+}
+fn default_delivery_port() -> u16 {
+    25
+}
+
+/// A parsed next hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextHop {
+    pub host: String,
+    pub port: u16,
+}
+
+impl NextHop {
+    /// `host`, `host:port`, `1.2.3.4:25`, `[2001:db8::1]:25`.
+    pub fn parse(s: &str) -> Result<NextHop, String> {
+        let s = s.trim();
+        if let Ok(addr) = s.parse::<SocketAddr>() {
+            return Ok(NextHop { host: addr.ip().to_string(), port: addr.port() });
+        }
+        if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+            return Ok(NextHop { host: ip.to_string(), port: 25 });
+        }
+        let (host, port) = match s.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("next hop '{s}': '{p}' is not a port"))?),
+            None => (s, 25),
+        };
+        let host = normalize_domain(host).map_err(|e| format!("next hop '{s}': {e}"))?;
+        if port == 0 {
+            return Err(format!("next hop '{s}': port 0"));
+        }
+        Ok(NextHop { host, port })
+    }
+}
+
+/// Checks `[mail]` against the tenants of the same file.
+pub fn check(mail: &MailConfig, tenants: &[Tenant], root: &FieldPath) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let p = root.key("mail");
+    if normalize_domain(&mail.hostname).is_err() || !mail.hostname.contains('.') && mail.hostname != "localhost" {
+        problems
+            .push(Problem::new(p.key("hostname"), format!("'{}' is not a fully qualified host name", mail.hostname)));
+    }
+    if !(1024..=1 << 30).contains(&mail.max_message_bytes) {
+        problems
+            .push(Problem::new(p.key("max_message_bytes"), "max_message_bytes must be between 1024 and 1073741824"));
+    }
+    if !(1..=10_000).contains(&mail.max_recipients) {
+        problems.push(Problem::new(p.key("max_recipients"), "max_recipients must be between 1 and 10000"));
+    }
+    for (key, v) in [("command_timeout_secs", mail.command_timeout_secs), ("data_timeout_secs", mail.data_timeout_secs)]
+    {
+        if !(1..=3600).contains(&v) {
+            problems.push(Problem::new(p.key(key), format!("{key} must be between 1 and 3600")));
+        }
+    }
+    match (&mail.tls_cert, &mail.tls_key) {
+        (Some(_), None) => problems.push(Problem::new(p.key("tls_cert"), "tls_cert is set but tls_key is not")),
+        (None, Some(_)) => problems.push(Problem::new(p.key("tls_key"), "tls_key is set but tls_cert is not")),
+        _ => {}
+    }
+    if mail.retry_minutes.is_empty() || mail.retry_minutes.iter().any(|&m| m == 0 || m > 24 * 60) {
+        problems.push(Problem::new(p.key("retry_minutes"), "retry_minutes needs at least one value, each 1 to 1440"));
+    }
+    if !(1..=24 * 30).contains(&mail.give_up_hours) {
+        problems.push(Problem::new(p.key("give_up_hours"), "give_up_hours must be between 1 and 720"));
+    }
+    if mail.delivery_port == 0 {
+        problems.push(Problem::new(p.key("delivery_port"), "delivery_port cannot be 0"));
+    }
+    let by_id: HashMap<&str, &Tenant> = tenants.iter().map(|t| (t.id.as_str(), t)).collect();
+    let mut routed: HashMap<String, String> = HashMap::new();
+    for (id, t) in &mail.tenants {
+        let tp = p.key("tenants").key(id);
+        let Some(tenant) = by_id.get(id.as_str()) else {
+            problems.push(Problem::new(tp, format!("there is no tenant '{id}' in [[tenants]]")));
+            continue;
+        };
+        let owned = DomainMap::new(tenant.domains.iter().map(|d| (d.clone(), ())));
+        for (domain, hop) in &t.routes {
+            let rp = tp.key("routes").key(domain);
+            match normalize_domain(domain) {
+                Err(e) => problems.push(Problem::new(rp.clone(), e)),
+                Ok(norm) => {
+                    if owned.lookup(&norm).is_none() {
+                        problems.push(Problem::new(
+                            rp.clone(),
+                            format!("'{domain}' is not one of tenant '{id}''s domains (or their subdomains)"),
+                        ));
+                    }
+                    if let Some(prev) = routed.insert(norm, id.clone()) {
+                        problems
+                            .push(Problem::new(rp.clone(), format!("'{domain}' is already routed by tenant '{prev}'")));
+                    }
+                }
+            }
+            if let Err(e) = NextHop::parse(hop) {
+                problems.push(Problem::new(rp, e));
+            }
+        }
+    }
+    problems
+}

@@ -1,0 +1,119 @@
+//! Delivery status notifications (RFC 3464, `multipart/report`, RFC 6522): a human part in
+//! Japanese then English, the machine-readable `message/delivery-status`, and the original
+//! header (`text/rfc822-headers`). Sent from `<>` so that it never causes another bounce.
+
+use std::fmt::Write as _;
+
+use crate::queue::{Envelope, Recipient};
+
+/// Builds the notification for the recipients that failed. `header` is the original message's
+/// header section.
+pub fn build(hostname: &str, envelope: &Envelope, failed: &[&Recipient], header: &[u8]) -> Vec<u8> {
+    let boundary = format!("{}/{hostname}", uuid::Uuid::new_v4().simple());
+    let now = jiff::Zoned::now();
+    let date = now.strftime("%a, %d %b %Y %H:%M:%S %z").to_string();
+    let subject = encode_word("配送不能のお知らせ (Undelivered Mail Returned to Sender)");
+    let mut human = String::new();
+    human.push_str("このメールは自動送信です。\r\n\r\n");
+    human.push_str("お送りいただいたメールは、次の宛先に配送できませんでした。\r\n\r\n");
+    for r in failed {
+        let _ = write!(human, "  <{}>: {}\r\n", r.address, r.last_result.as_deref().unwrap_or("配送できませんでした"));
+    }
+    human.push_str("\r\n宛先のアドレスをご確認のうえ、必要であれば再送してください。\r\n");
+    let _ = write!(human, "中継サーバ: {hostname} (mamori)\r\n\r\n");
+    human.push_str("----------------------------------------------------------------\r\n\r\n");
+    human.push_str("This is an automatically generated message.\r\n\r\n");
+    human.push_str("Your message could not be delivered to the following recipients:\r\n\r\n");
+    for r in failed {
+        let _ = write!(human, "  <{}>: {}\r\n", r.address, r.last_result.as_deref().unwrap_or("undeliverable"));
+    }
+    human.push_str("\r\nPlease check the addresses and resend the message if needed.\r\n");
+    let _ = write!(human, "Reporting relay: {hostname} (mamori)\r\n");
+
+    let mut status = String::new();
+    let _ = write!(status, "Reporting-MTA: dns; {hostname}\r\n");
+    let _ = write!(status, "X-Mamori-Queue-ID: {}\r\n", envelope.id);
+    let arrival = envelope.received_at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%a, %d %b %Y %H:%M:%S %z");
+    let _ = write!(status, "Arrival-Date: {arrival}\r\n");
+    for r in failed {
+        status.push_str("\r\n");
+        let kind = if r.address.is_ascii() { "rfc822" } else { "utf-8" };
+        let _ = write!(status, "Final-Recipient: {kind}; {}\r\n", r.address);
+        status.push_str("Action: failed\r\n");
+        let _ = write!(status, "Status: {}\r\n", r.dsn_status.as_deref().unwrap_or("5.0.0"));
+        if let Some(remote) = &r.remote {
+            let _ = write!(status, "Remote-MTA: dns; {remote}\r\n");
+        }
+        if let Some(result) = &r.last_result {
+            let one_line: String = result.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+            let _ = write!(status, "Diagnostic-Code: smtp; {one_line}\r\n");
+        }
+        let _ = write!(status, "Last-Attempt-Date: {date}\r\n");
+    }
+
+    let mut out = String::new();
+    let _ = write!(out, "From: =?UTF-8?B?{}?= <MAILER-DAEMON@{hostname}>\r\n", b64("メール配送システム".as_bytes()));
+    let _ = write!(out, "To: <{}>\r\n", envelope.sender);
+    let _ = write!(out, "Subject: {subject}\r\n");
+    let _ = write!(out, "Date: {date}\r\n");
+    let _ = write!(out, "Message-ID: <{}@{hostname}>\r\n", uuid::Uuid::now_v7().simple());
+    out.push_str("Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n");
+    let _ = write!(
+        out,
+        "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"{boundary}\"\r\n\r\n"
+    );
+    out.push_str("This is a MIME-encapsulated delivery status notification.\r\n\r\n");
+    let _ = write!(
+        out,
+        "--{boundary}\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    );
+    out.push_str(&b64_lines(human.as_bytes()));
+    let _ = write!(out, "\r\n--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n{status}");
+    let _ = write!(out, "\r\n--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    // The original header as it was, up to its blank line.
+    let end = header.windows(4).position(|w| w == b"\r\n\r\n").map_or(header.len(), |i| i + 2);
+    bytes.extend_from_slice(&header[..end.min(64 * 1024)]);
+    bytes.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    bytes
+}
+
+fn encode_word(s: &str) -> String {
+    format!("=?UTF-8?B?{}?=", b64(s.as_bytes()))
+}
+
+fn b64_lines(data: &[u8]) -> String {
+    let encoded = b64(data);
+    let mut out = String::new();
+    for chunk in encoded.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Base64 (RFC 4648) without a crate for forty lines of it.
+fn b64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64() {
+        assert_eq!(b64(b"f"), "Zg==");
+        assert_eq!(b64(b"fo"), "Zm8=");
+        assert_eq!(b64(b"foo"), "Zm9v");
+    }
+}

@@ -1,0 +1,43 @@
+//! Prometheus counters of the relay (`mamori_mail_*`).
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
+type Labels = Vec<(&'static str, &'static str)>;
+
+#[derive(Clone, Default)]
+pub struct MailMetrics {
+    /// SMTP replies refused by reason (`relay_denied`, `bad_command`, `smuggling`, ...).
+    pub refused: Family<Labels, Counter>,
+    pub accepted: Counter,
+    /// Delivery attempts by result (`delivered`, `deferred`, `failed`).
+    pub deliveries: Family<Labels, Counter>,
+}
+
+impl MailMetrics {
+    /// Counters registered in the process registry (once per process).
+    pub fn registered() -> MailMetrics {
+        static METRICS: std::sync::OnceLock<MailMetrics> = std::sync::OnceLock::new();
+        METRICS
+            .get_or_init(|| {
+                let m = MailMetrics::default();
+                mamori_core::metrics::register("mail_refused", "SMTP commands refused, by reason", m.refused.clone());
+                mamori_core::metrics::register("mail_accepted", "Messages accepted into the queue", m.accepted.clone());
+                mamori_core::metrics::register(
+                    "mail_deliveries",
+                    "Delivery attempts per recipient, by result",
+                    m.deliveries.clone(),
+                );
+                m
+            })
+            .clone()
+    }
+
+    pub fn refuse(&self, reason: &'static str) {
+        self.refused.get_or_create(&vec![("reason", reason)]).inc();
+    }
+
+    pub fn delivery(&self, result: &'static str) {
+        self.deliveries.get_or_create(&vec![("result", result)]).inc();
+    }
+}

@@ -1,0 +1,55 @@
+//! The listener: one task per connection, STARTTLS by re-running the session over TLS.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::MailContext;
+use crate::smtp::session::{self, End, Peer};
+
+/// Accepts connections until shutdown. A failing connection never stops the listener.
+pub async fn serve(listener: TcpListener, ctx: Arc<MailContext>, shutdown: CancellationToken) -> std::io::Result<()> {
+    loop {
+        let (stream, addr) = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "smtp accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let peer = Peer { ip: addr.ip().to_canonical(), tls: false };
+            if let Err(e) = connection(&ctx, stream, peer).await {
+                tracing::debug!(client = %addr, error = %e, "smtp connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn connection(ctx: &MailContext, stream: tokio::net::TcpStream, peer: Peer) -> std::io::Result<()> {
+    let ip = peer.ip;
+    match session::run(ctx, stream, peer).await? {
+        End::Closed => Ok(()),
+        End::StartTls(stream) => {
+            let Some(config) = ctx.tls.clone() else { return Ok(()) };
+            let handshake = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+            let tls = match tokio::time::timeout(ctx.settings.command_timeout, handshake).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    ctx.metrics.refuse("tls_handshake");
+                    return Err(e);
+                }
+                Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+            };
+            session::run(ctx, tls, Peer { ip, tls: true }).await.map(|_| ())
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Starting the relay from `[mail]`: the context, the listener's TLS, SPF, the queue and the
+//! delivery worker. The binary binds the socket and runs the two futures.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use mamori_core::config::mail::MailConfig;
+use mamori_core::sink::EventSink;
+use mamori_core::tenant::Tenant;
+use tokio::sync::Notify;
+
+use crate::auth::SenderAuth;
+use crate::context::{MailContext, SmtpSettings};
+use crate::delivery::mx::MxResolver;
+use crate::delivery::worker::{DeliverySettings, Worker};
+use crate::events::MailLog;
+use crate::metrics::MailMetrics;
+use crate::policy::RelayPolicy;
+use crate::queue::QueueStore;
+
+/// Where the relay keeps its files and finds its certificate.
+pub struct Paths {
+    pub queue_dir: PathBuf,
+    /// Configured certificate and key, already resolved.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where a self-signed certificate is made when none is configured.
+    pub self_signed_dir: PathBuf,
+}
+
+/// Builds everything the relay needs. Must run inside a Tokio runtime.
+pub fn build(
+    mail: &MailConfig,
+    tenants: &[Tenant],
+    paths: &Paths,
+    sink: Arc<dyn EventSink>,
+    delivery: DeliverySettings,
+) -> Result<(Arc<MailContext>, Arc<Worker>), String> {
+    let queue = QueueStore::open(&paths.queue_dir).map_err(|e| format!("mail.queue_dir: {e}"))?;
+    let (cert, key) = match &paths.tls {
+        Some(pair) => pair.clone(),
+        None => crate::tls::ensure_self_signed(&paths.self_signed_dir, &mail.hostname)?,
+    };
+    let tls = crate::tls::server_config(&cert, &key).map_err(|e| format!("mail.tls_cert: {e}"))?;
+    let auth = crate::auth::authenticator(mail.resolver, std::time::Duration::from_secs(5))
+        .map_err(|e| format!("mail.resolver: {e}"))?;
+    let ctx = Arc::new(MailContext {
+        settings: SmtpSettings::from_config(mail),
+        policy: ArcSwap::from_pointee(RelayPolicy::new(mail, tenants)),
+        queue,
+        tls: Some(tls),
+        auth: Some(SenderAuth::new(auth, &mail.hostname)),
+        log: MailLog::start(sink),
+        metrics: MailMetrics::registered(),
+        queued: Notify::new(),
+    });
+    let resolver = MxResolver::new(mail.resolver).map_err(|e| format!("mail.resolver: {e}"))?;
+    let worker = Worker::new(ctx.clone(), delivery, resolver);
+    Ok((ctx, worker))
+}
+
+/// The queue directory of a configuration: `queue_dir` under the data directory.
+pub fn queue_dir(mail: &MailConfig, data_dir: &Path) -> PathBuf {
+    if mail.queue_dir.is_absolute() { mail.queue_dir.clone() } else { data_dir.join(&mail.queue_dir) }
+}
