@@ -28,6 +28,8 @@ pub struct ConfigFile {
     pub proxy: ProxyConfig,
     #[serde(default)]
     pub web: WebConfig,
+    #[serde(default)]
+    pub edge: super::edge::EdgeConfig,
 }
 
 /// The forward web proxy's listener; its lists and policies are in `[web]`.

@@ -1,0 +1,325 @@
+//! One request through the edge: find the site, read the body within the limit, run the WAF on
+//! the request, forward to an origin, run the WAF on the response, add the site's headers, and
+//! log the access and every rule match.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use mamori_core::config::edge::WafMode;
+use mamori_waf::Interruption;
+
+use crate::access_event::{AccessRecord, access_event};
+use crate::alert_event::{AlertContext, alert_event};
+use crate::body::{EdgeBody, Prefixed, full};
+use crate::forward::{ForwardError, Outgoing};
+use crate::pages::{self, Page};
+use crate::server::EdgeContext;
+use crate::state::Site;
+use crate::waf::{self, RequestView};
+
+/// The connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    pub peer: SocketAddr,
+    pub local_port: u16,
+    pub tls: bool,
+}
+
+/// What the access event will say, filled in as the request goes.
+struct Exchange {
+    started: Instant,
+    request_id: String,
+    conn: Conn,
+    method: String,
+    host: String,
+    target: String,
+    version: http::Version,
+    user_agent: Option<String>,
+    request_bytes: u64,
+    site: Option<Arc<Site>>,
+    waf_action: &'static str,
+    origin: Option<String>,
+}
+
+impl Exchange {
+    fn scheme(&self) -> &'static str {
+        if self.conn.tls { "https" } else { "http" }
+    }
+
+    async fn finish(
+        self,
+        ctx: &EdgeContext,
+        mut resp: Response<EdgeBody>,
+        outcome: &'static str,
+        response_bytes: Option<u64>,
+        error: Option<String>,
+    ) -> Response<EdgeBody> {
+        crate::metrics::count_request(outcome);
+        let status = resp.status().as_u16();
+        if let Some(e) = &error {
+            tracing::warn!(client = %self.conn.peer, request_id = %self.request_id, host = %self.host, error = %e, status, "edge request failed");
+        }
+        let event = access_event(AccessRecord {
+            request_id: &self.request_id,
+            client: self.conn.peer,
+            tenant: self.site.as_deref().map(|s| s.tenant.as_str()),
+            site: self.site.as_deref().map(|s| s.name.as_str()),
+            method: &self.method,
+            scheme: self.scheme(),
+            host: &self.host,
+            target: &self.target,
+            version: waf::version_str(self.version),
+            user_agent: self.user_agent.as_deref(),
+            status,
+            request_bytes: self.request_bytes,
+            response_bytes,
+            duration: self.started.elapsed(),
+            outcome,
+            waf_mode: self.site.as_deref().map_or("off", |s| waf::mode_name(s.waf)),
+            waf_action: self.waf_action,
+            origin: self.origin.as_deref(),
+            error,
+        });
+        ctx.events.record(event).await;
+        if !resp.headers().contains_key("x-request-id")
+            && let Ok(v) = HeaderValue::from_str(&self.request_id)
+        {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+        resp
+    }
+
+    async fn page(
+        self,
+        ctx: &EdgeContext,
+        page: Page,
+        status: StatusCode,
+        outcome: &'static str,
+        error: Option<String>,
+    ) -> Response<EdgeBody> {
+        let resp = pages::response(page, status, &self.request_id);
+        let len = pages::html(page, &self.request_id).len() as u64;
+        self.finish(ctx, resp, outcome, Some(len), error).await
+    }
+}
+
+pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, req: Request<Incoming>) -> Response<EdgeBody> {
+    let state = ctx.state.load_full();
+    let (parts, body) = req.into_parts();
+    let host_value = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string));
+    let mut ex = Exchange {
+        started: Instant::now(),
+        request_id: crate::request_id::new_request_id(),
+        conn,
+        method: parts.method.as_str().to_string(),
+        host: host_value.clone().unwrap_or_default(),
+        target: parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+        version: parts.version,
+        user_agent: parts.headers.get(header::USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        request_bytes: 0,
+        site: None,
+        waf_action: "none",
+        origin: None,
+    };
+    let Some(host) = host_value else {
+        let e = Some("the request names no host".to_string());
+        return ex.page(&ctx, Page::BadRequest, StatusCode::BAD_REQUEST, "bad_request", e).await;
+    };
+    let Some(site) = state.site_for(&host).cloned() else {
+        return ex.page(&ctx, Page::UnknownHost, StatusCode::NOT_FOUND, "unknown_host", None).await;
+    };
+    ex.site = Some(site.clone());
+
+    let limit = ctx.settings.max_request_body_bytes;
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return ex.page(&ctx, Page::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, "too_large", None).await;
+    }
+    let body = match Limited::new(body, limit as usize).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return ex.page(&ctx, Page::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, "too_large", None).await;
+        }
+        Err(e) => {
+            let e = Some(format!("reading the request body: {e}"));
+            return ex.page(&ctx, Page::BadRequest, StatusCode::BAD_REQUEST, "bad_request", e).await;
+        }
+    };
+    ex.request_bytes = body.len() as u64;
+
+    let ruleset = site.ruleset.clone().filter(|_| site.waf != WafMode::Off);
+    let mut tx = None;
+    if let Some(rs) = &ruleset {
+        let mut wreq = waf::request(&RequestView {
+            method: &ex.method,
+            target: &ex.target,
+            version: ex.version,
+            headers: &parts.headers,
+            host: &host,
+            body: &body,
+            client: conn.peer,
+            server_port: conn.local_port,
+        });
+        // The front end's RFC 9112 checks: what a server would refuse, the WAF never sees.
+        let front =
+            mamori_waf::request_check::check(&wreq).and_then(|_| mamori_waf::request_check::normalize(&mut wreq));
+        if let Err(e) = front {
+            let e = Some(format!("malformed request: {}", e.0));
+            return ex.page(&ctx, Page::BadRequest, StatusCode::BAD_REQUEST, "bad_request", e).await;
+        }
+        let mut t = rs.transaction(wreq);
+        t.set_unique_id(&ex.request_id);
+        t.set_engine_mode(waf::engine_mode(site.waf));
+        t.process_request();
+        tx = Some(t);
+    }
+    if let Some(resp) = blocked(&mut ex, &ctx, &site, tx.as_ref()) {
+        log_alerts(&ctx, &ex, &site, tx, true).await;
+        let len = pages::html(Page::Blocked, &ex.request_id).len() as u64;
+        return ex.finish(&ctx, resp, "blocked", Some(len), None).await;
+    }
+
+    let mut headers = parts.headers.clone();
+    crate::headers::to_origin(&mut headers, conn.peer.ip(), ex.scheme(), &host, &ex.request_id);
+    let out = Outgoing { method: &parts.method, target: &ex.target, headers: &headers, body };
+    let sent = crate::forward::send(&ctx.client, &site.origins, &out, ctx.settings.origin_timeout).await;
+    let (resp, origin) = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            log_alerts(&ctx, &ex, &site, tx, false).await;
+            let (page, status, msg) = match e {
+                ForwardError::Unreachable(m) => (Page::OriginDown, StatusCode::BAD_GATEWAY, m),
+                ForwardError::Timeout(o) => {
+                    (Page::OriginTimeout, StatusCode::GATEWAY_TIMEOUT, format!("{o}: no answer in time"))
+                }
+            };
+            return ex.page(&ctx, page, status, "origin_error", Some(msg)).await;
+        }
+    };
+    ex.origin = Some(origin.authority.clone());
+    let (mut rparts, rbody) = resp.into_parts();
+
+    // Phases 3 and 4; the body only as far as the ruleset asks and the limit allows.
+    let mut response_bytes = rparts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+    let client_body: EdgeBody = match (&mut tx, &ruleset) {
+        (Some(t), Some(rs)) => {
+            let inspect = waf::wants_response_body(rs, &rparts.headers);
+            let limit = (ctx.settings.max_inspected_response_bytes as usize).min(rs.settings.response_body_limit);
+            let (seen, complete, rest) =
+                if inspect { read_prefix(rbody, limit).await } else { (Bytes::new(), false, Some(rbody)) };
+            let shown = seen.slice(..seen.len().min(limit)).to_vec();
+            t.process_response(waf::response(rparts.status.as_u16(), rparts.version, &rparts.headers, shown));
+            if complete {
+                response_bytes = Some(seen.len() as u64);
+            }
+            match rest {
+                Some(rest) if seen.is_empty() => rest.boxed(),
+                Some(rest) => Prefixed { prefix: Some(seen), rest }.boxed(),
+                None => full(seen),
+            }
+        }
+        _ => rbody.boxed(),
+    };
+    if let Some(resp) = blocked(&mut ex, &ctx, &site, tx.as_ref()) {
+        log_alerts(&ctx, &ex, &site, tx, true).await;
+        let len = pages::html(Page::Blocked, &ex.request_id).len() as u64;
+        return ex.finish(&ctx, resp, "blocked", Some(len), None).await;
+    }
+    log_alerts(&ctx, &ex, &site, tx, false).await;
+    crate::headers::to_client(&mut rparts.headers, &site, &ex.request_id);
+    let resp = Response::from_parts(rparts, client_body);
+    ex.finish(&ctx, resp, "passed", response_bytes, None).await
+}
+
+/// The block page (or the rule's redirect) when the site blocks and a rule interrupted.
+fn blocked(
+    ex: &mut Exchange,
+    _ctx: &EdgeContext,
+    site: &Site,
+    tx: Option<&mamori_waf::Transaction<'_>>,
+) -> Option<Response<EdgeBody>> {
+    let tx = tx?;
+    if !tx.matches().iter().any(|m| m.logged) {
+        return None;
+    }
+    ex.waf_action = "alert";
+    if site.waf != WafMode::Block {
+        return None;
+    }
+    let Interruption { status, redirect, .. } = tx.interruption()?.clone();
+    ex.waf_action = "blocked";
+    if let Some(to) = redirect
+        && let Ok(location) = HeaderValue::from_str(&to)
+    {
+        let mut resp = Response::new(full(Bytes::new()));
+        *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+        resp.headers_mut().insert(header::LOCATION, location);
+        return Some(resp);
+    }
+    let status = StatusCode::from_u16(status).ok().filter(|s| s.is_client_error() || s.is_server_error());
+    Some(pages::response(Page::Blocked, status.unwrap_or(StatusCode::FORBIDDEN), &ex.request_id))
+}
+
+/// Runs phase 5 and writes one alert event per logged rule match.
+async fn log_alerts(
+    ctx: &EdgeContext,
+    ex: &Exchange,
+    site: &Site,
+    tx: Option<mamori_waf::Transaction<'_>>,
+    blocked: bool,
+) {
+    let Some(mut tx) = tx else { return };
+    tx.process_logging();
+    let (inbound_score, outbound_score) = waf::anomaly_scores(&tx);
+    let url = format!("{}://{}{}", ex.scheme(), ex.host, ex.target);
+    let c = AlertContext {
+        request_id: &ex.request_id,
+        client: ex.conn.peer,
+        tenant: &site.tenant,
+        site: &site.name,
+        method: &ex.method,
+        url: &url,
+        waf_mode: waf::mode_name(site.waf),
+        blocked,
+        inbound_score,
+        outbound_score,
+    };
+    let events: Vec<_> = tx.matches().iter().filter(|m| m.logged).map(|m| alert_event(&c, m)).collect();
+    drop(tx);
+    for e in events {
+        crate::metrics::metrics().waf_matches.inc();
+        ctx.events.record(e).await;
+    }
+}
+
+/// Reads up to a little more than `limit` bytes of a body. Returns what was read, whether that
+/// was all of it, and the unread rest (None when complete or when reading failed).
+async fn read_prefix(mut body: Incoming, limit: usize) -> (Bytes, bool, Option<Incoming>) {
+    let mut buf = BytesMut::new();
+    loop {
+        if buf.len() > limit {
+            return (buf.freeze(), false, Some(body));
+        }
+        match body.frame().await {
+            None => return (buf.freeze(), true, None),
+            Some(Ok(f)) => {
+                if let Ok(d) = f.into_data() {
+                    buf.extend_from_slice(&d);
+                }
+            }
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "reading the origin's response body failed");
+                return (buf.freeze(), false, None);
+            }
+        }
+    }
+}
