@@ -64,7 +64,7 @@ pub fn wants_response_body(rs: &Ruleset, h: &HeaderMap) -> bool {
     }
     let ct = h.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    rs.settings.response_mime_types.iter().any(|m| *m == ct)
+    rs.settings.response_mime_types.contains(&ct)
 }
 
 pub fn engine_mode(mode: WafMode) -> EngineMode {
