@@ -236,6 +236,8 @@ pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, req: Request<Incoming>) -
     }
     log_alerts(&ctx, &ex, &site, tx, false).await;
     crate::headers::to_client(&mut rparts.headers, &site, &ex.request_id);
+    // The client's protocol, not the origin's (an HTTP/1.0 origin must not downgrade it).
+    rparts.version = ex.version;
     let resp = Response::from_parts(rparts, client_body);
     ex.finish(&ctx, resp, "passed", response_bytes, None).await
 }

@@ -78,7 +78,6 @@ impl EdgeContext {
             }
             Err(e) => {
                 crate::metrics::metrics().reload_failures.inc();
-                tracing::error!(error = %e, "edge reload refused; the running sites and rulesets stay");
                 Err(e)
             }
         }

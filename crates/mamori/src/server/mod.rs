@@ -19,7 +19,7 @@ use crate::cli::context::{Context, describe, file_author};
 use apply::Applier;
 
 /// Services `--only` can select.
-const SERVICES: &[&str] = &["api", "syslog", "proxy", "scan"];
+const SERVICES: &[&str] = &["api", "syslog", "proxy", "edge", "scan"];
 
 pub fn run(config_path: &Path, only: &[String]) -> anyhow::Result<ExitCode> {
     for s in only {
@@ -116,6 +116,10 @@ async fn serve(
     {
         applier.attach_proxy(proxy, hook);
     }
+    let edge = match enabled("edge") {
+        true => running.start_edge(&ctx, &logs, shutdown.clone()).await?,
+        false => None,
+    };
     let api_state = if enabled("api") && file.api.enabled {
         Some(
             running
@@ -147,6 +151,7 @@ async fn serve(
         service.clone(),
         applier,
         api_state,
+        edge,
         shutdown.clone(),
     ));
     watcher.await.context("the signal watcher stopped")?;
