@@ -1,5 +1,5 @@
 //! The WAF on real requests: benign ones reach the origin with the forwarding headers, attacks
-//! get the Japanese block page in block mode and pass with an alert in detect mode, and a
+//! (and a response leaking a database error) get the Japanese block page in block mode and pass with an alert in detect mode, and a
 //! site's rule exclusions apply to that site only.
 
 mod common;
@@ -71,6 +71,15 @@ async fn benign_requests_pass_attacks_are_blocked_or_logged() {
             .await;
         assert_eq!(access[0]["mamori"]["edge"]["waf"]["action"], "blocked");
     }
+
+    // The response is inspected too: a page leaking a database error is not shown.
+    let got = get(&edge, "block.example.jp", "/leak").await;
+    assert_eq!(got.status, 403, "{got:?}");
+    assert!(!got.body.contains("SQL syntax"));
+    let rid = got.header("x-request-id").unwrap().to_string();
+    let alerts =
+        edge.events.wait_for(|e| e["event"]["kind"] == "alert" && e["event"]["reference"] == rid.as_str()).await;
+    assert!(alerts.iter().any(|e| e["rule"]["id"] == "959100"), "outbound anomaly score: {alerts:?}");
 
     // Detect mode: the same attack passes and is logged.
     let got = get(&edge, "detect.example.jp", SQLI).await;

@@ -54,7 +54,8 @@ pub struct Seen {
 }
 
 /// An origin named `name` on 127.0.0.1:0 that records each request and answers
-/// `origin NAME` as HTML (health checks are answered, not recorded); `/framed` answers with its own `X-Frame-Options: DENY`.
+/// `origin NAME` as HTML (health checks are answered, not recorded); `/leak` answers a
+/// database error message; `/framed` answers with its own `X-Frame-Options: DENY`.
 pub struct Origin {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
@@ -91,9 +92,12 @@ pub async fn origin_on(name: &str, addr: SocketAddr) -> Origin {
                                 headers: req.headers().clone(),
                             });
                         }
-                        let mut resp = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(format!(
-                            "<html><body>origin {name}</body></html>"
-                        ))));
+                        let page = match req.uri().path() {
+                            // An error page that leaks the database (CRS RESPONSE-951).
+                            "/leak" => "<html><body>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</body></html>".to_string(),
+                            _ => format!("<html><body>origin {name}</body></html>"),
+                        };
+                        let mut resp = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(page)));
                         resp.headers_mut().insert("content-type", "text/html; charset=utf-8".parse().unwrap());
                         if req.uri().path() == "/framed" {
                             resp.headers_mut().insert("x-frame-options", "DENY".parse().unwrap());
