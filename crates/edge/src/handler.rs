@@ -30,6 +30,9 @@ pub struct Conn {
     pub tls: bool,
 }
 
+/// The TLS server name a connection was opened for, when it was TLS.
+pub type ServerName = Option<Arc<str>>;
+
 /// What the access event will say, filled in as the request goes.
 struct Exchange {
     started: Instant,
@@ -108,7 +111,7 @@ impl Exchange {
     }
 }
 
-pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, req: Request<Incoming>) -> Response<EdgeBody> {
+pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, sni: ServerName, req: Request<Incoming>) -> Response<EdgeBody> {
     let state = ctx.state.load_full();
     let (parts, body) = req.into_parts();
     let host_value = parts
@@ -137,6 +140,13 @@ pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, req: Request<Incoming>) -
     let Some(site) = state.site_for(&host).cloned() else {
         return ex.page(&ctx, Page::UnknownHost, StatusCode::NOT_FOUND, "unknown_host", None).await;
     };
+    // A TLS connection opened for one site must not reach another one (RFC 9110 15.5.20).
+    if let Some(name) = &sni
+        && !state.site_for(name).is_some_and(|s| Arc::ptr_eq(s, &site))
+    {
+        let e = Some(format!("TLS server name {name} is not a host of the site for {host}"));
+        return ex.page(&ctx, Page::UnknownHost, StatusCode::MISDIRECTED_REQUEST, "unknown_host", e).await;
+    }
     ex.site = Some(site.clone());
 
     let limit = ctx.settings.max_request_body_bytes;
@@ -144,7 +154,13 @@ pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, req: Request<Incoming>) -
     if declared.is_some_and(|n| n > limit) {
         return ex.page(&ctx, Page::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, "too_large", None).await;
     }
-    let body = match Limited::new(body, limit as usize).collect().await {
+    // A body trickling in slower than an origin may take to answer is given up (slowloris).
+    let read = tokio::time::timeout(ctx.settings.origin_timeout, Limited::new(body, limit as usize).collect()).await;
+    let Ok(read) = read else {
+        let e = Some("the request body did not arrive in time".to_string());
+        return ex.page(&ctx, Page::BadRequest, StatusCode::REQUEST_TIMEOUT, "bad_request", e).await;
+    };
+    let body = match read {
         Ok(b) => b.to_bytes(),
         Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             return ex.page(&ctx, Page::TooLarge, StatusCode::PAYLOAD_TOO_LARGE, "too_large", None).await;

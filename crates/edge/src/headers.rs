@@ -41,6 +41,14 @@ pub fn remove_hop_by_hop(h: &mut HeaderMap) {
 /// came before), `X-Forwarded-Proto`, `X-Forwarded-Host` and mamori's `X-Request-Id`.
 pub fn to_origin(h: &mut HeaderMap, client: IpAddr, scheme: &str, host: &str, request_id: &str) {
     remove_hop_by_hop(h);
+    // The body was read whole already: the origin must not wait for a continue.
+    h.remove(header::EXPECT);
+    // HTTP/2 clients may split cookies over several fields; HTTP/1.1 wants one (RFC 9113 8.2.3).
+    let cookies: Vec<&str> = h.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).collect();
+    if cookies.len() > 1 {
+        let joined = cookies.join("; ");
+        set(h, "cookie", &joined);
+    }
     let previous: Vec<String> =
         h.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
     let mut xff = previous.join(", ");
@@ -99,10 +107,13 @@ mod tests {
         h.insert("connection", HeaderValue::from_static("keep-alive, x-secret"));
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("x-request-id", HeaderValue::from_static("chosen-by-client"));
+        h.append("cookie", HeaderValue::from_static("a=1"));
+        h.append("cookie", HeaderValue::from_static("b=2"));
         to_origin(&mut h, "10.0.0.9".parse().unwrap(), "https", "www.example.jp", "abc");
         assert_eq!(h["x-forwarded-for"], "192.0.2.1, 10.0.0.9");
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-request-id"], "abc");
         assert!(!h.contains_key("x-secret") && !h.contains_key("connection"));
+        assert_eq!(h.get_all("cookie").iter().collect::<Vec<_>>(), ["a=1; b=2"]);
     }
 }

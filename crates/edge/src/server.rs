@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::build::{BuildError, build_state};
 use crate::event_writer::EventWriter;
 use crate::forward::OriginClient;
-use crate::handler::Conn;
+use crate::handler::{Conn, ServerName};
 use crate::state::EdgeState;
 
 /// The settings that need a restart to change (reloads swap the state only).
@@ -134,11 +134,14 @@ async fn serve(
         let (ctx, shutdown, tls) = (ctx.clone(), shutdown.clone(), tls.clone());
         tokio::spawn(async move {
             match tls {
-                None => serve_connection(stream, conn, ctx, shutdown).await,
+                None => serve_connection(stream, conn, None, ctx, shutdown).await,
                 Some(acceptor) => {
                     let handshake = tokio::time::timeout(ctx.settings.header_timeout, acceptor.accept(stream)).await;
                     match handshake {
-                        Ok(Ok(s)) => serve_connection(s, conn, ctx, shutdown).await,
+                        Ok(Ok(s)) => {
+                            let sni: ServerName = s.get_ref().1.server_name().map(Arc::from);
+                            serve_connection(s, conn, sni, ctx, shutdown).await
+                        }
                         Ok(Err(e)) => tracing::debug!(client = %peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(client = %peer, "TLS handshake timed out"),
                     }
@@ -150,15 +153,15 @@ async fn serve(
     Ok(())
 }
 
-async fn serve_connection<S>(stream: S, conn: Conn, ctx: Arc<EdgeContext>, shutdown: CancellationToken)
+async fn serve_connection<S>(stream: S, conn: Conn, sni: ServerName, ctx: Arc<EdgeContext>, shutdown: CancellationToken)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let svc = service_fn({
         let ctx = ctx.clone();
         move |req| {
-            let ctx = ctx.clone();
-            async move { Ok::<_, Infallible>(crate::handler::handle(ctx, conn, req).await) }
+            let (ctx, sni) = (ctx.clone(), sni.clone());
+            async move { Ok::<_, Infallible>(crate::handler::handle(ctx, conn, sni, req).await) }
         }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());

@@ -1,5 +1,6 @@
 //! HTTPS: the certificate of the site the client names (SNI) for two host names, HTTP/2
-//! negotiated by ALPN, and `X-Forwarded-Proto: https` at the origin.
+//! negotiated by ALPN, `X-Forwarded-Proto: https` at the origin, and 421 for a request to
+//! another site than the connection was opened for.
 
 mod common;
 
@@ -74,6 +75,21 @@ async fn sni_picks_the_site_certificate_and_http2_works() {
     ])
     .await;
     assert_eq!((got.status, got.version.as_str()), (200, "1.1"));
+    // A connection opened for one site does not reach another (421).
+    let midori = "www.midori.example.jp";
+    let ca = dir.path().join(format!("{midori}.crt"));
+    let got = curl(&[
+        "--http1.1",
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--resolve",
+        &format!("{midori}:{port}:127.0.0.1"),
+        "-H",
+        "Host: www.aoba.example.jp",
+        &format!("https://{midori}:{port}/"),
+    ])
+    .await;
+    assert_eq!(got.status, 421, "{got:?}");
 }
 
 #[test]
