@@ -198,7 +198,7 @@ pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, sni: ServerName, req: Req
         t.process_request();
         tx = Some(t);
     }
-    if let Some(resp) = blocked(&mut ex, &ctx, &site, tx.as_ref()) {
+    if let Some(resp) = blocked(&mut ex, &site, tx.as_ref()) {
         log_alerts(&ctx, &ex, &site, tx, true).await;
         let len = pages::html(Page::Blocked, &ex.request_id).len() as u64;
         return ex.finish(&ctx, resp, "blocked", Some(len), None).await;
@@ -245,7 +245,7 @@ pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, sni: ServerName, req: Req
         }
         _ => rbody.boxed(),
     };
-    if let Some(resp) = blocked(&mut ex, &ctx, &site, tx.as_ref()) {
+    if let Some(resp) = blocked(&mut ex, &site, tx.as_ref()) {
         log_alerts(&ctx, &ex, &site, tx, true).await;
         let len = pages::html(Page::Blocked, &ex.request_id).len() as u64;
         return ex.finish(&ctx, resp, "blocked", Some(len), None).await;
@@ -259,17 +259,12 @@ pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, sni: ServerName, req: Req
 }
 
 /// The block page (or the rule's redirect) when the site blocks and a rule interrupted.
-fn blocked(
-    ex: &mut Exchange,
-    _ctx: &EdgeContext,
-    site: &Site,
-    tx: Option<&mamori_waf::Transaction<'_>>,
-) -> Option<Response<EdgeBody>> {
+fn blocked(ex: &mut Exchange, site: &Site, tx: Option<&mamori_waf::Transaction<'_>>) -> Option<Response<EdgeBody>> {
     let tx = tx?;
-    if !tx.matches().iter().any(|m| m.logged) {
-        return None;
+    if tx.matches().iter().any(|m| m.logged) {
+        ex.waf_action = "alert";
     }
-    ex.waf_action = "alert";
+    // A `nolog` rule may deny too: the interruption decides, not the log.
     if site.waf != WafMode::Block {
         return None;
     }

@@ -15,7 +15,8 @@ pub struct EdgeConfig {
     /// Plain HTTP listener; not started when absent.
     #[serde(default = "default_http", skip_serializing_if = "Option::is_none")]
     pub http: Option<SocketAddr>,
-    /// HTTPS listener (certificates per site, chosen by SNI); not started when absent.
+    /// HTTPS listener (certificates per site, chosen by SNI); not started when absent or
+    /// when no site has a certificate.
     #[serde(default = "default_https", skip_serializing_if = "Option::is_none")]
     pub https: Option<SocketAddr>,
     /// A client must send a request's headers within this many seconds (slowloris).

@@ -82,7 +82,8 @@ tls_pin_bypass_minutes = 60
 [edge]
 # The reverse proxy with the WAF in front of the municipalities' web sites. It starts when at
 # least one [[edge.sites]] is configured. Listen addresses change only with a restart; sites,
-# rulesets and certificates are re-read by `mamori reload`.
+# rulesets and certificates are re-read by `mamori reload`. HTTPS starts when a site has a
+# certificate.
 http = "127.0.0.1:8080"
 https = "127.0.0.1:8443"
 # Larger request bodies get 413 (bytes).

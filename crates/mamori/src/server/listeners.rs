@@ -207,7 +207,9 @@ impl Running {
                 mamori_edge::serve_http(listener, context.clone(), shutdown.clone()),
             );
         }
-        if let Some(addr) = edge.https {
+        // Without any certificate every TLS handshake would fail: no HTTPS listener then.
+        let certificates = edge.sites.iter().any(|s| s.tls_cert.is_some());
+        if let Some(addr) = edge.https.filter(|_| certificates) {
             let listener =
                 tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("edge.https", "TCP", addr))?;
             self.spawn(
