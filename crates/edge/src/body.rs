@@ -4,9 +4,10 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::Incoming;
 
 pub type EdgeBody = BoxBody<Bytes, hyper::Error>;
 
@@ -43,5 +44,28 @@ impl<B: Body<Data = Bytes> + Unpin> Body for Prefixed<B> {
             h.set_upper(u + p);
         }
         h
+    }
+}
+
+/// Reads up to a little more than `limit` bytes of a body. Returns what was read, whether that
+/// was all of it, and the unread rest (None when complete or when reading failed).
+pub async fn read_prefix(mut body: Incoming, limit: usize) -> (Bytes, bool, Option<Incoming>) {
+    let mut buf = BytesMut::new();
+    loop {
+        if buf.len() > limit {
+            return (buf.freeze(), false, Some(body));
+        }
+        match body.frame().await {
+            None => return (buf.freeze(), true, None),
+            Some(Ok(f)) => {
+                if let Ok(d) = f.into_data() {
+                    buf.extend_from_slice(&d);
+                }
+            }
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "reading the origin's response body failed");
+                return (buf.freeze(), false, None);
+            }
+        }
     }
 }

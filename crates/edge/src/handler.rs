@@ -2,114 +2,25 @@
 //! the request, forward to an origin, run the WAF on the response, add the site's headers, and
 //! log the access and every rule match.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use mamori_core::config::edge::WafMode;
 use mamori_waf::Interruption;
 
-use crate::access_event::{AccessRecord, access_event};
 use crate::alert_event::{AlertContext, alert_event};
-use crate::body::{EdgeBody, Prefixed, full};
+use crate::body::{EdgeBody, Prefixed, full, read_prefix};
+use crate::exchange::Exchange;
+pub use crate::exchange::{Conn, ServerName};
 use crate::forward::{ForwardError, Outgoing};
 use crate::pages::{self, Page};
 use crate::server::EdgeContext;
 use crate::state::Site;
 use crate::waf::{self, RequestView};
-
-/// The connection a request came on.
-#[derive(Debug, Clone, Copy)]
-pub struct Conn {
-    pub peer: SocketAddr,
-    pub local_port: u16,
-    pub tls: bool,
-}
-
-/// The TLS server name a connection was opened for, when it was TLS.
-pub type ServerName = Option<Arc<str>>;
-
-/// What the access event will say, filled in as the request goes.
-struct Exchange {
-    started: Instant,
-    request_id: String,
-    conn: Conn,
-    method: String,
-    host: String,
-    target: String,
-    version: http::Version,
-    user_agent: Option<String>,
-    request_bytes: u64,
-    site: Option<Arc<Site>>,
-    waf_action: &'static str,
-    origin: Option<String>,
-}
-
-impl Exchange {
-    fn scheme(&self) -> &'static str {
-        if self.conn.tls { "https" } else { "http" }
-    }
-
-    async fn finish(
-        self,
-        ctx: &EdgeContext,
-        mut resp: Response<EdgeBody>,
-        outcome: &'static str,
-        response_bytes: Option<u64>,
-        error: Option<String>,
-    ) -> Response<EdgeBody> {
-        crate::metrics::count_request(outcome);
-        let status = resp.status().as_u16();
-        if let Some(e) = &error {
-            tracing::warn!(client = %self.conn.peer, request_id = %self.request_id, host = %self.host, error = %e, status, "edge request failed");
-        }
-        let event = access_event(AccessRecord {
-            request_id: &self.request_id,
-            client: self.conn.peer,
-            tenant: self.site.as_deref().map(|s| s.tenant.as_str()),
-            site: self.site.as_deref().map(|s| s.name.as_str()),
-            method: &self.method,
-            scheme: self.scheme(),
-            host: &self.host,
-            target: &self.target,
-            version: waf::version_str(self.version),
-            user_agent: self.user_agent.as_deref(),
-            status,
-            request_bytes: self.request_bytes,
-            response_bytes,
-            duration: self.started.elapsed(),
-            outcome,
-            waf_mode: self.site.as_deref().map_or("off", |s| waf::mode_name(s.waf)),
-            waf_action: self.waf_action,
-            origin: self.origin.as_deref(),
-            error,
-        });
-        ctx.events.record(event).await;
-        if !resp.headers().contains_key("x-request-id")
-            && let Ok(v) = HeaderValue::from_str(&self.request_id)
-        {
-            resp.headers_mut().insert("x-request-id", v);
-        }
-        resp
-    }
-
-    async fn page(
-        self,
-        ctx: &EdgeContext,
-        page: Page,
-        status: StatusCode,
-        outcome: &'static str,
-        error: Option<String>,
-    ) -> Response<EdgeBody> {
-        let resp = pages::response(page, status, &self.request_id);
-        let len = pages::html(page, &self.request_id).len() as u64;
-        self.finish(ctx, resp, outcome, Some(len), error).await
-    }
-}
 
 pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, sni: ServerName, req: Request<Incoming>) -> Response<EdgeBody> {
     let state = ctx.state.load_full();
@@ -311,28 +222,5 @@ async fn log_alerts(
     for e in events {
         crate::metrics::metrics().waf_matches.inc();
         ctx.events.record(e).await;
-    }
-}
-
-/// Reads up to a little more than `limit` bytes of a body. Returns what was read, whether that
-/// was all of it, and the unread rest (None when complete or when reading failed).
-async fn read_prefix(mut body: Incoming, limit: usize) -> (Bytes, bool, Option<Incoming>) {
-    let mut buf = BytesMut::new();
-    loop {
-        if buf.len() > limit {
-            return (buf.freeze(), false, Some(body));
-        }
-        match body.frame().await {
-            None => return (buf.freeze(), true, None),
-            Some(Ok(f)) => {
-                if let Ok(d) = f.into_data() {
-                    buf.extend_from_slice(&d);
-                }
-            }
-            Some(Err(e)) => {
-                tracing::debug!(error = %e, "reading the origin's response body failed");
-                return (buf.freeze(), false, None);
-            }
-        }
     }
 }

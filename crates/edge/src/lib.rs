@@ -16,6 +16,7 @@ mod body;
 mod build;
 mod certs;
 mod event_writer;
+mod exchange;
 mod forward;
 mod handler;
 mod headers;
