@@ -123,6 +123,12 @@ impl<'r> Transaction<'r> {
         self.unique_id = id.to_string();
     }
 
+    /// Overrides `SecRuleEngine` for this transaction, so that one compiled ruleset serves
+    /// sites that block and sites that only detect.
+    pub fn set_engine_mode(&mut self, mode: EngineMode) {
+        self.mode = mode;
+    }
+
     /// Phases 1 and 2 (the body is parsed between them).
     pub fn process_request(&mut self) -> Option<Interruption> {
         self.run_phase(1);

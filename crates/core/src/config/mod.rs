@@ -2,6 +2,7 @@
 //! and a file with any problem is refused as a whole.
 
 pub mod diagnostic;
+pub mod edge;
 pub mod mail;
 pub mod schema;
 mod template;
@@ -129,6 +130,13 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
         }
     }
     problems.extend(mail::check(&file.mail, &file.tenants, &root));
+    let tenants: Vec<&str> = file.tenants.iter().map(|t| t.id.as_str()).collect();
+    problems.extend(edge::check(&file.edge, &tenants, &root));
+    if !file.edge.sites.is_empty() {
+        claim(file.edge.http, root.key("edge").key("http"), &mut problems);
+        claim(file.edge.https, root.key("edge").key("https"), &mut problems);
+        claim(file.proxy.listen, root.key("proxy").key("listen"), &mut problems);
+    }
     let logs = root.key("logs");
     if !(1..=1024).contains(&file.logs.wal_segment_mb) {
         problems.push(Problem::new(logs.key("wal_segment_mb"), "wal_segment_mb must be between 1 and 1024"));

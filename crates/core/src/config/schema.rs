@@ -32,6 +32,7 @@ pub struct ConfigFile {
     pub web: WebConfig,
     #[serde(default)]
     pub mail: MailConfig,
+    pub edge: super::edge::EdgeConfig,
 }
 
 /// The forward web proxy's listener; its lists and policies are in `[web]`.

@@ -79,6 +79,51 @@ scan_max_bytes = 33554432
 tls_leaf_cache = 1000
 tls_pin_bypass_minutes = 60
 
+[edge]
+# The reverse proxy with the WAF in front of the municipalities' web sites. It starts when at
+# least one [[edge.sites]] is configured. Listen addresses change only with a restart; sites,
+# rulesets and certificates are re-read by `mamori reload`. HTTPS starts when a site has a
+# certificate.
+http = "127.0.0.1:8080"
+https = "127.0.0.1:8443"
+# Larger request bodies get 413 (bytes).
+max_request_body_bytes = 10485760
+# Response bodies are inspected by the WAF up to this size (bytes); the rest passes unchecked.
+max_inspected_response_bytes = 524288
+# An origin must answer within this many seconds (504 otherwise).
+origin_timeout_secs = 60
+# Origins are asked for their site's health_check_path this often; failing ones are skipped
+# until they answer again.
+health_check_interval_secs = 5
+
+# SecLang rule files, e.g. the OWASP Core Rule Set (https://coreruleset.org/): setup first,
+# then the rules (patterns match in one directory, sorted by name). Relative to this file.
+[edge.rulesets.crs]
+setup = "crs/crs-setup.conf"
+rules = ["crs/rules/*.conf"]
+
+# One block per site:
+# [[edge.sites]]
+# name = "midori-www"
+# tenant = "midori"
+# hosts = ["www.city.midori.example.jp", "city.midori.example.jp"]
+# origins = ["http://10.1.0.10:80", "http://10.1.0.11:80"]
+# # off, detect (log only) or block (the Japanese block page with the request id)
+# waf = "block"
+# ruleset = "crs"
+# # CRS paranoia level 1-4: higher finds more and needs more tuning
+# paranoia = 1
+# # Rules removed for this site only, for false positives (SecRuleRemoveById)
+# exclude_rules = [942100]
+# # Clickjacking: X-Frame-Options (deny, sameorigin or off) and CSP frame-ancestors, added
+# # when the origin sent none
+# frame_options = "sameorigin"
+# frame_ancestors = "'self'"
+# # Certificate chain and key (PEM) for the hosts on the HTTPS listener, chosen by SNI
+# tls_cert = "certs/www.city.midori.example.jp.crt"
+# tls_key = "certs/www.city.midori.example.jp.key"
+# health_check_path = "/"
+
 # The web filter: lists for every tenant ([web.common]) and each tenant's own
 # ([web.tenants.ID], added to the common ones). Entries are domains (with their subdomains),
 # URL prefixes (example.jp/forum/), addresses and networks; changes become revisions.

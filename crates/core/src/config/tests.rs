@@ -114,3 +114,65 @@ fn the_example_runs_the_mail_relay() {
     assert_eq!(file.mail.listen.unwrap().port(), 2525);
     assert_eq!(file.mail.tenants["midori"].routes["city.midori.example.jp"], "10.1.0.25:25");
 }
+
+#[test]
+fn the_edge_example_site_is_valid() {
+    // The commented site block of the example, uncommented: from `# [[edge.sites]]` to the
+    // next blank line; `# # ...` lines stay comments.
+    let mut in_site = false;
+    let mut lines = Vec::new();
+    for l in example_config().lines() {
+        in_site = (in_site && !l.is_empty()) || l == "# [[edge.sites]]";
+        lines.push(match l.strip_prefix("# ") {
+            Some(rest) if in_site => rest,
+            _ => l,
+        });
+    }
+    let text = lines.join("\n");
+    let file = check(&text).unwrap();
+    let site = &file.edge.sites[0];
+    assert_eq!(site.tenant, "midori");
+    assert_eq!(site.exclude_rules, vec![942100]);
+    assert_eq!(file.edge.rulesets["crs"].rules, vec!["crs/rules/*.conf"]);
+}
+
+#[test]
+fn edge_sites_are_checked() {
+    let text = r#"
+[[tenants]]
+id = "midori"
+name_ja = "みどり市"
+name_en = "Midori"
+network_model = "beta"
+
+[[edge.sites]]
+name = "a"
+tenant = "midori"
+hosts = ["www.example.jp"]
+origins = ["http://127.0.0.1:8081"]
+waf = "off"
+
+[[edge.sites]]
+name = "b"
+tenant = "nobody"
+hosts = ["WWW.example.jp", "www.example.jp"]
+origins = ["https://x:1"]
+ruleset = "missing"
+paranoia = 5
+tls_cert = "c.pem"
+"#;
+    let e = check(text).unwrap_err();
+    let all = e.join("\n");
+    for want in [
+        "edge.sites[1].tenant",
+        "edge.sites[1].hosts[0]",
+        "edge.sites[1].hosts[1]",
+        "edge.sites[1].origins[0]",
+        "edge.sites[1].ruleset",
+        "edge.sites[1].paranoia",
+        "edge.sites[1].tls_cert",
+    ] {
+        assert!(all.contains(want), "{want} missing in {all}");
+    }
+    assert!(e.iter().all(|d| d.starts_with("m.toml:")), "{all}");
+}

@@ -43,9 +43,46 @@ pub enum ConfigCommand {
     },
 }
 
+/// The edge's rule files and certificates, loaded as `mamori up` would: a rule file's problem
+/// is named with its file and line, a certificate's with its site.
+fn edge_problems(loaded: &mamori_core::config::LoadedConfig) -> Vec<String> {
+    let edge = &loaded.file.edge;
+    if edge.sites.is_empty() {
+        return Vec::new();
+    }
+    let base = loaded.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    match mamori_edge::build_state(edge, &base) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems,
+    }
+}
+
+fn report_edge_problems(path: &Path, problems: &[String], json: bool) -> ExitCode {
+    if json {
+        let problems: Vec<_> = problems
+            .iter()
+            .map(|p| {
+                let field = p.split([':', ' ']).next().unwrap_or("");
+                serde_json::json!({"file": path, "line": 0, "column": 0, "field": field, "message": p})
+            })
+            .collect();
+        println!("{}", serde_json::json!({"ok": false, "file": path, "problems": problems}));
+    } else {
+        for p in problems {
+            eprintln!("{}: {p}", path.display());
+        }
+        eprintln!("{} problem(s); the configuration was not applied", problems.len());
+    }
+    ExitCode::FAILURE
+}
+
 pub fn check(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     match mamori_core::config::load(path) {
         Ok(loaded) => {
+            let edge = edge_problems(&loaded);
+            if !edge.is_empty() {
+                return Ok(report_edge_problems(path, &edge, json));
+            }
             let m = loaded.managed();
             if json {
                 println!(
@@ -88,6 +125,14 @@ pub fn reload(path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    let edge = edge_problems(&ctx.config);
+    if !edge.is_empty() {
+        for p in &edge {
+            eprintln!("{}: {p}", path.display());
+        }
+        eprintln!("the configuration was refused; the running one stays");
+        return Ok(ExitCode::FAILURE);
+    }
     let service = ctx.config_service()?;
     let outcome = service.offer_file(&ctx.config.managed(), &file_author(path), "mamori reload")?;
     println!("{}", describe(&outcome));

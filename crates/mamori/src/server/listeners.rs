@@ -211,6 +211,50 @@ impl Running {
         Ok(Some(context))
     }
 
+    /// The edge reverse proxy with the WAF, when sites are configured; reloads reach it through
+    /// the signal watcher.
+    pub async fn start_edge(
+        &mut self,
+        ctx: &Context,
+        logs: &LogStore,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Option<Arc<mamori_edge::EdgeContext>>> {
+        let edge = ctx.config.file.edge.clone();
+        if edge.sites.is_empty() {
+            return Ok(None);
+        }
+        let base = ctx.config.path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let config = edge.clone();
+        let state = tokio::task::spawn_blocking(move || mamori_edge::build_state(&config, &base))
+            .await?
+            .map_err(|e| anyhow::anyhow!("the edge cannot start: {e}"))?;
+        tracing::info!(sites = state.sites.len(), rulesets = state.ruleset_count(), "edge sites loaded");
+        let (events, _writer) = mamori_edge::EventWriter::start(logs.sink());
+        let context = mamori_edge::EdgeContext::new(state, mamori_edge::EdgeSettings::from_config(&edge), events);
+        if let Some(addr) = edge.http {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("edge.http", "TCP", addr))?;
+            self.spawn(
+                "edge http",
+                format!("http://{addr} (web sites, WAF)"),
+                mamori_edge::serve_http(listener, context.clone(), shutdown.clone()),
+            );
+        }
+        // Without any certificate every TLS handshake would fail: no HTTPS listener then.
+        let certificates = edge.sites.iter().any(|s| s.tls_cert.is_some());
+        if let Some(addr) = edge.https.filter(|_| certificates) {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("edge.https", "TCP", addr))?;
+            self.spawn(
+                "edge https",
+                format!("https://{addr} (web sites, WAF)"),
+                mamori_edge::serve_https(listener, context.clone(), shutdown.clone()),
+            );
+        }
+        context.start_health_checks(shutdown);
+        Ok(Some(context))
+    }
+
     pub fn spawn(&mut self, name: &str, url: String, fut: impl Future<Output = std::io::Result<()>> + Send + 'static) {
         self.endpoints.push((name.to_string(), url));
         self.tasks.push((name.to_string(), tokio::spawn(fut)));

@@ -19,7 +19,7 @@ use crate::cli::context::{Context, describe, file_author};
 use apply::Applier;
 
 /// Services `--only` can select.
-const SERVICES: &[&str] = &["api", "syslog", "proxy", "scan", "mail"];
+const SERVICES: &[&str] = &["api", "syslog", "proxy", "edge", "scan", "mail"];
 
 pub fn run(config_path: &Path, only: &[String]) -> anyhow::Result<ExitCode> {
     for s in only {
@@ -121,6 +121,10 @@ async fn serve(
     {
         applier.attach_mail(mail, file.mail.clone());
     }
+    let edge = match enabled("edge") {
+        true => running.start_edge(&ctx, &logs, shutdown.clone()).await?,
+        false => None,
+    };
     let api_state = if enabled("api") && file.api.enabled {
         Some(
             running
@@ -152,6 +156,7 @@ async fn serve(
         service.clone(),
         applier,
         api_state,
+        edge,
         shutdown.clone(),
     ));
     watcher.await.context("the signal watcher stopped")?;

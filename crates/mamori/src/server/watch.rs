@@ -2,7 +2,7 @@
 //! other processes (the CLI) are picked up by polling the store, `SIGHUP` re-reads the file,
 //! `SIGUSR1` applies the latest revision at once, `SIGINT`/`SIGTERM` stop mamori.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ pub async fn revisions_and_signals(
     service: ConfigService,
     applier: Arc<Applier>,
     api: Option<mamori_api::AppState>,
+    edge: Option<Arc<mamori_edge::EdgeContext>>,
     shutdown: CancellationToken,
 ) {
     let (Ok(mut hup), Ok(mut usr1), Ok(mut term), Ok(mut int)) = (
@@ -43,7 +44,12 @@ pub async fn revisions_and_signals(
                 let svc = service.clone();
                 let outcome = tokio::task::spawn_blocking(move || reload_file(&path, &svc)).await;
                 match outcome {
-                    Ok(Ok(msg)) => tracing::info!("{msg}"),
+                    Ok(Ok((msg, edge_config))) => {
+                        tracing::info!("{msg}");
+                        if let Some(edge) = &edge {
+                            reload_edge(edge, edge_config, &config_path).await;
+                        }
+                    }
                     Ok(Err(e)) => tracing::error!("the configuration was refused; the running one stays: {e:#}"),
                     Err(e) => tracing::error!(error = %e, "reload task failed"),
                 }
@@ -56,10 +62,22 @@ pub async fn revisions_and_signals(
     shutdown.cancel();
 }
 
-fn reload_file(path: &std::path::Path, service: &ConfigService) -> anyhow::Result<String> {
+fn reload_file(
+    path: &std::path::Path,
+    service: &ConfigService,
+) -> anyhow::Result<(String, mamori_core::config::edge::EdgeConfig)> {
     let ctx = Context::load(path)?;
     let outcome = service.offer_file(&ctx.config.managed(), &file_author(path), "SIGHUP")?;
-    Ok(describe(&outcome))
+    Ok((describe(&outcome), ctx.config.file.edge.clone()))
+}
+
+/// Sites, rulesets and certificates from the file: compiled first, put in force only when all
+/// of it loads (listen addresses change with a restart only).
+async fn reload_edge(edge: &mamori_edge::EdgeContext, config: mamori_core::config::edge::EdgeConfig, path: &Path) {
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    if let Err(e) = edge.reload(config, &base).await {
+        tracing::error!("the edge keeps its running sites and rulesets: {e}");
+    }
 }
 
 /// Applies the latest revision when it is not the one in force.

@@ -1,0 +1,36 @@
+//! The edge: a reverse proxy in front of the municipalities' web sites, with the WAF.
+//!
+//! Each request is matched to its site by host name (and, over TLS, its certificate chosen by
+//! SNI), inspected by the site's compiled SecLang ruleset (`mamori-waf`, e.g. the OWASP CRS)
+//! and either answered with a Japanese block page carrying the request id or forwarded to one
+//! of the site's origins in turn, with `X-Forwarded-For`, `X-Forwarded-Proto` and
+//! `X-Request-Id`. Responses are inspected too where the ruleset asks for it, and get
+//! clickjacking headers when the origin sent none. Every request is an access event and every
+//! rule match an alert event in the log store. Sites, rulesets and certificates are compiled
+//! into one [`EdgeState`] and swapped whole on reload; a ruleset that does not compile leaves
+//! the running one in force.
+
+mod access_event;
+mod alert_event;
+mod body;
+mod build;
+mod certs;
+mod event_writer;
+mod exchange;
+mod forward;
+mod handler;
+mod headers;
+mod health;
+pub mod metrics;
+mod origins;
+mod pages;
+mod request_id;
+mod rulesets;
+mod server;
+mod state;
+mod waf;
+
+pub use build::{BuildError, build_state};
+pub use event_writer::EventWriter;
+pub use server::{EdgeContext, EdgeSettings, serve_http, serve_https};
+pub use state::{EdgeState, Site};

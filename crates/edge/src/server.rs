@@ -1,0 +1,182 @@
+//! The listeners: plain HTTP and HTTPS (certificate by SNI), each speaking HTTP/1.1 and
+//! HTTP/2 (ALPN over TLS, the connection preface in plain text), and the context every request
+//! shares: the state in force, settings, the origin client and the event writer.
+
+use std::convert::Infallible;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use mamori_core::config::edge::EdgeConfig;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::build::{BuildError, build_state};
+use crate::event_writer::EventWriter;
+use crate::forward::OriginClient;
+use crate::handler::{Conn, ServerName};
+use crate::state::EdgeState;
+
+/// The settings that need a restart to change (reloads swap the state only).
+#[derive(Debug, Clone)]
+pub struct EdgeSettings {
+    pub header_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub origin_timeout: Duration,
+    pub max_request_body_bytes: u64,
+    pub max_inspected_response_bytes: u64,
+    pub health_check_interval: Duration,
+}
+
+impl EdgeSettings {
+    pub fn from_config(c: &EdgeConfig) -> EdgeSettings {
+        EdgeSettings {
+            header_timeout: Duration::from_secs(c.header_timeout_secs.max(1)),
+            connect_timeout: Duration::from_secs(c.connect_timeout_secs.max(1)),
+            origin_timeout: Duration::from_secs(c.origin_timeout_secs.max(1)),
+            max_request_body_bytes: c.max_request_body_bytes,
+            max_inspected_response_bytes: c.max_inspected_response_bytes,
+            health_check_interval: Duration::from_secs(c.health_check_interval_secs.max(1)),
+        }
+    }
+}
+
+pub struct EdgeContext {
+    pub state: Arc<ArcSwap<EdgeState>>,
+    pub settings: EdgeSettings,
+    pub events: EventWriter,
+    pub(crate) client: OriginClient,
+}
+
+impl EdgeContext {
+    pub fn new(state: EdgeState, settings: EdgeSettings, events: EventWriter) -> Arc<EdgeContext> {
+        let client = crate::forward::client(settings.connect_timeout);
+        Arc::new(EdgeContext { state: Arc::new(ArcSwap::from_pointee(state)), settings, events, client })
+    }
+
+    /// Builds the state of `config` off the async threads and puts it in force; when anything
+    /// fails to load the state in force stays and the error says what and where.
+    pub async fn reload(&self, config: EdgeConfig, base: &Path) -> Result<(), BuildError> {
+        let base = base.to_path_buf();
+        let built = tokio::task::spawn_blocking(move || build_state(&config, &base))
+            .await
+            .map_err(|e| BuildError { problems: vec![format!("the reload task failed: {e}")] })?;
+        match built {
+            Ok(state) => {
+                tracing::info!(
+                    sites = state.sites.len(),
+                    rulesets = state.ruleset_count(),
+                    "edge configuration reloaded"
+                );
+                self.state.store(Arc::new(state));
+                Ok(())
+            }
+            Err(e) => {
+                crate::metrics::metrics().reload_failures.inc();
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts the active health checks of every site's origins.
+    pub fn start_health_checks(self: &Arc<Self>, shutdown: CancellationToken) {
+        tokio::spawn(crate::health::run(self.clone(), shutdown));
+    }
+}
+
+/// Serves plain HTTP until `shutdown`.
+pub async fn serve_http(
+    listener: TcpListener,
+    ctx: Arc<EdgeContext>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    serve(listener, ctx, None, shutdown).await
+}
+
+/// Serves HTTPS until `shutdown`, with the certificate of the site the client names (SNI).
+pub async fn serve_https(
+    listener: TcpListener,
+    ctx: Arc<EdgeContext>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let config = crate::certs::server_config(ctx.state.clone()).map_err(std::io::Error::other)?;
+    serve(listener, ctx, Some(tokio_rustls::TlsAcceptor::from(config)), shutdown).await
+}
+
+async fn serve(
+    listener: TcpListener,
+    ctx: Arc<EdgeContext>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    tracing::info!(local = %local, tls = tls.is_some(), "edge listening");
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accepting an edge connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = Conn { peer, local_port: local.port(), tls: tls.is_some() };
+        let (ctx, shutdown, tls) = (ctx.clone(), shutdown.clone(), tls.clone());
+        tokio::spawn(async move {
+            match tls {
+                None => serve_connection(stream, conn, None, ctx, shutdown).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(ctx.settings.header_timeout, acceptor.accept(stream)).await;
+                    match handshake {
+                        Ok(Ok(s)) => {
+                            let sni: ServerName = s.get_ref().1.server_name().map(Arc::from);
+                            serve_connection(s, conn, sni, ctx, shutdown).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(client = %peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(client = %peer, "TLS handshake timed out"),
+                    }
+                }
+            }
+        });
+    }
+    tracing::info!(local = %local, "edge stopped");
+    Ok(())
+}
+
+async fn serve_connection<S>(stream: S, conn: Conn, sni: ServerName, ctx: Arc<EdgeContext>, shutdown: CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn({
+        let ctx = ctx.clone();
+        move |req| {
+            let (ctx, sni) = (ctx.clone(), sni.clone());
+            async move { Ok::<_, Infallible>(crate::handler::handle(ctx, conn, sni, req).await) }
+        }
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(ctx.settings.header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let served = builder.serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(served);
+    tokio::select! {
+        r = served.as_mut() => if let Err(e) = r {
+            crate::metrics::count_request("bad_request");
+            tracing::debug!(client = %conn.peer, error = %e, "edge connection ended with an error");
+        },
+        _ = shutdown.cancelled() => {
+            served.as_mut().graceful_shutdown();
+            let _ = served.await;
+        }
+    }
+}
