@@ -6,6 +6,7 @@ pub mod attribution;
 pub mod config;
 pub mod domain_map;
 pub mod event;
+pub mod event_writer;
 pub mod h2c;
 pub mod managed;
 pub mod metrics;

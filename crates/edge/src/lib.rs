@@ -15,7 +15,6 @@ mod alert_event;
 mod body;
 mod build;
 mod certs;
-mod event_writer;
 mod exchange;
 mod forward;
 mod handler;
@@ -31,6 +30,6 @@ mod state;
 mod waf;
 
 pub use build::{BuildError, build_state};
-pub use event_writer::EventWriter;
+pub use mamori_core::event_writer::EventWriter;
 pub use server::{EdgeContext, EdgeSettings, serve_http, serve_https};
 pub use state::{EdgeState, Site};

@@ -17,10 +17,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::build::{BuildError, build_state};
-use crate::event_writer::EventWriter;
 use crate::forward::OriginClient;
 use crate::handler::{Conn, ServerName};
 use crate::state::EdgeState;
+use mamori_core::event_writer::EventWriter;
 
 /// The settings that need a restart to change (reloads swap the state only).
 #[derive(Debug, Clone)]

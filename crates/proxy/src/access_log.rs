@@ -1,53 +1,17 @@
-//! The access log: one ECS event per request, written in batches by one task so that the
-//! request path never waits for a disk sync of its own.
+//! The access log: one ECS event per request, written in batches by one task
+//! ([`mamori_core::event_writer`]) so that the request path never waits for a disk sync of its
+//! own.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use mamori_core::event::{Endpoint, Event};
 use mamori_core::sink::EventSink;
 use serde_json::json;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::client::Client;
 
-const BATCH: usize = 1024;
-/// Requests wait (rather than lose their log line) once this many events are queued.
-const QUEUE: usize = 65_536;
-
-#[derive(Clone)]
-pub struct AccessLog {
-    tx: mpsc::Sender<Event>,
-}
-
-impl AccessLog {
-    /// Starts the writer; it ends once every `AccessLog` is dropped and the queue is written.
-    pub fn start(sink: Arc<dyn EventSink>) -> (AccessLog, JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::channel::<Event>(QUEUE);
-        let task = tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
-            while rx.recv_many(&mut batch, BATCH).await > 0 {
-                let mut pause = Duration::from_millis(50);
-                // The sink refuses only while storage is full or failing: keep the batch and
-                // retry, so that a full disk slows browsing down instead of losing its log.
-                while let Err(e) = sink.submit(&batch).await {
-                    tracing::warn!(error = %e, events = batch.len(), "access log waits for the log store");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                batch.clear();
-            }
-        });
-        (AccessLog { tx }, task)
-    }
-
-    pub async fn record(&self, event: Event) {
-        if self.tx.send(event).await.is_err() {
-            tracing::error!("the access log writer has stopped; an access-log event is lost");
-        }
-    }
-}
+/// The writer of the access log (and the proxy's alerts): the shared batching event writer.
+pub type AccessLog = mamori_core::event_writer::EventWriter;
 
 /// A sink that serializes events as the log store would and keeps nothing: for measuring the
 /// proxy apart from the log store (`bench/proxy-throughput`'s diagnostic run), never for use.

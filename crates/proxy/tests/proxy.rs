@@ -101,7 +101,7 @@ fn harness() -> Harness {
     let events = Arc::new(Collected::default());
     let settings = ProxySettings { header_timeout: Duration::from_secs(1), ..Default::default() };
     let (ctx, proxy, origin) = rt.block_on(async {
-        let (log, _task) = AccessLog::start(events.clone());
+        let (log, _task) = AccessLog::start(events.clone(), "proxy");
         let ctx = ProxyContext::new(state(), log, settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy = listener.local_addr().unwrap();

@@ -171,7 +171,7 @@ pub struct Edge {
 pub async fn start_edge(config: EdgeConfig) -> Edge {
     let state = mamori_edge::build_state(&config, std::path::Path::new(".")).unwrap();
     let events = Arc::new(Collected::default());
-    let (writer, _) = EventWriter::start(events.clone());
+    let (writer, _) = EventWriter::start(events.clone(), "edge");
     let ctx = EdgeContext::new(state, EdgeSettings::from_config(&config), writer);
     let stop = CancellationToken::new();
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -166,7 +166,7 @@ impl Running {
                 None => mamori_proxy::Resolver::default(),
             },
         };
-        let (access_log, _writer) = mamori_proxy::AccessLog::start(access_log_sink(logs.sink()));
+        let (access_log, _writer) = mamori_proxy::AccessLog::start(access_log_sink(logs.sink()), "proxy");
         let context = mamori_proxy::ProxyContext::with_services(state, access_log, settings, services);
         let listener =
             tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("proxy.listen", "TCP", addr))?;
@@ -229,7 +229,7 @@ impl Running {
             .await?
             .map_err(|e| anyhow::anyhow!("the edge cannot start: {e}"))?;
         tracing::info!(sites = state.sites.len(), rulesets = state.ruleset_count(), "edge sites loaded");
-        let (events, _writer) = mamori_edge::EventWriter::start(logs.sink());
+        let (events, _writer) = mamori_edge::EventWriter::start(logs.sink(), "edge");
         let context = mamori_edge::EdgeContext::new(state, mamori_edge::EdgeSettings::from_config(&edge), events);
         if let Some(addr) = edge.http {
             let listener =

@@ -154,7 +154,7 @@ pub fn harness_with(settings: ProxySettings, dns: Option<SocketAddr>) -> Harness
     };
     let (ctx, proxy, origin, tls_origin, mtls_origin, rogue_origin, h2_origin) = rt.block_on(async {
         let services = Services { resolver: dns.map(|d| Resolver::dns(d).unwrap()).unwrap_or_default(), ..services };
-        let (log, _task) = AccessLog::start(events.clone());
+        let (log, _task) = AccessLog::start(events.clone(), "proxy");
         let ctx = ProxyContext::with_services(state(), log, settings, services);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy = listener.local_addr().unwrap();
