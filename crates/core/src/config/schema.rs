@@ -32,6 +32,7 @@ pub struct ConfigFile {
     pub web: WebConfig,
     #[serde(default)]
     pub mail: MailConfig,
+    #[serde(default)]
     pub edge: super::edge::EdgeConfig,
 }
 
