@@ -80,12 +80,25 @@ pub struct DnsServer {
     zone: Arc<RwLock<Zone>>,
 }
 
+/// A UDP socket and a TCP listener on the same free port. The port the system picks for UDP
+/// may be taken for TCP by another test running at the same time: then another port is tried.
+async fn bind_pair() -> std::io::Result<(UdpSocket, TcpListener, std::net::SocketAddr)> {
+    let mut tries = 0;
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await?;
+        let addr = udp.local_addr()?;
+        match TcpListener::bind(addr).await {
+            Ok(tcp) => return Ok((udp, tcp, addr)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 20 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl DnsServer {
     /// Serves `zone` on 127.0.0.1 (UDP and TCP on the same port).
     pub async fn start(zone: Zone) -> std::io::Result<DnsServer> {
-        let udp = UdpSocket::bind("127.0.0.1:0").await?;
-        let addr = udp.local_addr()?;
-        let tcp = TcpListener::bind(addr).await?;
+        let (udp, tcp, addr) = bind_pair().await?;
         let zone = Arc::new(RwLock::new(zone));
         let z = zone.clone();
         tokio::spawn(async move {
