@@ -2,6 +2,7 @@
 //! configuration file and its versioned part, the event sink receivers hand events to, and the
 //! metrics registry. Every other crate builds on these types.
 
+pub mod accept;
 pub mod attribution;
 pub mod config;
 pub mod domain_map;

@@ -116,19 +116,7 @@ async fn serve(
 ) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(local = %local, tls = tls.is_some(), "edge listening");
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %e, "accepting an edge connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((stream, peer)) = mamori_core::accept::next_connection(&listener, &shutdown, "edge").await {
         let _ = stream.set_nodelay(true);
         let conn = Conn { peer, local_port: local.port(), tls: tls.is_some() };
         let (ctx, shutdown, tls) = (ctx.clone(), shutdown.clone(), tls.clone());

@@ -10,19 +10,7 @@ use crate::smtp::session::{self, End, Peer};
 
 /// Accepts connections until shutdown. A failing connection never stops the listener.
 pub async fn serve(listener: TcpListener, ctx: Arc<MailContext>, shutdown: CancellationToken) -> std::io::Result<()> {
-    loop {
-        let (stream, addr) = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait, do not spin.
-                    tracing::warn!(error = %e, "smtp accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((stream, addr)) = mamori_core::accept::next_connection(&listener, &shutdown, "mail").await {
         let ctx = ctx.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
@@ -32,6 +20,7 @@ pub async fn serve(listener: TcpListener, ctx: Arc<MailContext>, shutdown: Cance
             }
         });
     }
+    Ok(())
 }
 
 async fn connection(ctx: &MailContext, stream: tokio::net::TcpStream, peer: Peer) -> std::io::Result<()> {

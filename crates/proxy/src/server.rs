@@ -127,19 +127,7 @@ impl ProxyContext {
 pub async fn serve(listener: TcpListener, ctx: Arc<ProxyContext>, shutdown: CancellationToken) -> std::io::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(local = %local, "web proxy listening");
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %e, "accepting a proxy connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((stream, peer)) = mamori_core::accept::next_connection(&listener, &shutdown, "proxy").await {
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
         let shutdown = shutdown.clone();

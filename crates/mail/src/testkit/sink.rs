@@ -136,17 +136,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             to.clear();
             "250 2.1.0 ok\r\n".into()
         } else if upper.starts_with("RCPT TO:") {
-            let scripted = {
-                let mut s = st.lock().unwrap();
-                match s.script.front() {
-                    Some(Script::Rcpt(r)) => {
-                        let r = r.clone();
-                        s.script.pop_front();
-                        Some(r)
-                    }
-                    _ => None,
-                }
-            };
+            let scripted = next_scripted(st, |s| matches!(s, Script::Rcpt(_)));
             match scripted {
                 Some(r) => format!("{r}\r\n"),
                 None => {
@@ -167,17 +157,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 data.extend_from_slice(l.strip_prefix(b".").unwrap_or(&l));
             }
-            let scripted = {
-                let mut s = st.lock().unwrap();
-                match s.script.front() {
-                    Some(Script::Data(r)) => {
-                        let r = r.clone();
-                        s.script.pop_front();
-                        Some(r)
-                    }
-                    _ => None,
-                }
-            };
+            let scripted = next_scripted(st, |s| matches!(s, Script::Data(_)));
             match scripted {
                 Some(r) => format!("{r}\r\n"),
                 None => {
@@ -199,5 +179,16 @@ fn between(line: &str) -> String {
     match (line.find('<'), line.rfind('>')) {
         (Some(a), Some(b)) if b > a => line[a + 1..b].to_string(),
         _ => String::new(),
+    }
+}
+
+/// The reply the script holds next for this step (`is_step` says which), taken off the script.
+fn next_scripted(st: &Mutex<State>, is_step: impl Fn(&Script) -> bool) -> Option<String> {
+    let mut s = st.lock().unwrap();
+    if !s.script.front().is_some_and(is_step) {
+        return None;
+    }
+    match s.script.pop_front()? {
+        Script::Rcpt(r) | Script::Data(r) => Some(r),
     }
 }
