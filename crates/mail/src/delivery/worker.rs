@@ -17,8 +17,7 @@ use super::mx::{LookupError, MxResolver, Target};
 use crate::context::MailContext;
 use crate::events::{MailFacts, mail_event};
 use crate::policy::Route;
-use crate::queue::{Envelope, QueueStore, Status};
-use crate::smtp::address::{Path, parse_path};
+use crate::queue::{Envelope, Status};
 
 /// How the worker retries.
 #[derive(Debug, Clone)]
@@ -265,32 +264,15 @@ impl Worker {
         if failed.is_empty() || env.sender.is_empty() {
             return None;
         }
-        let Ok(Path::Mailbox { mailbox, .. }) = parse_path(&format!("<{}>", env.sender), true) else {
-            tracing::warn!(id = %env.id, sender = %env.sender, "no DSN: the sender cannot be parsed");
-            return None;
-        };
-        let route = match self.ctx.policy.load().route_own(&mailbox) {
-            Ok(r) => r,
-            Err(reply) => {
-                tracing::warn!(id = %env.id, reason = %reply.lines.join(" "), "no DSN: no route to the sender");
-                return None;
-            }
-        };
         let body = super::dsn::build(&self.ctx.settings.hostname, env, &failed, text);
-        let facts = crate::message::facts(&body);
-        let dsn = crate::queue::new_envelope(crate::queue::NewMessage {
-            id: QueueStore::new_id(),
-            sender: String::new(),
-            client_ip: None,
-            helo: self.ctx.settings.hostname.clone(),
-            tenant: env.tenant.clone(),
-            message_id: facts.message_id,
-            subject: facts.subject,
-            size: body.len() as u64,
-            eight_bit: false,
-            smtputf8: !env.sender.is_ascii(),
-            recipients: vec![(env.sender.clone(), route)],
-        });
-        Some((dsn, body))
+        let policy = self.ctx.policy.load();
+        match crate::own_mail::envelope_to(&policy, &self.ctx.settings.hostname, env.tenant.clone(), &env.sender, &body)
+        {
+            Ok(dsn) => Some((dsn, body)),
+            Err(reason) => {
+                tracing::warn!(id = %env.id, sender = %env.sender, %reason, "no DSN");
+                None
+            }
+        }
     }
 }

@@ -6,7 +6,6 @@
 //! everything now. The CLI works on the same files as the running relay.
 
 use std::fs::{self, File};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::envelope::Envelope;
@@ -107,19 +106,8 @@ impl QueueStore {
     }
 
     fn write_durably(&self, dest: &Path, bytes: &[u8]) -> Result<(), QueueError> {
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = self.root.join("tmp").join(format!("{name}.{}", uuid::Uuid::new_v4().simple()));
-        // Mail is private: readable by mamori only.
-        let mut f = {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io(&tmp))?
-        };
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        drop(f);
-        fs::rename(&tmp, dest).map_err(io(dest))?;
-        let dir = dest.parent().unwrap_or(&self.root);
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+        crate::durable::write(&self.root.join("tmp"), dest, bytes)
+            .map_err(|(path, source)| QueueError::Io { path, source })
     }
 
     pub fn load(&self, id: &str) -> Result<Envelope, QueueError> {
@@ -161,8 +149,7 @@ impl QueueStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(QueueError::NotFound(id.into())),
             Err(e) => return Err(QueueError::Io { path: env, source: e }),
         }
-        let dir = self.root.join("env");
-        File::open(&dir).and_then(|d| d.sync_all()).map_err(io(&dir))?;
+        crate::durable::sync_dir(&self.root.join("env")).map_err(|(path, source)| QueueError::Io { path, source })?;
         let _ = fs::remove_file(self.msg_path(id));
         let _ = fs::remove_file(self.hold_path(id));
         Ok(())
