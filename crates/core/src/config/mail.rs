@@ -55,9 +55,104 @@ pub struct MailConfig {
     /// The port outbound mail is delivered to at the MX hosts (25; tests change it).
     #[serde(default = "default_delivery_port")]
     pub delivery_port: u16,
+    /// Quarantined messages (relative to the data directory). Default `mail/quarantine`.
+    #[serde(default = "default_quarantine_dir")]
+    pub quarantine_dir: PathBuf,
+    /// Scan every message and attachment with the scanning engine (`[scan]`), both directions.
+    #[serde(default = "default_true")]
+    pub antivirus: bool,
     /// Routing per tenant id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tenants: BTreeMap<String, MailTenant>,
+}
+
+/// What the relay does with a message a check has flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailAction {
+    /// Deliver unchanged (the verdict is still logged).
+    Deliver,
+    /// Deliver with the tenant's subject tag and an `X-Mamori-Verdict` header.
+    Tag,
+    /// Keep it in the quarantine; nothing is delivered until an administrator releases it.
+    Quarantine,
+    /// Refuse it during the SMTP transaction (5xx), so the sending server keeps it.
+    Reject,
+}
+
+/// What the relay does when DMARC fails for the author domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DmarcAction {
+    /// Do what the author domain publishes: `p=reject` rejects, `p=quarantine` quarantines,
+    /// `p=none` delivers.
+    Follow,
+    /// Only tag, whatever the domain publishes.
+    Tag,
+    /// Quarantine on `p=quarantine` and `p=reject`.
+    Quarantine,
+    /// Record only.
+    Ignore,
+}
+
+/// The content checks of one tenant's mail (inbound for its domains, outbound from its senders).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentPolicy {
+    /// A message with malware: `quarantine` (the recipients are told) or `reject`.
+    #[serde(default = "default_virus_action")]
+    pub virus_action: MailAction,
+    /// A message the engine calls suspicious (encrypted archive, disguised file name, a limit
+    /// exceeded) or could not scan completely.
+    #[serde(default = "default_suspicious_action")]
+    pub suspicious_action: MailAction,
+    #[serde(default = "default_dmarc_action")]
+    pub dmarc_action: DmarcAction,
+    /// Put in front of the subject of tagged mail.
+    #[serde(default = "default_subject_tag")]
+    pub subject_tag: String,
+    /// Days a quarantined message is kept before it is deleted.
+    #[serde(default = "default_quarantine_days")]
+    pub quarantine_days: u32,
+    /// Tell the recipients (of inbound mail; the sender of outbound mail) in Japanese and English
+    /// that a message with malware was quarantined.
+    #[serde(default = "default_true")]
+    pub notify: bool,
+}
+
+impl Default for ContentPolicy {
+    fn default() -> Self {
+        ContentPolicy {
+            virus_action: default_virus_action(),
+            suspicious_action: default_suspicious_action(),
+            dmarc_action: default_dmarc_action(),
+            subject_tag: default_subject_tag(),
+            quarantine_days: default_quarantine_days(),
+            notify: true,
+        }
+    }
+}
+
+fn default_virus_action() -> MailAction {
+    MailAction::Quarantine
+}
+fn default_suspicious_action() -> MailAction {
+    MailAction::Tag
+}
+fn default_dmarc_action() -> DmarcAction {
+    DmarcAction::Follow
+}
+fn default_subject_tag() -> String {
+    "【要注意】".into()
+}
+fn default_quarantine_days() -> u32 {
+    30
+}
+fn default_true() -> bool {
+    true
+}
+fn default_quarantine_dir() -> PathBuf {
+    PathBuf::from("mail/quarantine")
 }
 
 /// One tenant's mail: where inbound mail for each of its domains goes, and who may send out.
@@ -70,6 +165,9 @@ pub struct MailTenant {
     /// Networks allowed to send outbound mail for this tenant; the tenant's networks when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender_networks: Option<Vec<IpNet>>,
+    /// Anti-virus, DMARC and quarantine settings; the defaults when left out.
+    #[serde(default)]
+    pub content: ContentPolicy,
 }
 
 impl Default for MailConfig {
@@ -88,6 +186,8 @@ impl Default for MailConfig {
             give_up_hours: default_give_up_hours(),
             resolver: None,
             delivery_port: default_delivery_port(),
+            quarantine_dir: default_quarantine_dir(),
+            antivirus: true,
             tenants: BTreeMap::new(),
         }
     }
@@ -193,6 +293,17 @@ pub fn check(mail: &MailConfig, tenants: &[Tenant], root: &FieldPath) -> Vec<Pro
             problems.push(Problem::new(tp, format!("there is no tenant '{id}' in [[tenants]]")));
             continue;
         };
+        let c = &t.content;
+        let cp = tp.key("content");
+        if c.virus_action != MailAction::Quarantine && c.virus_action != MailAction::Reject {
+            problems.push(Problem::new(cp.key("virus_action"), "virus_action must be quarantine or reject"));
+        }
+        if !(1..=3650).contains(&c.quarantine_days) {
+            problems.push(Problem::new(cp.key("quarantine_days"), "quarantine_days must be between 1 and 3650"));
+        }
+        if c.subject_tag.chars().any(char::is_control) || c.subject_tag.chars().count() > 40 {
+            problems.push(Problem::new(cp.key("subject_tag"), "subject_tag must be one line of at most 40 characters"));
+        }
         let owned = DomainMap::new(tenant.domains.iter().map(|d| (d.clone(), ())));
         for (domain, hop) in &t.routes {
             let rp = tp.key("routes").key(domain);

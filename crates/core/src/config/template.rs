@@ -182,12 +182,27 @@ retry_minutes = [5, 10, 30, 60, 120, 240]
 give_up_hours = 120
 # A DNS server for MX lookups and SPF; the system resolver when left out.
 # resolver = "192.0.2.53:53"
+# Every message and attachment goes through the scanning engine ([scan]) in both directions.
+antivirus = true
+# Quarantined messages (relative to data_dir): `mamori mail quarantine list|show|release|delete`.
+quarantine_dir = "mail/quarantine"
 
 [mail.tenants.midori]
 # Inbound mail for each domain (and its subdomains) goes to this next hop (host[:port]).
 routes = { "city.midori.example.jp" = "10.1.0.25:25" }
 # Who may send outbound mail as みどり市; the tenant's networks when left out.
 # sender_networks = ["10.1.0.0/24"]
+
+[mail.tenants.midori.content]
+# Malware: quarantine (the recipients are told in Japanese and English) or reject.
+virus_action = "quarantine"
+# Encrypted archives, disguised file names, limits exceeded: deliver, tag, quarantine, reject.
+suspicious_action = "tag"
+# DMARC failures: follow (the author domain's p=), tag, quarantine, ignore.
+dmarc_action = "follow"
+subject_tag = "【要注意】"
+quarantine_days = 30
+notify = true
 
 [mail.tenants.aoba]
 routes = { "town.aoba.example.jp" = "mail.town.aoba.example.jp" }
