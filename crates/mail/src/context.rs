@@ -11,6 +11,7 @@ use crate::auth::SenderAuth;
 use crate::events::MailLog;
 use crate::metrics::MailMetrics;
 use crate::policy::RelayPolicy;
+use crate::quarantine::QuarantineStore;
 use crate::queue::QueueStore;
 
 /// Limits and names of the SMTP server.
@@ -40,6 +41,9 @@ pub struct MailContext {
     /// Swapped whole when a configuration revision changes tenants.
     pub policy: ArcSwap<RelayPolicy>,
     pub queue: QueueStore,
+    pub quarantine: QuarantineStore,
+    /// The scanning engine for every message and attachment; absent when anti-virus is off.
+    pub scanner: Option<Arc<mamori_scan::Engine>>,
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Absent: SPF, DKIM and DMARC are not evaluated (tests that need no DNS).
     pub auth: Option<SenderAuth>,

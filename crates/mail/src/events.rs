@@ -65,6 +65,11 @@ pub struct MailFacts<'a> {
     pub dmarc: Option<(&'static str, &'static str)>,
     pub direction: Option<&'a str>,
     pub tls: bool,
+    /// What the content checks decided (`deliver`, `tag`, `quarantine`, `reject`) and why.
+    pub verdict: Option<&'static str>,
+    pub reasons: Vec<String>,
+    /// Names of the malware found.
+    pub threats: Vec<String>,
 }
 
 /// Builds one event; `action` names what happened, `outcome` is `success` or `failure`.
@@ -117,7 +122,17 @@ pub fn mail_event(dataset: &str, action: &str, outcome: &str, message: String, f
     if let Some((result, policy)) = facts.dmarc {
         mail.insert("dmarc".into(), json!({ "result": result, "policy": policy }));
     }
+    if let Some(v) = facts.verdict {
+        mail.insert("verdict".into(), json!(v));
+    }
+    if !facts.reasons.is_empty() {
+        mail.insert("reasons".into(), json!(facts.reasons));
+    }
     mail.insert("tls".into(), json!(facts.tls));
+    if !facts.threats.is_empty() {
+        // ECS: the names of what was found, e.g. for a search over all mail with malware.
+        event.extra.insert("threat".into(), json!({ "software": { "name": facts.threats } }));
+    }
     event.extra.insert("mamori".into(), json!({ "mail": mail }));
     event
 }

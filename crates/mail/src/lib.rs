@@ -5,15 +5,21 @@
 //! transaction and delivery.
 //!
 //! Layout: `smtp` (protocol, no policy), `policy` (who may relay), `queue` (disk),
-//! `delivery` (client, MX, DSN, worker), `auth` (SPF, DKIM, DMARC), `events`, `tls`, `service` (wiring).
+//! `delivery` (client, MX, DSN, worker), `auth` (SPF, DKIM, DMARC), `content` (anti-virus and
+//! DMARC verdicts weighed per tenant), `quarantine`, `events`, `tls`, `service` (wiring).
 
 pub mod auth;
+pub mod content;
 pub mod context;
 pub mod delivery;
+mod durable;
 pub mod events;
 pub mod message;
 pub mod metrics;
+mod mime_text;
+mod own_mail;
 pub mod policy;
+pub mod quarantine;
 pub mod queue;
 pub mod server;
 pub mod service;
@@ -23,4 +29,5 @@ pub mod tls;
 
 pub use context::{MailContext, SmtpSettings};
 pub use policy::{RelayPolicy, Route};
+pub use quarantine::QuarantineStore;
 pub use queue::QueueStore;

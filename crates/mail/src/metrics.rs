@@ -10,6 +10,8 @@ pub struct MailMetrics {
     /// SMTP replies refused by reason (`relay_denied`, `bad_command`, `smuggling`, ...).
     pub refused: Family<Labels, Counter>,
     pub accepted: Counter,
+    /// Messages put into the quarantine instead of the queue.
+    pub quarantined: Counter,
     /// Delivery attempts by result (`delivered`, `deferred`, `failed`).
     pub deliveries: Family<Labels, Counter>,
 }
@@ -23,6 +25,11 @@ impl MailMetrics {
                 let m = MailMetrics::default();
                 mamori_core::metrics::register("mail_refused", "SMTP commands refused, by reason", m.refused.clone());
                 mamori_core::metrics::register("mail_accepted", "Messages accepted into the queue", m.accepted.clone());
+                mamori_core::metrics::register(
+                    "mail_quarantined",
+                    "Messages put into the quarantine",
+                    m.quarantined.clone(),
+                );
                 mamori_core::metrics::register(
                     "mail_deliveries",
                     "Delivery attempts per recipient, by result",

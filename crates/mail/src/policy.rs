@@ -11,11 +11,12 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use mamori_core::config::mail::{MailConfig, NextHop};
+use mamori_core::config::mail::{ContentPolicy, MailConfig, NextHop};
 use mamori_core::domain_map::DomainMap;
 use mamori_core::prefix_map::PrefixMap;
 use mamori_core::tenant::Tenant;
 
+use crate::quarantine::notice::Helpdesk;
 use crate::smtp::address::{Domain, Mailbox, Path};
 use crate::smtp::reply::{Reply, codes};
 
@@ -37,6 +38,11 @@ pub struct RelayPolicy {
     senders: PrefixMap<String>,
     /// Tenant domains, to the tenant owning them.
     domains: DomainMap<String>,
+    /// Content checks per tenant; tenants without a `[mail.tenants.ID]` use the defaults.
+    content: HashMap<String, ContentPolicy>,
+    default_content: ContentPolicy,
+    /// Who each tenant's users ask about quarantined mail.
+    helpdesks: HashMap<String, Helpdesk>,
 }
 
 impl RelayPolicy {
@@ -60,11 +66,25 @@ impl RelayPolicy {
                 }
             }
         }
+        let content = mail.tenants.iter().map(|(id, m)| (id.clone(), m.content.clone())).collect();
+        let helpdesks = tenants.iter().filter_map(|t| helpdesk_of(t).map(|h| (t.id.clone(), h))).collect();
         RelayPolicy {
+            content,
+            default_content: ContentPolicy::default(),
+            helpdesks,
             routes: DomainMap::new(routes),
             senders: PrefixMap::new(senders),
             domains: DomainMap::new(tenants.iter().flat_map(|t| t.domains.iter().map(|d| (d.clone(), t.id.clone())))),
         }
+    }
+
+    /// The content checks for a tenant's mail (the defaults for mail of no tenant).
+    pub fn content(&self, tenant: Option<&str>) -> &ContentPolicy {
+        tenant.and_then(|t| self.content.get(t)).unwrap_or(&self.default_content)
+    }
+
+    pub fn helpdesk(&self, tenant: Option<&str>) -> Option<&Helpdesk> {
+        tenant.and_then(|t| self.helpdesks.get(t))
     }
 
     /// The tenant a client may send outbound mail for.
@@ -128,6 +148,20 @@ impl RelayPolicy {
     pub fn route_own(&self, mailbox: &Mailbox) -> Result<Route, Reply> {
         self.route_mailbox(Some("mamori"), mailbox)
     }
+}
+
+/// The contact whose role names the helpdesk (ヘルプデスク), else the first contact with an
+/// e-mail address or phone number.
+fn helpdesk_of(t: &Tenant) -> Option<Helpdesk> {
+    let is_helpdesk = |role: &Option<String>| {
+        role.as_deref().is_some_and(|r| r.to_lowercase().contains("helpdesk") || r.contains("ヘルプデスク"))
+    };
+    let c = t
+        .contacts
+        .iter()
+        .find(|c| is_helpdesk(&c.role))
+        .or_else(|| t.contacts.iter().find(|c| c.email.is_some() || c.phone.is_some()))?;
+    Some(Helpdesk { name: c.name.clone(), email: c.email.clone(), phone: c.phone.clone() })
 }
 
 #[cfg(test)]

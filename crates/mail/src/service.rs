@@ -17,11 +17,13 @@ use crate::delivery::worker::{DeliverySettings, Worker};
 use crate::events::MailLog;
 use crate::metrics::MailMetrics;
 use crate::policy::RelayPolicy;
+use crate::quarantine::QuarantineStore;
 use crate::queue::QueueStore;
 
 /// Where the relay keeps its files and finds its certificate.
 pub struct Paths {
     pub queue_dir: PathBuf,
+    pub quarantine_dir: PathBuf,
     /// Configured certificate and key, already resolved.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Where a self-signed certificate is made when none is configured.
@@ -35,8 +37,10 @@ pub fn build(
     paths: &Paths,
     sink: Arc<dyn EventSink>,
     delivery: DeliverySettings,
+    scanner: Option<Arc<mamori_scan::Engine>>,
 ) -> Result<(Arc<MailContext>, Arc<Worker>), String> {
     let queue = QueueStore::open(&paths.queue_dir).map_err(|e| format!("mail.queue_dir: {e}"))?;
+    let quarantine = QuarantineStore::open(&paths.quarantine_dir).map_err(|e| format!("mail.quarantine_dir: {e}"))?;
     let (cert, key) = match &paths.tls {
         Some(pair) => pair.clone(),
         None => crate::tls::ensure_self_signed(&paths.self_signed_dir, &mail.hostname)?,
@@ -48,6 +52,8 @@ pub fn build(
         settings: SmtpSettings::from_config(mail),
         policy: ArcSwap::from_pointee(RelayPolicy::new(mail, tenants)),
         queue,
+        quarantine,
+        scanner: if mail.antivirus { scanner } else { None },
         tls: Some(tls),
         auth: Some(SenderAuth::new(auth, &mail.hostname)),
         log: MailLog::start(sink),
@@ -61,5 +67,14 @@ pub fn build(
 
 /// The queue directory of a configuration: `queue_dir` under the data directory.
 pub fn queue_dir(mail: &MailConfig, data_dir: &Path) -> PathBuf {
-    if mail.queue_dir.is_absolute() { mail.queue_dir.clone() } else { data_dir.join(&mail.queue_dir) }
+    under(data_dir, &mail.queue_dir)
+}
+
+/// The quarantine directory of a configuration: `quarantine_dir` under the data directory.
+pub fn quarantine_dir(mail: &MailConfig, data_dir: &Path) -> PathBuf {
+    under(data_dir, &mail.quarantine_dir)
+}
+
+fn under(data_dir: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { data_dir.join(p) }
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+use mamori_core::config::mail::DmarcAction;
 use mamori_mail::testkit::dns::{Data, DnsServer, Zone};
 use support::{Client, RelaySetup};
 
@@ -33,6 +34,8 @@ async fn spf_dkim_and_dmarc_verdicts_are_recorded_in_the_header_and_the_event() 
     let mut setup = RelaySetup::two_tenants("127.0.0.1:9");
     setup.mail.max_message_bytes = 1 << 20;
     setup.authenticate_with_dns = Some(dns.addr);
+    // Recorded only: what the relay does with a DMARC failure is the next test's concern.
+    setup.mail.tenants.get_mut("a").unwrap().content.dmarc_action = DmarcAction::Ignore;
     let relay = setup.start().await;
 
     let mut c = Client::connect(relay.addr).await;
@@ -68,4 +71,65 @@ async fn spf_dkim_and_dmarc_verdicts_are_recorded_in_the_header_and_the_event() 
     assert_eq!(accepted[0]["mamori"]["mail"]["dmarc"], serde_json::json!({"result": "pass", "policy": "reject"}));
     assert_eq!(accepted[1]["mamori"]["mail"]["spf"], "fail");
     assert_eq!(accepted[1]["mamori"]["mail"]["dmarc"]["result"], "fail");
+}
+
+/// The same forged message (DMARC fails, the author domain publishes `p=reject`) under each
+/// tenant setting: `follow` refuses it, `quarantine` holds it, `tag` marks its subject.
+#[tokio::test]
+async fn a_dmarc_failure_is_acted_on_per_tenant() {
+    let (records, message) = vector();
+    let mut zone = Zone::default();
+    for (name, value) in &records {
+        zone.add(name, Data::Txt(vec![value.as_bytes().to_vec()]));
+    }
+    zone.add("forged.example", Data::Txt(vec![b"v=spf1 ip4:192.0.2.0/24 -all".to_vec()]));
+    zone.add("_dmarc.football.example.com", Data::Txt(vec![b"v=DMARC1; p=reject".to_vec()]));
+    let dns = DnsServer::start(zone).await.unwrap();
+    let tampered = message.replace("We lost the game.", "We won the game.");
+    for (action, expect) in
+        [(DmarcAction::Follow, "550 5.7.1"), (DmarcAction::Quarantine, "250"), (DmarcAction::Tag, "250")]
+    {
+        let mut setup = RelaySetup::two_tenants("127.0.0.1:9");
+        setup.mail.max_message_bytes = 1 << 20;
+        setup.authenticate_with_dns = Some(dns.addr);
+        setup.mail.tenants.get_mut("a").unwrap().content.dmarc_action = action;
+        let relay = setup.start().await;
+        let mut c = Client::connect(relay.addr).await;
+        c.cmd("EHLO mail.forged.example").await;
+        let reply = c.mail("joe@forged.example", &["u@a.example.jp"], &tampered).await;
+        assert!(reply.starts_with(expect), "{action:?}: {reply}");
+        let queued = relay.ctx.queue.ids().unwrap();
+        let held = relay.ctx.quarantine.list().unwrap();
+        match action {
+            DmarcAction::Follow => {
+                assert!(reply.contains("DMARC"), "{reply}");
+                assert!(queued.is_empty() && held.is_empty());
+            }
+            DmarcAction::Quarantine => {
+                assert!(queued.is_empty(), "a DMARC quarantine sends no notice");
+                let record = held[0].as_ref().unwrap();
+                assert_eq!(record.cause, mamori_mail::quarantine::Cause::Dmarc);
+                assert_eq!(record.tenant.as_deref(), Some("a"));
+                assert_eq!(record.reasons, vec!["dmarc: fail (p=reject)"]);
+            }
+            _ => {
+                let text = relay.ctx.queue.text(&queued[0]).unwrap();
+                let facts = mamori_mail::message::facts(&text);
+                assert!(facts.subject.unwrap().starts_with("【要注意】 "));
+                assert!(String::from_utf8_lossy(&text).contains("X-Mamori-Verdict: tag; dmarc: fail (p=reject)\r\n"));
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let events = relay.events.json();
+        let last = events.iter().rev().find(|e| e["event"]["dataset"] == "mail.smtp").unwrap();
+        let verdict = &last["mamori"]["mail"]["verdict"];
+        assert_eq!(
+            verdict,
+            match action {
+                DmarcAction::Follow => "reject",
+                DmarcAction::Quarantine => "quarantine",
+                _ => "tag",
+            }
+        );
+    }
 }

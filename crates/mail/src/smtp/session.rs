@@ -10,9 +10,11 @@ use super::data::{DataOutcome, DataProblem, normalise_line_ends, read_data};
 use super::lines::{Line, read_line, strip_line_end};
 use super::reply::{Reply, codes};
 use crate::auth::AuthVerdict;
+use crate::content::Decision;
 use crate::context::MailContext;
 use crate::events::{MailFacts, mail_event};
 use crate::policy::Route;
+use crate::quarantine::Cause;
 
 /// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets with its CRLF.
 pub const MAX_COMMAND_LINE: usize = 512;
@@ -469,6 +471,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             (Some(checker), false) => Some(checker.check(self.peer.ip, &helo, &tx.sender_text, &text).await),
             _ => None,
         };
+        let tenant = self.tenant_of(&tx);
+        let dmarc = auth.as_ref().and_then(|a| a.dmarc);
+        let (text, inspection) = match crate::content::inspect(self.ctx, text, tenant.as_deref(), dmarc).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot check a message");
+                self.tx = Some(tx);
+                let reply = codes::local_error("Local error in processing: the message could not be scanned");
+                return self.end_refused("scan_error", reply).await;
+            }
+        };
+        for alert in inspection.alerts {
+            self.ctx.log.record(alert).await;
+        }
+        let decision = inspection.decision;
+        let text = match &decision {
+            Decision::Tag { .. } => {
+                let tag = self.ctx.policy.load().content(tenant.as_deref()).subject_tag.clone();
+                crate::content::tag::tag_subject(&text, &tag)
+            }
+            _ => text,
+        };
         let mut stored = trace_headers(
             &self.ctx.settings.hostname,
             &id,
@@ -478,6 +502,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             auth.as_ref(),
             &tx.recipients,
         );
+        if let Decision::Tag { reasons } | Decision::Quarantine { reasons, .. } = &decision {
+            stored.extend_from_slice(verdict_header(decision.action(), reasons).as_bytes());
+        }
         stored.extend_from_slice(&text);
         let facts = crate::message::facts(&text);
         let envelope = crate::queue::new_envelope(crate::queue::NewMessage {
@@ -485,7 +512,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             sender: tx.sender_text.clone(),
             client_ip: Some(self.peer.ip),
             helo: helo.clone(),
-            tenant: self.tenant_of(&tx),
+            tenant: tenant.clone(),
             message_id: facts.message_id.clone(),
             subject: facts.subject.clone(),
             size: stored.len() as u64,
@@ -493,12 +520,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             smtputf8: tx.params.smtputf8,
             recipients: tx.recipients.clone(),
         });
-        let queue = self.ctx.queue.clone();
-        let env = envelope.clone();
-        let stored_result = tokio::task::spawn_blocking(move || queue.insert(&env, &stored)).await;
         let to: Vec<String> = tx.recipients.iter().map(|(a, _)| a.clone()).collect();
+        let reasons = match &decision {
+            Decision::Deliver => Vec::new(),
+            Decision::Tag { reasons } | Decision::Quarantine { reasons, .. } | Decision::Reject { reasons, .. } => {
+                reasons.clone()
+            }
+        };
         let mut f = MailFacts {
-            tenant: envelope.tenant.as_deref(),
+            tenant: tenant.as_deref(),
             client_ip: Some(self.peer.ip),
             helo: Some(&helo),
             from: Some(&tx.sender_text),
@@ -508,14 +538,64 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             queue_id: None,
             spf: auth.as_ref().map(|s| s.result),
             dkim: auth.as_ref().map(|s| s.dkim.clone()).unwrap_or_default(),
-            dmarc: auth.as_ref().and_then(|s| s.dmarc),
+            dmarc,
             direction: Some(direction(&tx.recipients)),
             tls: self.peer.tls,
+            verdict: (self.ctx.scanner.is_some() || dmarc.is_some()).then(|| decision.action()),
+            reasons,
+            threats: inspection.threats,
         };
+        match decision {
+            Decision::Reject { cause, reasons } => {
+                let reply = reject_reply(cause, &reasons);
+                let text = format!("{} {} {}", reply.code, reply.enhanced, reply.lines.join(" "));
+                self.ctx.log.record(mail_event("mail.smtp", "message_refused", "failure", text, &f)).await;
+                self.refuse(cause.as_str(), reply);
+            }
+            Decision::Quarantine { cause, reasons } => {
+                let now = jiff::Timestamp::now();
+                let days = self.ctx.policy.load().content(tenant.as_deref()).quarantine_days;
+                let record = crate::quarantine::Record {
+                    id: id.clone(),
+                    quarantined_at: now,
+                    expires_at: now + jiff::SignedDuration::from_hours(24 * i64::from(days)),
+                    tenant: tenant.clone(),
+                    cause,
+                    reasons,
+                    envelope,
+                };
+                match crate::quarantine::hold::hold(self.ctx, record, stored).await {
+                    Ok(notices) => {
+                        self.ctx.metrics.quarantined.inc();
+                        f.queue_id = Some(&id);
+                        let text = format!("quarantined as {id} ({}); {notices} notice(s) queued", cause.as_str());
+                        self.ctx.log.record(mail_event("mail.smtp", "quarantined", "success", text, &f)).await;
+                        // The sender learns nothing it could use to probe the scanner.
+                        self.push(Reply::new(250, "2.0.0", format!("Ok: queued as {id}")));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot quarantine a message");
+                        let text = format!("not quarantined: {e}");
+                        self.ctx.log.record(mail_event("mail.smtp", "quarantine_failed", "failure", text, &f)).await;
+                        self.refuse(
+                            "queue_error",
+                            codes::local_error("Local error in processing: cannot store the message"),
+                        );
+                    }
+                }
+            }
+            Decision::Deliver | Decision::Tag { .. } => self.enqueue(&id, envelope, stored, f).await,
+        }
+    }
+
+    /// Queues an accepted message; `250` only once it is on disk.
+    async fn enqueue(&mut self, id: &str, envelope: crate::queue::Envelope, stored: Vec<u8>, mut f: MailFacts<'_>) {
+        let queue = self.ctx.queue.clone();
+        let stored_result = tokio::task::spawn_blocking(move || queue.insert(&envelope, &stored)).await;
         match stored_result {
             Ok(Ok(())) => {
                 self.ctx.metrics.accepted.inc();
-                f.queue_id = Some(&id);
+                f.queue_id = Some(id);
                 let event = mail_event("mail.smtp", "accepted", "success", format!("accepted as {id}"), &f);
                 self.ctx.log.record(event).await;
                 self.ctx.queued.notify_one();
@@ -603,6 +683,29 @@ fn trace_headers(
         peer.ip
     ));
     out.into_bytes()
+}
+
+/// The refusal of a message the tenant's policy rejects. Reply text is ASCII (RFC 5321), so
+/// findings with other characters (Japanese file names) are shortened to what can be said.
+fn reject_reply(cause: Cause, reasons: &[String]) -> Reply {
+    let detail: String =
+        reasons.join("; ").chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).take(200).collect();
+    match cause {
+        Cause::Virus => Reply::new(554, "5.7.1", format!("Message refused: malware found ({detail})")),
+        Cause::Suspicious => Reply::new(554, "5.7.1", format!("Message refused: suspicious content ({detail})")),
+        Cause::Dmarc => {
+            Reply::new(550, "5.7.1", format!("Message refused: DMARC policy of the author domain ({detail})"))
+        }
+    }
+}
+
+/// `X-Mamori-Verdict:` for the stored copy, so that the recipient's administrator sees why a
+/// message was tagged; non-ASCII findings go into one RFC 2047 word.
+fn verdict_header(action: &str, reasons: &[String]) -> String {
+    let value: String =
+        format!("{action}; {}", reasons.join("; ")).chars().filter(|c| !c.is_control()).take(900).collect();
+    let value = if value.is_ascii() { value } else { crate::mime_text::encode_word(&value) };
+    format!("X-Mamori-Verdict: {value}\r\n")
 }
 
 fn count_received(text: &[u8]) -> usize {

@@ -16,7 +16,7 @@ use mamori_mail::delivery::mx::MxResolver;
 use mamori_mail::delivery::worker::{DeliverySettings, Worker};
 use mamori_mail::events::MailLog;
 use mamori_mail::metrics::MailMetrics;
-use mamori_mail::{QueueStore, RelayPolicy};
+use mamori_mail::{QuarantineStore, QueueStore, RelayPolicy};
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -69,6 +69,8 @@ pub struct RelaySetup {
     /// Checks SPF and DKIM of mail from the internet with this DNS server.
     pub authenticate_with_dns: Option<SocketAddr>,
     pub retry: Vec<Duration>,
+    /// Scans every message with the scanning engine's built-in signatures (EICAR).
+    pub antivirus: bool,
 }
 
 impl RelaySetup {
@@ -88,6 +90,7 @@ impl RelaySetup {
             deliver_with_dns: None,
             authenticate_with_dns: None,
             retry: vec![Duration::from_millis(300)],
+            antivirus: false,
         }
     }
 
@@ -110,6 +113,11 @@ impl RelaySetup {
             settings: SmtpSettings { command_timeout: Duration::from_secs(5), ..SmtpSettings::from_config(&self.mail) },
             policy: ArcSwap::from_pointee(RelayPolicy::new(&self.mail, &self.tenants)),
             queue: QueueStore::open(&dir.path().join("queue")).unwrap(),
+            quarantine: QuarantineStore::open(&dir.path().join("quarantine")).unwrap(),
+            scanner: self.antivirus.then(|| {
+                let store = Arc::new(mamori_scan::SignatureStore::open(mamori_scan::SignatureConfig::default()));
+                Arc::new(mamori_scan::Engine::new(store, mamori_scan::Limits::default()))
+            }),
             tls: Some(mamori_mail::tls::server_config(&cert, &key).unwrap()),
             auth: self.authenticate_with_dns.map(|dns| {
                 let auth = mamori_mail::auth::authenticator(Some(dns), Duration::from_secs(1)).unwrap();

@@ -1,6 +1,6 @@
-//! `mamori mail queue ...`: look at and act on the relay's queue. Works on the queue files
-//! directly, so it works whether or not `mamori up` runs; the running relay sees changes at
-//! its next look (a flush wakes it within seconds).
+//! `mamori mail queue ...` and `mamori mail quarantine ...`: look at and act on the relay's
+//! queue and quarantine. Works on their files directly, so it works whether or not `mamori up`
+//! runs; the running relay sees changes at its next look (a flush wakes it within seconds).
 
 use std::process::ExitCode;
 
@@ -17,6 +17,11 @@ pub enum MailCommand {
     Queue {
         #[command(subcommand)]
         command: QueueCommand,
+    },
+    /// Messages held back by the anti-virus or DMARC checks.
+    Quarantine {
+        #[command(subcommand)]
+        command: super::quarantine_cmd::QuarantineCommand,
     },
 }
 
@@ -61,14 +66,17 @@ pub enum QueueCommand {
     },
 }
 
-fn open(config: &ConfigArg) -> anyhow::Result<QueueStore> {
+pub(super) fn open(config: &ConfigArg) -> anyhow::Result<QueueStore> {
     let ctx = Context::load(&config.config)?;
     let dir = mamori_mail::service::queue_dir(&ctx.config.file.mail, &ctx.data_dir);
     Ok(QueueStore::open(&dir)?)
 }
 
 pub fn run(cmd: MailCommand) -> anyhow::Result<ExitCode> {
-    let MailCommand::Queue { command } = cmd;
+    let command = match cmd {
+        MailCommand::Queue { command } => command,
+        MailCommand::Quarantine { command } => return super::quarantine_cmd::run(command),
+    };
     match command {
         QueueCommand::List { config, json } => {
             let q = open(&config)?;

@@ -8,6 +8,7 @@ pub mod logging;
 mod logs_cmd;
 mod logs_import;
 mod mail_cmd;
+mod quarantine_cmd;
 mod scan_cmd;
 mod tenant_cmd;
 mod user_cmd;

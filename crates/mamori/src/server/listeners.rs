@@ -185,12 +185,14 @@ impl Running {
         ctx: &Context,
         logs: &LogStore,
         managed: &mamori_core::ManagedConfig,
+        engine: Option<Arc<mamori_scan::Engine>>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Option<Arc<mamori_mail::MailContext>>> {
         let mail = &ctx.config.file.mail;
         let Some(addr) = mail.listen else { return Ok(None) };
         let paths = mamori_mail::service::Paths {
             queue_dir: mamori_mail::service::queue_dir(mail, &ctx.data_dir),
+            quarantine_dir: mamori_mail::service::quarantine_dir(mail, &ctx.data_dir),
             tls: match (&mail.tls_cert, &mail.tls_key) {
                 (Some(c), Some(k)) => Some((ctx.config.resolve(c), ctx.config.resolve(k))),
                 _ => None,
@@ -198,8 +200,12 @@ impl Running {
             self_signed_dir: ctx.data_dir.join("tls"),
         };
         let settings = mamori_mail::delivery::worker::DeliverySettings::from_config(mail);
-        let (context, worker) = mamori_mail::service::build(mail, &managed.tenants, &paths, logs.sink(), settings)
-            .map_err(|e| anyhow::anyhow!("the mail relay cannot start: {e}"))?;
+        if mail.antivirus && engine.is_none() {
+            tracing::warn!("mail.antivirus is on but [scan] is not running: mail is not scanned for malware");
+        }
+        let (context, worker) =
+            mamori_mail::service::build(mail, &managed.tenants, &paths, logs.sink(), settings, engine)
+                .map_err(|e| anyhow::anyhow!("the mail relay cannot start: {e}"))?;
         let listener =
             tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("mail.listen", "TCP", addr))?;
         self.spawn(
@@ -207,7 +213,12 @@ impl Running {
             format!("smtp://{addr} (relay, STARTTLS; queue {})", paths.queue_dir.display()),
             mamori_mail::server::serve(listener, context.clone(), shutdown.clone()),
         );
-        self.spawn("mail queue", "delivery worker".into(), worker.run(shutdown));
+        self.spawn("mail queue", "delivery worker".into(), worker.run(shutdown.clone()));
+        self.spawn(
+            "mail quarantine",
+            format!("expiry of {}", paths.quarantine_dir.display()),
+            mamori_mail::quarantine::expiry::run(context.clone(), shutdown),
+        );
         Ok(Some(context))
     }
 

@@ -105,19 +105,20 @@ async fn serve(
     if let Some(collect) = &collect {
         running.start_syslog(&ctx, collect.clone(), shutdown.clone()).await?;
     }
-    // The scanning engine first: the web proxy scans with it too.
+    // The scanning engine first: the web proxy and the mail relay scan with it too.
     let scan = match enabled("scan") {
         true => Some(scan_service::start(&ctx, logs.sink(), shutdown.clone()).await?),
         false => None,
     };
     let engine = scan.as_ref().map(|s| s.engine.clone());
     if enabled("proxy")
-        && let Some((proxy, hook)) = running.start_proxy(&ctx, &logs, &managed, engine, shutdown.clone()).await?
+        && let Some((proxy, hook)) =
+            running.start_proxy(&ctx, &logs, &managed, engine.clone(), shutdown.clone()).await?
     {
         applier.attach_proxy(proxy, hook);
     }
     if enabled("mail")
-        && let Some(mail) = running.start_mail(&ctx, &logs, &managed, shutdown.clone()).await?
+        && let Some(mail) = running.start_mail(&ctx, &logs, &managed, engine, shutdown.clone()).await?
     {
         applier.attach_mail(mail, file.mail.clone());
     }
