@@ -42,6 +42,8 @@ pub struct MailContext {
     pub policy: ArcSwap<RelayPolicy>,
     pub queue: QueueStore,
     pub quarantine: QuarantineStore,
+    /// Tenants' DKIM keys for outbound mail.
+    pub dkim: crate::dkim_sign::DkimSigners,
     /// The scanning engine for every message and attachment; absent when anti-virus is off.
     pub scanner: Option<Arc<mamori_scan::Engine>>,
     pub tls: Option<Arc<rustls::ServerConfig>>,

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod content;
 pub mod context;
 pub mod delivery;
+pub mod dkim_sign;
 mod durable;
 pub mod events;
 pub mod message;

@@ -7,6 +7,8 @@ use mail_parser::MessageParser;
 pub struct MessageFacts {
     pub message_id: Option<String>,
     pub subject: Option<String>,
+    /// The domain of the (first) From: address, lower case; what DKIM signing and DMARC align on.
+    pub from_domain: Option<String>,
 }
 
 pub fn facts(text: &[u8]) -> MessageFacts {
@@ -15,6 +17,12 @@ pub fn facts(text: &[u8]) -> MessageFacts {
         Some(m) => MessageFacts {
             message_id: m.message_id().map(|s| s.chars().take(998).collect()),
             subject: m.subject().map(|s| s.chars().take(998).collect()),
+            from_domain: m
+                .from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .and_then(|a| a.rsplit_once('@'))
+                .map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase()),
         },
         None => MessageFacts::default(),
     }

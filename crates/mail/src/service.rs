@@ -28,6 +28,8 @@ pub struct Paths {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Where a self-signed certificate is made when none is configured.
     pub self_signed_dir: PathBuf,
+    /// What relative DKIM key paths are relative to (the config file's directory).
+    pub config_dir: PathBuf,
 }
 
 /// Builds everything the relay needs. Must run inside a Tokio runtime.
@@ -53,6 +55,7 @@ pub fn build(
         policy: ArcSwap::from_pointee(RelayPolicy::new(mail, tenants)),
         queue,
         quarantine,
+        dkim: crate::dkim_sign::DkimSigners::load(mail, &paths.config_dir)?,
         scanner: if mail.antivirus { scanner } else { None },
         tls: Some(tls),
         auth: Some(SenderAuth::new(auth, &mail.hostname)),

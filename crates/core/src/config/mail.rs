@@ -168,6 +168,22 @@ pub struct MailTenant {
     /// Anti-virus, DMARC and quarantine settings; the defaults when left out.
     #[serde(default)]
     pub content: ContentPolicy,
+    /// DKIM keys outbound mail is signed with (RFC 6376), one per domain; a message is signed
+    /// by the key whose domain is its From: domain or a parent of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dkim: Vec<DkimKey>,
+}
+
+/// One DKIM signing key of a tenant domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimKey {
+    /// The signing domain (`d=`): one of the tenant's domains.
+    pub domain: String,
+    /// The selector (`s=`); the public key is published at `SELECTOR._domainkey.DOMAIN`.
+    pub selector: String,
+    /// PEM private key, RSA (PKCS#1 or PKCS#8) or Ed25519 (PKCS#8); relative to the config file.
+    pub key: PathBuf,
 }
 
 impl Default for MailConfig {
@@ -305,6 +321,24 @@ pub fn check(mail: &MailConfig, tenants: &[Tenant], root: &FieldPath) -> Vec<Pro
             problems.push(Problem::new(cp.key("subject_tag"), "subject_tag must be one line of at most 40 characters"));
         }
         let owned = DomainMap::new(tenant.domains.iter().map(|d| (d.clone(), ())));
+        for (i, k) in t.dkim.iter().enumerate() {
+            let kp = tp.key("dkim").index(i);
+            match normalize_domain(&k.domain) {
+                Ok(d) if owned.lookup(&d).is_some() => {}
+                Ok(_) => problems.push(Problem::new(
+                    kp.key("domain"),
+                    format!("'{}' is not one of tenant '{id}''s domains (or their subdomains)", k.domain),
+                )),
+                Err(e) => problems.push(Problem::new(kp.key("domain"), e)),
+            }
+            let selector_ok = !k.selector.is_empty()
+                && k.selector.split('.').all(|l| {
+                    !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if !selector_ok {
+                problems.push(Problem::new(kp.key("selector"), format!("'{}' is not a DKIM selector", k.selector)));
+            }
+        }
         for (domain, hop) in &t.routes {
             let rp = tp.key("routes").key(domain);
             match normalize_domain(domain) {

@@ -204,6 +204,14 @@ subject_tag = "【要注意】"
 quarantine_days = 30
 notify = true
 
+# DKIM keys for outbound mail (RFC 6376): RSA or Ed25519 PEM, relative to this file. Make one with
+#   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out keys/midori.pem
+# and publish what `mamori mail dkim-records` prints.
+# [[mail.tenants.midori.dkim]]
+# domain = "city.midori.example.jp"
+# selector = "mamori2026"
+# key = "keys/midori.pem"
+
 [mail.tenants.aoba]
 routes = { "town.aoba.example.jp" = "mail.town.aoba.example.jp" }
 

@@ -493,6 +493,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             }
             _ => text,
         };
+        // Outbound mail of a tenant is signed as it will leave (after any tag).
+        let signature = match (&decision, tenant.as_deref()) {
+            (Decision::Deliver | Decision::Tag { .. }, Some(t)) if from_tenant && has_mx(&tx.recipients) => {
+                self.ctx.dkim.sign(t, &text)
+            }
+            _ => None,
+        };
         let mut stored = trace_headers(
             &self.ctx.settings.hostname,
             &id,
@@ -504,6 +511,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         );
         if let Decision::Tag { reasons } | Decision::Quarantine { reasons, .. } = &decision {
             stored.extend_from_slice(verdict_header(decision.action(), reasons).as_bytes());
+        }
+        match signature {
+            Some(Ok(header)) => stored.extend_from_slice(header.as_bytes()),
+            Some(Err(e)) => tracing::warn!(error = %e, "outbound message not DKIM-signed"),
+            None => {}
         }
         stored.extend_from_slice(&text);
         let facts = crate::message::facts(&text);
@@ -639,6 +651,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         let text = format!("{} {} {}", reply.code, reply.enhanced, reply.lines.join(" "));
         self.ctx.log.record(mail_event("mail.smtp", action, "failure", text, &facts)).await;
     }
+}
+
+fn has_mx(recipients: &[(String, Route)]) -> bool {
+    recipients.iter().any(|(_, r)| matches!(r, Route::Mx { .. }))
 }
 
 fn direction(recipients: &[(String, Route)]) -> &'static str {

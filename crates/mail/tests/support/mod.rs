@@ -114,6 +114,7 @@ impl RelaySetup {
             policy: ArcSwap::from_pointee(RelayPolicy::new(&self.mail, &self.tenants)),
             queue: QueueStore::open(&dir.path().join("queue")).unwrap(),
             quarantine: QuarantineStore::open(&dir.path().join("quarantine")).unwrap(),
+            dkim: mamori_mail::dkim_sign::DkimSigners::load(&self.mail, dir.path()).unwrap(),
             scanner: self.antivirus.then(|| {
                 let store = Arc::new(mamori_scan::SignatureStore::open(mamori_scan::SignatureConfig::default()));
                 Arc::new(mamori_scan::Engine::new(store, mamori_scan::Limits::default()))

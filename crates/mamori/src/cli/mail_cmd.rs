@@ -23,6 +23,11 @@ pub enum MailCommand {
         #[command(subcommand)]
         command: super::quarantine_cmd::QuarantineCommand,
     },
+    /// The DNS TXT records to publish for the tenants' DKIM keys.
+    DkimRecords {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,6 +81,7 @@ pub fn run(cmd: MailCommand) -> anyhow::Result<ExitCode> {
     let command = match cmd {
         MailCommand::Queue { command } => command,
         MailCommand::Quarantine { command } => return super::quarantine_cmd::run(command),
+        MailCommand::DkimRecords { config } => return dkim_records(&config),
     };
     match command {
         QueueCommand::List { config, json } => {
@@ -118,6 +124,24 @@ pub fn run(cmd: MailCommand) -> anyhow::Result<ExitCode> {
             open(&config)?.remove(&id)?;
             println!("{id} deleted");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dkim_records(config: &ConfigArg) -> anyhow::Result<ExitCode> {
+    let ctx = Context::load(&config.config)?;
+    let base = mamori_mail::dkim_sign::key_base(&ctx.config.path);
+    let signers =
+        mamori_mail::dkim_sign::DkimSigners::load(&ctx.config.file.mail, &base).map_err(anyhow::Error::msg)?;
+    let records = signers.dns_records();
+    for r in &records {
+        // Zone-file form; long values split into 255-byte strings (RFC 1035 §3.3.14).
+        let parts: Vec<String> =
+            r.value.as_bytes().chunks(255).map(|c| format!("\"{}\"", String::from_utf8_lossy(c))).collect();
+        println!("; tenant {}\n{}. IN TXT ( {} )", r.tenant, r.name, parts.join(" "));
+    }
+    if records.is_empty() {
+        println!("no DKIM keys are configured ([[mail.tenants.ID.dkim]])");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -198,6 +198,7 @@ impl Running {
                 _ => None,
             },
             self_signed_dir: ctx.data_dir.join("tls"),
+            config_dir: mamori_mail::dkim_sign::key_base(&ctx.config.path),
         };
         let settings = mamori_mail::delivery::worker::DeliverySettings::from_config(mail);
         if mail.antivirus && engine.is_none() {
