@@ -30,6 +30,7 @@ pub mod change;
 pub mod error;
 pub mod extract;
 mod headers;
+pub mod mail_quarantine;
 mod metrics;
 pub mod openapi;
 mod routes;

@@ -21,6 +21,7 @@ const PARTS: &[(&str, &str)] = &[
     ("users", include_str!("openapi/users.json")),
     ("tokens", include_str!("openapi/tokens.json")),
     ("audit", include_str!("openapi/audit.json")),
+    ("mail", include_str!("openapi/mail.json")),
 ];
 
 /// The merged document.

@@ -66,6 +66,8 @@ struct Inner {
     change_lock: tokio::sync::Mutex<()>,
     on_change: OnChange,
     status: Arc<dyn StatusProvider>,
+    /// The mail relay's quarantine, set by the binary once the relay runs.
+    quarantine: std::sync::OnceLock<Arc<dyn crate::mail_quarantine::QuarantineAccess>>,
     settings: ApiSettings,
     limiter: LoginLimiter,
     /// Argon2 takes 19 MiB and tens of milliseconds per hash: a flood of logins run all at
@@ -128,6 +130,7 @@ impl AppStateBuilder {
                 change_lock: tokio::sync::Mutex::new(()),
                 on_change: self.on_change,
                 status: self.status,
+                quarantine: std::sync::OnceLock::new(),
                 settings: self.settings,
                 limiter,
                 password_slots: tokio::sync::Semaphore::new(password_slots()),
@@ -186,6 +189,15 @@ impl AppState {
 
     pub fn status_provider(&self) -> &Arc<dyn StatusProvider> {
         &self.inner.status
+    }
+
+    /// Gives the API the mail relay's quarantine (once; later calls are ignored).
+    pub fn set_quarantine(&self, q: Arc<dyn crate::mail_quarantine::QuarantineAccess>) {
+        let _ = self.inner.quarantine.set(q);
+    }
+
+    pub fn quarantine(&self) -> Option<&Arc<dyn crate::mail_quarantine::QuarantineAccess>> {
+        self.inner.quarantine.get()
     }
 
     /// The configuration in force.

@@ -1,7 +1,7 @@
 //! Anti-virus in the running relay: swaks sends a mail with the EICAR file attached; `mamori up`
 //! quarantines it, the recipient's mail server gets the notice in Japanese instead, and
-//! `mamori mail quarantine` lists, releases (with a reason, audited) and the events are in the
-//! log store.
+//! `mamori mail quarantine` lists and releases (with a reason, audited), the API deletes, and the
+//! events are in the log store.
 
 mod common;
 
@@ -70,6 +70,41 @@ fn malware_is_quarantined_notified_and_released_by_the_cli() {
     let audit = m.cli_ok(&["mail", "quarantine", "audit", "--config", &config]);
     assert!(audit.contains("released") && audit.contains(&id) && audit.contains("送信元に確認済み"), "{audit}");
     assert!(m.cli_ok(&["mail", "quarantine", "list", "--config", &config]).contains("0 message(s)"));
+
+    // The API: a second one is listed and deleted by the prefecture's administrator.
+    let out = swaks(&[
+        "--server",
+        &server,
+        "--from",
+        "billing@example.com",
+        "--to",
+        "tanaka@city.midori.example.jp",
+        "--attach",
+        attachment.to_str().unwrap(),
+    ]);
+    assert!(out.contains("<-  250 2.0.0 Ok: queued as"), "{out}");
+    let token = m.admin_token();
+    let curl = |args: &[&str]| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-H", &format!("Authorization: Bearer {token}")])
+            .args(args)
+            .output()
+            .expect("curl");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let listed = curl(&[&m.url("/api/v1/mail/quarantine")]);
+    let id = listed["messages"][0]["id"].as_str().expect("one quarantined message").to_string();
+    let deleted = curl(&[
+        "-X",
+        "DELETE",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"reason": "不要なため削除"}"#,
+        &m.url(&format!("/api/v1/mail/quarantine/{id}")),
+    ]);
+    assert_eq!(deleted["action"], "deleted", "{deleted}");
+    assert!(m.wait_count("event.dataset:mail.quarantine AND event.action:deleted", 1) >= 1);
 
     assert!(m.wait_count("event.dataset:mail.smtp AND event.action:quarantined AND organization.id:midori", 1) >= 1);
     assert!(m.wait_count("event.dataset:scan.detection AND organization.id:midori", 1) >= 1);

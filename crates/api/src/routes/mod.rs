@@ -6,6 +6,7 @@ mod auth;
 mod config;
 mod health;
 mod ingest;
+mod mail;
 mod search;
 mod tenant_web;
 mod tenants;
@@ -92,4 +93,8 @@ pub(crate) fn table(settings: &ApiSettings) -> Table {
         .post("/api/v1/tokens", tokens::create)
         .delete("/api/v1/tokens/{id}", tokens::revoke)
         .get("/api/v1/audit", audit::list)
+        .get("/api/v1/mail/quarantine", mail::list)
+        .get("/api/v1/mail/quarantine/{id}", mail::get_one)
+        .delete("/api/v1/mail/quarantine/{id}", mail::delete)
+        .post("/api/v1/mail/quarantine/{id}/release", mail::release)
 }

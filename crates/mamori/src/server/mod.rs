@@ -3,6 +3,7 @@
 mod apply;
 mod bootstrap;
 mod listeners;
+mod quarantine_api;
 mod scan_service;
 mod watch;
 
@@ -117,9 +118,11 @@ async fn serve(
     {
         applier.attach_proxy(proxy, hook);
     }
+    let mut mail_context = None;
     if enabled("mail")
         && let Some(mail) = running.start_mail(&ctx, &logs, &managed, engine, shutdown.clone()).await?
     {
+        mail_context = Some(mail.clone());
         applier.attach_mail(mail, file.mail.clone());
     }
     let edge = match enabled("edge") {
@@ -143,6 +146,9 @@ async fn serve(
     } else {
         None
     };
+    if let (Some(api), Some(mail)) = (&api_state, mail_context) {
+        api.set_quarantine(std::sync::Arc::new(quarantine_api::RelayQuarantine(mail)));
+    }
     if let Some(scan) = scan
         && scan.listener.is_some()
     {
