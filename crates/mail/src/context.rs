@@ -44,6 +44,8 @@ pub struct MailContext {
     pub quarantine: QuarantineStore,
     /// Tenants' DKIM keys for outbound mail.
     pub dkim: crate::dkim_sign::DkimSigners,
+    /// Anti-spam scoring of mail from the internet; absent when `[mail.spam]` is off.
+    pub spam: Option<crate::spam::SpamFilter>,
     /// The scanning engine for every message and attachment; absent when anti-virus is off.
     pub scanner: Option<Arc<mamori_scan::Engine>>,
     pub tls: Option<Arc<rustls::ServerConfig>>,

@@ -70,6 +70,7 @@ pub struct MailFacts<'a> {
     pub reasons: Vec<String>,
     /// Names of the malware found.
     pub threats: Vec<String>,
+    pub spam_score: Option<f64>,
 }
 
 /// Builds one event; `action` names what happened, `outcome` is `success` or `failure`.
@@ -124,6 +125,9 @@ pub fn mail_event(dataset: &str, action: &str, outcome: &str, message: String, f
     }
     if let Some(v) = facts.verdict {
         mail.insert("verdict".into(), json!(v));
+    }
+    if let Some(score) = facts.spam_score {
+        mail.insert("spam_score".into(), json!(score));
     }
     if !facts.reasons.is_empty() {
         mail.insert("reasons".into(), json!(facts.reasons));

@@ -25,6 +25,7 @@ pub mod queue;
 pub mod server;
 pub mod service;
 pub mod smtp;
+pub mod spam;
 pub mod testkit;
 pub mod tls;
 

@@ -56,6 +56,7 @@ pub fn build(
         queue,
         quarantine,
         dkim: crate::dkim_sign::DkimSigners::load(mail, &paths.config_dir)?,
+        spam: spam_filter(mail)?,
         scanner: if mail.antivirus { scanner } else { None },
         tls: Some(tls),
         auth: Some(SenderAuth::new(auth, &mail.hostname)),
@@ -66,6 +67,19 @@ pub fn build(
     let resolver = MxResolver::new(mail.resolver).map_err(|e| format!("mail.resolver: {e}"))?;
     let worker = Worker::new(ctx.clone(), delivery, resolver);
     Ok((ctx, worker))
+}
+
+/// The anti-spam filter of `[mail.spam]`, asking its block lists through the relay's resolver.
+pub fn spam_filter(mail: &MailConfig) -> Result<Option<crate::spam::SpamFilter>, String> {
+    if !mail.spam.enabled {
+        return Ok(None);
+    }
+    let dns = if mail.spam.dnsbl.is_empty() && mail.spam.uribl.is_empty() {
+        None
+    } else {
+        Some(MxResolver::new(mail.resolver).map_err(|e| format!("mail.resolver: {e}"))?)
+    };
+    crate::spam::SpamFilter::build(&mail.spam, dns).map(Some)
 }
 
 /// The queue directory of a configuration: `queue_dir` under the data directory.

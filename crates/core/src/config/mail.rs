@@ -61,9 +61,60 @@ pub struct MailConfig {
     /// Scan every message and attachment with the scanning engine (`[scan]`), both directions.
     #[serde(default = "default_true")]
     pub antivirus: bool,
+    /// Anti-spam scoring of inbound mail, common to all tenants (thresholds are per tenant).
+    #[serde(default)]
+    pub spam: SpamConfig,
     /// Routing per tenant id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tenants: BTreeMap<String, MailTenant>,
+}
+
+/// `[mail.spam]`: what scores a message from the internet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpamConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// DNS block lists asked about the client's address (e.g. a local rbldnsd zone).
+    #[serde(default)]
+    pub dnsbl: Vec<String>,
+    /// DNS block lists asked about the host names of the links in the body.
+    #[serde(default)]
+    pub uribl: Vec<String>,
+    /// Senders (`user@domain`, `@domain` or `domain` with its subdomains) always scored as spam
+    /// or never, for every tenant; a tenant's own lists come first.
+    #[serde(default)]
+    pub block_senders: Vec<String>,
+    #[serde(default)]
+    pub allow_senders: Vec<String>,
+    /// Rules of the prefecture's own, added to the built-in ones.
+    #[serde(default)]
+    pub rules: Vec<SpamRule>,
+}
+
+impl Default for SpamConfig {
+    fn default() -> Self {
+        SpamConfig {
+            enabled: true,
+            dnsbl: Vec::new(),
+            uribl: Vec::new(),
+            block_senders: Vec::new(),
+            allow_senders: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// One scoring rule: when `pattern` (a regular expression, case-insensitive) matches `target`,
+/// `score` is added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpamRule {
+    pub name: String,
+    pub score: f64,
+    /// `subject`, `body`, `url`, `from` or `header:NAME`.
+    pub target: String,
+    pub pattern: String,
 }
 
 /// What the relay does with a message a check has flagged.
@@ -118,6 +169,22 @@ pub struct ContentPolicy {
     /// that a message with malware was quarantined.
     #[serde(default = "default_true")]
     pub notify: bool,
+    /// Spam scores from which inbound mail is tagged, quarantined, refused (no refusal when
+    /// absent).
+    #[serde(default = "default_spam_tag")]
+    pub spam_tag_score: f64,
+    #[serde(default = "default_spam_quarantine")]
+    pub spam_quarantine_score: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spam_reject_score: Option<f64>,
+    /// Advertising mail (未承諾広告, bulk mail with unsubscribe links) is its own class.
+    #[serde(default = "default_advertising_action")]
+    pub advertising_action: MailAction,
+    /// This tenant's sender lists (see `[mail.spam]`), checked before the common ones.
+    #[serde(default)]
+    pub block_senders: Vec<String>,
+    #[serde(default)]
+    pub allow_senders: Vec<String>,
 }
 
 impl Default for ContentPolicy {
@@ -129,6 +196,12 @@ impl Default for ContentPolicy {
             subject_tag: default_subject_tag(),
             quarantine_days: default_quarantine_days(),
             notify: true,
+            spam_tag_score: default_spam_tag(),
+            spam_quarantine_score: default_spam_quarantine(),
+            spam_reject_score: None,
+            advertising_action: default_advertising_action(),
+            block_senders: Vec::new(),
+            allow_senders: Vec::new(),
         }
     }
 }
@@ -141,6 +214,15 @@ fn default_suspicious_action() -> MailAction {
 }
 fn default_dmarc_action() -> DmarcAction {
     DmarcAction::Follow
+}
+fn default_spam_tag() -> f64 {
+    5.0
+}
+fn default_spam_quarantine() -> f64 {
+    10.0
+}
+fn default_advertising_action() -> MailAction {
+    MailAction::Tag
 }
 fn default_subject_tag() -> String {
     "【要注意】".into()
@@ -204,6 +286,7 @@ impl Default for MailConfig {
             delivery_port: default_delivery_port(),
             quarantine_dir: default_quarantine_dir(),
             antivirus: true,
+            spam: SpamConfig::default(),
             tenants: BTreeMap::new(),
         }
     }
@@ -301,6 +384,20 @@ pub fn check(mail: &MailConfig, tenants: &[Tenant], root: &FieldPath) -> Vec<Pro
     if mail.delivery_port == 0 {
         problems.push(Problem::new(p.key("delivery_port"), "delivery_port cannot be 0"));
     }
+    for (i, r) in mail.spam.rules.iter().enumerate() {
+        let rp = p.key("spam").key("rules").index(i);
+        let target_ok = matches!(r.target.as_str(), "subject" | "body" | "url" | "from")
+            || r.target.strip_prefix("header:").is_some_and(|h| !h.is_empty());
+        if !target_ok {
+            problems.push(Problem::new(
+                rp.key("target"),
+                format!("'{}' is not a target (subject, body, url, from, header:NAME)", r.target),
+            ));
+        }
+        if !r.score.is_finite() {
+            problems.push(Problem::new(rp.key("score"), "score must be a number"));
+        }
+    }
     let by_id: HashMap<&str, &Tenant> = tenants.iter().map(|t| (t.id.as_str(), t)).collect();
     let mut routed: HashMap<String, String> = HashMap::new();
     for (id, t) in &mail.tenants {
@@ -313,6 +410,14 @@ pub fn check(mail: &MailConfig, tenants: &[Tenant], root: &FieldPath) -> Vec<Pro
         let cp = tp.key("content");
         if c.virus_action != MailAction::Quarantine && c.virus_action != MailAction::Reject {
             problems.push(Problem::new(cp.key("virus_action"), "virus_action must be quarantine or reject"));
+        }
+        let ordered = c.spam_tag_score <= c.spam_quarantine_score
+            && c.spam_reject_score.is_none_or(|r| c.spam_quarantine_score <= r);
+        if !ordered || !c.spam_tag_score.is_finite() || !c.spam_quarantine_score.is_finite() {
+            problems.push(Problem::new(
+                cp.key("spam_tag_score"),
+                "spam scores must be finite and rise: tag <= quarantine <= reject",
+            ));
         }
         if !(1..=3650).contains(&c.quarantine_days) {
             problems.push(Problem::new(cp.key("quarantine_days"), "quarantine_days must be between 1 and 3650"));

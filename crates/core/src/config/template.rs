@@ -187,6 +187,23 @@ antivirus = true
 # Quarantined messages (relative to data_dir): `mamori mail quarantine list|show|release|delete`.
 quarantine_dir = "mail/quarantine"
 
+[mail.spam]
+# Anti-spam scoring of mail from the internet: built-in rules (GTUBE, Japanese and English
+# phishing wording, link tricks, header anomalies), SPF/DKIM/DMARC results, and these lists.
+enabled = true
+# DNS block lists for the client's address and for the hosts of links (e.g. a local rbldnsd).
+# dnsbl = ["bl.pref.example.jp"]
+# uribl = ["uribl.pref.example.jp"]
+# Senders: "user@domain", "@domain" or "domain" (with subdomains); a tenant's own lists come first.
+block_senders = []
+allow_senders = []
+# Rules of your own: target is subject, body, url, from or header:NAME; case-insensitive regex.
+# [[mail.spam.rules]]
+# name = "PREF_FAKE_INVOICE"
+# score = 3.0
+# target = "subject"
+# pattern = "請求書.*(至急|未払い)"
+
 [mail.tenants.midori]
 # Inbound mail for each domain (and its subdomains) goes to this next hop (host[:port]).
 routes = { "city.midori.example.jp" = "10.1.0.25:25" }
@@ -203,6 +220,12 @@ dmarc_action = "follow"
 subject_tag = "【要注意】"
 quarantine_days = 30
 notify = true
+# Spam scores from which mail is tagged and quarantined (add spam_reject_score to refuse);
+# advertising (未承諾広告※, bulk mail) is its own class: deliver, tag, quarantine or reject.
+spam_tag_score = 5.0
+spam_quarantine_score = 10.0
+advertising_action = "tag"
+# allow_senders = ["@partner.example.jp"]
 
 # DKIM keys for outbound mail (RFC 6376): RSA or Ed25519 PEM, relative to this file. Make one with
 #   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out keys/midori.pem

@@ -6,9 +6,10 @@ use mamori_scan::ScanReport;
 use mamori_scan::verdict::{FindingKind, display_path};
 
 use crate::quarantine::Cause;
+use crate::spam::SpamVerdict;
 
 /// What the checks found in one message, as lines for logs, headers and notices.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Findings {
     /// `NAME in PATH` for every signature that matched.
     pub virus: Vec<String>,
@@ -16,6 +17,8 @@ pub struct Findings {
     pub suspicious: Vec<String>,
     /// DMARC result and the author domain's policy (`none`, `quarantine`, `reject`).
     pub dmarc: Option<(&'static str, &'static str)>,
+    /// The spam score of mail from the internet.
+    pub spam: Option<SpamVerdict>,
 }
 
 impl Findings {
@@ -124,6 +127,21 @@ pub fn decide(policy: &ContentPolicy, findings: &Findings) -> Decision {
         let action = dmarc_action(policy.dmarc_action, result, published);
         flags.push((action, Cause::Dmarc, vec![format!("dmarc: {result} (p={published})")]));
     }
+    if let Some(spam) = &findings.spam {
+        let action = if policy.spam_reject_score.is_some_and(|r| spam.score >= r) {
+            MailAction::Reject
+        } else if spam.score >= policy.spam_quarantine_score {
+            MailAction::Quarantine
+        } else if spam.score >= policy.spam_tag_score {
+            MailAction::Tag
+        } else {
+            MailAction::Deliver
+        };
+        flags.push((action, Cause::Spam, vec![format!("spam: {}", spam.describe())]));
+        if spam.advertising && spam.score > -100.0 {
+            flags.push((policy.advertising_action, Cause::Advertising, vec!["advertising".into()]));
+        }
+    }
     let Some(strongest) = flags.iter().map(|(a, ..)| rank(*a)).max().filter(|&r| r > 0) else {
         return Decision::Deliver;
     };
@@ -147,6 +165,7 @@ mod tests {
             virus: if virus { vec!["Eicar in m.eml".into()] } else { vec![] },
             suspicious: if suspicious { vec!["encrypted zip in m.eml > a.zip".into()] } else { vec![] },
             dmarc,
+            spam: None,
         }
     }
 
@@ -188,6 +207,25 @@ mod tests {
         assert_eq!(decide(&quarantine, &findings(false, false, Some(("fail", "none")))).action(), "deliver");
         let ignore = ContentPolicy { dmarc_action: DmarcAction::Ignore, ..Default::default() };
         assert_eq!(decide(&ignore, &findings(false, false, Some(("fail", "reject")))).action(), "deliver");
+    }
+
+    #[test]
+    fn spam_scores_meet_the_tenant_thresholds() {
+        let spam = |score: f64, advertising: bool| Findings {
+            spam: Some(SpamVerdict { score, hits: vec![], advertising }),
+            ..Default::default()
+        };
+        let p = ContentPolicy::default();
+        assert_eq!(decide(&p, &spam(4.9, false)).action(), "deliver");
+        assert_eq!(decide(&p, &spam(5.0, false)).action(), "tag");
+        assert_eq!(decide(&p, &spam(12.0, false)).action(), "quarantine");
+        assert_eq!(decide(&p, &spam(1000.0, false)).action(), "quarantine", "no refusal unless asked");
+        let strict = ContentPolicy { spam_reject_score: Some(15.0), ..Default::default() };
+        assert!(matches!(decide(&strict, &spam(20.0, false)), Decision::Reject { cause: Cause::Spam, .. }));
+        assert_eq!(decide(&p, &spam(0.0, true)).action(), "tag", "advertising is tagged by default");
+        let ads_held = ContentPolicy { advertising_action: MailAction::Quarantine, ..Default::default() };
+        assert!(matches!(decide(&ads_held, &spam(0.0, true)), Decision::Quarantine { cause: Cause::Advertising, .. }));
+        assert_eq!(decide(&ads_held, &spam(-100.0, true)).action(), "deliver", "allow-listed senders pass");
     }
 
     #[test]

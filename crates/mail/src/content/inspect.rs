@@ -23,6 +23,7 @@ pub async fn inspect(
     text: Vec<u8>,
     tenant: Option<&str>,
     dmarc: Option<(&'static str, &'static str)>,
+    spam: Option<crate::spam::SpamVerdict>,
 ) -> Result<(Vec<u8>, Inspection), String> {
     let (text, report) = match ctx.scanner.clone() {
         Some(engine) => {
@@ -41,6 +42,7 @@ pub async fn inspect(
     };
     let mut findings = report.as_ref().map(Findings::from_scan).unwrap_or_default();
     findings.dmarc = dmarc;
+    findings.spam = spam;
     let policy = ctx.policy.load();
     let decision = decide(policy.content(tenant), &findings);
     let (threats, alerts) = match &report {

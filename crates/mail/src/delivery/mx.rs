@@ -117,4 +117,21 @@ impl MxResolver {
             Err(e) => Err(format!("4.4.4 no address for {host}: {e}")),
         }
     }
+
+    /// The IPv4 answers for `name` (a DNS block list query); empty when it is not listed or the
+    /// list cannot be asked (a list that does not answer must not make mail spam).
+    pub async fn ipv4(&self, name: &str) -> Vec<std::net::Ipv4Addr> {
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        match self.dns.ipv4_lookup(fqdn.as_str()).await {
+            Ok(l) => l
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::A(a) => Some(a.0),
+                    _ => None,
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
 }

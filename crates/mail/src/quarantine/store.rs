@@ -40,6 +40,8 @@ pub enum Cause {
     Virus,
     Suspicious,
     Dmarc,
+    Spam,
+    Advertising,
 }
 
 impl Cause {
@@ -48,6 +50,8 @@ impl Cause {
             Cause::Virus => "virus",
             Cause::Suspicious => "suspicious",
             Cause::Dmarc => "dmarc",
+            Cause::Spam => "spam",
+            Cause::Advertising => "advertising",
         }
     }
 }

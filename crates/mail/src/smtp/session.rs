@@ -473,7 +473,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         };
         let tenant = self.tenant_of(&tx);
         let dmarc = auth.as_ref().and_then(|a| a.dmarc);
-        let (text, inspection) = match crate::content::inspect(self.ctx, text, tenant.as_deref(), dmarc).await {
+        // Spam is judged on mail from the internet; a tenant's own users are known by address.
+        let spam = match (&self.ctx.spam, from_tenant) {
+            (Some(filter), false) => {
+                let policy = self.ctx.policy.load();
+                let content = policy.content(tenant.as_deref()).clone();
+                drop(policy);
+                Some(filter.check(&text, self.peer.ip, &tx.sender_text, auth.as_ref(), &content).await)
+            }
+            _ => None,
+        };
+        let spam_score = spam.as_ref().map(|s| s.score);
+        let (text, inspection) = match crate::content::inspect(self.ctx, text, tenant.as_deref(), dmarc, spam).await {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = %e, "cannot check a message");
@@ -553,7 +564,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             dmarc,
             direction: Some(direction(&tx.recipients)),
             tls: self.peer.tls,
-            verdict: (self.ctx.scanner.is_some() || dmarc.is_some()).then(|| decision.action()),
+            verdict: (self.ctx.scanner.is_some() || dmarc.is_some() || spam_score.is_some()).then(|| decision.action()),
+            spam_score,
             reasons,
             threats: inspection.threats,
         };
@@ -709,6 +721,8 @@ fn reject_reply(cause: Cause, reasons: &[String]) -> Reply {
     match cause {
         Cause::Virus => Reply::new(554, "5.7.1", format!("Message refused: malware found ({detail})")),
         Cause::Suspicious => Reply::new(554, "5.7.1", format!("Message refused: suspicious content ({detail})")),
+        Cause::Spam => Reply::new(550, "5.7.1", format!("Message refused as spam ({detail})")),
+        Cause::Advertising => Reply::new(550, "5.7.1", "Message refused: unsolicited advertising"),
         Cause::Dmarc => {
             Reply::new(550, "5.7.1", format!("Message refused: DMARC policy of the author domain ({detail})"))
         }

@@ -71,6 +71,9 @@ pub struct RelaySetup {
     pub retry: Vec<Duration>,
     /// Scans every message with the scanning engine's built-in signatures (EICAR).
     pub antivirus: bool,
+    /// Scores mail from the internet per `mail.spam`, asking block lists through `spam_dns`.
+    pub spam: bool,
+    pub spam_dns: Option<SocketAddr>,
 }
 
 impl RelaySetup {
@@ -91,6 +94,8 @@ impl RelaySetup {
             authenticate_with_dns: None,
             retry: vec![Duration::from_millis(300)],
             antivirus: false,
+            spam: false,
+            spam_dns: None,
         }
     }
 
@@ -115,6 +120,10 @@ impl RelaySetup {
             queue: QueueStore::open(&dir.path().join("queue")).unwrap(),
             quarantine: QuarantineStore::open(&dir.path().join("quarantine")).unwrap(),
             dkim: mamori_mail::dkim_sign::DkimSigners::load(&self.mail, dir.path()).unwrap(),
+            spam: self.spam.then(|| {
+                let dns = self.spam_dns.map(|d| MxResolver::new(Some(d)).unwrap());
+                mamori_mail::spam::SpamFilter::build(&self.mail.spam, dns).unwrap()
+            }),
             scanner: self.antivirus.then(|| {
                 let store = Arc::new(mamori_scan::SignatureStore::open(mamori_scan::SignatureConfig::default()));
                 Arc::new(mamori_scan::Engine::new(store, mamori_scan::Limits::default()))
