@@ -8,6 +8,7 @@
 //! `delivery` (client, MX, DSN, worker), `auth` (SPF, DKIM, DMARC), `content` (anti-virus and
 //! DMARC verdicts weighed per tenant), `quarantine`, `events`, `tls`, `service` (wiring).
 
+pub mod archive;
 pub mod auth;
 pub mod content;
 pub mod context;

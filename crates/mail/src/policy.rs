@@ -43,6 +43,8 @@ pub struct RelayPolicy {
     default_content: ContentPolicy,
     /// Who each tenant's users ask about quarantined mail.
     helpdesks: HashMap<String, Helpdesk>,
+    /// Each tenant's archive of original inbound mail: its address and route.
+    archives: HashMap<String, (String, Route)>,
 }
 
 impl RelayPolicy {
@@ -67,11 +69,24 @@ impl RelayPolicy {
             }
         }
         let content = mail.tenants.iter().map(|(id, m)| (id.clone(), m.content.clone())).collect();
+        let archives = mail
+            .tenants
+            .iter()
+            .filter_map(|(id, m)| {
+                let a = m.archive.as_ref()?;
+                let hop = NextHop::parse(&a.next_hop).ok()?;
+                Some((
+                    id.clone(),
+                    (a.address.clone(), Route::Relay { tenant: id.clone(), host: hop.host, port: hop.port }),
+                ))
+            })
+            .collect();
         let helpdesks = tenants.iter().filter_map(|t| helpdesk_of(t).map(|h| (t.id.clone(), h))).collect();
         RelayPolicy {
             content,
             default_content: ContentPolicy::default(),
             helpdesks,
+            archives,
             routes: DomainMap::new(routes),
             senders: PrefixMap::new(senders),
             domains: DomainMap::new(tenants.iter().flat_map(|t| t.domains.iter().map(|d| (d.clone(), t.id.clone())))),
@@ -81,6 +96,11 @@ impl RelayPolicy {
     /// The content checks for a tenant's mail (the defaults for mail of no tenant).
     pub fn content(&self, tenant: Option<&str>) -> &ContentPolicy {
         tenant.and_then(|t| self.content.get(t)).unwrap_or(&self.default_content)
+    }
+
+    /// Where a tenant's original inbound mail is copied to, if anywhere.
+    pub fn archive(&self, tenant: Option<&str>) -> Option<&(String, Route)> {
+        tenant.and_then(|t| self.archives.get(t))
     }
 
     pub fn helpdesk(&self, tenant: Option<&str>) -> Option<&Helpdesk> {

@@ -254,6 +254,20 @@ pub struct MailTenant {
     /// by the key whose domain is its From: domain or a parent of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dkim: Vec<DkimKey>,
+    /// A copy of every inbound message as it arrived goes to this isolated archive
+    /// (メール原本の隔離保管), through the queue like any message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveTarget>,
+}
+
+/// Where a tenant's original inbound mail is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveTarget {
+    /// The archive's mailbox, e.g. `journal@archive.midori.example.jp`.
+    pub address: String,
+    /// The archive server (`host[:port]`), reached directly, never by MX.
+    pub next_hop: String,
 }
 
 /// One DKIM signing key of a tenant domain.
@@ -426,6 +440,17 @@ pub fn check(mail: &MailConfig, tenants: &[Tenant], root: &FieldPath) -> Vec<Pro
             problems.push(Problem::new(cp.key("subject_tag"), "subject_tag must be one line of at most 40 characters"));
         }
         let owned = DomainMap::new(tenant.domains.iter().map(|d| (d.clone(), ())));
+        if let Some(a) = &t.archive {
+            let ap = tp.key("archive");
+            let domain_ok =
+                a.address.rsplit_once('@').is_some_and(|(l, d)| !l.is_empty() && normalize_domain(d).is_ok());
+            if !domain_ok {
+                problems.push(Problem::new(ap.key("address"), format!("'{}' is not a mail address", a.address)));
+            }
+            if let Err(e) = NextHop::parse(&a.next_hop) {
+                problems.push(Problem::new(ap.key("next_hop"), e));
+            }
+        }
         for (i, k) in t.dkim.iter().enumerate() {
             let kp = tp.key("dkim").index(i);
             match normalize_domain(&k.domain) {

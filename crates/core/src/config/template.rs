@@ -209,6 +209,8 @@ allow_senders = []
 routes = { "city.midori.example.jp" = "10.1.0.25:25" }
 # Who may send outbound mail as みどり市; the tenant's networks when left out.
 # sender_networks = ["10.1.0.0/24"]
+# A copy of every inbound message as it arrived goes to an isolated archive server.
+# archive = { address = "journal@archive.city.midori.example.jp", next_hop = "10.1.9.25:25" }
 
 [mail.tenants.midori.content]
 # Malware: quarantine (the recipients are told in Japanese and English) or reject.

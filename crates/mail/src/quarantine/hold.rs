@@ -21,7 +21,14 @@ pub fn notice_recipients(envelope: &Envelope) -> Vec<String> {
 /// Stores the message durably and queues a notice per person when the cause is malware and the
 /// tenant wants notices. Returns how many notices were queued. Errors only when the message
 /// itself could not be stored (the caller then answers with a temporary failure).
-pub async fn hold(ctx: &MailContext, record: Record, stored: Vec<u8>) -> Result<usize, String> {
+/// An archive copy of the original, when the tenant keeps one, is queued before the message is
+/// quarantined, and must succeed.
+pub async fn hold(
+    ctx: &MailContext,
+    record: Record,
+    stored: Vec<u8>,
+    archive: Option<(Envelope, Vec<u8>)>,
+) -> Result<usize, String> {
     let mut notices = Vec::new();
     {
         let policy = ctx.policy.load();
@@ -39,8 +46,12 @@ pub async fn hold(ctx: &MailContext, record: Record, stored: Vec<u8>) -> Result<
         }
     }
     let (quarantine, queue) = (ctx.quarantine.clone(), ctx.queue.clone());
+    let has_archive = archive.is_some();
     let id = record.id.clone();
     let queued = tokio::task::spawn_blocking(move || -> Result<usize, String> {
+        if let Some((env, text)) = &archive {
+            queue.insert(env, text).map_err(|e| format!("archive copy: {e}"))?;
+        }
         quarantine.insert(&record, &stored).map_err(|e| e.to_string())?;
         let mut queued = 0;
         for (env, body) in &notices {
@@ -53,7 +64,7 @@ pub async fn hold(ctx: &MailContext, record: Record, stored: Vec<u8>) -> Result<
     })
     .await
     .map_err(|e| format!("the quarantine writer failed: {e}"))??;
-    if queued > 0 {
+    if queued > 0 || has_archive {
         ctx.queued.notify_one();
     }
     tracing::info!(%id, queued, "message quarantined");

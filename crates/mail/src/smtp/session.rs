@@ -497,6 +497,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             self.ctx.log.record(alert).await;
         }
         let decision = inspection.decision;
+        let trace = trace_headers(
+            &self.ctx.settings.hostname,
+            &id,
+            &helo,
+            &self.peer,
+            self.esmtp,
+            auth.as_ref(),
+            &tx.recipients,
+        );
+        // The original, before any tag, for the tenant's archive of inbound mail.
+        let archive = match &decision {
+            Decision::Reject { .. } => None,
+            _ if direction(&tx.recipients) != "inbound" => None,
+            _ => crate::archive::copy(
+                &self.ctx.policy.load(),
+                tenant.as_deref(),
+                &id,
+                &tx.sender_text,
+                &tx.recipients,
+                &[trace.as_slice(), &text].concat(),
+            ),
+        };
         let text = match &decision {
             Decision::Tag { .. } => {
                 let tag = self.ctx.policy.load().content(tenant.as_deref()).subject_tag.clone();
@@ -511,15 +533,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             }
             _ => None,
         };
-        let mut stored = trace_headers(
-            &self.ctx.settings.hostname,
-            &id,
-            &helo,
-            &self.peer,
-            self.esmtp,
-            auth.as_ref(),
-            &tx.recipients,
-        );
+        let mut stored = trace;
         if let Decision::Tag { reasons } | Decision::Quarantine { reasons, .. } = &decision {
             stored.extend_from_slice(verdict_header(decision.action(), reasons).as_bytes());
         }
@@ -588,7 +602,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                     reasons,
                     envelope,
                 };
-                match crate::quarantine::hold::hold(self.ctx, record, stored).await {
+                match crate::quarantine::hold::hold(self.ctx, record, stored, archive).await {
                     Ok(notices) => {
                         self.ctx.metrics.quarantined.inc();
                         f.queue_id = Some(&id);
@@ -608,14 +622,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                     }
                 }
             }
-            Decision::Deliver | Decision::Tag { .. } => self.enqueue(&id, envelope, stored, f).await,
+            Decision::Deliver | Decision::Tag { .. } => self.enqueue(&id, envelope, stored, archive, f).await,
         }
     }
 
     /// Queues an accepted message; `250` only once it is on disk.
-    async fn enqueue(&mut self, id: &str, envelope: crate::queue::Envelope, stored: Vec<u8>, mut f: MailFacts<'_>) {
+    /// The archive copy, when there is one, is queued first: `250` means both are on disk.
+    async fn enqueue(
+        &mut self,
+        id: &str,
+        envelope: crate::queue::Envelope,
+        stored: Vec<u8>,
+        archive: Option<(crate::queue::Envelope, Vec<u8>)>,
+        mut f: MailFacts<'_>,
+    ) {
         let queue = self.ctx.queue.clone();
-        let stored_result = tokio::task::spawn_blocking(move || queue.insert(&envelope, &stored)).await;
+        let stored_result = tokio::task::spawn_blocking(move || {
+            if let Some((env, text)) = &archive {
+                queue.insert(env, text)?;
+            }
+            queue.insert(&envelope, &stored)
+        })
+        .await;
         match stored_result {
             Ok(Ok(())) => {
                 self.ctx.metrics.accepted.inc();
