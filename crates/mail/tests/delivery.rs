@@ -92,6 +92,37 @@ async fn a_4xx_is_retried_and_a_5xx_is_returned_to_the_sender_with_a_dsn() {
     wait_until_empty(&relay).await;
 }
 
+/// A next hop that keeps answering 4xx: after `delay_warning` the sender is told once, with
+/// `Action: delayed` and the time retries end; delivery goes on.
+#[tokio::test]
+async fn a_long_delay_is_reported_once_to_the_sender() {
+    let sink = SmtpSink::start(false).await.unwrap();
+    let dns = DnsServer::start(Zone::default()).await.unwrap();
+    let mut setup = RelaySetup::two_tenants(&sink.addr.to_string()).client_is_tenant_b();
+    setup.mail.tenants.get_mut("b").unwrap().routes.insert("b.example.jp".into(), sink.addr.to_string());
+    setup.deliver_with_dns = Some(dns.addr);
+    setup.retry = vec![Duration::from_millis(200)];
+    setup.delay_warning = Some(Duration::from_millis(500));
+    for _ in 0..6 {
+        sink.push_script(Script::Rcpt("451 4.2.1 mailbox temporarily unavailable".into()));
+    }
+    let relay = setup.start().await;
+    let mut c = Client::connect(relay.addr).await;
+    c.cmd("EHLO client.example").await;
+    assert!(c.mail("me@b.example.jp", &["u@a.example.jp"], BODY).await.starts_with("250"));
+    // The notice goes to me@b.example.jp (the sink is also b's mail server); then the original.
+    let got = sink.wait_for(2, 20).await;
+    let notice = got.iter().find(|m| m.from.is_empty()).expect("a delay notice from <>");
+    assert_eq!(notice.to, vec!["me@b.example.jp"]);
+    let text = String::from_utf8_lossy(&notice.data);
+    assert!(text.contains("Final-Recipient: rfc822; u@a.example.jp\r\nAction: delayed\r\nStatus: 4.2.1\r\n"), "{text}");
+    assert!(text.contains("Will-Retry-Until: "), "{text}");
+    assert!(got.iter().any(|m| m.from == "me@b.example.jp" && m.to == vec!["u@a.example.jp"]));
+    wait_until_empty(&relay).await;
+    let notices = sink.received().iter().filter(|m| m.from.is_empty()).count();
+    assert_eq!(notices, 1, "told once");
+}
+
 #[tokio::test]
 async fn outbound_mail_goes_to_the_lowest_preference_mx_that_answers() {
     let sink = SmtpSink::start(true).await.unwrap();

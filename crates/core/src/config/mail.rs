@@ -49,6 +49,10 @@ pub struct MailConfig {
     /// §4.5.4.1: 4-5 days).
     #[serde(default = "default_give_up_hours")]
     pub give_up_hours: u64,
+    /// A sender whose message is still undelivered after this long is told once that it is
+    /// delayed (RFC 3464 `Action: delayed`); 0 sends no such notice.
+    #[serde(default = "default_delay_warning_hours")]
+    pub delay_warning_hours: u64,
     /// A DNS server (`ip:port`) for MX lookups and SPF; the system resolver when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolver: Option<SocketAddr>,
@@ -296,6 +300,7 @@ impl Default for MailConfig {
             queue_dir: default_queue_dir(),
             retry_minutes: default_retry_minutes(),
             give_up_hours: default_give_up_hours(),
+            delay_warning_hours: default_delay_warning_hours(),
             resolver: None,
             delivery_port: default_delivery_port(),
             quarantine_dir: default_quarantine_dir(),
@@ -329,6 +334,9 @@ fn default_retry_minutes() -> Vec<u64> {
 }
 fn default_give_up_hours() -> u64 {
     120
+}
+fn default_delay_warning_hours() -> u64 {
+    4
 }
 fn default_delivery_port() -> u16 {
     25
@@ -394,6 +402,12 @@ pub fn check(mail: &MailConfig, tenants: &[Tenant], root: &FieldPath) -> Vec<Pro
     }
     if !(1..=24 * 30).contains(&mail.give_up_hours) {
         problems.push(Problem::new(p.key("give_up_hours"), "give_up_hours must be between 1 and 720"));
+    }
+    if mail.delay_warning_hours >= mail.give_up_hours && mail.delay_warning_hours != 0 {
+        problems.push(Problem::new(
+            p.key("delay_warning_hours"),
+            "delay_warning_hours must be less than give_up_hours (or 0 for no delay notice)",
+        ));
     }
     if mail.delivery_port == 0 {
         problems.push(Problem::new(p.key("delivery_port"), "delivery_port cannot be 0"));

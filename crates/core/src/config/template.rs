@@ -180,6 +180,9 @@ queue_dir = "mail/queue"
 # sender with a delivery status notification in Japanese and English.
 retry_minutes = [5, 10, 30, 60, 120, 240]
 give_up_hours = 120
+# The sender is told once (in Japanese and English) when a message is still undelivered after
+# this many hours; 0 sends no such notice.
+delay_warning_hours = 4
 # A DNS server for MX lookups and SPF; the system resolver when left out.
 # resolver = "192.0.2.53:53"
 # Every message and attachment goes through the scanning engine ([scan]) in both directions.

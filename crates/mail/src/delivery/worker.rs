@@ -33,6 +33,8 @@ pub struct DeliverySettings {
     pub concurrency: usize,
     /// How often the queue is looked at when nothing wakes the worker.
     pub scan_interval: Duration,
+    /// When the sender is told that a message is delayed; `None`: never.
+    pub delay_warning: Option<Duration>,
 }
 
 impl DeliverySettings {
@@ -46,6 +48,7 @@ impl DeliverySettings {
             command_timeout: Duration::from_secs(120),
             concurrency: 16,
             scan_interval: Duration::from_secs(5),
+            delay_warning: (c.delay_warning_hours > 0).then(|| Duration::from_secs(c.delay_warning_hours * 3600)),
         }
     }
 }
@@ -235,11 +238,20 @@ impl Worker {
         self.ctx.log.record(mail_event("mail.delivery", action, outcome, message, &facts)).await;
     }
 
-    /// Saves the state; when nothing is pending, sends the DSN for failures and removes the message.
-    async fn finish(&self, env: Envelope, text: &[u8]) {
+    /// Saves the state; when nothing is pending, sends the DSN for failures and removes the
+    /// message; when delivery has taken long, tells the sender once.
+    async fn finish(&self, mut env: Envelope, text: &[u8]) {
         let queue = self.ctx.queue.clone();
         let done = env.is_done();
-        let dsn = if done { self.dsn(&env, text) } else { None };
+        let dsn = if done {
+            self.dsn(&env, text, super::dsn::Action::Failed)
+        } else if self.delay_due(&env) {
+            env.delay_warned = true;
+            self.dsn(&env, text, super::dsn::Action::Delayed { until: env.received_at + self.give_up_span() })
+        } else {
+            None
+        };
+        let wake = done || dsn.is_some();
         let result = tokio::task::spawn_blocking(move || -> Result<(), crate::queue::QueueError> {
             if let Some((dsn_env, dsn_text)) = dsn {
                 queue.insert(&dsn_env, &dsn_text)?;
@@ -249,7 +261,7 @@ impl Worker {
         .await;
         match result {
             Ok(Ok(())) => {
-                if done {
+                if wake {
                     self.ctx.queued.notify_one();
                 }
             }
@@ -258,13 +270,31 @@ impl Worker {
         }
     }
 
-    /// The DSN for failed recipients, as a new queued message from `<>`.
-    fn dsn(&self, env: &Envelope, text: &[u8]) -> Option<(Envelope, Vec<u8>)> {
-        let failed: Vec<_> = env.recipients.iter().filter(|r| r.status == Status::Failed).collect();
+    fn give_up_span(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::try_from(self.settings.give_up).unwrap_or(jiff::SignedDuration::from_hours(120))
+    }
+
+    /// A message still pending after the warning time, tried at least once, not yet warned.
+    fn delay_due(&self, env: &Envelope) -> bool {
+        let Some(after) = self.settings.delay_warning else { return false };
+        !env.delay_warned
+            && !env.sender.is_empty()
+            && env.pending().any(|r| r.attempts > 0)
+            && Timestamp::now().duration_since(env.received_at).unsigned_abs() >= after
+    }
+
+    /// The DSN for failed (or, for a delay notice, still pending) recipients, as a new queued
+    /// message from `<>`.
+    fn dsn(&self, env: &Envelope, text: &[u8], action: super::dsn::Action) -> Option<(Envelope, Vec<u8>)> {
+        let wanted = match action {
+            super::dsn::Action::Failed => Status::Failed,
+            super::dsn::Action::Delayed { .. } => Status::Pending,
+        };
+        let failed: Vec<_> = env.recipients.iter().filter(|r| r.status == wanted).collect();
         if failed.is_empty() || env.sender.is_empty() {
             return None;
         }
-        let body = super::dsn::build(&self.ctx.settings.hostname, env, &failed, text);
+        let body = super::dsn::build(&self.ctx.settings.hostname, env, &failed, text, action);
         let policy = self.ctx.policy.load();
         match crate::own_mail::envelope_to(&policy, &self.ctx.settings.hostname, env.tenant.clone(), &env.sender, &body)
         {

@@ -27,6 +27,9 @@ pub struct Envelope {
     #[serde(default)]
     pub smtputf8: bool,
     pub recipients: Vec<Recipient>,
+    /// The sender has been told that delivery is delayed (once per message).
+    #[serde(default)]
+    pub delay_warned: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -52,5 +52,6 @@ pub fn new_envelope(m: NewMessage) -> Envelope {
                 dsn_status: None,
             })
             .collect(),
+        delay_warned: false,
     }
 }

@@ -216,6 +216,7 @@ mod tests {
                 remote: None,
                 dsn_status: None,
             }],
+            delay_warned: false,
         }
     }
 

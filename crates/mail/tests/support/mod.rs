@@ -69,6 +69,8 @@ pub struct RelaySetup {
     /// Checks SPF and DKIM of mail from the internet with this DNS server.
     pub authenticate_with_dns: Option<SocketAddr>,
     pub retry: Vec<Duration>,
+    /// When the worker tells the sender that a message is delayed.
+    pub delay_warning: Option<Duration>,
     /// Scans every message with the scanning engine's built-in signatures (EICAR).
     pub antivirus: bool,
     /// Scores mail from the internet per `mail.spam`, asking block lists through `spam_dns`.
@@ -93,6 +95,7 @@ impl RelaySetup {
             deliver_with_dns: None,
             authenticate_with_dns: None,
             retry: vec![Duration::from_millis(300)],
+            delay_warning: None,
             antivirus: false,
             spam: false,
             spam_dns: None,
@@ -150,6 +153,7 @@ impl RelaySetup {
                 command_timeout: Duration::from_secs(5),
                 concurrency: 4,
                 scan_interval: Duration::from_millis(100),
+                delay_warning: self.delay_warning,
             };
             let worker = Worker::new(ctx.clone(), settings, MxResolver::new(Some(dns)).unwrap());
             tokio::spawn(worker.run(shutdown.clone()));
