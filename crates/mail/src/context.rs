@@ -20,6 +20,8 @@ pub struct SmtpSettings {
     pub hostname: String,
     pub max_message_bytes: u64,
     pub max_recipients: usize,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
     pub command_timeout: Duration,
     pub data_timeout: Duration,
 }
@@ -30,6 +32,8 @@ impl SmtpSettings {
             hostname: c.hostname.clone(),
             max_message_bytes: c.max_message_bytes,
             max_recipients: c.max_recipients,
+            max_connections: c.max_connections,
+            max_connections_per_ip: c.max_connections_per_ip,
             command_timeout: Duration::from_secs(c.command_timeout_secs.max(1)),
             data_timeout: Duration::from_secs(c.data_timeout_secs.max(1)),
         }

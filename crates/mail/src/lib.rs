@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod connections;
 pub mod content;
 pub mod context;
 pub mod delivery;

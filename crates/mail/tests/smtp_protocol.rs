@@ -151,3 +151,25 @@ async fn starttls_upgrades_and_refuses_injected_commands() {
     let r = c.reply().await;
     assert!(r.starts_with("554 5.5.0"), "{r}");
 }
+
+/// One address may hold only `max_connections_per_ip` sessions; the next is told 421 and
+/// closed, and a freed place can be taken again. A tenant's own sender is not limited per address.
+#[tokio::test]
+async fn connections_per_address_are_limited() {
+    let mut setup = RelaySetup::two_tenants("127.0.0.1:9");
+    setup.mail.max_connections_per_ip = 2;
+    let relay = setup.start().await;
+    let first = Client::connect(relay.addr).await;
+    let _second = Client::connect(relay.addr).await;
+    let mut third = Client { io: tokio::io::BufReader::new(tokio::net::TcpStream::connect(relay.addr).await.unwrap()) };
+    assert_eq!(third.reply().await, "421 4.7.0 Too many connections, try again later");
+    drop(first);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let _again = Client::connect(relay.addr).await;
+
+    let mut setup = RelaySetup::two_tenants("127.0.0.1:9").client_is_tenant_b();
+    setup.mail.max_connections_per_ip = 1;
+    let relay = setup.start().await;
+    let _a = Client::connect(relay.addr).await;
+    let _b = Client::connect(relay.addr).await;
+}

@@ -26,6 +26,12 @@ pub struct MailConfig {
     /// Recipients per message (RFC 5321 §4.5.3.1.8 asks for at least 100).
     #[serde(default = "default_max_recipients")]
     pub max_recipients: usize,
+    /// Simultaneous SMTP connections in all, and from one address outside the tenants' sender
+    /// networks; more get `421 4.7.0` and are closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    #[serde(default = "default_max_connections_per_ip")]
+    pub max_connections_per_ip: usize,
     /// Idle time allowed between commands (RFC 5321 §4.5.3.2.7: at least 5 minutes).
     #[serde(default = "default_command_timeout")]
     pub command_timeout_secs: u64,
@@ -293,6 +299,8 @@ impl Default for MailConfig {
             hostname: default_hostname(),
             max_message_bytes: default_max_message(),
             max_recipients: default_max_recipients(),
+            max_connections: default_max_connections(),
+            max_connections_per_ip: default_max_connections_per_ip(),
             command_timeout_secs: default_command_timeout(),
             data_timeout_secs: default_data_timeout(),
             tls_cert: None,
@@ -319,6 +327,13 @@ fn default_max_message() -> u64 {
 }
 fn default_max_recipients() -> usize {
     100
+}
+fn default_max_connections() -> usize {
+    1000
+}
+fn default_max_connections_per_ip() -> usize {
+    // Postfix's smtpd_client_connection_count_limit.
+    50
 }
 fn default_command_timeout() -> u64 {
     300
@@ -385,6 +400,15 @@ pub fn check(mail: &MailConfig, tenants: &[Tenant], root: &FieldPath) -> Vec<Pro
     }
     if !(1..=10_000).contains(&mail.max_recipients) {
         problems.push(Problem::new(p.key("max_recipients"), "max_recipients must be between 1 and 10000"));
+    }
+    if mail.max_connections == 0
+        || mail.max_connections_per_ip == 0
+        || mail.max_connections_per_ip > mail.max_connections
+    {
+        problems.push(Problem::new(
+            p.key("max_connections_per_ip"),
+            "max_connections and max_connections_per_ip must be at least 1, the second not above the first",
+        ));
     }
     for (key, v) in [("command_timeout_secs", mail.command_timeout_secs), ("data_timeout_secs", mail.data_timeout_secs)]
     {

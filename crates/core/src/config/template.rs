@@ -171,6 +171,9 @@ hostname = "mail.pref.example.jp"
 # Larger messages get 552 5.3.4 (bytes); recipients per message.
 max_message_bytes = 26214400
 max_recipients = 100
+# Simultaneous connections in all and per client address (tenants' senders: no per-address limit).
+max_connections = 1000
+max_connections_per_ip = 50
 # Without tls_cert/tls_key a self-signed certificate is made in the data directory.
 # tls_cert = "certs/mail.crt"
 # tls_key = "certs/mail.key"
