@@ -45,6 +45,8 @@ pub struct RelayPolicy {
     helpdesks: HashMap<String, Helpdesk>,
     /// Each tenant's archive of original inbound mail: its address and route.
     archives: HashMap<String, (String, Route)>,
+    /// The configured mailbox for `<postmaster>`, and where it goes.
+    postmaster: Option<(String, Route)>,
 }
 
 impl RelayPolicy {
@@ -82,7 +84,7 @@ impl RelayPolicy {
             })
             .collect();
         let helpdesks = tenants.iter().filter_map(|t| helpdesk_of(t).map(|h| (t.id.clone(), h))).collect();
-        RelayPolicy {
+        let mut policy = RelayPolicy {
             content,
             default_content: ContentPolicy::default(),
             helpdesks,
@@ -90,7 +92,28 @@ impl RelayPolicy {
             routes: DomainMap::new(routes),
             senders: PrefixMap::new(senders),
             domains: DomainMap::new(tenants.iter().flat_map(|t| t.domains.iter().map(|d| (d.clone(), t.id.clone())))),
-        }
+            postmaster: None,
+        };
+        policy.postmaster = mail.postmaster.as_ref().and_then(|address| {
+            let Ok(Path::Mailbox { mailbox, .. }) = crate::smtp::address::parse_path(&format!("<{address}>"), true)
+            else {
+                tracing::warn!(%address, "mail.postmaster is not an address; <postmaster> is refused");
+                return None;
+            };
+            match policy.route_own(&mailbox) {
+                Ok(route @ Route::Relay { .. }) => Some((address.clone(), route)),
+                _ => {
+                    tracing::warn!(%address, "mail.postmaster is not in a routed tenant domain; <postmaster> is refused");
+                    None
+                }
+            }
+        });
+        policy
+    }
+
+    /// The mailbox and route for `<postmaster>`, when configured.
+    pub fn postmaster(&self) -> Option<&(String, Route)> {
+        self.postmaster.as_ref()
     }
 
     /// The content checks for a tenant's mail (the defaults for mail of no tenant).

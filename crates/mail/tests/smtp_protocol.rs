@@ -173,3 +173,24 @@ async fn connections_per_address_are_limited() {
     let _a = Client::connect(relay.addr).await;
     let _b = Client::connect(relay.addr).await;
 }
+
+/// RFC 5321 §4.5.1: `<postmaster>` without a domain is accepted when a mailbox is configured,
+/// and goes there.
+#[tokio::test]
+async fn bare_postmaster_goes_to_the_configured_mailbox() {
+    let mut setup = RelaySetup::two_tenants("127.0.0.1:9");
+    setup.mail.postmaster = Some("soc@a.example.jp".into());
+    let relay = setup.start().await;
+    let mut c = Client::connect(relay.addr).await;
+    c.cmd("EHLO client.example").await;
+    let reply = c.mail("x@example.com", &["Postmaster"], "Subject: hi\r\n\r\nbody").await;
+    assert!(reply.starts_with("250"), "{reply}");
+    let env = relay.ctx.queue.load(&relay.ctx.queue.ids().unwrap()[0]).unwrap();
+    assert_eq!(env.recipients[0].address, "soc@a.example.jp");
+
+    let relay = RelaySetup::two_tenants("127.0.0.1:9").start().await;
+    let mut c = Client::connect(relay.addr).await;
+    c.cmd("EHLO client.example").await;
+    assert!(c.cmd("MAIL FROM:<x@example.com>").await.starts_with("250"));
+    assert!(c.cmd("RCPT TO:<postmaster>").await.starts_with("550 5.7.1"));
+}

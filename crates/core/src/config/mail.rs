@@ -62,6 +62,10 @@ pub struct MailConfig {
     /// A DNS server (`ip:port`) for MX lookups and SPF; the system resolver when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolver: Option<SocketAddr>,
+    /// Where mail to the bare `<postmaster>` goes (RFC 5321 §4.5.1 requires accepting it): an
+    /// address in a routed tenant domain, e.g. the prefecture's own. Refused when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postmaster: Option<String>,
     /// The port outbound mail is delivered to at the MX hosts (25; tests change it).
     #[serde(default = "default_delivery_port")]
     pub delivery_port: u16,
@@ -311,6 +315,7 @@ impl Default for MailConfig {
             delay_warning_hours: default_delay_warning_hours(),
             resolver: None,
             delivery_port: default_delivery_port(),
+            postmaster: None,
             quarantine_dir: default_quarantine_dir(),
             antivirus: true,
             spam: SpamConfig::default(),

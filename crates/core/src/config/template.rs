@@ -188,6 +188,8 @@ give_up_hours = 120
 delay_warning_hours = 4
 # A DNS server for MX lookups and SPF; the system resolver when left out.
 # resolver = "192.0.2.53:53"
+# Where mail to the bare <postmaster> goes (RFC 5321 requires accepting it); refused when left out.
+# postmaster = "postmaster@city.midori.example.jp"
 # Every message and attachment goes through the scanning engine ([scan]) in both directions.
 antivirus = true
 # Quarantined messages (relative to data_dir): `mamori mail quarantine list|show|release|delete`.

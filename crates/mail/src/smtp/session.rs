@@ -300,9 +300,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         }
         let policy = self.ctx.policy.load();
         let client_tenant = policy.sending_tenant(self.peer.ip).map(str::to_string);
-        match policy.route(client_tenant.as_deref(), &path) {
-            Ok(route) => {
-                let address = path_text(&path);
+        let routed = match (&path, policy.postmaster()) {
+            (Path::Postmaster, Some((address, route))) => Ok((address.clone(), route.clone())),
+            _ => policy.route(client_tenant.as_deref(), &path).map(|r| (path_text(&path), r)),
+        };
+        match routed {
+            Ok((address, route)) => {
                 if let Some(tx) = &mut self.tx {
                     tx.recipients.push((address, route));
                 }
