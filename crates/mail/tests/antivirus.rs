@@ -167,7 +167,7 @@ async fn release_scoping_and_expiry() {
     let gone = relay.ctx.quarantine.expire(later).unwrap();
     assert_eq!(gone.len(), 1);
     assert!(relay.ctx.quarantine.list().unwrap().is_empty());
-    assert!(matches!(relay.ctx.quarantine.load(&records[1].id), Err(QuarantineError::NotFound(_))));
+    assert!(relay.ctx.quarantine.load(&records[1].id).unwrap_err().is_not_found());
 }
 
 #[tokio::test]

@@ -7,7 +7,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::MailContext;
-use crate::events::{MailFacts, mail_event};
 
 const EVERY: Duration = Duration::from_secs(3600);
 
@@ -46,16 +45,8 @@ pub async fn expire_once(ctx: &MailContext) -> usize {
         }
     };
     for record in &gone {
-        let facts = MailFacts {
-            tenant: record.tenant.as_deref(),
-            from: Some(&record.envelope.sender),
-            to: record.envelope.recipients.iter().map(|r| r.address.clone()).collect(),
-            subject: record.envelope.subject.as_deref(),
-            queue_id: Some(&record.id),
-            ..Default::default()
-        };
         let text = format!("quarantined message {} deleted: retention period over", record.id);
-        ctx.log.record(mail_event("mail.quarantine", "expired", "success", text, &facts)).await;
+        ctx.log.record(super::event("expired", record, text)).await;
     }
     gone.len()
 }

@@ -62,6 +62,20 @@ pub fn release(
     Ok(record)
 }
 
+/// The log store's event for something done to a quarantined message (`released`, `deleted`,
+/// `expired`).
+pub fn event(action: &str, record: &Record, text: String) -> mamori_core::event::Event {
+    let facts = crate::events::MailFacts {
+        tenant: record.tenant.as_deref(),
+        from: Some(&record.envelope.sender),
+        to: record.envelope.recipients.iter().map(|r| r.address.clone()).collect(),
+        subject: record.envelope.subject.as_deref(),
+        queue_id: Some(&record.id),
+        ..Default::default()
+    };
+    crate::events::mail_event("mail.quarantine", action, "success", text, &facts)
+}
+
 /// Deletes a quarantined message for good. Audited. Blocking.
 pub fn delete(quarantine: &QuarantineStore, id: &str, actor: &Actor) -> Result<Record, QuarantineError> {
     let record = quarantine.load_for(id, actor.tenant.as_deref())?;

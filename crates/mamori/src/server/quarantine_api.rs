@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use mamori_api::mail_quarantine::{QuarantineAccess, Tenants};
 use mamori_mail::MailContext;
-use mamori_mail::events::{MailFacts, mail_event};
-use mamori_mail::quarantine::{Actor, QuarantineError, Record};
+use mamori_mail::quarantine::{Actor, Record};
 use serde_json::Value;
 
 pub struct RelayQuarantine(pub Arc<MailContext>);
@@ -25,22 +24,15 @@ impl RelayQuarantine {
     fn visible(&self, id: &str, tenants: Tenants<'_>) -> Result<Option<Record>, String> {
         match self.0.quarantine.load(id) {
             Ok(r) if allowed(&r, tenants) => Ok(Some(r)),
-            Ok(_) | Err(QuarantineError::NotFound(_) | QuarantineError::BadId(_)) => Ok(None),
+            Ok(_) => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e.to_string()),
         }
     }
 
     fn record_event(&self, action: &str, record: &Record, actor: &Actor) {
-        let facts = MailFacts {
-            tenant: record.tenant.as_deref(),
-            from: Some(&record.envelope.sender),
-            to: record.envelope.recipients.iter().map(|r| r.address.clone()).collect(),
-            subject: record.envelope.subject.as_deref(),
-            queue_id: Some(&record.id),
-            ..Default::default()
-        };
         let text = format!("quarantined message {} {action} by {}: {}", record.id, actor.name, actor.reason);
-        let event = mail_event("mail.quarantine", action, "success", text, &facts);
+        let event = mamori_mail::quarantine::event(action, record, text);
         // Called on a blocking thread of the runtime: waiting for the log writer is fine here.
         tokio::runtime::Handle::current().block_on(self.0.log.record(event));
     }

@@ -1,6 +1,10 @@
 //! Writing a file so that it survives a crash once the call returns: a temporary file in the
 //! same file system, fsynced, renamed into place, and the directory fsynced. The queue and the
-//! quarantine both keep mail this way.
+//! quarantine both keep mail this way, as a [`MessageDir`].
+
+mod message_dir;
+
+pub use message_dir::{MessageDir, StoreError};
 
 use std::fs::{self, File};
 use std::io::Write as _;
