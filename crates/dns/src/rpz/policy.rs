@@ -1,0 +1,228 @@
+//! One policy zone: its triggers, each with the action its records spell (RPZ draft §5): a
+//! CNAME to `.` is NXDOMAIN, to `*.` NODATA, to `rpz-passthru.` PASSTHRU, to `rpz-drop.` DROP,
+//! to `rpz-tcp-only.` TCP-only; anything else is local data answered in place of the real one.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use ipnet::IpNet;
+
+use super::trigger::{Trigger, classify};
+use crate::zone::{fqdn_lower, master};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    NxDomain,
+    NoData,
+    Passthru,
+    Drop,
+    TcpOnly,
+    /// Records to answer with; owners are rewritten to the query name, and a CNAME target
+    /// `*.suffix` becomes `<qname>.suffix`.
+    Local(Vec<Record>),
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::NxDomain => "nxdomain",
+            Action::NoData => "nodata",
+            Action::Passthru => "passthru",
+            Action::Drop => "drop",
+            Action::TcpOnly => "tcp-only",
+            Action::Local(_) => "local-data",
+        }
+    }
+}
+
+/// `rpz-action-override` (Unbound) / `policy` (BIND): one action for every trigger of a zone.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Override {
+    Action(Action),
+    /// Log the hit but answer as if there were none.
+    Disabled,
+    /// Answer with a CNAME to this host (the block page).
+    Cname(Name),
+}
+
+impl Override {
+    pub fn parse(action: &str, cname: Option<&str>) -> Result<Override, String> {
+        Ok(match action.to_ascii_lowercase().as_str() {
+            "nxdomain" => Override::Action(Action::NxDomain),
+            "nodata" => Override::Action(Action::NoData),
+            "passthru" => Override::Action(Action::Passthru),
+            "drop" => Override::Action(Action::Drop),
+            "tcp-only" => Override::Action(Action::TcpOnly),
+            "disabled" => Override::Disabled,
+            "cname" => {
+                let target = cname.ok_or("the cname override needs a target name")?;
+                Override::Cname(Name::from_ascii(target).map(|n| fqdn_lower(&n)).map_err(|e| format!("{target}: {e}"))?)
+            }
+            other => return Err(format!("unknown RPZ action override '{other}'")),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub trigger: Trigger,
+    /// The owner name as written in the policy zone, for logs.
+    pub owner: Name,
+    pub action: Action,
+}
+
+#[derive(Debug, Default)]
+pub struct PolicyZone {
+    pub name: Name,
+    /// Hits raise alert events (command-and-control lists) besides the query log.
+    pub alert: bool,
+    pub override_action: Option<Override>,
+    qname: HashMap<Name, Rule>,
+    qname_wild: HashMap<Name, Rule>,
+    nsdname: HashMap<Name, Rule>,
+    nsdname_wild: HashMap<Name, Rule>,
+    client_ip: Vec<(IpNet, Rule)>,
+    response_ip: Vec<(IpNet, Rule)>,
+    nsip: Vec<(IpNet, Rule)>,
+    pub rule_count: usize,
+}
+
+impl PolicyZone {
+    pub fn load(path: &Path, name: &Name) -> Result<PolicyZone, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        PolicyZone::parse(&text, name, Some(path))
+    }
+
+    /// Reads a policy zone in master format. Records at the apex (SOA, NS) are the zone's own;
+    /// a bad trigger is an error with its line.
+    pub fn parse(text: &str, name: &Name, path: Option<&Path>) -> Result<PolicyZone, String> {
+        let name = fqdn_lower(name);
+        let file = path.map_or_else(|| name.to_string(), |p| p.display().to_string());
+        let parsed = master::parse(text, &name, path)?;
+        let mut by_owner: Vec<(Name, usize, Vec<Record>)> = Vec::new();
+        let mut index: HashMap<Name, usize> = HashMap::new();
+        for p in parsed {
+            let owner = fqdn_lower(&p.record.name);
+            if owner == name {
+                continue;
+            }
+            if !name.zone_of(&owner) {
+                return Err(format!("{file}:{}: {owner} lies outside the policy zone {name}", p.line));
+            }
+            let i = *index.entry(owner.clone()).or_insert_with(|| {
+                by_owner.push((owner.clone(), p.line, Vec::new()));
+                by_owner.len() - 1
+            });
+            by_owner[i].2.push(p.record);
+        }
+        let mut zone = PolicyZone { name: name.clone(), ..Default::default() };
+        let origin_labels = name.num_labels() as usize;
+        for (owner, line, records) in by_owner {
+            let labels: Vec<String> = owner
+                .iter()
+                .take(owner.num_labels() as usize - origin_labels)
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect();
+            let trigger = classify(&labels).map_err(|e| format!("{file}:{line}: {owner}: {e}"))?;
+            let action = action_of(records);
+            zone.insert(Rule { trigger, owner, action });
+        }
+        Ok(zone)
+    }
+
+    /// A zone built from a plain list of domains (a threat-intelligence feed): each domain and
+    /// everything below it gets `action`.
+    pub fn from_domains(name: &Name, domains: impl IntoIterator<Item = Name>, action: Action) -> PolicyZone {
+        let mut zone = PolicyZone { name: fqdn_lower(name), ..Default::default() };
+        for d in domains {
+            let d = fqdn_lower(&d);
+            zone.insert(Rule { trigger: Trigger::Qname(d.clone()), owner: d.clone(), action: action.clone() });
+            zone.insert(Rule { trigger: Trigger::QnameWildcard(d.clone()), owner: d, action: action.clone() });
+        }
+        zone
+    }
+
+    fn insert(&mut self, rule: Rule) {
+        self.rule_count += 1;
+        match rule.trigger.clone() {
+            Trigger::Qname(n) => drop(self.qname.insert(n, rule)),
+            Trigger::QnameWildcard(n) => drop(self.qname_wild.insert(n, rule)),
+            Trigger::NsName(n) => drop(self.nsdname.insert(n, rule)),
+            Trigger::NsNameWildcard(n) => drop(self.nsdname_wild.insert(n, rule)),
+            Trigger::ClientIp(net) => self.client_ip.push((net, rule)),
+            Trigger::ResponseIp(net) => self.response_ip.push((net, rule)),
+            Trigger::NsIp(net) => self.nsip.push((net, rule)),
+        }
+    }
+
+    pub fn match_qname(&self, qname: &Name) -> Option<&Rule> {
+        match_name(&self.qname, &self.qname_wild, qname)
+    }
+
+    pub fn match_nsdname(&self, ns: &Name) -> Option<&Rule> {
+        match_name(&self.nsdname, &self.nsdname_wild, ns)
+    }
+
+    pub fn match_client_ip(&self, ip: IpAddr) -> Option<&Rule> {
+        longest_prefix(&self.client_ip, ip)
+    }
+
+    pub fn match_response_ip(&self, ip: IpAddr) -> Option<&Rule> {
+        longest_prefix(&self.response_ip, ip)
+    }
+
+    pub fn match_nsip(&self, ip: IpAddr) -> Option<&Rule> {
+        longest_prefix(&self.nsip, ip)
+    }
+
+    pub fn has_response_ip_triggers(&self) -> bool {
+        !self.response_ip.is_empty()
+    }
+
+    pub fn has_ns_triggers(&self) -> bool {
+        !(self.nsdname.is_empty() && self.nsdname_wild.is_empty() && self.nsip.is_empty())
+    }
+}
+
+/// An exact trigger first, then the wildcard of the closest enclosing name.
+fn match_name<'a>(exact: &'a HashMap<Name, Rule>, wild: &'a HashMap<Name, Rule>, name: &Name) -> Option<&'a Rule> {
+    let name = fqdn_lower(name);
+    if let Some(r) = exact.get(&name) {
+        return Some(r);
+    }
+    if wild.is_empty() {
+        return None;
+    }
+    let mut parent = name;
+    while !parent.is_root() {
+        parent = parent.base_name();
+        if let Some(r) = wild.get(&parent) {
+            return Some(r);
+        }
+    }
+    None
+}
+
+fn longest_prefix(rules: &[(IpNet, Rule)], ip: IpAddr) -> Option<&Rule> {
+    let ip = crate::server::unmap(ip);
+    rules.iter().filter(|(net, _)| net.contains(&ip)).max_by_key(|(net, _)| net.prefix_len()).map(|(_, r)| r)
+}
+
+/// The action spelled by the records of one trigger. With several CNAMEs (a zone error),
+/// the first one written counts.
+fn action_of(records: Vec<Record>) -> Action {
+    if let Some(RData::CNAME(target)) = records.iter().find(|r| r.record_type() == RecordType::CNAME).map(|r| &r.data) {
+        let t = fqdn_lower(&target.0).to_ascii();
+        return match t.as_str() {
+            "." => Action::NxDomain,
+            "*." => Action::NoData,
+            "rpz-passthru." => Action::Passthru,
+            "rpz-drop." => Action::Drop,
+            "rpz-tcp-only." => Action::TcpOnly,
+            _ => Action::Local(records.into_iter().filter(|r| r.record_type() == RecordType::CNAME).take(1).collect()),
+        };
+    }
+    Action::Local(records)
+}
