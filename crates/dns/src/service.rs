@@ -323,7 +323,6 @@ impl DnsService {
             Action::TcpOnly => {
                 // Only reached over UDP: the client retries over TCP (RPZ draft §5.6).
                 outcome.truncated = true;
-                outcome.authoritative = false;
             }
             Action::Local(records) => {
                 let local = local_answer(&records, name, qtype);

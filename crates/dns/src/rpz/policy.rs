@@ -86,6 +86,12 @@ pub struct PolicyZone {
     client_ip: Vec<(IpNet, Rule)>,
     response_ip: Vec<(IpNet, Rule)>,
     nsip: Vec<(IpNet, Rule)>,
+    /// Names that exist in the trigger namespace (owners and their ancestors), for the
+    /// closest-encloser rule of wildcard triggers (RFC 4592, as Unbound applies it).
+    existing: std::collections::HashSet<Name>,
+    /// A wildcard also covers names below other triggers (compiled domain lists, where every
+    /// entry blocks its whole subtree).
+    deep_wildcards: bool,
     pub rule_count: usize,
 }
 
@@ -135,7 +141,7 @@ impl PolicyZone {
     /// A zone built from a plain list of domains (a threat-intelligence feed): each domain and
     /// everything below it gets `action`.
     pub fn from_domains(name: &Name, domains: impl IntoIterator<Item = Name>, action: Action) -> PolicyZone {
-        let mut zone = PolicyZone { name: fqdn_lower(name), ..Default::default() };
+        let mut zone = PolicyZone { name: fqdn_lower(name), deep_wildcards: true, ..Default::default() };
         for d in domains {
             let d = fqdn_lower(&d);
             zone.insert(Rule { trigger: Trigger::Qname(d.clone()), owner: d.clone(), action: action.clone() });
@@ -146,6 +152,14 @@ impl PolicyZone {
 
     fn insert(&mut self, rule: Rule) {
         self.rule_count += 1;
+        if let Trigger::Qname(n) | Trigger::QnameWildcard(n) | Trigger::NsName(n) | Trigger::NsNameWildcard(n) =
+            &rule.trigger
+        {
+            let mut n = n.clone();
+            while self.existing.insert(n.clone()) && !n.is_root() {
+                n = n.base_name();
+            }
+        }
         match rule.trigger.clone() {
             Trigger::Qname(n) => drop(self.qname.insert(n, rule)),
             Trigger::QnameWildcard(n) => drop(self.qname_wild.insert(n, rule)),
@@ -158,11 +172,11 @@ impl PolicyZone {
     }
 
     pub fn match_qname(&self, qname: &Name) -> Option<&Rule> {
-        match_name(&self.qname, &self.qname_wild, qname)
+        self.match_name(&self.qname, &self.qname_wild, qname)
     }
 
     pub fn match_nsdname(&self, ns: &Name) -> Option<&Rule> {
-        match_name(&self.nsdname, &self.nsdname_wild, ns)
+        self.match_name(&self.nsdname, &self.nsdname_wild, ns)
     }
 
     pub fn match_client_ip(&self, ip: IpAddr) -> Option<&Rule> {
@@ -184,25 +198,34 @@ impl PolicyZone {
     pub fn has_ns_triggers(&self) -> bool {
         !(self.nsdname.is_empty() && self.nsdname_wild.is_empty() && self.nsip.is_empty())
     }
-}
 
-/// An exact trigger first, then the wildcard of the closest enclosing name.
-fn match_name<'a>(exact: &'a HashMap<Name, Rule>, wild: &'a HashMap<Name, Rule>, name: &Name) -> Option<&'a Rule> {
-    let name = fqdn_lower(name);
-    if let Some(r) = exact.get(&name) {
-        return Some(r);
-    }
-    if wild.is_empty() {
-        return None;
-    }
-    let mut parent = name;
-    while !parent.is_root() {
-        parent = parent.base_name();
-        if let Some(r) = wild.get(&parent) {
+    /// An exact trigger first, then the wildcard at the closest existing ancestor (the
+    /// closest encloser); with deep wildcards any ancestor's wildcard.
+    fn match_name<'a>(
+        &self,
+        exact: &'a HashMap<Name, Rule>,
+        wild: &'a HashMap<Name, Rule>,
+        name: &Name,
+    ) -> Option<&'a Rule> {
+        let name = fqdn_lower(name);
+        if let Some(r) = exact.get(&name) {
             return Some(r);
         }
+        if wild.is_empty() {
+            return None;
+        }
+        let mut parent = name;
+        while !parent.is_root() {
+            parent = parent.base_name();
+            if let Some(r) = wild.get(&parent) {
+                return Some(r);
+            }
+            if !self.deep_wildcards && self.existing.contains(&parent) {
+                return None;
+            }
+        }
+        None
     }
-    None
 }
 
 fn longest_prefix(rules: &[(IpNet, Rule)], ip: IpAddr) -> Option<&Rule> {
