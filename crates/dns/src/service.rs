@@ -15,7 +15,7 @@ use crate::detect::{DetectSettings, Detector};
 use crate::events::{QueryRecord, finding_alert, query_event, rpz_alert};
 use crate::metrics::DnsMetrics;
 use crate::resolver::Resolver;
-use crate::rpz::{Action, Hit, PolicySet, local_answer};
+use crate::rpz::{Action, Hit, PolicySet, Trigger, local_answer};
 use crate::state::DnsState;
 use crate::transfer;
 use crate::zone::lookup;
@@ -248,7 +248,7 @@ impl DnsService {
                 Some(Action::Passthru) => follow_policy = None,
                 Some(Action::TcpOnly) if transport == Transport::Tcp => follow_policy = None,
                 Some(action) => {
-                    self.apply(resolver, &mut outcome, action, qname, qtype, transport, Vec::new()).await;
+                    self.apply(resolver, &mut outcome, action, qname, qtype, false, Vec::new()).await;
                     return outcome;
                 }
             }
@@ -265,8 +265,9 @@ impl DnsService {
         if let Some((hit, name)) = resolution.hit {
             let action = hit.action.clone();
             outcome.hit = Some(hit);
-            if let Some(action) = action.filter(|a| *a != Action::Passthru) {
-                self.apply(resolver, &mut outcome, action, &name, qtype, transport, resolution.answer.answers).await;
+            let tcp_passes = |a: &Action| *a == Action::TcpOnly && transport == Transport::Tcp;
+            if let Some(action) = action.filter(|a| *a != Action::Passthru && !tcp_passes(a)) {
+                self.apply(resolver, &mut outcome, action, &name, qtype, true, resolution.answer.answers).await;
                 return outcome;
             }
             // A disabled or passthru hit on the way: resolve again without the policy.
@@ -292,7 +293,7 @@ impl DnsService {
             if let Some(action) = action.filter(|a| *a != Action::Passthru)
                 && !(action == Action::TcpOnly && transport == Transport::Tcp)
             {
-                self.apply(resolver, &mut outcome, action, qname, qtype, transport, Vec::new()).await;
+                self.apply(resolver, &mut outcome, action, qname, qtype, true, Vec::new()).await;
                 return outcome;
             }
         }
@@ -311,11 +312,28 @@ impl DnsService {
         action: Action,
         name: &Name,
         qtype: RecordType,
-        transport: Transport,
+        during_resolution: bool,
         chain: Vec<Record>,
     ) {
         outcome.answers = chain;
-        outcome.authoritative = true;
+        let trigger = outcome.hit.as_ref().map(|h| h.rule.trigger.clone());
+        let from_qname = matches!(trigger, Some(Trigger::Qname(_) | Trigger::QnameWildcard(_) | Trigger::ClientIp(_)));
+        // As Unbound: policy answers are authoritative, except rewritten responses (response
+        // IP), and TCP-only or a followed CNAME when the trigger was met during resolution.
+        outcome.authoritative = match &action {
+            _ if matches!(trigger, Some(Trigger::ResponseIp(_))) => false,
+            Action::TcpOnly => from_qname && !during_resolution,
+            Action::Local(records) if during_resolution => {
+                !records.iter().any(|r| r.record_type() == RecordType::CNAME)
+            }
+            _ => true,
+        };
+        if matches!(trigger, Some(Trigger::ClientIp(_)))
+            && matches!(action, Action::Local(_))
+            && let Some(soa) = outcome.hit.as_ref().and_then(|h| h.soa.clone())
+        {
+            outcome.additional.push(soa);
+        }
         match action {
             Action::NxDomain => outcome.rcode = ResponseCode::NXDomain,
             Action::NoData | Action::Passthru => {}
@@ -341,7 +359,6 @@ impl DnsService {
                 }
             }
         }
-        let _ = transport;
     }
 
     /// The response message, cut to fit a UDP client (RFC 1035 §4.2.1, RFC 6891 §7).

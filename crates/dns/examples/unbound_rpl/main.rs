@@ -121,7 +121,12 @@ async fn run_file(path: &Path) -> Result<(), String> {
             }
             StepKind::CheckAnswer(expected) => {
                 let got = last.take().ok_or(format!("step {}: no reply to check", s.number))?;
-                compare::check(expected, &got).map_err(|e| format!("step {}: {e}", s.number))?;
+                if let Err(e) = compare::check(expected, &got) {
+                    if std::env::var_os("RPL_VERBOSE").is_some() {
+                        eprintln!("{}: step {}: reply:\n{got}", path.display(), s.number);
+                    }
+                    return Err(format!("step {}: {e}", s.number));
+                }
             }
             StepKind::TimePasses(secs) => clock.advance(*secs),
             StepKind::Other(kind) if matches!(kind.as_str(), "TRAFFIC") => {}

@@ -21,6 +21,7 @@ pub struct Hit {
     /// The action after the zone's override; `None` when the zone is disabled (log only).
     pub action: Option<Action>,
     pub alert: bool,
+    pub soa: Option<Record>,
 }
 
 impl Hit {
@@ -35,7 +36,7 @@ impl Hit {
                 RData::CNAME(CNAME(target.clone())),
             )])),
         };
-        Hit { zone: zone.name.clone(), rule: rule.clone(), action, alert: zone.alert }
+        Hit { zone: zone.name.clone(), rule: rule.clone(), action, alert: zone.alert, soa: zone.soa.clone() }
     }
 }
 
@@ -54,16 +55,34 @@ impl PolicySet {
         self.zones.is_empty()
     }
 
+    /// The first zone's hit that acts; a hit in a disabled (log-only) zone lets the later
+    /// zones decide, and is returned only when none does.
+    fn first_hit<'a>(
+        &'a self,
+        zones: impl Iterator<Item = &'a Arc<PolicyZone>>,
+        find: impl Fn(&PolicyZone) -> Option<&Rule>,
+    ) -> Option<Hit> {
+        let mut logged = None;
+        for z in zones {
+            if let Some(rule) = find(z) {
+                let hit = Hit::new(z, rule);
+                if hit.action.is_some() {
+                    return Some(hit);
+                }
+                logged.get_or_insert(hit);
+            }
+        }
+        logged
+    }
+
     /// Before resolving: per zone, the client's address, then the query name.
     pub fn check_query(&self, client: IpAddr, qname: &Name) -> Option<Hit> {
-        self.zones
-            .iter()
-            .find_map(|z| z.match_client_ip(client).or_else(|| z.match_qname(qname)).map(|r| Hit::new(z, r)))
+        self.first_hit(self.zones.iter(), |z| z.match_client_ip(client).or_else(|| z.match_qname(qname)))
     }
 
     /// A name reached through a CNAME is checked like a query name.
     pub fn check_name(&self, name: &Name) -> Option<Hit> {
-        self.zones.iter().find_map(|z| z.match_qname(name).map(|r| Hit::new(z, r)))
+        self.first_hit(self.zones.iter(), |z| z.match_qname(name))
     }
 
     /// After resolving: the addresses in the answer.
@@ -72,17 +91,13 @@ impl PolicySet {
             return None;
         }
         let ips: Vec<IpAddr> = answers.iter().filter_map(record_ip).collect();
-        self.zones.iter().find_map(|z| ips.iter().find_map(|ip| z.match_response_ip(*ip)).map(|r| Hit::new(z, r)))
+        self.first_hit(self.zones.iter(), |z| ips.iter().find_map(|ip| z.match_response_ip(*ip)))
     }
 
     /// While resolving: the name servers of a zone on the way (names and addresses).
     pub fn check_name_servers(&self, names: &[Name], ips: &[IpAddr]) -> Option<Hit> {
-        self.zones.iter().filter(|z| z.has_ns_triggers()).find_map(|z| {
-            names
-                .iter()
-                .find_map(|n| z.match_nsdname(n))
-                .or_else(|| ips.iter().find_map(|ip| z.match_nsip(*ip)))
-                .map(|r| Hit::new(z, r))
+        self.first_hit(self.zones.iter().filter(|z| z.has_ns_triggers()), |z| {
+            names.iter().find_map(|n| z.match_nsdname(n)).or_else(|| ips.iter().find_map(|ip| z.match_nsip(*ip)))
         })
     }
 

@@ -12,6 +12,9 @@ use ipnet::IpNet;
 use super::trigger::{Trigger, classify};
 use crate::zone::{fqdn_lower, master};
 
+/// The TTL of policy records written without one.
+const DEFAULT_TTL: u32 = 3600;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     NxDomain,
@@ -79,6 +82,8 @@ pub struct PolicyZone {
     /// Hits raise alert events (command-and-control lists) besides the query log.
     pub alert: bool,
     pub override_action: Option<Override>,
+    /// The zone's SOA: Unbound adds it to local-data answers for client-IP triggers.
+    pub soa: Option<Record>,
     qname: HashMap<Name, Rule>,
     qname_wild: HashMap<Name, Rule>,
     nsdname: HashMap<Name, Rule>,
@@ -106,12 +111,16 @@ impl PolicyZone {
     pub fn parse(text: &str, name: &Name, path: Option<&Path>) -> Result<PolicyZone, String> {
         let name = fqdn_lower(name);
         let file = path.map_or_else(|| name.to_string(), |p| p.display().to_string());
-        let parsed = master::parse(text, &name, path)?;
+        let parsed = master::parse_with_default_ttl(text, &name, path, Some(DEFAULT_TTL))?;
         let mut by_owner: Vec<(Name, usize, Vec<Record>)> = Vec::new();
+        let mut soa = None;
         let mut index: HashMap<Name, usize> = HashMap::new();
         for p in parsed {
             let owner = fqdn_lower(&p.record.name);
             if owner == name {
+                if p.record.record_type() == RecordType::SOA {
+                    soa = Some(p.record);
+                }
                 continue;
             }
             if !name.zone_of(&owner) {
@@ -123,12 +132,13 @@ impl PolicyZone {
             });
             by_owner[i].2.push(p.record);
         }
-        let mut zone = PolicyZone { name: name.clone(), ..Default::default() };
-        let origin_labels = name.num_labels() as usize;
+        let mut zone = PolicyZone { name: name.clone(), soa, ..Default::default() };
+        // Counted by iterating: num_labels() leaves out a leading `*` (RFC 4034 §3.1.3).
+        let origin_labels = name.iter().count();
         for (owner, line, records) in by_owner {
             let labels: Vec<String> = owner
                 .iter()
-                .take(owner.num_labels() as usize - origin_labels)
+                .take(owner.iter().count() - origin_labels)
                 .map(|l| String::from_utf8_lossy(l).into_owned())
                 .collect();
             let trigger = classify(&labels).map_err(|e| format!("{file}:{line}: {owner}: {e}"))?;
@@ -248,4 +258,46 @@ fn action_of(records: Vec<Record>) -> Action {
         };
     }
     Action::Local(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    const ZONE: &str = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n NS ns\na CNAME .\n*.a TXT \"wild\"\nb.a CNAME *.\nc.a CNAME rpz-passthru.\ndrop CNAME rpz-drop.\ntcp CNAME rpz-tcp-only.\n32.1.2.0.192.rpz-client-ip CNAME .\n";
+
+    fn zone() -> PolicyZone {
+        PolicyZone::parse(ZONE, &Name::from_str("rpz.example.").unwrap(), None).unwrap()
+    }
+
+    fn qname(z: &PolicyZone, n: &str) -> Option<Action> {
+        z.match_qname(&Name::from_str(n).unwrap()).map(|r| r.action.clone())
+    }
+
+    #[test]
+    fn actions_and_closest_encloser_wildcards() {
+        let z = zone();
+        assert_eq!(qname(&z, "a."), Some(Action::NxDomain));
+        assert!(matches!(qname(&z, "x.a."), Some(Action::Local(_))));
+        assert!(matches!(qname(&z, "x.y.a."), Some(Action::Local(_))));
+        assert_eq!(qname(&z, "b.a."), Some(Action::NoData));
+        assert_eq!(qname(&z, "x.b.a."), None, "b.a exists: the wildcard of a. does not reach below it");
+        assert_eq!(qname(&z, "c.a."), Some(Action::Passthru));
+        assert_eq!(qname(&z, "drop."), Some(Action::Drop));
+        assert_eq!(qname(&z, "tcp."), Some(Action::TcpOnly));
+        assert_eq!(qname(&z, "other."), None);
+        assert!(z.match_client_ip("192.0.2.1".parse().unwrap()).is_some());
+        assert!(z.match_client_ip("192.0.2.2".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn domain_lists_block_whole_subtrees() {
+        let names = ["evil.example.", "a.b.evil.example."].map(|n| Name::from_str(n).unwrap());
+        let z = PolicyZone::from_domains(&Name::from_str("intel.").unwrap(), names, Action::NxDomain);
+        assert_eq!(qname(&z, "evil.example."), Some(Action::NxDomain));
+        assert_eq!(qname(&z, "x.b.evil.example."), Some(Action::NxDomain));
+        assert_eq!(qname(&z, "notevil.example."), None);
+    }
 }

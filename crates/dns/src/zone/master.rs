@@ -20,7 +20,18 @@ pub struct Parsed {
 
 /// Parses `text`; `path` names the file in errors and anchors relative `$INCLUDE`s.
 pub fn parse(text: &str, origin: &Name, path: Option<&Path>) -> Result<Vec<Parsed>, String> {
-    let mut state = State { origin: origin.clone(), owner: None, default_ttl: None, last_ttl: None };
+    parse_with_default_ttl(text, origin, path, None)
+}
+
+/// As [`parse`], with a TTL for records before any `$TTL` or explicit TTL (policy zones are
+/// often written without; Unbound and BIND assume one).
+pub fn parse_with_default_ttl(
+    text: &str,
+    origin: &Name,
+    path: Option<&Path>,
+    ttl: Option<u32>,
+) -> Result<Vec<Parsed>, String> {
+    let mut state = State { origin: origin.clone(), owner: None, default_ttl: None, last_ttl: ttl };
     let mut out = Vec::new();
     parse_into(text, path, &mut state, &mut out, 0)?;
     Ok(out)
