@@ -160,3 +160,37 @@ fn name(s: &str) -> Result<Name, String> {
     n.set_fqdn(true);
     Ok(n)
 }
+
+/// The service from `[dns]`: zones and policies read, the resolver on the network, events to
+/// `events`.
+pub fn service(
+    config: &DnsConfig,
+    tenants: &[Tenant],
+    base: &Path,
+    events: Option<mamori_core::event_writer::EventWriter>,
+) -> Result<crate::DnsService, BuildError> {
+    let state = build_state(config, tenants, base)?;
+    let resolver = if config.recursion {
+        let rc = resolver_config(config)?;
+        let upstream = Arc::new(crate::resolver::NetworkUpstream::default());
+        Some(crate::resolver::Resolver::new(rc, upstream, Arc::new(crate::resolver::SystemClock::default())))
+    } else {
+        None
+    };
+    let settings = crate::DnsSettings { max_udp_payload: config.max_udp_payload, ..Default::default() };
+    Ok(crate::DnsService::new(state, resolver, events, crate::metrics::DnsMetrics::registered(), settings))
+}
+
+/// Re-reads zones and policy zones and puts them in force; on any error the running ones stay
+/// and the error says which file failed.
+pub fn reload(
+    service: &crate::DnsService,
+    config: &DnsConfig,
+    tenants: &[Tenant],
+    base: &Path,
+) -> Result<String, BuildError> {
+    let state = build_state(config, tenants, base)?;
+    let summary = format!("{} zones", state.catalog.len());
+    service.swap_state(state);
+    Ok(summary)
+}

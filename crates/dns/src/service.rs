@@ -329,13 +329,18 @@ impl DnsService {
             _ => true,
         };
         if matches!(trigger, Some(Trigger::ClientIp(_)))
-            && matches!(action, Action::Local(_))
+            && matches!(&action, Action::Local(r) if !r.iter().any(|r| r.record_type() == RecordType::CNAME))
             && let Some(soa) = outcome.hit.as_ref().and_then(|h| h.soa.clone())
         {
             outcome.additional.push(soa);
         }
         match action {
-            Action::NxDomain => outcome.rcode = ResponseCode::NXDomain,
+            Action::NxDomain => {
+                outcome.rcode = ResponseCode::NXDomain;
+                if outcome.hit.as_ref().is_some_and(|h| h.signal_nxdomain_ra) {
+                    outcome.recursion_available = false;
+                }
+            }
             Action::NoData | Action::Passthru => {}
             Action::Drop => outcome.drop = true,
             Action::TcpOnly => {

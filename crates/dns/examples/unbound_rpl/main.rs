@@ -90,9 +90,9 @@ async fn run_file(path: &Path) -> Result<(), String> {
     let scenario = rpl::parse(&text)?;
     let step = Arc::new(AtomicU64::new(0));
     let clock = Arc::new(ManualClock::default());
-    let service = service_for(&scenario, step.clone(), clock.clone())?;
+    let (service, upstream) = service_for(&scenario, step.clone(), clock.clone())?;
     let mut last: Option<Message> = None;
-    for s in &scenario.steps {
+    for (i, s) in scenario.steps.iter().enumerate() {
         step.store(s.number, Ordering::SeqCst);
         match &s.kind {
             StepKind::Query { address, entry } => {
@@ -108,6 +108,19 @@ async fn run_file(path: &Path) -> Result<(), String> {
                 q.set_query_class(class);
                 m.add_query(q);
                 let bytes = m.to_vec().map_err(|e| e.to_string())?;
+                // The replies scripted as steps before the next query answer this one's
+                // upstream queries, in order.
+                let mut pending = upstream.pending.lock().unwrap();
+                pending.clear();
+                for later in scenario.steps[i + 1..].iter().take_while(|l| !matches!(l.kind, StepKind::Query { .. })) {
+                    match &later.kind {
+                        StepKind::Reply(e) => pending.push_back(scripted::Pending::Reply(e.clone())),
+                        StepKind::Timeout => pending.push_back(scripted::Pending::Timeout),
+                        _ => {}
+                    }
+                }
+                drop(pending);
+                upstream.sent.lock().unwrap().clear();
                 let client = SocketAddr::new(address.unwrap_or(IpAddr::from([127, 0, 0, 1])), 40_000);
                 let transport = if entry.has_match("TCP") { Transport::Tcp } else { Transport::Udp };
                 last = match service.handle(&bytes, client, transport).await {
@@ -129,7 +142,14 @@ async fn run_file(path: &Path) -> Result<(), String> {
                 }
             }
             StepKind::TimePasses(secs) => clock.advance(*secs),
-            StepKind::Other(kind) if matches!(kind.as_str(), "TRAFFIC") => {}
+            StepKind::Reply(_) | StepKind::Timeout => {}
+            StepKind::CheckOutQuery(e) => {
+                let sent = upstream.sent.lock().unwrap();
+                if !sent.iter().any(|m| scripted::matches(e, m)) {
+                    return Err(format!("step {}: the expected upstream query was not sent", s.number));
+                }
+            }
+            StepKind::Other(kind) if matches!(kind.as_str(), "TRAFFIC" | "NOTHING") => {}
             StepKind::Other(kind) => {
                 return Err(format!("step {}: STEP {kind} is not supported by this runner", s.number));
             }
@@ -139,7 +159,11 @@ async fn run_file(path: &Path) -> Result<(), String> {
 }
 
 /// The scenario's configuration as a DNS service with a scripted upstream.
-fn service_for(sc: &Scenario, step: Arc<AtomicU64>, clock: Arc<ManualClock>) -> Result<DnsService, String> {
+fn service_for(
+    sc: &Scenario,
+    step: Arc<AtomicU64>,
+    clock: Arc<ManualClock>,
+) -> Result<(DnsService, Arc<scripted::Scripted>), String> {
     let mut config = ResolverConfig { upstream_port: 53, cache_entries: 10_000, ..Default::default() };
     let mut policies = Vec::new();
     for clause in &sc.clauses {
@@ -165,6 +189,7 @@ fn service_for(sc: &Scenario, step: Arc<AtomicU64>, clock: Arc<ManualClock>) -> 
                 if let Some(a) = clause.get("rpz-action-override") {
                     zone.override_action = Some(Override::parse(a, clause.get("rpz-cname-override"))?);
                 }
+                zone.signal_nxdomain_ra = clause.get("rpz-signal-nxdomain-ra") == Some("yes");
                 if clause.get("tags").is_some() {
                     return Err("rpz tags are not supported".into());
                 }
@@ -186,9 +211,14 @@ fn service_for(sc: &Scenario, step: Arc<AtomicU64>, clock: Arc<ManualClock>) -> 
     };
     let state =
         DnsState::new(Catalog::default(), TenantDirectory::new(vec![everyone], &[]), policies, Default::default());
-    let upstream = Arc::new(scripted::Scripted { ranges: sc.ranges.clone(), step });
-    let resolver = Resolver::new(config, upstream, clock);
-    Ok(DnsService::new(state, Some(resolver), None, DnsMetrics::default(), DnsSettings::default()))
+    let upstream = Arc::new(scripted::Scripted {
+        ranges: sc.ranges.clone(),
+        step,
+        pending: Default::default(),
+        sent: Default::default(),
+    });
+    let resolver = Resolver::new(config, upstream.clone(), clock);
+    Ok((DnsService::new(state, Some(resolver), None, DnsMetrics::default(), DnsSettings::default()), upstream))
 }
 
 fn name(s: &str) -> Result<Name, String> {

@@ -50,6 +50,12 @@ pub enum StepKind {
     },
     CheckAnswer(Entry),
     TimePasses(u64),
+    /// An answer to the resolver's outstanding upstream query.
+    Reply(Entry),
+    /// The resolver must have sent this query upstream.
+    CheckOutQuery(Entry),
+    /// The outstanding upstream query gets no answer.
+    Timeout,
     /// Steps this runner does not carry out (CHECK_OUT_QUERY, REPLY, TRAFFIC, ...).
     Other(String),
 }
@@ -116,23 +122,36 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
             sc.files.insert(name.trim().to_string(), body);
             continue;
         }
-        let indented = line.starts_with([' ', '\t']);
         let t = strip_comment(t);
         if t.is_empty() {
             continue;
         }
-        if let Some(kind) = t.strip_suffix(':')
-            && !indented
-            && !kind.contains(' ')
-        {
-            sc.clauses.push(Clause { kind: kind.to_string(), options: Vec::new() });
-            continue;
+        // `key: value` pairs, several on a line at times (`forward-zone: name: "." ...`).
+        let mut key: Option<String> = None;
+        let mut value: Vec<String> = Vec::new();
+        let flush = |key: Option<String>, value: &mut Vec<String>, sc: &mut Scenario| {
+            let Some(k) = key else { return };
+            let v = unquote(&value.join(" ")).to_string();
+            value.clear();
+            if CLAUSES.contains(&k.as_str()) && v.is_empty() {
+                sc.clauses.push(Clause { kind: k, options: Vec::new() });
+            } else if let Some(c) = sc.clauses.last_mut() {
+                c.options.push((k, v));
+            }
+        };
+        for word in words(t) {
+            if let Some(k) = word.strip_suffix(':').filter(|k| !k.starts_with('"') && !k.is_empty()) {
+                // A clause name ends its value-less header at once.
+                flush(key.take(), &mut value, &mut sc);
+                key = Some(k.to_string());
+                if CLAUSES.contains(&k) {
+                    flush(key.take(), &mut value, &mut sc);
+                }
+            } else {
+                value.push(word);
+            }
         }
-        if let Some((k, v)) = t.split_once(':')
-            && let Some(c) = sc.clauses.last_mut()
-        {
-            c.options.push((k.trim().to_string(), unquote(v.trim()).to_string()));
-        }
+        flush(key, &mut value, &mut sc);
     }
     // The scenario.
     let mut current_range: Option<Range> = None;
@@ -191,14 +210,16 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
                             .unwrap_or(0);
                         StepKind::TimePasses(secs)
                     }
-                    Some(other) => {
-                        // Steps with an entry (REPLY, CHECK_OUT_QUERY) consume it.
-                        if matches!(other, "REPLY" | "CHECK_OUT_QUERY") {
-                            expect_entry(&mut lines)?;
-                            parse_entry(&mut lines)?;
-                        }
-                        StepKind::Other(other.to_string())
+                    Some("REPLY") => {
+                        expect_entry(&mut lines)?;
+                        StepKind::Reply(parse_entry(&mut lines)?)
                     }
+                    Some("CHECK_OUT_QUERY") => {
+                        expect_entry(&mut lines)?;
+                        StepKind::CheckOutQuery(parse_entry(&mut lines)?)
+                    }
+                    Some("TIMEOUT") | Some("ERROR") => StepKind::Timeout,
+                    Some(other) => StepKind::Other(other.to_string()),
                     None => StepKind::Other(String::new()),
                 };
                 sc.steps.push(Step { number, kind });
@@ -320,6 +341,46 @@ fn strip_comment(t: &str) -> &str {
         }
     }
     t
+}
+
+/// Top-level blocks of unbound.conf.
+const CLAUSES: &[&str] = &[
+    "server",
+    "rpz",
+    "stub-zone",
+    "forward-zone",
+    "auth-zone",
+    "view",
+    "remote-control",
+    "python",
+    "dynlib",
+    "cachedb",
+    "dnstap",
+];
+
+/// Words of a configuration line; quoted strings stay one word (with their quotes).
+fn words(t: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in t.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 fn unquote(v: &str) -> &str {

@@ -1,8 +1,10 @@
 //! The resolver's upstream answered from a scenario's RANGEs: the first entry of a range
 //! that holds at the current step, for the server asked, whose MATCH fits the query.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
@@ -10,15 +12,25 @@ use mamori_dns::resolver::upstream::{Upstream, UpstreamError, UpstreamFuture};
 
 use crate::rpl::{Entry, Range};
 
+/// Answers scripted by the steps after a QUERY (STEP REPLY), or their absence (TIMEOUT).
+pub enum Pending {
+    Reply(Entry),
+    Timeout,
+}
+
 pub struct Scripted {
     pub ranges: Vec<Range>,
     pub step: Arc<AtomicU64>,
+    pub pending: Mutex<VecDeque<Pending>>,
+    /// Every query sent, for CHECK_OUT_QUERY.
+    pub sent: Mutex<Vec<Message>>,
 }
 
 impl Upstream for Scripted {
     fn query<'a>(&'a self, server: SocketAddr, request: &'a Message) -> UpstreamFuture<'a> {
         Box::pin(async move {
             let step = self.step.load(Ordering::SeqCst);
+            self.sent.lock().unwrap().push(request.clone());
             let entry = self
                 .ranges
                 .iter()
@@ -26,9 +38,14 @@ impl Upstream for Scripted {
                 .filter(|r| r.addresses.is_empty() || r.addresses.contains(&server.ip()))
                 .flat_map(|r| r.entries.iter())
                 .find(|e| matches(e, request));
-            match entry {
-                Some(e) => Ok(reply(e, request)),
-                None => Err(UpstreamError::Failed { server, message: "no scripted answer".into() }),
+            if let Some(e) = entry {
+                return Ok(reply(e, request));
+            }
+            match self.pending.lock().unwrap().pop_front() {
+                Some(Pending::Reply(e)) => Ok(reply(&e, request)),
+                Some(Pending::Timeout) | None => {
+                    Err(UpstreamError::Failed { server, message: "no scripted answer".into() })
+                }
             }
         })
     }

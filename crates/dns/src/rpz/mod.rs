@@ -22,6 +22,7 @@ pub struct Hit {
     pub action: Option<Action>,
     pub alert: bool,
     pub soa: Option<Record>,
+    pub signal_nxdomain_ra: bool,
 }
 
 impl Hit {
@@ -36,7 +37,14 @@ impl Hit {
                 RData::CNAME(CNAME(target.clone())),
             )])),
         };
-        Hit { zone: zone.name.clone(), rule: rule.clone(), action, alert: zone.alert, soa: zone.soa.clone() }
+        Hit {
+            zone: zone.name.clone(),
+            rule: rule.clone(),
+            action,
+            alert: zone.alert,
+            soa: zone.soa.clone(),
+            signal_nxdomain_ra: zone.signal_nxdomain_ra,
+        }
     }
 }
 

@@ -82,6 +82,9 @@ pub struct PolicyZone {
     /// Hits raise alert events (command-and-control lists) besides the query log.
     pub alert: bool,
     pub override_action: Option<Override>,
+    /// Clear RA in NXDOMAIN answers made by this zone, so a client can tell them from real
+    /// ones (Unbound's `rpz-signal-nxdomain-ra`).
+    pub signal_nxdomain_ra: bool,
     /// The zone's SOA: Unbound adds it to local-data answers for client-IP triggers.
     pub soa: Option<Record>,
     qname: HashMap<Name, Rule>,
