@@ -20,6 +20,9 @@ use crate::state::DnsState;
 use crate::transfer;
 use crate::zone::lookup;
 
+/// Local CNAMEs followed through the policy zones at most this many times (a loop in them).
+const MAX_LOCAL_CHAIN: usize = 8;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Udp,
@@ -248,7 +251,7 @@ impl DnsService {
                 Some(Action::Passthru) => follow_policy = None,
                 Some(Action::TcpOnly) if transport == Transport::Tcp => follow_policy = None,
                 Some(action) => {
-                    self.apply(resolver, &mut outcome, action, qname, qtype, false, Vec::new()).await;
+                    self.apply(resolver, &mut outcome, action, qname, qtype, false, Vec::new(), Some(policy)).await;
                     return outcome;
                 }
             }
@@ -267,7 +270,8 @@ impl DnsService {
             outcome.hit = Some(hit);
             let tcp_passes = |a: &Action| *a == Action::TcpOnly && transport == Transport::Tcp;
             if let Some(action) = action.filter(|a| *a != Action::Passthru && !tcp_passes(a)) {
-                self.apply(resolver, &mut outcome, action, &name, qtype, true, resolution.answer.answers).await;
+                self.apply(resolver, &mut outcome, action, &name, qtype, true, resolution.answer.answers, Some(policy))
+                    .await;
                 return outcome;
             }
             // A disabled or passthru hit on the way: resolve again without the policy.
@@ -293,7 +297,7 @@ impl DnsService {
             if let Some(action) = action.filter(|a| *a != Action::Passthru)
                 && !(action == Action::TcpOnly && transport == Transport::Tcp)
             {
-                self.apply(resolver, &mut outcome, action, qname, qtype, true, Vec::new()).await;
+                self.apply(resolver, &mut outcome, action, qname, qtype, true, Vec::new(), Some(policy)).await;
                 return outcome;
             }
         }
@@ -314,6 +318,7 @@ impl DnsService {
         qtype: RecordType,
         during_resolution: bool,
         chain: Vec<Record>,
+        policy: Option<&PolicySet>,
     ) {
         outcome.answers = chain;
         let trigger = outcome.hit.as_ref().map(|h| h.rule.trigger.clone());
@@ -324,7 +329,7 @@ impl DnsService {
             _ if matches!(trigger, Some(Trigger::ResponseIp(_))) => false,
             Action::TcpOnly => from_qname && !during_resolution,
             Action::Local(records) if during_resolution => {
-                !records.iter().any(|r| r.record_type() == RecordType::CNAME)
+                qtype == RecordType::CNAME || !records.iter().any(|r| r.record_type() == RecordType::CNAME)
             }
             _ => true,
         };
@@ -348,19 +353,26 @@ impl DnsService {
                 outcome.truncated = true;
             }
             Action::Local(records) => {
-                let local = local_answer(&records, name, qtype);
-                let cname_target = local.iter().find_map(|r| match &r.data {
-                    hickory_proto::rr::RData::CNAME(t) if qtype != RecordType::CNAME => Some(t.0.clone()),
-                    _ => None,
-                });
-                outcome.answers.extend(local);
-                // A local CNAME is followed like any other (without the policy: it is ours).
-                if let Some(target) = cname_target
-                    && !target.is_root()
-                    && let Ok(r) = resolver.resolve(&target, qtype, None).await
-                {
-                    outcome.answers.extend(r.answer.answers);
-                    outcome.rcode = r.answer.rcode;
+                let mut local = local_answer(&records, name, qtype);
+                // A local CNAME is followed: through the policy zones first (its target may
+                // have local data too), then by resolving it.
+                for _ in 0..MAX_LOCAL_CHAIN {
+                    let target = local.iter().find_map(|r| match &r.data {
+                        hickory_proto::rr::RData::CNAME(t) if qtype != RecordType::CNAME => Some(t.0.clone()),
+                        _ => None,
+                    });
+                    outcome.answers.append(&mut local);
+                    let Some(target) = target.filter(|t| !t.is_root()) else { break };
+                    match policy.and_then(|p| p.check_name(&target)).and_then(|h| h.action) {
+                        Some(Action::Local(more)) => local = local_answer(&more, &target, qtype),
+                        _ => {
+                            if let Ok(r) = resolver.resolve(&target, qtype, None).await {
+                                outcome.answers.extend(r.answer.answers);
+                                outcome.rcode = r.answer.rcode;
+                            }
+                            break;
+                        }
+                    }
                 }
             }
         }

@@ -48,18 +48,23 @@ impl Resolver {
                     return Err(ResolveError::Upstream(format!("{name} {qtype}: the server answered {rcode}")));
                 }
                 let (records, next) = follow(&response, &name, qtype);
-                chain.extend(records);
-                match next {
-                    Some(target) if qtype != RecordType::CNAME => {
-                        // A name reached through a CNAME is a query name for RPZ too.
-                        if let Some(policy) = trace.policy
-                            && let Some(hit) = policy.check_name(&target)
-                        {
-                            trace.hit = Some((hit, target));
-                            return Ok(Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![] });
-                        }
-                        name = target;
+                // Every name a CNAME in this answer leads to is a query name for RPZ too.
+                for r in records {
+                    let target = match &r.data {
+                        RData::CNAME(t) if qtype != RecordType::CNAME => Some(fqdn_lower(&t.0)),
+                        _ => None,
+                    };
+                    chain.push(r);
+                    if let Some(target) = target
+                        && let Some(policy) = trace.policy
+                        && let Some(hit) = policy.check_name(&target)
+                    {
+                        trace.hit = Some((hit, target));
+                        return Ok(Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![] });
                     }
+                }
+                match next {
+                    Some(target) if qtype != RecordType::CNAME => name = target,
                     _ => {
                         let negative = chain.iter().all(|r| r.record_type() == RecordType::CNAME)
                             && !(qtype == RecordType::CNAME && !chain.is_empty());
