@@ -30,6 +30,9 @@ use mamori_dns::{DnsService, DnsSettings, DnsState, Reply, Transport};
 
 use rpl::{Scenario, StepKind};
 
+/// A scenario's name and its result (the first wrong step).
+type Outcome = (String, Result<(), String>);
+
 /// Groups in the order they are reported.
 const GROUPS: &[&str] = &["rpz", "fwd", "iter", "auth"];
 
@@ -53,7 +56,7 @@ fn main() {
     files.sort();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let mut totals = (0, 0);
-    let mut by_group: BTreeMap<usize, Vec<(String, Result<(), String>)>> = BTreeMap::new();
+    let mut by_group: BTreeMap<usize, Vec<Outcome>> = BTreeMap::new();
     for path in &files {
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if !prefixes.is_empty() && !prefixes.iter().any(|p| name.starts_with(p)) {
@@ -110,16 +113,19 @@ async fn run_file(path: &Path) -> Result<(), String> {
                 let bytes = m.to_vec().map_err(|e| e.to_string())?;
                 // The replies scripted as steps before the next query answer this one's
                 // upstream queries, in order.
-                let mut pending = upstream.pending.lock().unwrap();
-                pending.clear();
-                for later in scenario.steps[i + 1..].iter().take_while(|l| !matches!(l.kind, StepKind::Query { .. })) {
-                    match &later.kind {
-                        StepKind::Reply(e) => pending.push_back(scripted::Pending::Reply(e.clone())),
-                        StepKind::Timeout => pending.push_back(scripted::Pending::Timeout),
-                        _ => {}
+                {
+                    let mut pending = upstream.pending.lock().unwrap();
+                    pending.clear();
+                    let later =
+                        scenario.steps[i + 1..].iter().take_while(|l| !matches!(l.kind, StepKind::Query { .. }));
+                    for l in later {
+                        match &l.kind {
+                            StepKind::Reply(e) => pending.push_back(scripted::Pending::Reply(Box::new(e.clone()))),
+                            StepKind::Timeout => pending.push_back(scripted::Pending::Timeout),
+                            _ => {}
+                        }
                     }
                 }
-                drop(pending);
                 upstream.sent.lock().unwrap().clear();
                 let client = SocketAddr::new(address.unwrap_or(IpAddr::from([127, 0, 0, 1])), 40_000);
                 let transport = if entry.has_match("TCP") { Transport::Tcp } else { Transport::Udp };

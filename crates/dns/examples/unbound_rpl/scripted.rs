@@ -14,7 +14,7 @@ use crate::rpl::{Entry, Range};
 
 /// Answers scripted by the steps after a QUERY (STEP REPLY), or their absence (TIMEOUT).
 pub enum Pending {
-    Reply(Entry),
+    Reply(Box<Entry>),
     Timeout,
 }
 

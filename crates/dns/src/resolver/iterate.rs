@@ -66,8 +66,8 @@ impl Resolver {
                 match next {
                     Some(target) if qtype != RecordType::CNAME => name = target,
                     _ => {
-                        let negative = chain.iter().all(|r| r.record_type() == RecordType::CNAME)
-                            && !(qtype == RecordType::CNAME && !chain.is_empty());
+                        let negative = (chain.is_empty() || qtype != RecordType::CNAME)
+                            && chain.iter().all(|r| r.record_type() == RecordType::CNAME);
                         let authority = if negative {
                             response
                                 .authorities
