@@ -126,6 +126,11 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
         if t.is_empty() {
             continue;
         }
+        // unbound.conf comments start with `#`.
+        let t = t.split('#').next().unwrap_or("").trim();
+        if t.is_empty() {
+            continue;
+        }
         // `key: value` pairs, several on a line at times (`forward-zone: name: "." ...`).
         let mut key: Option<String> = None;
         let mut value: Vec<String> = Vec::new();

@@ -24,6 +24,8 @@ pub(super) struct Start {
     servers: Vec<SocketAddr>,
     /// Forwarders get RD and their answer is final.
     recursive: bool,
+    /// The zone's name servers when it was learnt from a referral (for NSDNAME triggers).
+    ns_names: Vec<Name>,
 }
 
 impl Resolver {
@@ -94,7 +96,16 @@ impl Resolver {
         trace: &mut Trace<'_>,
         depth: usize,
     ) -> Result<Message, ResolveError> {
-        let Start { mut zone, mut servers, recursive } = self.start(name)?;
+        let Start { mut zone, mut servers, recursive, ns_names } = self.start(name)?;
+        if let Some(policy) = trace.policy
+            && !ns_names.is_empty()
+        {
+            let ips: Vec<IpAddr> = servers.iter().map(SocketAddr::ip).collect();
+            if let Some(hit) = policy.check_name_servers(&ns_names, &ips) {
+                trace.hit = Some((hit, name.clone()));
+                return Ok(Message::new(0, MessageType::Response, OpCode::Query));
+            }
+        }
         for _ in 0..MAX_REFERRALS {
             let response = self.ask(&servers, name, qtype, recursive).await?;
             if recursive {
@@ -117,6 +128,8 @@ impl Resolver {
                 return Err(ResolveError::Upstream(format!("{name}: no address for the name servers of {child}")));
             }
             servers = addresses.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+            let ttl = response.authorities.iter().filter(|r| r.record_type() == RecordType::NS).map(|r| r.ttl).min();
+            self.delegations.insert(&child, &servers, &ns_names, ttl.unwrap_or(0), self.clock.now());
             zone = child;
         }
         Err(ResolveError::Upstream(format!("{name}: more than {MAX_REFERRALS} referrals")))
@@ -147,14 +160,34 @@ impl Resolver {
             (None, Some(s)) => Some((s, false)),
             (None, None) => None,
         };
+        // A delegation learnt from an earlier referral, below where iteration would start.
+        let learnt = |below: &Name| {
+            self.delegations.closest(name, self.clock.now()).filter(|(z, _, _)| z.num_labels() > below.num_labels())
+        };
         if let Some(((zone, servers), recursive)) = pick {
-            return Ok(Start { zone, servers, recursive });
+            if !recursive && let Some((zone, servers, ns_names)) = learnt(&zone) {
+                return Ok(Start { zone, servers, recursive, ns_names });
+            }
+            return Ok(Start { zone, servers, recursive, ns_names: vec![] });
         }
         if !self.config.forwarders.is_empty() {
-            return Ok(Start { zone: Name::root(), servers: self.config.forwarders.clone(), recursive: true });
+            return Ok(Start {
+                zone: Name::root(),
+                servers: self.config.forwarders.clone(),
+                recursive: true,
+                ns_names: vec![],
+            });
         }
         if !self.config.root_hints.is_empty() {
-            return Ok(Start { zone: Name::root(), servers: self.config.root_hints.clone(), recursive: false });
+            if let Some((zone, servers, ns_names)) = learnt(&Name::root()) {
+                return Ok(Start { zone, servers, recursive: false, ns_names });
+            }
+            return Ok(Start {
+                zone: Name::root(),
+                servers: self.config.root_hints.clone(),
+                recursive: false,
+                ns_names: vec![],
+            });
         }
         Err(ResolveError::Upstream("no forwarders and no root hints are configured".into()))
     }

@@ -1,6 +1,7 @@
 //! The recursive resolver for tenant networks: a cache in front of forwarders or iteration.
 
 pub mod cache;
+mod delegations;
 mod iterate;
 pub mod upstream;
 
@@ -58,13 +59,14 @@ pub struct Resolver {
     config: ResolverConfig,
     upstream: Arc<dyn Upstream>,
     cache: Cache,
+    delegations: delegations::Delegations,
     clock: Arc<dyn Clock>,
 }
 
 impl Resolver {
     pub fn new(config: ResolverConfig, upstream: Arc<dyn Upstream>, clock: Arc<dyn Clock>) -> Resolver {
         let cache = Cache::new(config.cache_entries.max(16));
-        Resolver { config, upstream, cache, clock }
+        Resolver { config, upstream, cache, delegations: Default::default(), clock }
     }
 
     pub fn cache(&self) -> &Cache {
