@@ -328,9 +328,6 @@ impl DnsService {
         outcome.authoritative = match &action {
             _ if matches!(trigger, Some(Trigger::ResponseIp(_))) => false,
             Action::TcpOnly => from_qname && !during_resolution,
-            Action::Local(records) if during_resolution => {
-                qtype == RecordType::CNAME || !records.iter().any(|r| r.record_type() == RecordType::CNAME)
-            }
             _ => true,
         };
         if matches!(trigger, Some(Trigger::ClientIp(_)))
@@ -369,6 +366,11 @@ impl DnsService {
                             if let Ok(r) = resolver.resolve(&target, qtype, None).await {
                                 outcome.answers.extend(r.answer.answers);
                                 outcome.rcode = r.answer.rcode;
+                            }
+                            // As Unbound: when a trigger met during resolution leads back to
+                            // upstream data, the answer is not ours.
+                            if during_resolution {
+                                outcome.authoritative = false;
                             }
                             break;
                         }
