@@ -29,12 +29,15 @@ fn main() {
     };
     let threads: usize = args.get(2).and_then(|t| t.parse().ok()).unwrap_or(1);
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let file = mamori_core::config::parse_and_check(std::path::Path::new(path), &text).unwrap_or_else(|e| panic!("{e}"));
+    let file =
+        mamori_core::config::parse_and_check(std::path::Path::new(path), &text).unwrap_or_else(|e| panic!("{e}"));
     let base = std::path::Path::new(path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().expect("a runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().expect("a runtime");
     runtime.block_on(async move {
         let (events, _task) = EventWriter::start(Arc::new(EncodeAndDrop), "dns");
-        let service = mamori_dns::build::service(&file.dns, &file.tenants, &base, Some(events)).unwrap_or_else(|e| panic!("{e}"));
+        let service =
+            mamori_dns::build::service(&file.dns, &file.tenants, &base, Some(events)).unwrap_or_else(|e| panic!("{e}"));
         let service = Arc::new(service);
         let addr = file.dns.listen.expect("[dns] listen");
         let udp = tokio::net::UdpSocket::bind(addr).await.expect("bind UDP");

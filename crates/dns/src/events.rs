@@ -27,6 +27,8 @@ pub struct QueryRecord<'a> {
     pub answers: &'a [Record],
     pub rpz: Option<&'a Hit>,
     pub from_cache: bool,
+    /// Queries the resolver sent upstream for this answer.
+    pub upstream_queries: usize,
     pub duration_ns: u64,
     /// Why the query was refused or failed, when it was.
     pub reason: Option<String>,
@@ -80,7 +82,7 @@ pub fn query_event(q: &QueryRecord<'_>) -> Event {
     let x = &mut event.extra;
     x.insert("dns".into(), dns);
     x.insert("network".into(), json!({ "transport": q.transport, "protocol": "dns" }));
-    let mut mamori = json!({ "kind": q.kind, "cache_hit": q.from_cache });
+    let mut mamori = json!({ "kind": q.kind, "cache_hit": q.from_cache, "upstream_queries": q.upstream_queries });
     if let Some(hit) = q.rpz {
         mamori["rpz"] = rpz_json(hit);
         x.insert(

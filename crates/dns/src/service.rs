@@ -83,6 +83,7 @@ struct Outcome {
     kind: &'static str,
     hit: Option<Hit>,
     from_cache: bool,
+    upstream_queries: usize,
     reason: Option<String>,
     drop: bool,
 }
@@ -100,6 +101,7 @@ impl Outcome {
             kind,
             hit: None,
             from_cache: false,
+            upstream_queries: 0,
             reason: None,
             drop: false,
         }
@@ -265,6 +267,7 @@ impl DnsService {
             }
         };
         outcome.from_cache = resolution.from_cache;
+        outcome.upstream_queries = resolution.upstream_queries;
         if let Some((hit, name)) = resolution.hit {
             let action = hit.action.clone();
             outcome.hit = Some(hit);
@@ -465,6 +468,7 @@ impl DnsService {
                 answers: &[],
                 rpz: None,
                 from_cache: false,
+                upstream_queries: 0,
                 duration_ns: started.elapsed().as_nanos() as u64,
                 reason: Some(why.chars().take(200).collect()),
             };
@@ -513,6 +517,7 @@ impl DnsService {
             answers: &outcome.answers,
             rpz: outcome.hit.as_ref(),
             from_cache: outcome.from_cache,
+            upstream_queries: outcome.upstream_queries,
             duration_ns: started.elapsed().as_nanos() as u64,
             reason: outcome.reason.clone(),
         };

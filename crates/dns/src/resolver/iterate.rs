@@ -107,6 +107,7 @@ impl Resolver {
             }
         }
         for _ in 0..MAX_REFERRALS {
+            trace.queries += 1;
             let response = self.ask(&servers, name, qtype, recursive).await?;
             if recursive {
                 return Ok(response);
