@@ -2,6 +2,7 @@
 //! and a file with any problem is refused as a whole.
 
 pub mod diagnostic;
+pub mod dns;
 pub mod edge;
 pub mod mail;
 pub mod schema;
@@ -132,6 +133,12 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
     problems.extend(mail::check(&file.mail, &file.tenants, &root));
     let tenants: Vec<&str> = file.tenants.iter().map(|t| t.id.as_str()).collect();
     problems.extend(edge::check(&file.edge, &tenants, &root));
+    problems.extend(dns::check(&file.dns, &tenants, &root));
+    // DNS answers over TCP too, so its addresses take part in the TCP port check.
+    claim(file.dns.listen, root.key("dns").key("listen"), &mut problems);
+    for (i, addr) in file.dns.also_listen.iter().enumerate() {
+        claim(Some(*addr), root.key("dns").key("also_listen").index(i), &mut problems);
+    }
     if !file.edge.sites.is_empty() {
         claim(file.edge.http, root.key("edge").key("http"), &mut problems);
         claim(file.edge.https, root.key("edge").key("https"), &mut problems);

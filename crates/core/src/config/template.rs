@@ -161,6 +161,41 @@ allow_only = true
 # あおば町 decrypts HTTPS with a CA of its own (mamori ca export --tenant aoba).
 # tls_inspect = true
 # tls_own_ca = true
+[dns]
+# Authoritative answers for the tenants' zones and a recursive resolver for tenant networks
+# only (everyone else gets REFUSED: never an open resolver), with response policy zones (RPZ)
+# and every query in the log store (event.dataset dns.query). UDP and TCP on each address;
+# port 53 in production. Leave listen out to not start it. Zones and policy zones are re-read
+# on `mamori reload`; a zone with an error keeps its previous version.
+listen = "127.0.0.1:1053"
+# also_listen = ["[::1]:1053"]
+# Larger UDP answers are truncated (TC) and the client retries over TCP.
+max_udp_payload = 1232
+recursion = true
+# Resolve through these servers; without them mamori iterates from the root servers.
+# forwarders = ["192.0.2.53:53"]
+# forward_zones = { "lg.jp" = ["192.0.2.54:53"] }
+cache_entries = 100000
+
+# [[dns.zones]]
+# tenant = "midori"
+# origin = "city.midori.example.jp"
+# file = "zones/city.midori.example.jp.zone"    # RFC 1035 master file
+# transfer_allow = ["192.0.2.10/32"]            # secondaries allowed AXFR; nobody else
+
+# [[dns.rpz]]                                   # BIND/Unbound RPZ format, in this order
+# name = "rpz.pref.example.jp"
+# file = "rpz/common.rpz"
+# # tenant = "aoba"                             # only for one tenant
+# # action_override = "cname"                   # nxdomain, nodata, passthru, drop, tcp-only, disabled, cname
+# # cname_override = "block.pref.example.jp"
+# alert = false
+
+# [[dns.threat_lists]]                          # one domain a line; hits are alerts
+# name = "cnc.intel.pref.example.jp"
+# file = "intel/cnc-domains.txt"
+# action = "nxdomain"
+
 [mail]
 # The SMTP relay (RFC 5321 with STARTTLS, PIPELINING, 8BITMIME, SMTPUTF8, SIZE, CHUNKING).
 # Inbound mail for a tenant's domains goes to that tenant's next hop; outbound mail is taken

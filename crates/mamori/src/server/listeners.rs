@@ -267,6 +267,44 @@ impl Running {
         Ok(Some(context))
     }
 
+    /// The DNS service on UDP and TCP at each configured address; zones and policy zones
+    /// are re-read on reload through the signal watcher.
+    pub async fn start_dns(
+        &mut self,
+        ctx: &Context,
+        logs: &LogStore,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Option<Arc<mamori_dns::DnsService>>> {
+        let dns = ctx.config.file.dns.clone();
+        let Some(first) = dns.listen else { return Ok(None) };
+        let base = ctx.config.path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let tenants = ctx.config.file.tenants.clone();
+        let (events, _writer) = mamori_core::event_writer::EventWriter::start(logs.sink(), "dns");
+        let config = dns.clone();
+        let service =
+            tokio::task::spawn_blocking(move || mamori_dns::build::service(&config, &tenants, &base, Some(events)))
+                .await?
+                .map_err(|e| anyhow::anyhow!("the DNS service cannot start: {e}"))?;
+        let service = Arc::new(service);
+        for (i, addr) in std::iter::once(first).chain(dns.also_listen.iter().copied()).enumerate() {
+            let key = if i == 0 { "dns.listen".to_string() } else { format!("dns.also_listen[{}]", i - 1) };
+            let udp = tokio::net::UdpSocket::bind(addr).await.with_context(|| bind_error(&key, "UDP", addr))?;
+            let tcp = tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error(&key, "TCP", addr))?;
+            let mode = if dns.recursion { "authoritative, recursive for tenants" } else { "authoritative" };
+            self.spawn(
+                "dns udp",
+                format!("dns://{addr} (UDP; {mode})"),
+                mamori_dns::server::serve_udp(udp, service.clone(), shutdown.clone()),
+            );
+            self.spawn(
+                "dns tcp",
+                format!("dns+tcp://{addr} (TCP)"),
+                mamori_dns::server::serve_tcp(tcp, service.clone(), shutdown.clone()),
+            );
+        }
+        Ok(Some(service))
+    }
+
     pub fn spawn(&mut self, name: &str, url: String, fut: impl Future<Output = std::io::Result<()>> + Send + 'static) {
         self.endpoints.push((name.to_string(), url));
         self.tasks.push((name.to_string(), tokio::spawn(fut)));

@@ -20,7 +20,7 @@ use crate::cli::context::{Context, describe, file_author};
 use apply::Applier;
 
 /// Services `--only` can select.
-const SERVICES: &[&str] = &["api", "syslog", "proxy", "edge", "scan", "mail"];
+const SERVICES: &[&str] = &["api", "syslog", "proxy", "edge", "scan", "mail", "dns"];
 
 pub fn run(config_path: &Path, only: &[String]) -> anyhow::Result<ExitCode> {
     for s in only {
@@ -129,6 +129,10 @@ async fn serve(
         true => running.start_edge(&ctx, &logs, shutdown.clone()).await?,
         false => None,
     };
+    let dns = match enabled("dns") {
+        true => running.start_dns(&ctx, &logs, shutdown.clone()).await?,
+        false => None,
+    };
     let api_state = if enabled("api") && file.api.enabled {
         Some(
             running
@@ -164,6 +168,7 @@ async fn serve(
         applier,
         api_state,
         edge,
+        dns,
         shutdown.clone(),
     ));
     watcher.await.context("the signal watcher stopped")?;

@@ -21,6 +21,7 @@ pub async fn revisions_and_signals(
     applier: Arc<Applier>,
     api: Option<mamori_api::AppState>,
     edge: Option<Arc<mamori_edge::EdgeContext>>,
+    dns: Option<Arc<mamori_dns::DnsService>>,
     shutdown: CancellationToken,
 ) {
     let (Ok(mut hup), Ok(mut usr1), Ok(mut term), Ok(mut int)) = (
@@ -44,10 +45,13 @@ pub async fn revisions_and_signals(
                 let svc = service.clone();
                 let outcome = tokio::task::spawn_blocking(move || reload_file(&path, &svc)).await;
                 match outcome {
-                    Ok(Ok((msg, edge_config))) => {
+                    Ok(Ok((msg, file))) => {
                         tracing::info!("{msg}");
                         if let Some(edge) = &edge {
-                            reload_edge(edge, edge_config, &config_path).await;
+                            reload_edge(edge, file.edge.clone(), &config_path).await;
+                        }
+                        if let Some(dns) = &dns {
+                            reload_dns(dns.clone(), file, &config_path).await;
                         }
                     }
                     Ok(Err(e)) => tracing::error!("the configuration was refused; the running one stays: {e:#}"),
@@ -65,10 +69,22 @@ pub async fn revisions_and_signals(
 fn reload_file(
     path: &std::path::Path,
     service: &ConfigService,
-) -> anyhow::Result<(String, mamori_core::config::edge::EdgeConfig)> {
+) -> anyhow::Result<(String, mamori_core::config::ConfigFile)> {
     let ctx = Context::load(path)?;
     let outcome = service.offer_file(&ctx.config.managed(), &file_author(path), "SIGHUP")?;
-    Ok((describe(&outcome), ctx.config.file.edge.clone()))
+    Ok((describe(&outcome), ctx.config.file.clone()))
+}
+
+/// Zones and policy zones from the file, put in force only when every one of them loads.
+async fn reload_dns(dns: Arc<mamori_dns::DnsService>, file: mamori_core::config::ConfigFile, path: &Path) {
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let outcome =
+        tokio::task::spawn_blocking(move || mamori_dns::build::reload(&dns, &file.dns, &file.tenants, &base)).await;
+    match outcome {
+        Ok(Ok(summary)) => tracing::info!("DNS reloaded: {summary}"),
+        Ok(Err(e)) => tracing::error!("DNS keeps its running zones and policy zones: {e}"),
+        Err(e) => tracing::error!(error = %e, "DNS reload task failed"),
+    }
 }
 
 /// Sites, rulesets and certificates from the file: compiled first, put in force only when all

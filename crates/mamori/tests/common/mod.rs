@@ -42,6 +42,7 @@ pub struct Instance {
     pub syslog_tls: SocketAddr,
     pub proxy: SocketAddr,
     pub mail: SocketAddr,
+    pub dns: SocketAddr,
     child: Option<Child>,
     pub output: Arc<Mutex<Vec<String>>>,
 }
@@ -51,7 +52,7 @@ impl Instance {
     pub fn configure(dir: &Path, edit: impl FnOnce(String) -> String) -> Instance {
         let out = Command::new(BIN).args(["init", "--force", "--dir"]).arg(dir).output().unwrap();
         assert!(out.status.success(), "init: {}", String::from_utf8_lossy(&out.stderr));
-        let [api, syslog, tls, proxy, mail] = free_ports();
+        let [api, syslog, tls, proxy, mail, dns] = free_ports();
         let config = dir.join("mamori.toml");
         let text = std::fs::read_to_string(&config)
             .unwrap()
@@ -60,6 +61,7 @@ impl Instance {
             .replace("127.0.0.1:6514", &format!("127.0.0.1:{tls}"))
             .replace("127.0.0.1:3128", &format!("127.0.0.1:{proxy}"))
             .replace("127.0.0.1:2525", &format!("127.0.0.1:{mail}"))
+            .replace("127.0.0.1:1053", &format!("127.0.0.1:{dns}"))
             .replace("min_free_disk_mb = 256", "min_free_disk_mb = 16")
             .replace("[logs]\n", "[logs]\ncommit_interval_ms = 200\n");
         std::fs::write(&config, edit(text)).unwrap();
@@ -71,6 +73,7 @@ impl Instance {
             syslog_tls: ([127, 0, 0, 1], tls).into(),
             proxy: ([127, 0, 0, 1], proxy).into(),
             mail: ([127, 0, 0, 1], mail).into(),
+            dns: ([127, 0, 0, 1], dns).into(),
             child: None,
             output: Arc::new(Mutex::new(Vec::new())),
         }

@@ -1,0 +1,200 @@
+//! `[dns]`: the DNS service's listeners, the tenants' authoritative zones, the recursive
+//! resolver (tenant networks only) and the response policy zones.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::diagnostic::{FieldPath, Problem};
+use crate::domain_map::normalize_domain;
+
+/// Not started when `listen` is absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    /// UDP and TCP on this address (53 in production).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// More addresses, UDP and TCP each (an IPv6 one, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_listen: Vec<SocketAddr>,
+    /// Largest UDP answer; larger ones are truncated (TC) and retried over TCP.
+    #[serde(default = "default_max_udp_payload")]
+    pub max_udp_payload: u16,
+    /// Offer recursion to tenant networks (everyone else is refused).
+    #[serde(default = "default_true")]
+    pub recursion: bool,
+    /// Resolve through these servers (with RD); iterate from `root_hints` when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forwarders: Vec<SocketAddr>,
+    /// Root server addresses for iteration; the IANA root servers when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub root_hints: Vec<SocketAddr>,
+    /// Names under a zone here go to its servers (with RD), not to the forwarders.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub forward_zones: BTreeMap<String, Vec<SocketAddr>>,
+    #[serde(default = "default_cache_entries")]
+    pub cache_entries: usize,
+    /// Tenants' authoritative zones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<DnsZone>,
+    /// Response policy zones, applied in order: common ones (no tenant) first, then the
+    /// tenant's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rpz: Vec<RpzZone>,
+    /// Threat-intelligence domain lists (one domain a line, `#` comments, hosts-file lines
+    /// accepted), each compiled into a policy zone applied after the `rpz` zones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threat_lists: Vec<ThreatList>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsZone {
+    pub tenant: String,
+    /// The zone's name, e.g. `city.midori.example.jp` or `2.0.192.in-addr.arpa`.
+    pub origin: String,
+    /// RFC 1035 master file, relative to the configuration file.
+    pub file: PathBuf,
+    /// Who may transfer the zone (AXFR/IXFR over TCP); nobody when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transfer_allow: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpzZone {
+    /// The policy zone's name (its origin).
+    pub name: String,
+    pub file: PathBuf,
+    /// Only for this tenant; for every tenant when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// One action for every trigger: nxdomain, nodata, passthru, drop, tcp-only, disabled
+    /// (log only) or cname (to `cname_override`, a block page host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_override: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cname_override: Option<String>,
+    /// Hits are alerts (C&C lists), not only query-log entries.
+    #[serde(default)]
+    pub alert: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatList {
+    /// The name of the policy zone it becomes (shown in events).
+    pub name: String,
+    pub file: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// nxdomain (default), nodata, drop, or cname (to `cname_override`).
+    #[serde(default = "default_list_action")]
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cname_override: Option<String>,
+    /// Hits raise alerts (default: these are C&C lists).
+    #[serde(default = "default_true")]
+    pub alert: bool,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            listen: None,
+            also_listen: Vec::new(),
+            max_udp_payload: default_max_udp_payload(),
+            recursion: true,
+            forwarders: Vec::new(),
+            root_hints: Vec::new(),
+            forward_zones: BTreeMap::new(),
+            cache_entries: default_cache_entries(),
+            zones: Vec::new(),
+            rpz: Vec::new(),
+            threat_lists: Vec::new(),
+        }
+    }
+}
+
+fn default_max_udp_payload() -> u16 {
+    1232
+}
+fn default_true() -> bool {
+    true
+}
+fn default_cache_entries() -> usize {
+    100_000
+}
+fn default_list_action() -> String {
+    "nxdomain".into()
+}
+
+const ACTIONS: &[&str] = &["nxdomain", "nodata", "passthru", "drop", "tcp-only", "disabled", "cname"];
+
+/// Checks `[dns]` against the tenants of the same file.
+pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let p = root.key("dns");
+    if !(512..=65_535).contains(&dns.max_udp_payload) {
+        problems.push(Problem::new(p.key("max_udp_payload"), "max_udp_payload must be between 512 and 65535"));
+    }
+    let known = |t: &str| tenants.contains(&t);
+    let mut origins = HashSet::new();
+    for (i, z) in dns.zones.iter().enumerate() {
+        let zp = p.key("zones").index(i);
+        if !known(&z.tenant) {
+            problems.push(Problem::new(zp.key("tenant"), format!("there is no tenant '{}' in [[tenants]]", z.tenant)));
+        }
+        match normalize_domain(&z.origin) {
+            Err(e) => problems.push(Problem::new(zp.key("origin"), e)),
+            Ok(o) if !origins.insert(o.clone()) => {
+                problems.push(Problem::new(zp.key("origin"), format!("zone '{o}' is configured twice")))
+            }
+            Ok(_) => {}
+        }
+    }
+    for (i, r) in dns.rpz.iter().enumerate() {
+        let rp = p.key("rpz").index(i);
+        if let Err(e) = normalize_domain(&r.name) {
+            problems.push(Problem::new(rp.key("name"), e));
+        }
+        if let Some(t) = r.tenant.as_deref().filter(|t| !known(t)) {
+            problems.push(Problem::new(rp.key("tenant"), format!("there is no tenant '{t}' in [[tenants]]")));
+        }
+        if let Some(a) = &r.action_override {
+            check_action(a, r.cname_override.as_deref(), &rp, "action_override", &mut problems);
+        }
+    }
+    for (i, l) in dns.threat_lists.iter().enumerate() {
+        let lp = p.key("threat_lists").index(i);
+        if let Err(e) = normalize_domain(&l.name) {
+            problems.push(Problem::new(lp.key("name"), e));
+        }
+        if let Some(t) = l.tenant.as_deref().filter(|t| !known(t)) {
+            problems.push(Problem::new(lp.key("tenant"), format!("there is no tenant '{t}' in [[tenants]]")));
+        }
+        check_action(&l.action, l.cname_override.as_deref(), &lp, "action", &mut problems);
+    }
+    for zone in dns.forward_zones.keys() {
+        if let Err(e) = normalize_domain(zone) {
+            problems.push(Problem::new(p.key("forward_zones").key(zone), e));
+        }
+    }
+    problems
+}
+
+fn check_action(action: &str, cname: Option<&str>, at: &FieldPath, key: &str, problems: &mut Vec<Problem>) {
+    let a = action.to_ascii_lowercase();
+    if !ACTIONS.contains(&a.as_str()) {
+        problems.push(Problem::new(at.key(key), format!("'{action}' is not one of {}", ACTIONS.join(", "))));
+    } else if a == "cname" && cname.is_none() {
+        problems.push(Problem::new(
+            at.key("cname_override"),
+            "the cname action needs cname_override (the block page host)",
+        ));
+    }
+}

@@ -1,0 +1,243 @@
+//! Unbound's replay scenarios (`testdata/*.rpl`, run there by testbound) against mamori's
+//! resolver and RPZ engine: the scenario's configuration becomes policy zones, stub and forward
+//! zones; its RANGEs answer the resolver's upstream queries (the resolver's `Upstream` is
+//! replaced); each STEP QUERY goes through the DNS service as a client's packet would, and
+//! each CHECK_ANSWER is compared with the reply.
+//!
+//! Usage: unbound_rpl DIR [NAME-PREFIX...]. Prints every failure with its first wrong step,
+//! a count per group (`rpz` first), and last `unbound-rpl: N passed, M failed`.
+
+mod compare;
+mod rpl;
+mod scripted;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::Name;
+use mamori_core::{NetworkModel, Tenant, TenantDirectory};
+use mamori_dns::catalog::Catalog;
+use mamori_dns::metrics::DnsMetrics;
+use mamori_dns::resolver::{ManualClock, Resolver, ResolverConfig};
+use mamori_dns::rpz::{Override, PolicyZone};
+use mamori_dns::{DnsService, DnsSettings, DnsState, Reply, Transport};
+
+use rpl::{Scenario, StepKind};
+
+/// A scenario's name and its result (the first wrong step).
+type Outcome = (String, Result<(), String>);
+
+/// Groups in the order they are reported.
+const GROUPS: &[&str] = &["rpz", "fwd", "iter", "auth"];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(dir) = args.get(1).map(PathBuf::from) else {
+        eprintln!("usage: unbound_rpl DIR [NAME-PREFIX...]");
+        std::process::exit(2);
+    };
+    let prefixes: Vec<&str> = args[2..].iter().map(String::as_str).collect();
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(rd) => {
+            rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "rpl")).collect()
+        }
+        Err(e) => {
+            eprintln!("unbound-rpl: cannot read {}: {e}", dir.display());
+            println!("unbound-rpl: 0 passed, 1 failed");
+            std::process::exit(1);
+        }
+    };
+    files.sort();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let mut totals = (0, 0);
+    let mut by_group: BTreeMap<usize, Vec<Outcome>> = BTreeMap::new();
+    for path in &files {
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if !prefixes.is_empty() && !prefixes.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let group = GROUPS.iter().position(|g| name.starts_with(&format!("{g}_"))).unwrap_or(GROUPS.len());
+        let result = runtime.block_on(async {
+            match tokio::time::timeout(Duration::from_secs(20), run_file(path)).await {
+                Ok(r) => r,
+                Err(_) => Err("timed out".to_string()),
+            }
+        });
+        by_group.entry(group).or_default().push((name, result));
+    }
+    for (group, results) in &by_group {
+        let label = GROUPS.get(*group).copied().unwrap_or("other");
+        let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
+        let failed = results.len() - passed;
+        for (name, r) in results {
+            match r {
+                Ok(()) => println!("  ok    {name}"),
+                Err(e) => println!("  FAIL  {name}: {}", e.chars().take(300).collect::<String>()),
+            }
+        }
+        println!("{label}: {passed} passed, {failed} failed");
+        totals.0 += passed;
+        totals.1 += failed;
+    }
+    println!("unbound-rpl: {} passed, {} failed", totals.0, totals.1);
+}
+
+async fn run_file(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let scenario = rpl::parse(&text)?;
+    let step = Arc::new(AtomicU64::new(0));
+    let clock = Arc::new(ManualClock::default());
+    let (service, upstream) = service_for(&scenario, step.clone(), clock.clone())?;
+    let mut last: Option<Message> = None;
+    for (i, s) in scenario.steps.iter().enumerate() {
+        step.store(s.number, Ordering::SeqCst);
+        match &s.kind {
+            StepKind::Query { address, entry } => {
+                if let Some(u) = &entry.unsupported {
+                    return Err(format!("step {}: {u} is not supported by this runner", s.number));
+                }
+                let (name, rtype, class) =
+                    entry.question.clone().ok_or(format!("step {}: query without a question", s.number))?;
+                let mut m = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+                scripted::apply_flags(&mut m, entry);
+                m.metadata.message_type = MessageType::Query;
+                let mut q = Query::query(name, rtype);
+                q.set_query_class(class);
+                m.add_query(q);
+                let bytes = m.to_vec().map_err(|e| e.to_string())?;
+                // The replies scripted as steps before the next query answer this one's
+                // upstream queries, in order.
+                {
+                    let mut pending = upstream.pending.lock().unwrap();
+                    pending.clear();
+                    let later =
+                        scenario.steps[i + 1..].iter().take_while(|l| !matches!(l.kind, StepKind::Query { .. }));
+                    for l in later {
+                        match &l.kind {
+                            StepKind::Reply(e) => pending.push_back(scripted::Pending::Reply(Box::new(e.clone()))),
+                            StepKind::Timeout => pending.push_back(scripted::Pending::Timeout),
+                            _ => {}
+                        }
+                    }
+                }
+                upstream.sent.lock().unwrap().clear();
+                let client = SocketAddr::new(address.unwrap_or(IpAddr::from([127, 0, 0, 1])), 40_000);
+                let transport = if entry.has_match("TCP") { Transport::Tcp } else { Transport::Udp };
+                last = match service.handle(&bytes, client, transport).await {
+                    Reply::One(b) => Some(
+                        Message::from_vec(&b)
+                            .map_err(|e| format!("step {}: our reply does not decode: {e}", s.number))?,
+                    ),
+                    Reply::Many(_) => return Err(format!("step {}: a transfer reply", s.number)),
+                    Reply::Nothing => None,
+                };
+            }
+            StepKind::CheckAnswer(expected) => {
+                let got = last.take().ok_or(format!("step {}: no reply to check", s.number))?;
+                if let Err(e) = compare::check(expected, &got) {
+                    if std::env::var_os("RPL_VERBOSE").is_some() {
+                        eprintln!("{}: step {}: reply:\n{got}", path.display(), s.number);
+                    }
+                    return Err(format!("step {}: {e}", s.number));
+                }
+            }
+            StepKind::TimePasses(secs) => clock.advance(*secs),
+            StepKind::Reply(_) | StepKind::Timeout => {}
+            StepKind::CheckOutQuery(e) => {
+                let sent = upstream.sent.lock().unwrap();
+                if !sent.iter().any(|m| scripted::matches(e, m)) {
+                    return Err(format!("step {}: the expected upstream query was not sent", s.number));
+                }
+            }
+            StepKind::Other(kind) if matches!(kind.as_str(), "TRAFFIC" | "NOTHING") => {}
+            StepKind::Other(kind) => {
+                return Err(format!("step {}: STEP {kind} is not supported by this runner", s.number));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The scenario's configuration as a DNS service with a scripted upstream.
+fn service_for(
+    sc: &Scenario,
+    step: Arc<AtomicU64>,
+    clock: Arc<ManualClock>,
+) -> Result<(DnsService, Arc<scripted::Scripted>), String> {
+    let mut config = ResolverConfig { upstream_port: 53, cache_entries: 10_000, ..Default::default() };
+    let mut policies = Vec::new();
+    for clause in &sc.clauses {
+        match clause.kind.as_str() {
+            "stub-zone" | "forward-zone" => {
+                let zone = name(clause.get("name").ok_or("a zone without a name")?)?;
+                let key = if clause.kind == "stub-zone" { "stub-addr" } else { "forward-addr" };
+                let servers: Vec<SocketAddr> = clause.all(key).filter_map(address).collect();
+                if clause.get("stub-host").is_some() || clause.get("forward-host").is_some() {
+                    return Err("stub-host/forward-host are not supported by this runner".into());
+                }
+                if clause.kind == "stub-zone" {
+                    config.stub_zones.push((zone, servers));
+                } else {
+                    config.forward_zones.push((zone, servers));
+                }
+            }
+            "rpz" => {
+                let zname = name(clause.get("name").ok_or("an rpz without a name")?)?;
+                let file = clause.get("zonefile").ok_or("an rpz without a zonefile (transfers are not supported)")?;
+                let text = sc.files.get(file).ok_or(format!("the inline file {file} is missing"))?;
+                let mut zone = PolicyZone::parse(text, &zname, None)?;
+                if let Some(a) = clause.get("rpz-action-override") {
+                    zone.override_action = Some(Override::parse(a, clause.get("rpz-cname-override"))?);
+                }
+                zone.signal_nxdomain_ra = clause.get("rpz-signal-nxdomain-ra") == Some("yes");
+                if clause.get("tags").is_some() {
+                    return Err("rpz tags are not supported".into());
+                }
+                policies.push(Arc::new(zone));
+            }
+            "auth-zone" | "local-zone" => return Err(format!("{} is not supported by this runner", clause.kind)),
+            _ => {}
+        }
+    }
+    let everyone = Tenant {
+        id: "rpl".into(),
+        name_ja: "rpl".into(),
+        name_en: "rpl".into(),
+        network_model: NetworkModel::Beta,
+        networks: vec!["0.0.0.0/0".parse().expect("literal"), "::/0".parse().expect("literal")],
+        domains: vec![],
+        contacts: vec![],
+        retention: Default::default(),
+    };
+    let state =
+        DnsState::new(Catalog::default(), TenantDirectory::new(vec![everyone], &[]), policies, Default::default());
+    let upstream = Arc::new(scripted::Scripted {
+        ranges: sc.ranges.clone(),
+        step,
+        pending: Default::default(),
+        sent: Default::default(),
+    });
+    let resolver = Resolver::new(config, upstream.clone(), clock);
+    Ok((DnsService::new(state, Some(resolver), None, DnsMetrics::default(), DnsSettings::default()), upstream))
+}
+
+fn name(s: &str) -> Result<Name, String> {
+    let mut n = Name::from_str(s).map_err(|e| format!("{s}: {e}"))?;
+    n.set_fqdn(true);
+    Ok(n)
+}
+
+/// `10.0.0.1`, `10.0.0.1@5353`, `::1`.
+fn address(s: &str) -> Option<SocketAddr> {
+    let (ip, port) = match s.split_once('@') {
+        Some((ip, p)) => (ip, p.parse().ok()?),
+        None => (s, 53),
+    };
+    Some(SocketAddr::new(ip.trim().parse().ok()?, port))
+}

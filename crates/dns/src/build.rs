@@ -1,0 +1,196 @@
+//! From `[dns]` to a running service: zones, policy zones and threat lists are read (paths
+//! relative to the configuration file), the resolver set up. Every file that fails is named;
+//! on a reload the caller keeps the old snapshot.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use hickory_proto::rr::Name;
+use mamori_core::config::dns::{DnsConfig, ThreatList};
+use mamori_core::{Tenant, TenantDirectory};
+
+use crate::catalog::{Catalog, ServedZone};
+use crate::resolver::ResolverConfig;
+use crate::rpz::{Action, Override, PolicyZone};
+use crate::state::DnsState;
+use crate::zone::Zone;
+
+/// The IANA root servers (a to m), for iteration without forwarders.
+const ROOT_SERVERS: &[&str] = &[
+    "198.41.0.4",
+    "170.247.170.2",
+    "192.33.4.12",
+    "199.7.91.13",
+    "192.203.230.10",
+    "192.5.5.241",
+    "192.112.36.4",
+    "198.97.190.53",
+    "192.36.148.17",
+    "192.58.128.30",
+    "193.0.14.129",
+    "199.7.83.42",
+    "202.12.27.33",
+];
+
+/// Everything a file or setting got wrong, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.join("; "))]
+pub struct BuildError(pub Vec<String>);
+
+pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path) -> Result<DnsState, BuildError> {
+    let mut errors = Vec::new();
+    let mut served = Vec::new();
+    for z in &config.zones {
+        let result =
+            name(&z.origin).and_then(|origin| Zone::load(&base.join(&z.file), &origin).map_err(|e| e.to_string()));
+        match result {
+            Ok(zone) => {
+                served.push(ServedZone { tenant: z.tenant.clone(), zone, transfer_allow: z.transfer_allow.clone() })
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let catalog = Catalog::new(served).unwrap_or_else(|e| {
+        errors.push(e);
+        Catalog::default()
+    });
+    let mut common = Vec::new();
+    let mut per_tenant: HashMap<String, Vec<Arc<PolicyZone>>> = HashMap::new();
+    let mut place = |tenant: &Option<String>, zone: PolicyZone| match tenant {
+        Some(t) => per_tenant.entry(t.clone()).or_default().push(Arc::new(zone)),
+        None => common.push(Arc::new(zone)),
+    };
+    for r in &config.rpz {
+        let zone = name(&r.name).and_then(|n| {
+            let mut zone = PolicyZone::load(&base.join(&r.file), &n)?;
+            zone.alert = r.alert;
+            if let Some(a) = &r.action_override {
+                zone.override_action = Some(Override::parse(a, r.cname_override.as_deref())?);
+            }
+            Ok(zone)
+        });
+        match zone {
+            Ok(z) => place(&r.tenant, z),
+            Err(e) => errors.push(format!("dns.rpz {}: {e}", r.name)),
+        }
+    }
+    for l in &config.threat_lists {
+        match threat_list(l, base) {
+            Ok(z) => place(&l.tenant, z),
+            Err(e) => errors.push(format!("dns.threat_lists {}: {e}", l.name)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(BuildError(errors));
+    }
+    // Tenants without policy zones of their own use the common set.
+    Ok(DnsState::new(catalog, TenantDirectory::new(tenants.to_vec(), &[]), common, per_tenant))
+}
+
+pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError> {
+    let mut errors = Vec::new();
+    let mut forward_zones = Vec::new();
+    for (zone, servers) in &config.forward_zones {
+        match name(zone) {
+            Ok(n) => forward_zones.push((n, servers.clone())),
+            Err(e) => errors.push(format!("dns.forward_zones: {e}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(BuildError(errors));
+    }
+    let root_hints = if config.root_hints.is_empty() {
+        ROOT_SERVERS.iter().map(|ip| SocketAddr::new(ip.parse().expect("literal address"), 53)).collect()
+    } else {
+        config.root_hints.clone()
+    };
+    Ok(ResolverConfig {
+        forwarders: config.forwarders.clone(),
+        forward_zones,
+        stub_zones: Vec::new(),
+        root_hints,
+        upstream_port: 53,
+        cache_entries: config.cache_entries,
+    })
+}
+
+/// A domain list as a policy zone: each domain and its subdomains get the list's action.
+fn threat_list(list: &ThreatList, base: &Path) -> Result<PolicyZone, String> {
+    let zone_name = name(&list.name)?;
+    let path = base.join(&list.file);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let domains = parse_domain_list(&text).map_err(|(line, e)| format!("{}:{line}: {e}", path.display()))?;
+    let action = match Override::parse(&list.action, list.cname_override.as_deref())? {
+        Override::Action(a) => a,
+        Override::Cname(target) => Action::Local(vec![hickory_proto::rr::Record::from_rdata(
+            zone_name.clone(),
+            300,
+            hickory_proto::rr::RData::CNAME(hickory_proto::rr::rdata::CNAME(target)),
+        )]),
+        Override::Disabled => Action::Passthru,
+    };
+    let mut zone = PolicyZone::from_domains(&zone_name, domains, action);
+    zone.alert = list.alert;
+    Ok(zone)
+}
+
+/// Domains one a line; `#` starts a comment; hosts-file lines (`0.0.0.0 bad.example`) give
+/// their names.
+pub fn parse_domain_list(text: &str) -> Result<Vec<Name>, (usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let mut words = line.split_whitespace();
+        let Some(first) = words.next() else { continue };
+        let names: Vec<&str> = if first.parse::<std::net::IpAddr>().is_ok() { words.collect() } else { vec![first] };
+        for n in names {
+            let n = n.trim_start_matches("*.");
+            out.push(name(n).map_err(|e| (i + 1, e))?);
+        }
+    }
+    Ok(out)
+}
+
+fn name(s: &str) -> Result<Name, String> {
+    let normalized = mamori_core::domain_map::normalize_domain(s)?;
+    let mut n = Name::from_str(&normalized).map_err(|e| format!("'{s}': {e}"))?;
+    n.set_fqdn(true);
+    Ok(n)
+}
+
+/// The service from `[dns]`: zones and policies read, the resolver on the network, events to
+/// `events`.
+pub fn service(
+    config: &DnsConfig,
+    tenants: &[Tenant],
+    base: &Path,
+    events: Option<mamori_core::event_writer::EventWriter>,
+) -> Result<crate::DnsService, BuildError> {
+    let state = build_state(config, tenants, base)?;
+    let resolver = if config.recursion {
+        let rc = resolver_config(config)?;
+        let upstream = Arc::new(crate::resolver::NetworkUpstream::default());
+        Some(crate::resolver::Resolver::new(rc, upstream, Arc::new(crate::resolver::SystemClock::default())))
+    } else {
+        None
+    };
+    let settings = crate::DnsSettings { max_udp_payload: config.max_udp_payload, ..Default::default() };
+    Ok(crate::DnsService::new(state, resolver, events, crate::metrics::DnsMetrics::registered(), settings))
+}
+
+/// Re-reads zones and policy zones and puts them in force; on any error the running ones stay
+/// and the error says which file failed.
+pub fn reload(
+    service: &crate::DnsService,
+    config: &DnsConfig,
+    tenants: &[Tenant],
+    base: &Path,
+) -> Result<String, BuildError> {
+    let state = build_state(config, tenants, base)?;
+    let summary = format!("{} zones", state.catalog.len());
+    service.swap_state(state);
+    Ok(summary)
+}

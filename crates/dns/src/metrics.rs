@@ -1,0 +1,53 @@
+//! Prometheus counters of the DNS service (`mamori_dns_*`).
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
+type Labels = Vec<(&'static str, &'static str)>;
+
+#[derive(Clone, Default)]
+pub struct DnsMetrics {
+    /// Queries by transport (`udp`, `tcp`) and kind (`authoritative`, `recursive`).
+    pub queries: Family<Labels, Counter>,
+    /// Queries not answered normally, by reason (`malformed`, `recursion_refused`,
+    /// `transfer_refused`, `truncated`, `servfail`, `dropped`).
+    pub rejected: Family<Labels, Counter>,
+    /// RPZ hits by action.
+    pub rpz_hits: Family<Labels, Counter>,
+}
+
+impl DnsMetrics {
+    /// Counters registered in the process registry (once per process).
+    pub fn registered() -> DnsMetrics {
+        static METRICS: std::sync::OnceLock<DnsMetrics> = std::sync::OnceLock::new();
+        METRICS
+            .get_or_init(|| {
+                let m = DnsMetrics::default();
+                mamori_core::metrics::register("dns_queries", "DNS queries, by transport and kind", m.queries.clone());
+                mamori_core::metrics::register(
+                    "dns_rejected",
+                    "DNS queries not answered normally, by reason",
+                    m.rejected.clone(),
+                );
+                mamori_core::metrics::register("dns_rpz_hits", "Response policy hits, by action", m.rpz_hits.clone());
+                m
+            })
+            .clone()
+    }
+
+    pub fn query(&self, transport: &'static str, kind: &'static str) {
+        self.queries.get_or_create(&vec![("transport", transport), ("kind", kind)]).inc();
+    }
+
+    pub fn reject(&self, reason: &'static str) {
+        self.rejected.get_or_create(&vec![("reason", reason)]).inc();
+    }
+
+    pub fn rejected_count(&self, reason: &'static str) -> u64 {
+        self.rejected.get_or_create(&vec![("reason", reason)]).get()
+    }
+
+    pub fn rpz_hit(&self, action: &'static str) {
+        self.rpz_hits.get_or_create(&vec![("action", action)]).inc();
+    }
+}

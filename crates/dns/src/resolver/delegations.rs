@@ -1,0 +1,57 @@
+//! Zone cuts learnt from referrals (the "infrastructure cache"): a later name under the same
+//! zone starts at that zone's servers instead of the root, for the NS records' TTL.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
+use hickory_proto::rr::Name;
+
+/// Delegations kept at most; past it the expired ones go, then all (they are re-learnt).
+const MAX_ZONES: usize = 10_000;
+
+#[derive(Default)]
+pub struct Delegations {
+    zones: Mutex<HashMap<Name, Learnt>>,
+}
+
+struct Learnt {
+    servers: Vec<SocketAddr>,
+    ns_names: Vec<Name>,
+    expires: u64,
+}
+
+impl Delegations {
+    pub fn insert(&self, zone: &Name, servers: &[SocketAddr], ns_names: &[Name], ttl: u32, now: u64) {
+        if ttl == 0 || servers.is_empty() {
+            return;
+        }
+        let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
+        if zones.len() >= MAX_ZONES {
+            zones.retain(|_, l| l.expires > now);
+            if zones.len() >= MAX_ZONES {
+                zones.clear();
+            }
+        }
+        let learnt = Learnt { servers: servers.to_vec(), ns_names: ns_names.to_vec(), expires: now + u64::from(ttl) };
+        zones.insert(crate::zone::fqdn_lower(zone), learnt);
+    }
+
+    /// The deepest unexpired zone containing `name`.
+    pub fn closest(&self, name: &Name, now: u64) -> Option<(Name, Vec<SocketAddr>, Vec<Name>)> {
+        let zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
+        if zones.is_empty() {
+            return None;
+        }
+        let mut candidate = crate::zone::fqdn_lower(name);
+        loop {
+            if let Some(l) = zones.get(&candidate).filter(|l| l.expires > now) {
+                return Some((candidate, l.servers.clone(), l.ns_names.clone()));
+            }
+            if candidate.is_root() {
+                return None;
+            }
+            candidate = candidate.base_name();
+        }
+    }
+}

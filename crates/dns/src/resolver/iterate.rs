@@ -1,0 +1,289 @@
+//! Finding an answer upstream: forwarders (with RD set, they do the work) or iteration from
+//! stub zones or root hints, following referrals (RFC 1034 §5.3.3) and CNAME chains. On the
+//! way, the name servers of each zone are offered to the RPZ NSDNAME/NSIP triggers.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::cache::Answer;
+use super::{ResolveError, Resolver, Trace};
+use crate::zone::fqdn_lower;
+
+const MAX_REFERRALS: usize = 16;
+const MAX_CNAME_CHAIN: usize = 12;
+/// Looking up a name server's address may itself need lookups; this deep at most.
+const MAX_DEPTH: usize = 4;
+
+/// Where a name's resolution starts.
+pub(super) struct Start {
+    zone: Name,
+    servers: Vec<SocketAddr>,
+    /// Forwarders get RD and their answer is final.
+    recursive: bool,
+    /// The zone's name servers when it was learnt from a referral (for NSDNAME triggers).
+    ns_names: Vec<Name>,
+}
+
+impl Resolver {
+    /// Resolves `qname`, following CNAMEs; policy hits on the chain stop it (`trace.hit`).
+    pub(super) fn iterate_chain<'a>(
+        &'a self,
+        qname: &'a Name,
+        qtype: RecordType,
+        trace: &'a mut Trace<'_>,
+        depth: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<Answer, ResolveError>> + Send + 'a>> {
+        Box::pin(async move {
+            let mut chain: Vec<Record> = Vec::new();
+            let mut name = fqdn_lower(qname);
+            for _ in 0..MAX_CNAME_CHAIN {
+                let response = self.lookup(&name, qtype, trace, depth).await?;
+                if trace.hit.is_some() {
+                    return Ok(Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![] });
+                }
+                let rcode = response.metadata.response_code;
+                if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+                    return Err(ResolveError::Upstream(format!("{name} {qtype}: the server answered {rcode}")));
+                }
+                let (records, next) = follow(&response, &name, qtype);
+                // Every name a CNAME in this answer leads to is a query name for RPZ too.
+                for r in records {
+                    let target = match &r.data {
+                        RData::CNAME(t) if qtype != RecordType::CNAME => Some(fqdn_lower(&t.0)),
+                        _ => None,
+                    };
+                    chain.push(r);
+                    if let Some(target) = target
+                        && let Some(policy) = trace.policy
+                        && let Some(hit) = policy.check_name(&target)
+                    {
+                        trace.hit = Some((hit, target));
+                        return Ok(Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![] });
+                    }
+                }
+                match next {
+                    Some(target) if qtype != RecordType::CNAME => name = target,
+                    _ => {
+                        let negative = (chain.is_empty() || qtype != RecordType::CNAME)
+                            && chain.iter().all(|r| r.record_type() == RecordType::CNAME);
+                        let authority = if negative {
+                            response
+                                .authorities
+                                .iter()
+                                .filter(|r| r.record_type() == RecordType::SOA)
+                                .cloned()
+                                .collect()
+                        } else {
+                            vec![]
+                        };
+                        return Ok(Answer { rcode, answers: chain, authority });
+                    }
+                }
+            }
+            Err(ResolveError::Upstream(format!("{qname}: CNAME chain longer than {MAX_CNAME_CHAIN}")))
+        })
+    }
+
+    /// One name's answer from the servers authoritative for it.
+    async fn lookup(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        trace: &mut Trace<'_>,
+        depth: usize,
+    ) -> Result<Message, ResolveError> {
+        let Start { mut zone, mut servers, recursive, ns_names } = self.start(name)?;
+        if let Some(policy) = trace.policy
+            && !ns_names.is_empty()
+        {
+            let ips: Vec<IpAddr> = servers.iter().map(SocketAddr::ip).collect();
+            if let Some(hit) = policy.check_name_servers(&ns_names, &ips) {
+                trace.hit = Some((hit, name.clone()));
+                return Ok(Message::new(0, MessageType::Response, OpCode::Query));
+            }
+        }
+        for _ in 0..MAX_REFERRALS {
+            trace.queries += 1;
+            let response = self.ask(&servers, name, qtype, recursive).await?;
+            if recursive {
+                return Ok(response);
+            }
+            let Some((child, ns_names)) = referral(&response, &zone, name) else { return Ok(response) };
+            let mut addresses = glue(&response, &ns_names);
+            if addresses.is_empty() && depth < MAX_DEPTH {
+                for ns in &ns_names {
+                    addresses.extend(self.addresses_of(ns, trace, depth + 1).await);
+                }
+            }
+            if let Some(policy) = trace.policy
+                && let Some(hit) = policy.check_name_servers(&ns_names, &addresses)
+            {
+                trace.hit = Some((hit, name.clone()));
+                return Ok(response);
+            }
+            if addresses.is_empty() {
+                return Err(ResolveError::Upstream(format!("{name}: no address for the name servers of {child}")));
+            }
+            servers = addresses.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+            let ttl = response.authorities.iter().filter(|r| r.record_type() == RecordType::NS).map(|r| r.ttl).min();
+            self.delegations.insert(&child, &servers, &ns_names, ttl.unwrap_or(0), self.clock.now());
+            zone = child;
+        }
+        Err(ResolveError::Upstream(format!("{name}: more than {MAX_REFERRALS} referrals")))
+    }
+
+    async fn addresses_of(&self, ns: &Name, trace: &mut Trace<'_>, depth: usize) -> Vec<IpAddr> {
+        let mut out = Vec::new();
+        for t in [RecordType::A, RecordType::AAAA] {
+            // The name server's own lookup is not subject to the client's policy.
+            let mut inner = Trace { policy: None, hit: None, queries: 0 };
+            if let Ok(a) = self.iterate_chain(ns, t, &mut inner, depth).await {
+                out.extend(a.answers.iter().filter_map(crate::rpz::record_ip));
+            }
+            trace.queries += inner.queries;
+        }
+        out
+    }
+
+    fn start(&self, name: &Name) -> Result<Start, ResolveError> {
+        let best = |zones: &[(Name, Vec<SocketAddr>)]| {
+            zones.iter().filter(|(z, _)| z.zone_of(name)).max_by_key(|(z, _)| z.num_labels()).cloned()
+        };
+        let forward = best(&self.config.forward_zones);
+        let stub = best(&self.config.stub_zones);
+        let pick = match (forward, stub) {
+            (Some(f), Some(s)) if s.0.num_labels() > f.0.num_labels() => Some((s, false)),
+            (Some(f), _) => Some((f, true)),
+            (None, Some(s)) => Some((s, false)),
+            (None, None) => None,
+        };
+        // A delegation learnt from an earlier referral, below where iteration would start.
+        let learnt = |below: &Name| {
+            self.delegations.closest(name, self.clock.now()).filter(|(z, _, _)| z.num_labels() > below.num_labels())
+        };
+        if let Some(((zone, servers), recursive)) = pick {
+            if !recursive && let Some((zone, servers, ns_names)) = learnt(&zone) {
+                return Ok(Start { zone, servers, recursive, ns_names });
+            }
+            return Ok(Start { zone, servers, recursive, ns_names: vec![] });
+        }
+        if !self.config.forwarders.is_empty() {
+            return Ok(Start {
+                zone: Name::root(),
+                servers: self.config.forwarders.clone(),
+                recursive: true,
+                ns_names: vec![],
+            });
+        }
+        if !self.config.root_hints.is_empty() {
+            if let Some((zone, servers, ns_names)) = learnt(&Name::root()) {
+                return Ok(Start { zone, servers, recursive: false, ns_names });
+            }
+            return Ok(Start {
+                zone: Name::root(),
+                servers: self.config.root_hints.clone(),
+                recursive: false,
+                ns_names: vec![],
+            });
+        }
+        Err(ResolveError::Upstream("no forwarders and no root hints are configured".into()))
+    }
+
+    /// Asks each server in turn until one answers.
+    async fn ask(
+        &self,
+        servers: &[SocketAddr],
+        name: &Name,
+        qtype: RecordType,
+        rd: bool,
+    ) -> Result<Message, ResolveError> {
+        let mut request = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+        request.metadata.recursion_desired = rd;
+        request.add_query(Query::query(name.clone(), qtype));
+        let mut edns = Edns::new();
+        edns.set_max_payload(1232);
+        request.set_edns(edns);
+        let mut last = String::from("no servers");
+        for server in servers {
+            match self.upstream.query(*server, &request).await {
+                Ok(m)
+                    if m.metadata.response_code == ResponseCode::ServFail
+                        || m.metadata.response_code == ResponseCode::Refused =>
+                {
+                    last = format!("{server} answered {}", m.metadata.response_code);
+                }
+                Ok(m) => return Ok(m),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(ResolveError::Upstream(format!("{name} {qtype}: {last}")))
+    }
+}
+
+/// The answer records for `name` (its CNAME chain inside this answer, then the data) and the
+/// name the chain ends at when the data is not there yet.
+fn follow(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, Option<Name>) {
+    let mut out = Vec::new();
+    let mut current = name.clone();
+    for _ in 0..MAX_CNAME_CHAIN {
+        let data: Vec<Record> = response
+            .answers
+            .iter()
+            .filter(|r| fqdn_lower(&r.name) == current && (r.record_type() == qtype || qtype == RecordType::ANY))
+            .cloned()
+            .collect();
+        if !data.is_empty() {
+            out.extend(data);
+            return (out, None);
+        }
+        let cname =
+            response.answers.iter().find(|r| fqdn_lower(&r.name) == current && r.record_type() == RecordType::CNAME);
+        match cname.map(|r| (r, &r.data)) {
+            Some((r, RData::CNAME(target))) => {
+                out.push(r.clone());
+                current = fqdn_lower(&target.0);
+            }
+            _ => break,
+        }
+    }
+    let next = (current != *name || !out.is_empty()).then_some(current);
+    (out, next)
+}
+
+/// A referral: no answer, and NS records in the authority section for a zone between the
+/// current one and the name.
+fn referral(response: &Message, zone: &Name, name: &Name) -> Option<(Name, Vec<Name>)> {
+    if !response.answers.is_empty() || response.metadata.response_code != ResponseCode::NoError {
+        return None;
+    }
+    if response.authorities.iter().any(|r| r.record_type() == RecordType::SOA) {
+        return None;
+    }
+    let ns: Vec<&Record> = response.authorities.iter().filter(|r| r.record_type() == RecordType::NS).collect();
+    let child = fqdn_lower(&ns.first()?.name);
+    if !(child.zone_of(name) && zone.zone_of(&child) && child != *zone) {
+        return None;
+    }
+    let names = ns
+        .iter()
+        .filter(|r| fqdn_lower(&r.name) == child)
+        .filter_map(|r| match &r.data {
+            RData::NS(n) => Some(fqdn_lower(&n.0)),
+            _ => None,
+        })
+        .collect();
+    Some((child, names))
+}
+
+fn glue(response: &Message, ns_names: &[Name]) -> Vec<IpAddr> {
+    response
+        .additionals
+        .iter()
+        .filter(|r| ns_names.contains(&fqdn_lower(&r.name)))
+        .filter_map(crate::rpz::record_ip)
+        .collect()
+}

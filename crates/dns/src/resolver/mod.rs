@@ -1,0 +1,125 @@
+//! The recursive resolver for tenant networks: a cache in front of forwarders or iteration.
+
+pub mod cache;
+mod delegations;
+mod iterate;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hickory_proto::rr::{Name, RData, RecordType};
+
+pub use cache::{Answer, Cache, Clock, ManualClock, SystemClock};
+pub use upstream::{NetworkUpstream, Upstream, UpstreamError};
+
+use crate::rpz::{Hit, PolicySet};
+
+#[derive(Debug, Clone, Default)]
+pub struct ResolverConfig {
+    /// Everything not under a forward or stub zone goes to these, with RD set.
+    pub forwarders: Vec<SocketAddr>,
+    /// Names under these zones go to their servers, with RD set.
+    pub forward_zones: Vec<(Name, Vec<SocketAddr>)>,
+    /// Names under these zones are iterated from their servers.
+    pub stub_zones: Vec<(Name, Vec<SocketAddr>)>,
+    /// Without forwarders, iteration starts here.
+    pub root_hints: Vec<SocketAddr>,
+    /// The port name servers found by iteration are asked on (53).
+    pub upstream_port: u16,
+    pub cache_entries: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{0}")]
+    Upstream(String),
+}
+
+/// What one resolution found.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub answer: Answer,
+    /// A policy trigger met on the way (a CNAME target, a name server) and the name it
+    /// applies to; `answer` then holds the chain up to that name.
+    pub hit: Option<(Hit, Name)>,
+    pub from_cache: bool,
+    /// Queries sent upstream for this resolution.
+    pub upstream_queries: usize,
+}
+
+/// The state of one resolution that its steps share.
+pub(crate) struct Trace<'p> {
+    pub policy: Option<&'p PolicySet>,
+    pub hit: Option<(Hit, Name)>,
+    pub queries: usize,
+}
+
+pub struct Resolver {
+    config: ResolverConfig,
+    upstream: Arc<dyn Upstream>,
+    cache: Cache,
+    delegations: delegations::Delegations,
+    clock: Arc<dyn Clock>,
+}
+
+impl Resolver {
+    pub fn new(config: ResolverConfig, upstream: Arc<dyn Upstream>, clock: Arc<dyn Clock>) -> Resolver {
+        let cache = Cache::new(config.cache_entries.max(16));
+        Resolver { config, upstream, cache, delegations: Default::default(), clock }
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Resolves a question; `policy` is consulted for triggers met during resolution (CNAME
+    /// targets, name servers); it is `None` once the query name itself passed through.
+    pub async fn resolve(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        policy: Option<&PolicySet>,
+    ) -> Result<Resolution, ResolveError> {
+        let now = self.clock.now();
+        if let Some(answer) = self.cache.get(qname, qtype, now) {
+            // The chain of a cached answer meets the CNAME-target triggers again.
+            let hit = policy.and_then(|p| chain_hit(p, &answer));
+            if let Some((hit, name)) = hit {
+                let answers = chain_until(&answer, &name);
+                let answer = Answer { rcode: answer.rcode, answers, authority: vec![] };
+                return Ok(Resolution { answer, hit: Some((hit, name)), from_cache: true, upstream_queries: 0 });
+            }
+            return Ok(Resolution { answer, hit: None, from_cache: true, upstream_queries: 0 });
+        }
+        let mut trace = Trace { policy, hit: None, queries: 0 };
+        let answer = self.iterate_chain(qname, qtype, &mut trace, 0).await?;
+        if trace.hit.is_none() {
+            self.cache.insert(qname, qtype, &answer, now);
+        }
+        Ok(Resolution { answer, hit: trace.hit, from_cache: false, upstream_queries: trace.queries })
+    }
+}
+
+/// The first CNAME target in a cached chain that a policy matches.
+fn chain_hit(policy: &PolicySet, answer: &Answer) -> Option<(Hit, Name)> {
+    answer.answers.iter().find_map(|r| match &r.data {
+        RData::CNAME(t) => {
+            let target = crate::zone::fqdn_lower(&t.0);
+            policy.check_name(&target).map(|h| (h, target))
+        }
+        _ => None,
+    })
+}
+
+/// The CNAMEs of a chain up to (and including the one pointing at) `name`.
+fn chain_until(answer: &Answer, name: &Name) -> Vec<hickory_proto::rr::Record> {
+    let mut out = Vec::new();
+    for r in &answer.answers {
+        out.push(r.clone());
+        if matches!(&r.data, RData::CNAME(t) if crate::zone::fqdn_lower(&t.0) == *name) {
+            break;
+        }
+    }
+    out
+}

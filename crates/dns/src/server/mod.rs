@@ -1,0 +1,18 @@
+//! The UDP and TCP listeners in front of [`DnsService`](crate::service::DnsService).
+
+mod tcp;
+mod udp;
+
+use std::net::IpAddr;
+
+pub use tcp::serve_tcp;
+pub use udp::serve_udp;
+
+/// An IPv4 client seen through a dual-stack socket (`::ffff:a.b.c.d`) as the IPv4 address
+/// tenant networks are written in.
+pub fn unmap(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}

@@ -1,0 +1,589 @@
+//! One DNS query from bytes to bytes: decode (FORMERR for malformed packets), pick the
+//! authoritative zone or the resolver (tenant networks only: no open resolver), apply the
+//! response policy, fit the answer into the client's UDP size (TC), log it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::{Name, Record, RecordType};
+use mamori_core::event_writer::EventWriter;
+
+use crate::detect::{DetectSettings, Detector};
+use crate::events::{QueryRecord, finding_alert, query_event, rpz_alert};
+use crate::metrics::DnsMetrics;
+use crate::resolver::Resolver;
+use crate::rpz::{Action, Hit, PolicySet, Trigger, local_answer};
+use crate::state::DnsState;
+use crate::transfer;
+use crate::zone::lookup;
+
+/// Local CNAMEs followed through the policy zones at most this many times (a loop in them).
+const MAX_LOCAL_CHAIN: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// What to send back.
+#[derive(Debug)]
+pub enum Reply {
+    One(Vec<u8>),
+    /// A zone transfer: several messages on one TCP connection.
+    Many(Vec<Vec<u8>>),
+    /// Nothing (RPZ DROP, or a packet that is not a query).
+    Nothing,
+}
+
+#[derive(Debug, Clone)]
+pub struct DnsSettings {
+    /// The largest UDP answer sent whatever the client offers (RFC 9715 / DNS flag day 2020:
+    /// 1232 avoids fragmentation).
+    pub max_udp_payload: u16,
+    pub detect: DetectSettings,
+}
+
+impl Default for DnsSettings {
+    fn default() -> Self {
+        DnsSettings { max_udp_payload: 1232, detect: DetectSettings::default() }
+    }
+}
+
+pub struct DnsService {
+    state: ArcSwap<DnsState>,
+    resolver: Option<Resolver>,
+    events: Option<EventWriter>,
+    metrics: DnsMetrics,
+    detector: Detector,
+    settings: DnsSettings,
+}
+
+/// How a query was answered, before encoding.
+struct Outcome {
+    rcode: ResponseCode,
+    authoritative: bool,
+    recursion_available: bool,
+    truncated: bool,
+    answers: Vec<Record>,
+    authority: Vec<Record>,
+    additional: Vec<Record>,
+    kind: &'static str,
+    hit: Option<Hit>,
+    from_cache: bool,
+    upstream_queries: usize,
+    reason: Option<String>,
+    drop: bool,
+}
+
+impl Outcome {
+    fn new(kind: &'static str, rcode: ResponseCode) -> Outcome {
+        Outcome {
+            rcode,
+            authoritative: false,
+            recursion_available: false,
+            truncated: false,
+            answers: vec![],
+            authority: vec![],
+            additional: vec![],
+            kind,
+            hit: None,
+            from_cache: false,
+            upstream_queries: 0,
+            reason: None,
+            drop: false,
+        }
+    }
+
+    fn refused(kind: &'static str, reason: String) -> Outcome {
+        Outcome { reason: Some(reason), ..Outcome::new(kind, ResponseCode::Refused) }
+    }
+}
+
+impl DnsService {
+    pub fn new(
+        state: DnsState,
+        resolver: Option<Resolver>,
+        events: Option<EventWriter>,
+        metrics: DnsMetrics,
+        settings: DnsSettings,
+    ) -> DnsService {
+        let detector = Detector::new(settings.detect.clone());
+        DnsService { state: ArcSwap::from_pointee(state), resolver, events, metrics, detector, settings }
+    }
+
+    /// Puts a new snapshot in force (reload); queries in flight finish on the old one.
+    pub fn swap_state(&self, state: DnsState) {
+        self.state.store(Arc::new(state));
+    }
+
+    pub fn state(&self) -> Arc<DnsState> {
+        self.state.load_full()
+    }
+
+    pub fn metrics(&self) -> &DnsMetrics {
+        &self.metrics
+    }
+
+    pub fn resolver(&self) -> Option<&Resolver> {
+        self.resolver.as_ref()
+    }
+
+    /// Answers one packet from `client`.
+    pub async fn handle(&self, packet: &[u8], client: SocketAddr, transport: Transport) -> Reply {
+        let started = Instant::now();
+        if packet.len() < 12 {
+            self.metrics.reject("malformed");
+            return Reply::Nothing; // not even a header to answer to
+        }
+        let request = match Message::from_vec(packet) {
+            Ok(m) => m,
+            Err(e) => return self.formerr(packet, client, transport, &e.to_string(), started).await,
+        };
+        if request.metadata.message_type != MessageType::Query {
+            self.metrics.reject("malformed");
+            return Reply::Nothing; // answering responses invites reflection loops
+        }
+        if request.queries.len() != 1 {
+            let why = format!("{} questions, one is expected", request.queries.len());
+            return self.formerr(packet, client, transport, &why, started).await;
+        }
+        let state = self.state.load();
+        let tenant = state.tenants.tenant_of_ip(crate::server::unmap(client.ip())).map(|t| t.id.clone());
+        let query = &request.queries[0];
+        let (qname, qtype) = (query.name().clone(), query.query_type);
+        let mut outcome = if request.metadata.op_code != OpCode::Query {
+            Outcome {
+                reason: Some(format!("opcode {:?}", request.metadata.op_code)),
+                ..Outcome::new("refused", ResponseCode::NotImp)
+            }
+        } else if request.edns.as_ref().is_some_and(|e| e.version() > 0) {
+            Outcome::new("refused", ResponseCode::BADVERS) // RFC 6891 §6.1.3
+        } else if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
+            match transfer::transfer(&state, &qname, client, transport) {
+                Ok(records) => {
+                    let reply = self.transfer_reply(&request, records);
+                    self.log(
+                        &request,
+                        client,
+                        transport,
+                        tenant.as_deref(),
+                        &Outcome::new("transfer", ResponseCode::NoError),
+                        started,
+                    )
+                    .await;
+                    return reply;
+                }
+                Err(refusal) => {
+                    self.metrics.reject("transfer_refused");
+                    Outcome::refused("transfer", refusal)
+                }
+            }
+        } else if let Some(zone) = state.catalog.find(&qname) {
+            self.metrics.query(transport.name(), "authoritative");
+            let a = lookup::answer(&zone.zone, &qname, qtype);
+            Outcome {
+                rcode: a.rcode,
+                authoritative: a.authoritative,
+                answers: a.answers,
+                authority: a.authority,
+                additional: a.additional,
+                ..Outcome::new("authoritative", ResponseCode::NoError)
+            }
+        } else {
+            match (&self.resolver, &tenant) {
+                (Some(resolver), Some(t)) => {
+                    self.metrics.query(transport.name(), "recursive");
+                    let policy = state.policy_for(t);
+                    self.recurse(resolver, policy, client, &qname, qtype, transport).await
+                }
+                (None, _) => Outcome::refused("refused", "recursion is not offered here".into()),
+                (Some(_), None) => {
+                    self.metrics.reject("recursion_refused");
+                    Outcome::refused("refused", "recursion is for tenant networks only".into())
+                }
+            }
+        };
+        if let Some(hit) = &outcome.hit {
+            self.metrics.rpz_hit(hit.action.as_ref().map_or("disabled", |a| a.name()));
+        }
+        if outcome.rcode == ResponseCode::ServFail {
+            self.metrics.reject("servfail");
+        }
+        if outcome.drop {
+            self.metrics.reject("dropped");
+            self.log(&request, client, transport, tenant.as_deref(), &outcome, started).await;
+            return Reply::Nothing;
+        }
+        let bytes = self.encode(&request, &mut outcome, transport);
+        self.log(&request, client, transport, tenant.as_deref(), &outcome, started).await;
+        Reply::One(bytes)
+    }
+
+    /// The recursive path with the response policy around it.
+    async fn recurse(
+        &self,
+        resolver: &Resolver,
+        policy: &PolicySet,
+        client: SocketAddr,
+        qname: &Name,
+        qtype: RecordType,
+        transport: Transport,
+    ) -> Outcome {
+        let mut outcome = Outcome::new("recursive", ResponseCode::NoError);
+        outcome.recursion_available = true;
+        let mut follow_policy = Some(policy);
+        if let Some(hit) = policy.check_query(crate::server::unmap(client.ip()), qname) {
+            let action = hit.action.clone();
+            outcome.hit = Some(hit);
+            match action {
+                None => {}
+                Some(Action::Passthru) => follow_policy = None,
+                Some(Action::TcpOnly) if transport == Transport::Tcp => follow_policy = None,
+                Some(action) => {
+                    self.apply(resolver, &mut outcome, action, qname, qtype, false, Vec::new(), Some(policy)).await;
+                    return outcome;
+                }
+            }
+        }
+        let resolution = match resolver.resolve(qname, qtype, follow_policy).await {
+            Ok(r) => r,
+            Err(e) => {
+                outcome.rcode = ResponseCode::ServFail;
+                outcome.reason = Some(e.to_string());
+                return outcome;
+            }
+        };
+        outcome.from_cache = resolution.from_cache;
+        outcome.upstream_queries = resolution.upstream_queries;
+        if let Some((hit, name)) = resolution.hit {
+            let action = hit.action.clone();
+            outcome.hit = Some(hit);
+            let tcp_passes = |a: &Action| *a == Action::TcpOnly && transport == Transport::Tcp;
+            if let Some(action) = action.filter(|a| *a != Action::Passthru && !tcp_passes(a)) {
+                self.apply(resolver, &mut outcome, action, &name, qtype, true, resolution.answer.answers, Some(policy))
+                    .await;
+                return outcome;
+            }
+            // A disabled or passthru hit on the way: resolve again without the policy.
+            return match resolver.resolve(qname, qtype, None).await {
+                Ok(r) => {
+                    outcome.rcode = r.answer.rcode;
+                    outcome.answers = r.answer.answers;
+                    outcome.authority = r.answer.authority;
+                    outcome
+                }
+                Err(e) => {
+                    outcome.rcode = ResponseCode::ServFail;
+                    outcome.reason = Some(e.to_string());
+                    outcome
+                }
+            };
+        }
+        if let Some(p) = follow_policy
+            && let Some(hit) = p.check_answer_ips(&resolution.answer.answers)
+        {
+            let action = hit.action.clone();
+            outcome.hit = Some(hit);
+            if let Some(action) = action.filter(|a| *a != Action::Passthru)
+                && !(action == Action::TcpOnly && transport == Transport::Tcp)
+            {
+                self.apply(resolver, &mut outcome, action, qname, qtype, true, Vec::new(), Some(policy)).await;
+                return outcome;
+            }
+        }
+        outcome.rcode = resolution.answer.rcode;
+        outcome.answers = resolution.answer.answers;
+        outcome.authority = resolution.answer.authority;
+        outcome
+    }
+
+    /// Carries out a policy action for `name`, after the CNAMEs in `chain` that led to it.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply(
+        &self,
+        resolver: &Resolver,
+        outcome: &mut Outcome,
+        action: Action,
+        name: &Name,
+        qtype: RecordType,
+        during_resolution: bool,
+        chain: Vec<Record>,
+        policy: Option<&PolicySet>,
+    ) {
+        outcome.answers = chain;
+        let trigger = outcome.hit.as_ref().map(|h| h.rule.trigger.clone());
+        let from_qname = matches!(trigger, Some(Trigger::Qname(_) | Trigger::QnameWildcard(_) | Trigger::ClientIp(_)));
+        // As Unbound: policy answers are authoritative, except rewritten responses (response
+        // IP), and TCP-only or a followed CNAME when the trigger was met during resolution.
+        outcome.authoritative = match &action {
+            _ if matches!(trigger, Some(Trigger::ResponseIp(_))) => false,
+            Action::TcpOnly => from_qname && !during_resolution,
+            _ => true,
+        };
+        if matches!(trigger, Some(Trigger::ClientIp(_)))
+            && matches!(&action, Action::Local(r) if !r.iter().any(|r| r.record_type() == RecordType::CNAME))
+            && let Some(soa) = outcome.hit.as_ref().and_then(|h| h.soa.clone())
+        {
+            outcome.additional.push(soa);
+        }
+        match action {
+            Action::NxDomain => {
+                outcome.rcode = ResponseCode::NXDomain;
+                if outcome.hit.as_ref().is_some_and(|h| h.signal_nxdomain_ra) {
+                    outcome.recursion_available = false;
+                }
+            }
+            Action::NoData | Action::Passthru => {}
+            Action::Drop => outcome.drop = true,
+            Action::TcpOnly => {
+                // Only reached over UDP: the client retries over TCP (RPZ draft §5.6).
+                outcome.truncated = true;
+            }
+            Action::Local(records) => {
+                let mut local = local_answer(&records, name, qtype);
+                // A local CNAME is followed: through the policy zones first (its target may
+                // have local data too), then by resolving it.
+                for _ in 0..MAX_LOCAL_CHAIN {
+                    let target = local.iter().find_map(|r| match &r.data {
+                        hickory_proto::rr::RData::CNAME(t) if qtype != RecordType::CNAME => Some(t.0.clone()),
+                        _ => None,
+                    });
+                    outcome.answers.append(&mut local);
+                    let Some(target) = target.filter(|t| !t.is_root()) else { break };
+                    match policy.and_then(|p| p.check_name(&target)).and_then(|h| h.action) {
+                        Some(Action::Local(more)) => local = local_answer(&more, &target, qtype),
+                        _ => {
+                            if let Ok(r) = resolver.resolve(&target, qtype, None).await {
+                                outcome.answers.extend(r.answer.answers);
+                                outcome.rcode = r.answer.rcode;
+                            }
+                            // As Unbound: when a trigger met during resolution leads back to
+                            // upstream data, the answer is not ours.
+                            if during_resolution {
+                                outcome.authoritative = false;
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The response message, cut to fit a UDP client (RFC 1035 §4.2.1, RFC 6891 §7).
+    fn encode(&self, request: &Message, outcome: &mut Outcome, transport: Transport) -> Vec<u8> {
+        let mut response = response_to(request, outcome.rcode);
+        let m = &mut response.metadata;
+        m.authoritative = outcome.authoritative;
+        m.recursion_available = outcome.recursion_available;
+        m.truncation = outcome.truncated;
+        response.answers = std::mem::take(&mut outcome.answers);
+        response.authorities = std::mem::take(&mut outcome.authority);
+        response.additionals = std::mem::take(&mut outcome.additional);
+        if request.edns.is_some() {
+            let mut edns = Edns::new();
+            edns.set_max_payload(self.settings.max_udp_payload);
+            response.set_edns(edns);
+        }
+        let limit = match transport {
+            Transport::Tcp => usize::from(u16::MAX),
+            Transport::Udp => usize::from(match &request.edns {
+                Some(e) => e.max_payload().max(512).min(self.settings.max_udp_payload),
+                None => 512,
+            }),
+        };
+        let bytes = encode_within(&mut response, limit);
+        if response.metadata.truncation && !outcome.truncated {
+            self.metrics.reject("truncated");
+        }
+        // Put the sections back for the log.
+        outcome.answers = response.answers;
+        outcome.authority = response.authorities;
+        outcome.truncated = response.metadata.truncation;
+        bytes
+    }
+
+    fn transfer_reply(&self, request: &Message, records: Vec<Record>) -> Reply {
+        // RFC 5936 §2.2: as many records per message as fit; here a fixed batch keeps each
+        // message well under 64 KiB for ordinary records.
+        let mut messages = Vec::new();
+        for chunk in records.chunks(100) {
+            let mut response = response_to(request, ResponseCode::NoError);
+            response.metadata.authoritative = true;
+            response.answers = chunk.to_vec();
+            match response.to_vec() {
+                Ok(b) => messages.push(b),
+                Err(e) => {
+                    tracing::error!(error = %e, "a zone transfer message could not be encoded");
+                    let fail = response_to(request, ResponseCode::ServFail);
+                    return Reply::One(fail.to_vec().unwrap_or_default());
+                }
+            }
+        }
+        Reply::Many(messages)
+    }
+
+    async fn formerr(
+        &self,
+        packet: &[u8],
+        client: SocketAddr,
+        transport: Transport,
+        why: &str,
+        started: Instant,
+    ) -> Reply {
+        self.metrics.reject("malformed");
+        tracing::debug!(%client, error = why, "malformed DNS packet");
+        // RFC 1035 §4.1.1: the id and opcode of the request; nothing else is trusted.
+        let id = u16::from_be_bytes([packet[0], packet[1]]);
+        if packet[2] & 0x80 != 0 {
+            return Reply::Nothing; // a response: never answered
+        }
+        let mut response = Message::new(id, MessageType::Response, OpCode::from_u8((packet[2] >> 3) & 0x0f));
+        response.metadata.response_code = ResponseCode::FormErr;
+        if let Some(events) = &self.events {
+            let record = QueryRecord {
+                client,
+                transport: transport.name(),
+                tenant: None,
+                id,
+                qname: String::new(),
+                qtype: String::new(),
+                qclass: String::new(),
+                rcode: "FORMERR".into(),
+                kind: "malformed",
+                flags: vec![],
+                answers: &[],
+                rpz: None,
+                from_cache: false,
+                upstream_queries: 0,
+                duration_ns: started.elapsed().as_nanos() as u64,
+                reason: Some(why.chars().take(200).collect()),
+            };
+            events.record(query_event(&record)).await;
+        }
+        match response.to_vec() {
+            Ok(b) => Reply::One(b),
+            Err(_) => Reply::Nothing,
+        }
+    }
+
+    async fn log(
+        &self,
+        request: &Message,
+        client: SocketAddr,
+        transport: Transport,
+        tenant: Option<&str>,
+        outcome: &Outcome,
+        started: Instant,
+    ) {
+        let query = &request.queries[0];
+        let mut flags = vec![];
+        if request.metadata.recursion_desired {
+            flags.push("RD");
+        }
+        if outcome.authoritative {
+            flags.push("AA");
+        }
+        if outcome.recursion_available {
+            flags.push("RA");
+        }
+        if outcome.truncated {
+            flags.push("TC");
+        }
+        let record = QueryRecord {
+            client,
+            transport: transport.name(),
+            tenant,
+            id: request.metadata.id,
+            qname: query.name().to_ascii(),
+            qtype: query.query_type.to_string(),
+            qclass: query.query_class.to_string(),
+            rcode: if outcome.drop { "DROPPED".into() } else { rcode_name(outcome.rcode) },
+            kind: outcome.kind,
+            flags,
+            answers: &outcome.answers,
+            rpz: outcome.hit.as_ref(),
+            from_cache: outcome.from_cache,
+            upstream_queries: outcome.upstream_queries,
+            duration_ns: started.elapsed().as_nanos() as u64,
+            reason: outcome.reason.clone(),
+        };
+        let mut alerts = Vec::new();
+        if let Some(hit) = outcome.hit.as_ref().filter(|h| h.alert) {
+            alerts.push(rpz_alert(&record, hit));
+        }
+        if outcome.kind == "recursive" {
+            if let Some(f) = self.detector.inspect_name(query.name()) {
+                alerts.push(finding_alert(&record, &f));
+            }
+            if outcome.rcode == ResponseCode::NXDomain
+                && let Some(f) = self.detector.count_nxdomain(crate::server::unmap(client.ip()))
+            {
+                alerts.push(finding_alert(&record, &f));
+            }
+        }
+        let Some(events) = &self.events else { return };
+        events.record(query_event(&record)).await;
+        for a in alerts {
+            events.record(a).await;
+        }
+    }
+}
+
+/// A response skeleton echoing what RFC 1035 §4.1.1 says to echo.
+fn response_to(request: &Message, rcode: ResponseCode) -> Message {
+    let mut response = Message::new(request.metadata.id, MessageType::Response, request.metadata.op_code);
+    response.metadata.recursion_desired = request.metadata.recursion_desired;
+    response.metadata.checking_disabled = request.metadata.checking_disabled;
+    response.metadata.response_code = rcode;
+    response.queries = request.queries.clone();
+    response
+}
+
+/// Encodes `response` in at most `limit` bytes: the additional section goes first (it is
+/// optional, no TC), then the answer and authority with TC set (RFC 2181 §9).
+fn encode_within(response: &mut Message, limit: usize) -> Vec<u8> {
+    let encode = |m: &Message| m.to_vec().unwrap_or_default();
+    let bytes = encode(response);
+    if bytes.len() <= limit && !bytes.is_empty() {
+        return bytes;
+    }
+    let additional = std::mem::take(&mut response.additionals);
+    let bytes = encode(response);
+    if bytes.len() <= limit && !bytes.is_empty() {
+        return bytes;
+    }
+    response.additionals = additional;
+    let mut cut = response.truncate();
+    cut.metadata.id = response.metadata.id;
+    cut.metadata.message_type = MessageType::Response;
+    *response = cut;
+    encode(response)
+}
+
+pub fn rcode_name(rcode: ResponseCode) -> String {
+    match rcode {
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::NotAuth => "NOTAUTH".into(),
+        ResponseCode::BADVERS => "BADVERS".into(),
+        other => format!("RCODE{}", u16::from(other)),
+    }
+}
