@@ -43,7 +43,7 @@ pub fn rule_alert(rule: &CompiledRule, event: &Value, now: Timestamp) -> Event {
 }
 
 /// The alert for a correlation that fired; `tenant` is the tenant of the correlated events.
-pub fn correlation_alert(rule: &CorrelationRule, hit: &CorrelationHit, tenant: Option<&str>, now: Timestamp) -> Event {
+pub fn correlation_alert(rule: &CorrelationRule, hit: &CorrelationHit, now: Timestamp) -> Event {
     let mut alert = base(&rule.meta, now);
     let group: serde_json::Map<String, Value> = hit.group.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     alert.extra.insert(
@@ -51,8 +51,8 @@ pub fn correlation_alert(rule: &CorrelationRule, hit: &CorrelationHit, tenant: O
         json!({ "correlation": { "type": format!("{:?}", rule.kind), "group": group, "count": hit.count,
                  "first": hit.first.to_string(), "last": hit.last.to_string() } }),
     );
-    if let Some(t) = tenant {
-        alert.set_tenant(t);
+    if !hit.tenant.is_empty() {
+        alert.set_tenant(&hit.tenant);
     }
     alert.message = Some(format!("Sigma correlation: {} ({} in group)", rule.meta.title, hit.count));
     alert

@@ -182,6 +182,8 @@ pub fn parse_timespan(text: &str) -> Result<SignedDuration, CompileError> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CorrelationHit {
     pub correlation: usize,
+    /// `organization.id` of the correlated events (empty when they have none).
+    pub tenant: String,
     /// `field=value` of the group.
     pub group: Vec<(String, String)>,
     /// What was counted: events, distinct values, or rules seen.
@@ -213,9 +215,14 @@ impl Correlator {
         for (ci, c) in correlations.iter().enumerate() {
             for (pos, _) in c.resolved.iter().enumerate().filter(|(_, r)| **r == rule) {
                 let (group_paths, field_path) = &c.paths[pos];
-                let key: Vec<String> = group_paths
-                    .iter()
-                    .map(|p| p.lookup(event).and_then(event_text).map(|t| t.into_owned()).unwrap_or_default())
+                // Groups never span tenants: the tenant leads the key.
+                let tenant = event.pointer("/organization/id").and_then(Json::as_str).unwrap_or("");
+                let key: Vec<String> = std::iter::once(tenant.to_string())
+                    .chain(
+                        group_paths
+                            .iter()
+                            .map(|p| p.lookup(event).and_then(event_text).map(|t| t.into_owned()).unwrap_or_default()),
+                    )
                     .collect();
                 let value =
                     field_path.as_ref().and_then(|p| p.lookup(event).and_then(event_text)).map(|t| t.into_owned());
@@ -233,8 +240,15 @@ impl Correlator {
                 if let Some(count) = fires(c, &state.seen) {
                     let first = state.seen.front().map_or(time, |s| s.0);
                     state.seen.clear();
-                    let group = c.group_by.iter().cloned().zip(key.iter().cloned()).collect();
-                    hits.push(CorrelationHit { correlation: ci, group, count, first, last: time });
+                    let group = c.group_by.iter().cloned().zip(key.iter().skip(1).cloned()).collect();
+                    hits.push(CorrelationHit {
+                        correlation: ci,
+                        tenant: key[0].clone(),
+                        group,
+                        count,
+                        first,
+                        last: time,
+                    });
                 }
             }
         }

@@ -19,6 +19,8 @@ pub mod detection;
 pub mod error;
 pub mod event;
 pub mod evtx;
+pub mod hunt;
+pub mod live;
 pub mod modifier;
 pub mod pattern;
 pub mod pipeline;
