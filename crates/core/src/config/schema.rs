@@ -34,6 +34,8 @@ pub struct ConfigFile {
     pub mail: MailConfig,
     #[serde(default)]
     pub edge: super::edge::EdgeConfig,
+    #[serde(default)]
+    pub detect: super::detect::DetectConfig,
 }
 
 /// The forward web proxy's listener; its lists and policies are in `[web]`.
