@@ -68,6 +68,33 @@ impl CompiledRule {
 
     /// Whether the event matches through any variant whose scope holds it (the caller has
     /// checked the scope through the index, or passes `check_scope`).
+    /// The event IDs a variant can match: its log source's, narrowed by `EventID` values the
+    /// condition requires (most Security rules name theirs). Empty: any; `None`: the two
+    /// disagree, the variant can never match.
+    pub fn event_ids(&self, variant: usize) -> Option<Vec<u64>> {
+        let v = &self.variants[variant];
+        let scope_ids = match &v.target.scope {
+            crate::pipeline::Scope::Windows { event_ids, .. } => event_ids.clone(),
+            crate::pipeline::Scope::Datasets(_) => return Some(Vec::new()),
+        };
+        let path = v.target.field_path("EventID");
+        let required = v.condition.required(&|i| v.searches[i].required_values(path.as_str()));
+        let required: Option<Vec<u64>> =
+            required.and_then(|vals| vals.iter().map(|t| t.trim().parse::<u64>().ok()).collect());
+        match required {
+            // A value that is no number cannot narrow (it never matches a numeric ID anyway).
+            Some(ids) if !ids.is_empty() => {
+                if scope_ids.is_empty() {
+                    Some(ids)
+                } else {
+                    let both: Vec<u64> = scope_ids.into_iter().filter(|i| ids.contains(i)).collect();
+                    (!both.is_empty()).then_some(both)
+                }
+            }
+            _ => Some(scope_ids),
+        }
+    }
+
     pub fn matches_variant(&self, variant: usize, event: &Json) -> bool {
         let v = &self.variants[variant];
         v.preconditions.iter().all(|p| p.matches(event)) && v.condition.eval(&mut |i| v.searches[i].matches(event))

@@ -27,6 +27,26 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// Values a field must have for the expression to hold, given each search's own
+    /// (`search(i)`, `None` when unconstrained): an `and` takes the tightest of its parts, an
+    /// `or` the union when every branch is constrained; `not` constrains nothing.
+    pub fn required(&self, search: &dyn Fn(usize) -> Option<Vec<String>>) -> Option<Vec<String>> {
+        match self {
+            Expr::Search(i) => search(*i),
+            Expr::Not(_) => None,
+            Expr::And(es) => es.iter().filter_map(|e| e.required(search)).min_by_key(Vec::len),
+            Expr::Or(es) => {
+                let mut all = Vec::new();
+                for e in es {
+                    all.extend(e.required(search)?);
+                }
+                Some(all)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
     Open,

@@ -114,6 +114,17 @@ impl Search {
     pub fn matches(&self, event: &Json) -> bool {
         self.alternatives.iter().any(|c| c.items.iter().all(|f| f.matches(event)))
     }
+
+    /// The only exact values `field` can have for this search to match (`EventID: [4624,
+    /// 4625]` in every alternative), or `None` when any value can. The rule index uses it.
+    pub fn required_values(&self, field: &str) -> Option<Vec<String>> {
+        let mut all = Vec::new();
+        for alt in &self.alternatives {
+            let found = alt.items.iter().find_map(|f| f.exact_values(field))?;
+            all.extend(found);
+        }
+        Some(all)
+    }
 }
 
 impl Conjunction {
@@ -187,6 +198,20 @@ impl FieldMatcher {
             return true;
         }
         self.values.iter().filter(|m| !(self.merged_contains.is_some() && is_folded_contains(m))).any(one)
+    }
+
+    /// The values when this item is `field: [exact values]` (no `all`, no wildcards).
+    fn exact_values(&self, field: &str) -> Option<Vec<String>> {
+        if self.all || self.field.as_ref()?.as_str() != field {
+            return None;
+        }
+        self.values
+            .iter()
+            .map(|v| match v {
+                ValueMatcher::Str(StrMatcher::Exact { text, .. }) => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     fn keyword_matches(&self, event: &Json) -> bool {

@@ -157,8 +157,9 @@ pub enum Contains {
 
 impl StrMatcher {
     pub fn compile(s: &SigmaString, cased: bool) -> Result<StrMatcher, CompileError> {
+        // Characters without case (emoji, kana, kanji) compare byte for byte like ASCII.
         let ascii = s.pieces.iter().all(|p| match p {
-            Piece::Literal(l) => l.is_ascii(),
+            Piece::Literal(l) => l.chars().all(|c| c.is_ascii() || caseless(c)),
             _ => true,
         });
         let ci = !cased;
@@ -222,6 +223,13 @@ impl Contains {
     }
 }
 
+/// A character that is its own lower and upper case.
+fn caseless(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    let mut upper = c.to_uppercase();
+    lower.next() == Some(c) && lower.next().is_none() && upper.next() == Some(c) && upper.next().is_none()
+}
+
 fn eq(a: &[u8], b: &[u8], ci: bool) -> bool {
     if ci { a.eq_ignore_ascii_case(b) } else { a == b }
 }
@@ -268,6 +276,9 @@ mod tests {
     #[test]
     fn non_ascii_folds_through_regex() {
         assert!(m("*ÄRGER*", "großer ärger"));
+        // Caseless characters take the byte path.
+        assert!(matches!(StrMatcher::compile(&SigmaString::parse("*😀*"), false).unwrap(), StrMatcher::Contains(_)));
+        assert!(m("*みどり市*", "x みどり市 y"));
     }
 
     #[test]

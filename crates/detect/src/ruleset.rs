@@ -96,16 +96,19 @@ impl RuleSet {
         let r = self.rules.len() as u32;
         for (v, variant) in rule.variants.iter().enumerate() {
             let refs = (r, v as u16);
+            // The event IDs the rule itself requires narrow the index further.
+            let Some(event_ids) = rule.event_ids(v) else { continue };
+            let event_ids = &event_ids;
             match &variant.target.scope {
-                Scope::Windows { channels, event_ids } if channels.is_empty() && event_ids.is_empty() => {
+                Scope::Windows { channels, .. } if channels.is_empty() && event_ids.is_empty() => {
                     self.index.windows_any.push(refs)
                 }
-                Scope::Windows { channels, event_ids } if channels.is_empty() => {
+                Scope::Windows { channels, .. } if channels.is_empty() => {
                     for id in event_ids {
                         self.index.any_channel_by_event_id.entry(*id).or_default().push(refs);
                     }
                 }
-                Scope::Windows { channels, event_ids } => {
+                Scope::Windows { channels, .. } => {
                     for c in channels {
                         let ci = self.index.by_channel.entry(c.to_lowercase()).or_default();
                         if event_ids.is_empty() {

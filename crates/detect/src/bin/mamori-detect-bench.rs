@@ -45,6 +45,52 @@ fn main() {
         hits / rounds.max(1) as u64
     );
     println!("{:.0} events/s per core (CPU time {cpu:.2} s, wall {wall:.2} s)", n / cpu.max(1e-9));
+    // DETAIL=1: where the time goes, by channel and event ID (the costliest first).
+    if std::env::var_os("DETAIL").is_some() {
+        let mut by: std::collections::HashMap<String, (usize, f64)> = Default::default();
+        for e in &events {
+            let key = format!(
+                "{} {}",
+                e["winlog"]["channel"].as_str().unwrap_or("-"),
+                e["winlog"]["event_id"].as_str().unwrap_or("-")
+            );
+            let t = Instant::now();
+            rules.for_each_match(e, |_| {});
+            let slot = by.entry(key).or_default();
+            slot.0 += 1;
+            slot.1 += t.elapsed().as_secs_f64();
+        }
+        // The costliest rules on the costliest kind of event.
+        let sample: Vec<_> = events
+            .iter()
+            .filter(|e| {
+                e["winlog"]["event_id"] == "1" && e["winlog"]["channel"] == "Microsoft-Windows-Sysmon/Operational"
+            })
+            .collect();
+        let mut per_rule = Vec::new();
+        for (r, rule) in rules.rules.iter().enumerate() {
+            for v in 0..rule.variants.len() {
+                let t = Instant::now();
+                for e in &sample {
+                    rule.matches_variant(v, e);
+                }
+                per_rule.push((t.elapsed().as_secs_f64(), r));
+            }
+        }
+        per_rule.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (secs, r) in per_rule.iter().take(10) {
+            println!(
+                "  rule {}: {:.1} µs per event",
+                rules.rules[*r].meta.title,
+                secs * 1e6 / sample.len().max(1) as f64
+            );
+        }
+        let mut rows: Vec<_> = by.into_iter().collect();
+        rows.sort_by(|a, b| b.1.1.total_cmp(&a.1.1));
+        for (k, (count, secs)) in rows.iter().take(15) {
+            println!("  {k}: {count} events, {:.1} µs each, {:.3} s", secs * 1e6 / *count as f64, secs);
+        }
+    }
 }
 
 /// CPU time of this process (user + system), seconds.
