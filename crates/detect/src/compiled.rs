@@ -96,6 +96,11 @@ impl CompiledRule {
     }
 
     pub fn matches_variant(&self, variant: usize, event: &Json) -> bool {
+        self.matches_variant_in(variant, &crate::event::EventView::new(event))
+    }
+
+    /// As [`CompiledRule::matches_variant`], sharing the field lookups of `event` with other rules.
+    pub fn matches_variant_in(&self, variant: usize, event: &crate::event::EventView) -> bool {
         let v = &self.variants[variant];
         v.preconditions.iter().all(|p| p.matches(event)) && v.condition.eval(&mut |i| v.searches[i].matches(event))
     }

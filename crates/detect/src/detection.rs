@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use serde_norway::Value;
 
 use crate::error::CompileError;
-use crate::event::{FieldPath, any_leaf_text, any_text, scalar_text};
+use crate::event::{EventView, FieldPath, any_leaf_text, any_text, scalar_text};
 use crate::modifier::{Modifier, Stage, transform};
 use crate::pattern::{SigmaString, StrMatcher};
 use crate::rule;
@@ -111,7 +111,7 @@ impl Search {
         Ok(Search { alternatives })
     }
 
-    pub fn matches(&self, event: &Json) -> bool {
+    pub fn matches(&self, event: &EventView) -> bool {
         self.alternatives.iter().any(|c| c.items.iter().all(|f| f.matches(event)))
     }
 
@@ -183,11 +183,11 @@ impl FieldMatcher {
         Ok(FieldMatcher { field: path, all, values, merged_contains })
     }
 
-    pub fn matches(&self, event: &Json) -> bool {
+    pub fn matches(&self, event: &EventView) -> bool {
         let Some(path) = &self.field else {
-            return self.keyword_matches(event);
+            return self.keyword_matches(event.event);
         };
-        let found = path.lookup(event);
+        let found = event.get(path);
         let one = |m: &ValueMatcher| value_matches(m, found, event);
         if self.all {
             return self.values.iter().all(one);
@@ -215,12 +215,20 @@ impl FieldMatcher {
     }
 
     fn keyword_matches(&self, event: &Json) -> bool {
-        let one = |m: &ValueMatcher| match m {
-            ValueMatcher::Str(s) => any_leaf_text(event, &mut |t| s.is_match(t)),
-            ValueMatcher::Regex(r) => any_leaf_text(event, &mut |t| r.is_match(t)),
+        let one_text = |m: &ValueMatcher, t: &str| match m {
+            ValueMatcher::Str(s) => s.is_match(t),
+            ValueMatcher::Regex(r) => r.is_match(t),
             _ => false,
         };
-        if self.all { self.values.iter().all(one) } else { self.values.iter().any(one) }
+        if self.all {
+            return self.values.iter().all(|m| any_leaf_text(event, &mut |t| one_text(m, t)));
+        }
+        // One walk over the event: the merged substrings, then the other values.
+        let merged = self.merged_contains.is_some();
+        any_leaf_text(event, &mut |t| {
+            self.merged_contains.as_ref().is_some_and(|ac| ac.is_match(t))
+                || self.values.iter().filter(|m| !(merged && is_folded_contains(m))).any(|m| one_text(m, t))
+        })
     }
 }
 
@@ -246,7 +254,7 @@ fn merge_contains(values: &[ValueMatcher]) -> Result<Option<AhoCorasick>, Compil
         .map_err(|e| CompileError::Pattern(e.to_string()))
 }
 
-fn value_matches(m: &ValueMatcher, found: Option<&Json>, event: &Json) -> bool {
+fn value_matches(m: &ValueMatcher, found: Option<&Json>, event: &EventView) -> bool {
     match m {
         ValueMatcher::Null => match found {
             None | Some(Json::Null) => true,
@@ -270,7 +278,7 @@ fn value_matches(m: &ValueMatcher, found: Option<&Json>, event: &Json) -> bool {
             })
         }),
         ValueMatcher::FieldRef { other, cased } => {
-            let (Some(a), Some(b)) = (found.and_then(scalar_text), other.lookup(event).and_then(scalar_text)) else {
+            let (Some(a), Some(b)) = (found.and_then(scalar_text), event.get(other).and_then(scalar_text)) else {
                 return false;
             };
             if *cased { a == b } else { a.to_lowercase() == b.to_lowercase() }

@@ -5,19 +5,44 @@
 //! too, so events from any source match the same rules.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{LazyLock, Mutex};
 
 use serde_json::Value;
 
-/// A dotted field path, split once.
+/// A dotted field path, split once, with a number of its own so that an [`EventView`] looks
+/// each field up once per event however many rules read it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FieldPath {
     dotted: String,
     segments: Box<[String]>,
+    id: usize,
+}
+
+/// Numbers of the field paths compiled so far (process-wide: a few thousand at most, as rules
+/// name fields).
+static IDS: LazyLock<Mutex<HashMap<String, usize>>> = LazyLock::new(Default::default);
+static ID_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+fn field_id(dotted: &str) -> usize {
+    let mut ids = IDS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(id) = ids.get(dotted) {
+        return *id;
+    }
+    let id = ID_COUNT.fetch_add(1, Ordering::Relaxed);
+    ids.insert(dotted.to_string(), id);
+    id
 }
 
 impl FieldPath {
     pub fn new(dotted: &str) -> FieldPath {
-        FieldPath { dotted: dotted.to_string(), segments: dotted.split('.').map(str::to_string).collect() }
+        FieldPath {
+            dotted: dotted.to_string(),
+            segments: dotted.split('.').map(str::to_string).collect(),
+            id: field_id(dotted),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -36,6 +61,30 @@ impl FieldPath {
             }
         }
         Some(cur)
+    }
+}
+
+/// An event being evaluated, with the fields looked up so far.
+pub struct EventView<'a> {
+    pub event: &'a Value,
+    found: RefCell<Vec<Option<Option<&'a Value>>>>,
+}
+
+impl<'a> EventView<'a> {
+    pub fn new(event: &'a Value) -> Self {
+        EventView { event, found: RefCell::new(vec![None; ID_COUNT.load(Ordering::Relaxed)]) }
+    }
+
+    /// The field's value (looked up once per event).
+    pub fn get(&self, path: &FieldPath) -> Option<&'a Value> {
+        if let Some(Some(known)) = self.found.borrow().get(path.id) {
+            return *known;
+        }
+        let v = path.lookup(self.event);
+        if let Some(slot) = self.found.borrow_mut().get_mut(path.id) {
+            *slot = Some(v);
+        }
+        v
     }
 }
 

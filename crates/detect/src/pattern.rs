@@ -218,9 +218,30 @@ impl Contains {
     fn is_match(&self, v: &[u8]) -> bool {
         match self {
             Contains::Cased(f) => f.find(v).is_some(),
-            Contains::Folded { ac, .. } => ac.is_match(v),
+            Contains::Folded { needle, .. } => folded_find(v, needle.as_bytes()),
         }
     }
+}
+
+/// ASCII case-insensitive substring search: candidates by the needle's first byte in either
+/// case (memchr2), then a folded comparison. Faster than an automaton for one short needle.
+fn folded_find(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else { return true };
+    if hay.len() < needle.len() {
+        return false;
+    }
+    let last_start = hay.len() - needle.len();
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut from = 0;
+    while from <= last_start {
+        let Some(i) = memchr::memchr2(lo, up, &hay[from..=last_start]) else { return false };
+        let at = from + i;
+        if hay[at..at + needle.len()].eq_ignore_ascii_case(needle) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 /// A character that is its own lower and upper case.
@@ -261,6 +282,15 @@ mod tests {
         assert!(!m("a?c", "abbc"));
         assert!(m("a*b*c", "a--b--c"));
         assert!(m("*", "anything"));
+    }
+
+    #[test]
+    fn folded_substring_search() {
+        assert!(folded_find(b"xxABcd", b"abc"));
+        assert!(folded_find(b"abc", b"ABC"));
+        assert!(!folded_find(b"ab", b"abc"));
+        assert!(!folded_find(b"aabx", b"abc"));
+        assert!(folded_find(b"", b""));
     }
 
     #[test]

@@ -143,6 +143,19 @@ impl RuleSet {
         self.failures.extend(failures);
     }
 
+    /// How many rule variants each part of the index holds (for tuning).
+    pub fn index_summary(&self) -> String {
+        let channel_any: usize = self.index.by_channel.values().map(|c| c.any_event.len()).sum();
+        let channel_ids: usize =
+            self.index.by_channel.values().flat_map(|c| c.by_event_id.values()).map(Vec::len).sum();
+        format!(
+            "every Windows event: {}; by event ID over every channel: {}; by channel, any ID: {channel_any}; by channel and ID: {channel_ids}; by dataset: {}",
+            self.index.windows_any.len(),
+            self.index.any_channel_by_event_id.values().map(Vec::len).sum::<usize>(),
+            self.index.by_dataset.values().map(Vec::len).sum::<usize>()
+        )
+    }
+
     /// Rules that compiled but have no log source among mamori's events.
     pub fn unmapped(&self) -> impl Iterator<Item = &CompiledRule> {
         self.rules.iter().filter(|r| r.unmapped.is_some())
@@ -150,9 +163,10 @@ impl RuleSet {
 
     /// Calls `on_match` with the index of every rule the event matches.
     pub fn for_each_match(&self, event: &Json, mut on_match: impl FnMut(usize)) {
+        let view = crate::event::EventView::new(event);
         let mut check = |refs: &Refs| {
             for &(r, v) in refs {
-                if self.rules[r as usize].matches_variant(v as usize, event) {
+                if self.rules[r as usize].matches_variant_in(v as usize, &view) {
                     on_match(r as usize);
                 }
             }

@@ -47,6 +47,16 @@ fn main() {
     println!("{:.0} events/s per core (CPU time {cpu:.2} s, wall {wall:.2} s)", n / cpu.max(1e-9));
     // DETAIL=1: where the time goes, by channel and event ID (the costliest first).
     if std::env::var_os("DETAIL").is_some() {
+        println!("index: {}", rules.index_summary());
+        for (r, rule) in rules.rules.iter().enumerate() {
+            let any = rule.variants.iter().enumerate().any(|(v, var)| {
+                matches!(&var.target.scope, mamori_detect::pipeline::Scope::Windows { channels, .. } if channels.is_empty())
+                    && rule.event_ids(v).is_some_and(|ids| ids.is_empty())
+            });
+            if any {
+                println!("  on every Windows event: {r} {}", rule.meta.title);
+            }
+        }
         let mut by: std::collections::HashMap<String, (usize, f64)> = Default::default();
         for e in &events {
             let key = format!(
