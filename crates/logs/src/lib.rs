@@ -16,6 +16,7 @@ pub mod retention;
 pub mod search;
 pub mod sink;
 pub mod store;
+pub mod tap;
 pub mod wal;
 
 pub use error::LogError;

@@ -9,6 +9,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
+use crate::tap::Tap;
 use crate::wal::Wal;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -43,11 +44,17 @@ fn metrics() -> &'static SinkMetrics {
 #[derive(Clone)]
 pub struct LogSink {
     wal: Arc<Wal>,
+    tap: Tap,
 }
 
 impl LogSink {
     pub fn new(wal: Arc<Wal>) -> Self {
-        LogSink { wal }
+        LogSink { wal, tap: Tap::default() }
+    }
+
+    /// A sink whose durable batches are also shown to `tap` (live detection).
+    pub fn with_tap(wal: Arc<Wal>, tap: Tap) -> Self {
+        LogSink { wal, tap }
     }
 }
 
@@ -67,11 +74,17 @@ impl EventSink for LogSink {
 impl LogSink {
     fn append(&self, batch: EncodedEvents) -> SubmitFuture {
         let wal = self.wal.clone();
+        let tap = self.tap.clone();
         Box::pin(async move {
             let n = batch.len() as u64;
+            // The WAL takes the batch; a tap needs its own copy.
+            let copy = tap.is_set().then(|| batch.clone());
             match wal.append(batch).await {
                 Ok(receipt) => {
                     metrics().accepted.inc_by(n);
+                    if let Some(copy) = copy {
+                        tap.notify(&copy);
+                    }
                     Ok(receipt)
                 }
                 Err(e) => {

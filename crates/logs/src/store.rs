@@ -87,6 +87,8 @@ pub struct LogStore {
     indexer: Mutex<Option<Indexer>>,
     retention: RwLock<RetentionPolicy>,
     maintenance: Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
+    /// Live consumers of accepted events (detection), see [`crate::tap`].
+    tap: crate::tap::Tap,
     _lock: File,
 }
 
@@ -115,6 +117,7 @@ impl LogStore {
             indexer: Mutex::new(Some(indexer)),
             retention: RwLock::new(RetentionPolicy::default()),
             maintenance: Mutex::new(None),
+            tap: crate::tap::Tap::default(),
             _lock: lock,
         });
         if let Some(every) = config.maintenance_interval {
@@ -129,7 +132,13 @@ impl LogStore {
 
     /// Where receivers hand over events.
     pub fn sink(&self) -> Arc<dyn EventSink> {
-        Arc::new(LogSink::new(self.wal.clone()))
+        Arc::new(LogSink::with_tap(self.wal.clone(), self.tap.clone()))
+    }
+
+    /// Shows every durable batch to `f` (live detection); once per store. `false` when a tap
+    /// is installed already.
+    pub fn set_tap(&self, f: Arc<crate::tap::TapFn>) -> bool {
+        self.tap.set(f)
     }
 
     /// Searches hot and cold. Blocking.

@@ -1,6 +1,7 @@
 //! Loading and checking `mamori.toml`: every problem is reported with file, line and column,
 //! and a file with any problem is refused as a whole.
 
+pub mod detect;
 pub mod diagnostic;
 pub mod dns;
 pub mod edge;

@@ -36,6 +36,8 @@ pub struct ConfigFile {
     pub edge: super::edge::EdgeConfig,
     #[serde(default)]
     pub dns: super::dns::DnsConfig,
+    #[serde(default)]
+    pub detect: super::detect::DetectConfig,
 }
 
 /// The forward web proxy's listener; its lists and policies are in `[web]`.

@@ -293,6 +293,14 @@ routes = { "town.aoba.example.jp" = "mail.town.aoba.example.jp" }
 # A signature source released longer ago than this raises an alarm (requirement: 1 day).
 max_signature_age_hours = 24
 
+[detect]
+# Sigma rules evaluated on every event the log store accepts; matches are stored as alerts
+# (event.kind: alert, event.dataset: detect.alert) in the tenant of the event that matched.
+# Windows events (winlog.*) are mapped as in SigmaHQ's thor.yml; proxy, dns, webserver and
+# firewall rules read mamori's own events. Files or directories, relative to this file.
+# rules = ["sigma/rules/windows"]
+enabled = true
+
 [[tenants]]
 id = "midori"
 name_ja = "みどり市"

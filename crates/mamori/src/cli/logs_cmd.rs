@@ -222,7 +222,7 @@ pub fn run(cmd: LogsCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// Searches what a running server has committed, or opens the store when none runs.
-fn search(ctx: &Context, req: &SearchRequest) -> anyhow::Result<SearchResponse> {
+pub(super) fn search(ctx: &Context, req: &SearchRequest) -> anyhow::Result<SearchResponse> {
     let dir = ctx.logs_dir();
     if mamori_logs::is_locked(&dir) {
         return Ok(LogReader::open(&dir)?.search(req)?);
@@ -245,7 +245,7 @@ pub fn open_store(ctx: &Context) -> anyhow::Result<Arc<LogStore>> {
     Ok(store)
 }
 
-fn parse_time(s: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
+pub(super) fn parse_time(s: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
     mamori_query::time::parse_time(s, now).map_err(anyhow::Error::msg)
 }
 

@@ -3,6 +3,7 @@
 mod ca_cmd;
 mod config_cmd;
 pub mod context;
+mod hunt_cmd;
 mod init;
 pub mod logging;
 mod logs_cmd;
@@ -108,6 +109,8 @@ pub enum Command {
         #[command(subcommand)]
         command: config_cmd::ConfigCommand,
     },
+    /// Hunt with Sigma rules: over the log store, or `hunt evtx` over Windows event log files.
+    Hunt(hunt_cmd::HuntArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -124,5 +127,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => scan_cmd::run(args),
         Command::Ca { command } => ca_cmd::run(command),
         Command::Mail { command } => mail_cmd::run(command),
+        Command::Hunt(args) => hunt_cmd::run(args),
     }
 }

@@ -2,6 +2,7 @@
 
 mod apply;
 mod bootstrap;
+mod detect_service;
 mod listeners;
 mod quarantine_api;
 mod scan_service;
@@ -63,6 +64,8 @@ pub fn run(config_path: &Path, only: &[String]) -> anyhow::Result<ExitCode> {
         eprintln!("warning: write-ahead log repaired: {r}");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("mamori").build()?;
+    // Before any receiver starts, so that every accepted event is evaluated.
+    detect_service::start(&ctx, &logs, runtime.handle().clone())?;
     let result = runtime.block_on(serve(ctx, service, logs.clone(), revision, managed, only));
     let logs_for_close = logs.clone();
     runtime.block_on(async move {

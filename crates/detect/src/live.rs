@@ -1,0 +1,120 @@
+//! Live evaluation: batches of accepted events (their JSON records) in, alerts out.
+//!
+//! The caller (the server) feeds it the log store's durable batches and writes the alerts
+//! back into the store; this module holds the rules, the correlation windows and the counters.
+
+use std::sync::OnceLock;
+
+use jiff::Timestamp;
+use mamori_core::event::Event;
+use prometheus_client::metrics::counter::Counter;
+use serde_json::Value;
+
+use crate::alert;
+use crate::correlation::Correlator;
+use crate::ruleset::RuleSet;
+
+struct Metrics {
+    evaluated: Counter,
+    alerts: Counter,
+    unreadable: Counter,
+    skipped: Counter,
+}
+
+fn metrics() -> &'static Metrics {
+    static M: OnceLock<Metrics> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = Metrics {
+            evaluated: Counter::default(),
+            alerts: Counter::default(),
+            unreadable: Counter::default(),
+            skipped: Counter::default(),
+        };
+        let reg = mamori_core::metrics::register;
+        reg("detect_events_evaluated", "Events evaluated by the Sigma rules", m.evaluated.clone());
+        reg("detect_alerts", "Alerts raised by Sigma rules and correlations", m.alerts.clone());
+        reg("detect_events_unreadable", "Accepted records detection could not read as JSON", m.unreadable.clone());
+        reg(
+            "detect_events_skipped",
+            "Accepted events left unevaluated because detection fell behind (queue full)",
+            m.skipped.clone(),
+        );
+        m
+    })
+}
+
+/// Counts events that were not evaluated because the queue was full.
+pub fn count_skipped(n: u64) {
+    metrics().skipped.inc_by(n);
+}
+
+/// The rules and their state.
+pub struct LiveDetector {
+    rules: RuleSet,
+    correlator: Correlator,
+}
+
+impl LiveDetector {
+    pub fn new(rules: RuleSet) -> Self {
+        LiveDetector { rules, correlator: Correlator::default() }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Evaluates the records of one batch; returns the alerts to store.
+    pub fn evaluate<'a>(&mut self, records: impl Iterator<Item = &'a [u8]>, now: Timestamp) -> Vec<Event> {
+        let mut alerts = Vec::new();
+        let mut evaluated = 0;
+        for record in records {
+            let event: Value = match serde_json::from_slice(record) {
+                Ok(v) => v,
+                Err(_) => {
+                    metrics().unreadable.inc();
+                    continue;
+                }
+            };
+            // Our own alerts are not evaluated again (no rule is meant for them, and a loop
+            // must be impossible).
+            if event.pointer("/event/dataset").and_then(Value::as_str) == Some(alert::DATASET) {
+                continue;
+            }
+            evaluated += 1;
+            let mut matched = Vec::new();
+            self.rules.for_each_match(&event, |r| matched.push(r));
+            for r in matched {
+                alerts.push(alert::rule_alert(&self.rules.rules[r], &event, now));
+                for hit in self.correlator.observe(&self.rules.correlations, r, &event) {
+                    alerts.push(alert::correlation_alert(&self.rules.correlations[hit.correlation], &hit, now));
+                }
+            }
+        }
+        metrics().evaluated.inc_by(evaluated);
+        metrics().alerts.inc_by(alerts.len() as u64);
+        alerts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CompileOptions, Pipeline};
+
+    #[test]
+    fn batches_give_tenant_scoped_alerts_and_alerts_are_not_reevaluated() {
+        let mut rules = RuleSet::default();
+        let text = "title: any proxy\nid: p\nlogsource: {category: proxy}\ndetection:\n  a: {url.domain|endswith: '.evil'}\n  condition: a\n";
+        rules.add_text(std::path::Path::new("p.yml"), text, &Pipeline::default(), &CompileOptions::default());
+        let mut live = LiveDetector::new(rules);
+        let a = br#"{"event":{"id":"1","dataset":"proxy.access"},"organization":{"id":"midori"},"url":{"domain":"x.evil"}}"#;
+        let b =
+            br#"{"event":{"id":"2","dataset":"proxy.access"},"organization":{"id":"aoba"},"url":{"domain":"ok.jp"}}"#;
+        let bad = b"not json";
+        let alerts = live.evaluate([&a[..], &b[..], &bad[..]].into_iter(), Timestamp::UNIX_EPOCH);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].tenant(), "midori");
+        let again = serde_json::to_vec(&alerts[0]).unwrap();
+        assert!(live.evaluate([&again[..]].into_iter(), Timestamp::UNIX_EPOCH).is_empty());
+    }
+}
