@@ -155,7 +155,8 @@ fn letter_value(letter: char, v: &MacroValues) -> String {
         'd' => v.domain.to_string(),
         'i' => dotted_ip(v.ip),
         'p' => v.validated.to_string(),
-        'v' => if v.ip.is_ipv4() { "in-addr" } else { "ip6" }.to_string(),
+        'v' if v.ip.is_ipv4() => "in-addr".to_string(),
+        'v' => "ip6".to_string(),
         'h' => v.helo.to_string(),
         'c' => v.ip.to_string(),
         'r' => v.receiver.to_string(),
@@ -183,7 +184,7 @@ fn transform(value: &str, keep: Option<usize>, reverse: bool, delimiters: &str) 
         return value.to_string();
     }
     let delimiters = if delimiters.is_empty() { "." } else { delimiters };
-    let mut parts: Vec<&str> = value.split(|c| delimiters.contains(c)).collect();
+    let mut parts: Vec<&str> = value.split(|c: char| delimiters.contains(c)).collect();
     if reverse {
         parts.reverse();
     }
