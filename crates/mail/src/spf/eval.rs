@@ -361,6 +361,6 @@ mod tests {
         assert!(
             !is_valid_domain("[1.2.3.5]") && !is_valid_domain("OEMCOMPUTER") && !is_valid_domain("A...example.com")
         );
-        assert_eq!(truncate_name(format!("{}.example.com.", "a.".repeat(200))).len(), 253);
+        assert_eq!(truncate_name(format!("{}example.com.", "a.".repeat(200))).len(), 253);
     }
 }
