@@ -1,5 +1,6 @@
-//! Sender authentication of inbound mail through mail-auth: SPF (RFC 7208), DKIM verification
-//! (RFC 6376) and DMARC (RFC 7489), recorded in one `Authentication-Results` header (RFC 8601).
+//! Sender authentication of inbound mail: SPF (RFC 7208) by mamori's own evaluator
+//! (`crate::spf`), DKIM verification (RFC 6376) and DMARC (RFC 7489) through mail-auth, all
+//! recorded in one `Authentication-Results` header (RFC 8601).
 //! The verdicts are recorded; acting on them (tag, quarantine, reject per tenant) comes next.
 
 use std::net::{IpAddr, SocketAddr};
@@ -8,12 +9,13 @@ use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use mail_auth::common::headers::HeaderWriter as _;
 use mail_auth::dmarc::Policy;
 use mail_auth::dmarc::verify::DmarcParameters;
-use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
-    AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator, SpfResult,
+    AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator, SpfOutput, SpfResult,
 };
 
-/// SPF, DKIM and DMARC with one resolver.
+use crate::spf::{self, HickoryDns, SpfRequest, SpfVerdict};
+
+/// SPF, DKIM and DMARC with one resolver (mail-auth's, which mamori's SPF evaluator shares).
 pub struct SenderAuth {
     auth: MessageAuthenticator,
     hostname: String,
@@ -67,6 +69,32 @@ pub fn result_name(r: SpfResult) -> &'static str {
     }
 }
 
+/// mamori's SPF result as mail-auth's, for the header and DMARC.
+fn mail_auth_result(r: spf::SpfResult) -> SpfResult {
+    match r {
+        spf::SpfResult::Pass => SpfResult::Pass,
+        spf::SpfResult::Fail => SpfResult::Fail,
+        spf::SpfResult::SoftFail => SpfResult::SoftFail,
+        spf::SpfResult::Neutral => SpfResult::Neutral,
+        spf::SpfResult::TempError => SpfResult::TempError,
+        spf::SpfResult::PermError => SpfResult::PermError,
+        spf::SpfResult::None => SpfResult::None,
+    }
+}
+
+/// SPF as the relay checks it: the MAIL FROM identity, or the HELO identity for `<>`
+/// (RFC 7208 §2.4), by mamori's evaluator over `auth`'s resolver; `receiver` is `%{r}`.
+pub async fn check_spf(
+    auth: &MessageAuthenticator,
+    ip: IpAddr,
+    helo: &str,
+    sender: &str,
+    receiver: &str,
+) -> SpfVerdict {
+    let request = SpfRequest { ip, helo, mail_from: sender, receiver };
+    spf::check(&HickoryDns(auth.resolver()), &request).await
+}
+
 /// A mail-auth authenticator using `server` (or the system's resolver).
 pub fn authenticator(server: Option<SocketAddr>, timeout: std::time::Duration) -> Result<MessageAuthenticator, String> {
     let mut opts = ResolverOpts::default();
@@ -100,11 +128,12 @@ impl SenderAuth {
     /// Checks the MAIL FROM identity, or the HELO identity for `<>` (RFC 7208 §2.4), every
     /// DKIM signature of `text`, and the author domain's DMARC policy against both.
     pub async fn check(&self, ip: IpAddr, helo: &str, sender: &str, text: &[u8]) -> AuthVerdict {
-        let spf = if sender.is_empty() {
-            self.auth.verify_spf(SpfParameters::verify_ehlo(ip, helo, &self.hostname)).await
-        } else {
-            self.auth.verify_spf(SpfParameters::verify_mail_from(ip, helo, &self.hostname, sender)).await
-        };
+        let verdict = check_spf(&self.auth, ip, helo, sender, &self.hostname).await;
+        // mail-auth's form of the result, so that its header writer and DMARC take it.
+        let mut spf = SpfOutput::new(verdict.domain.to_ascii_lowercase()).with_result(mail_auth_result(verdict.result));
+        if let Some(explanation) = verdict.explanation {
+            spf = spf.with_explanation(explanation);
+        }
         let mut ar = AuthenticationResults::new(&self.hostname);
         let (mut dkim, mut dmarc) = (Vec::new(), None);
         let message = AuthenticatedMessage::parse(text);

@@ -28,6 +28,7 @@ pub mod server;
 pub mod service;
 pub mod smtp;
 pub mod spam;
+pub mod spf;
 pub mod testkit;
 pub mod tls;
 
