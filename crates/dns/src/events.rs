@@ -34,16 +34,23 @@ pub struct QueryRecord<'a> {
     pub reason: Option<String>,
 }
 
-pub fn query_event(q: &QueryRecord<'_>) -> Event {
+/// An event of `dataset` about one query: time, tenant and client.
+fn base(q: &QueryRecord<'_>, dataset: &str) -> Event {
     let now = Timestamp::now();
-    let mut event = Event::new(now, "dns.query");
+    let mut event = Event::new(now, dataset);
     event.stamp_ingestion(now);
+    event.event.created = Some(now);
     event.organization.id = Some(q.tenant.unwrap_or(mamori_core::event::UNASSIGNED).to_string());
     event.source = Some(Endpoint {
         ip: Some(crate::server::unmap(q.client.ip())),
         port: Some(q.client.port()),
         ..Default::default()
     });
+    event
+}
+
+pub fn query_event(q: &QueryRecord<'_>) -> Event {
+    let mut event = base(q, "dns.query");
     let blocked = q.rpz.is_some_and(|h| h.action.as_ref().is_some_and(|a| !matches!(a, crate::rpz::Action::Passthru)));
     let refused = q.rcode == "REFUSED" || q.kind == "malformed";
     let e = &mut event.event;
@@ -61,7 +68,6 @@ pub fn query_event(q: &QueryRecord<'_>) -> Event {
         .into(),
     );
     e.outcome = Some(if q.rcode == "SERVFAIL" || refused { "failure" } else { "success" }.into());
-    e.created = Some(now);
     e.extra.insert("duration".into(), json!(q.duration_ns));
     if let Some(reason) = &q.reason {
         e.extra.insert("reason".into(), json!(reason));
@@ -128,22 +134,13 @@ pub fn finding_alert(q: &QueryRecord<'_>, finding: &Finding) -> Event {
 }
 
 fn alert_base(q: &QueryRecord<'_>, what: &str) -> Event {
-    let now = Timestamp::now();
-    let mut event = Event::new(now, "dns.alert");
-    event.stamp_ingestion(now);
-    event.organization.id = Some(q.tenant.unwrap_or(mamori_core::event::UNASSIGNED).to_string());
-    event.source = Some(Endpoint {
-        ip: Some(crate::server::unmap(q.client.ip())),
-        port: Some(q.client.port()),
-        ..Default::default()
-    });
+    let mut event = base(q, "dns.alert");
     let e = &mut event.event;
     e.kind = Some("alert".into());
     e.category = vec!["network".into(), "intrusion_detection".into()];
     e.type_ = vec!["indicator".into()];
     e.module = Some("dns".into());
     e.action = Some(format!("dns-{what}"));
-    e.created = Some(now);
     event.extra.insert(
         "dns".into(),
         json!({ "question": { "name": q.qname, "type": q.qtype, "class": q.qclass }, "response_code": q.rcode }),

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use mamori_detect::hunt::{self, Hit};
 use mamori_detect::{CompileOptions, Pipeline, RuleSet};
-use mamori_logs::{SearchRequest, TenantScope};
+use mamori_logs::SearchRequest;
 
 use super::ConfigArg;
 use super::context::Context;
@@ -43,19 +43,9 @@ pub enum HuntCommand {
 pub struct StoreHunt {
     #[command(flatten)]
     config: ConfigArg,
-    /// Only events matching this query (the search language), e.g. 'event.dataset:winlog'.
-    #[arg(default_value = "")]
-    query: String,
-    /// Start of the range (RFC 3339 or relative such as now-7d). Default: --last.
-    #[arg(long)]
-    from: Option<String>,
-    #[arg(long)]
-    to: Option<String>,
-    #[arg(long, default_value = "24h")]
-    last: String,
-    /// Only these tenants; repeat for several.
-    #[arg(long = "tenant")]
-    tenants: Vec<String>,
+    /// Which events: a query (e.g. 'event.dataset:winlog'), a time range, tenants.
+    #[command(flatten)]
+    range: super::event_range::EventRange,
     /// Events read at most.
     #[arg(long, default_value_t = 1_000_000)]
     max_events: usize,
@@ -172,16 +162,9 @@ fn store(args: &StoreHunt, out: &RuleOutput) -> anyhow::Result<ExitCode> {
     let rules = load_rules(out)?;
     let ctx = Context::load(&args.config.config)?;
     let now = Timestamp::now();
-    let to = match &args.to {
-        Some(t) => super::logs_cmd::parse_time(t, now).context("--to")?,
-        None => now,
-    };
-    let from = match &args.from {
-        Some(f) => super::logs_cmd::parse_time(f, now).context("--from")?,
-        None => super::logs_cmd::parse_time(&format!("now-{}", args.last), now).context("--last")?,
-    };
-    let query = mamori_query::parse(&args.query, now).map_err(|e| anyhow::anyhow!("{}", e.render(&args.query)))?;
-    let scope = if args.tenants.is_empty() { TenantScope::All } else { TenantScope::Only(args.tenants.clone()) };
+    let (from, to) = args.range.times(now)?;
+    let query = args.range.parsed_query(now)?;
+    let scope = args.range.scope();
     let req = SearchRequest {
         query,
         from,

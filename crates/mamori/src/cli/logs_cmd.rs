@@ -8,10 +8,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Subcommand;
 use jiff::Timestamp;
-use mamori_logs::{LogReader, LogStore, LogStoreConfig, SearchRequest, SearchResponse, TenantScope};
+use mamori_logs::{LogReader, LogStore, LogStoreConfig, SearchRequest, SearchResponse};
 use mamori_query::{AggResult, Aggregation, Interval};
 
 use super::ConfigArg;
@@ -24,21 +23,8 @@ pub enum LogsCommand {
     Search {
         #[command(flatten)]
         config: ConfigArg,
-        /// The query, e.g. 'source.ip:10.1.0.0/16 AND event.dataset:syslog'. Empty: everything.
-        #[arg(default_value = "")]
-        query: String,
-        /// Start of the range (RFC 3339 or relative such as now-7d). Default: --last.
-        #[arg(long)]
-        from: Option<String>,
-        /// End of the range (default now).
-        #[arg(long)]
-        to: Option<String>,
-        /// Length of the range ending now when --from is not given (e.g. 15m, 24h, 30d).
-        #[arg(long, default_value = "24h")]
-        last: String,
-        /// Only these tenants; repeat for several.
-        #[arg(long = "tenant")]
-        tenants: Vec<String>,
+        #[command(flatten)]
+        range: super::event_range::EventRange,
         #[arg(long, default_value_t = 20)]
         limit: usize,
         #[arg(long)]
@@ -95,32 +81,11 @@ pub enum LogsCommand {
 
 pub fn run(cmd: LogsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        LogsCommand::Search {
-            config,
-            query,
-            from,
-            to,
-            last,
-            tenants,
-            limit,
-            oldest_first,
-            count,
-            top,
-            size,
-            histogram,
-            json,
-        } => {
+        LogsCommand::Search { config, range, limit, oldest_first, count, top, size, histogram, json } => {
             let ctx = Context::load(&config.config)?;
             let now = Timestamp::now();
-            let to = match to {
-                Some(t) => parse_time(&t, now).context("--to")?,
-                None => now,
-            };
-            let from = match from {
-                Some(f) => parse_time(&f, now).context("--from")?,
-                None => parse_time(&format!("now-{last}"), now).context("--last")?,
-            };
-            let query = mamori_query::parse(&query, now).map_err(|e| anyhow::anyhow!("{}", e.render(&query)))?;
+            let (from, to) = range.times(now)?;
+            let query = range.parsed_query(now)?;
             let mut aggregations = Vec::new();
             if let Some(field) = &top {
                 aggregations.push(Aggregation::Terms { field: field.clone(), size });
@@ -129,7 +94,7 @@ pub fn run(cmd: LogsCommand) -> anyhow::Result<ExitCode> {
                 let interval: Interval = h.parse().map_err(|e| anyhow::anyhow!("--histogram: {e}"))?;
                 aggregations.push(Aggregation::date_histogram(interval));
             }
-            let scope = if tenants.is_empty() { TenantScope::All } else { TenantScope::Only(tenants) };
+            let scope = range.scope();
             let req = SearchRequest {
                 query,
                 from,

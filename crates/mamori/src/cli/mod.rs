@@ -3,6 +3,7 @@
 mod ca_cmd;
 mod config_cmd;
 pub mod context;
+mod event_range;
 mod hunt_cmd;
 mod init;
 pub mod logging;
