@@ -19,6 +19,15 @@ fn swaks(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// One mail from billing@example.com to tanaka@ with `file` attached; the relay must say 250.
+fn send_with_attachment(server: &str, file: &str, extra: &[&str]) {
+    let mut args = vec!["--server", server, "--from", "billing@example.com", "--to", "tanaka@city.midori.example.jp"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--attach", file]);
+    let out = swaks(&args);
+    assert!(out.contains("<-  250 2.0.0 Ok: queued as"), "{out}");
+}
+
 #[test]
 fn malware_is_quarantined_notified_and_released_by_the_cli() {
     let dir = tempfile::tempdir().unwrap();
@@ -33,19 +42,7 @@ fn malware_is_quarantined_notified_and_released_by_the_cli() {
     eicar.push_str("EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*");
     std::fs::write(&attachment, eicar).unwrap();
     let server = m.mail.to_string();
-    let out = swaks(&[
-        "--server",
-        &server,
-        "--from",
-        "billing@example.com",
-        "--to",
-        "tanaka@city.midori.example.jp",
-        "--header",
-        "Subject: invoice",
-        "--attach",
-        attachment.to_str().unwrap(),
-    ]);
-    assert!(out.contains("<-  250 2.0.0 Ok: queued as"), "{out}");
+    send_with_attachment(&server, attachment.to_str().unwrap(), &["--header", "Subject: invoice"]);
 
     // The recipient's server gets the notice, not the mail.
     let got = runtime.block_on(sink.wait_for(1, 30));
@@ -72,17 +69,7 @@ fn malware_is_quarantined_notified_and_released_by_the_cli() {
     assert!(m.cli_ok(&["mail", "quarantine", "list", "--config", &config]).contains("0 message(s)"));
 
     // The API: a second one is listed and deleted by the prefecture's administrator.
-    let out = swaks(&[
-        "--server",
-        &server,
-        "--from",
-        "billing@example.com",
-        "--to",
-        "tanaka@city.midori.example.jp",
-        "--attach",
-        attachment.to_str().unwrap(),
-    ]);
-    assert!(out.contains("<-  250 2.0.0 Ok: queued as"), "{out}");
+    send_with_attachment(&server, attachment.to_str().unwrap(), &[]);
     let token = m.admin_token();
     let curl = |args: &[&str]| {
         let out = std::process::Command::new("curl")
