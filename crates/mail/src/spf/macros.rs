@@ -165,13 +165,16 @@ fn letter_value(letter: char, v: &MacroValues) -> String {
     }
 }
 
-/// `%{i}`: dotted quad for IPv4, dot-separated nibbles for IPv6 (§7.3).
+/// `%{i}`: dotted quad for IPv4, dot-separated nibbles for IPv6 (§7.3). The nibbles are
+/// upper-case, as the RFC's test suite and its reference implementation (pyspf) write them in
+/// explanations; DNS names are case-insensitive, so lookups are the same as with §7.4's
+/// lower-case example.
 pub fn dotted_ip(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(a) => a.to_string(),
         IpAddr::V6(a) => {
             let hex: Vec<String> =
-                a.octets().iter().flat_map(|b| [format!("{:x}", b >> 4), format!("{:x}", b & 0xf)]).collect();
+                a.octets().iter().flat_map(|b| [format!("{:X}", b >> 4), format!("{:X}", b & 0xf)]).collect();
             hex.join(".")
         }
     }
@@ -254,10 +257,10 @@ mod tests {
         assert_eq!(expand("%{lr-}.lp.%{ir}.%{v}._spf.%{d2}", v4), "bad.strong.lp.3.2.0.192.in-addr._spf.example.com");
         assert_eq!(expand("%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", v4), "3.2.0.192.in-addr.strong.lp._spf.example.com");
         assert_eq!(expand("%{d2}.trusted-domains.example.net", v4), "example.com.trusted-domains.example.net");
-        assert_eq!(
-            expand("%{ir}.%{v}._spf.%{d2}", "2001:db8::cb01"),
+        // §7.4's example, which writes the nibbles in lower case.
+        assert!(expand("%{ir}.%{v}._spf.%{d2}", "2001:db8::cb01").eq_ignore_ascii_case(
             "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com"
-        );
+        ));
     }
 
     #[test]
