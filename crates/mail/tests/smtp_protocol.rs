@@ -194,3 +194,33 @@ async fn bare_postmaster_goes_to_the_configured_mailbox() {
     assert!(c.cmd("MAIL FROM:<x@example.com>").await.starts_with("250"));
     assert!(c.cmd("RCPT TO:<postmaster>").await.starts_with("550 5.7.1"));
 }
+
+#[tokio::test]
+async fn inbound_mail_for_two_municipalities_takes_two_transactions() {
+    let mut setup = RelaySetup::two_tenants("127.0.0.1:9");
+    setup.mail.tenants.entry("b".into()).or_default().routes.insert("b.example.jp".into(), "127.0.0.1:9".into());
+    let relay = setup.start().await;
+    let mut c = Client::connect(relay.addr).await;
+    c.cmd("EHLO mx.example.com").await;
+    assert!(c.cmd("MAIL FROM:<sender@example.com>").await.starts_with("250"));
+    assert!(c.cmd("RCPT TO:<u@a.example.jp>").await.starts_with("250"));
+    let other = c.cmd("RCPT TO:<u@b.example.jp>").await;
+    assert!(other.starts_with("452 4.5.3 "), "{other}");
+    assert!(c.cmd("RCPT TO:<v@a.example.jp>").await.starts_with("250"), "the same tenant's recipients still go in");
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.send(b"Subject: hi\r\n\r\nhello\r\n.\r\n").await;
+    assert!(c.reply().await.starts_with("250"));
+    // The client sends the other municipality's copy on its own, as RFC 5321 asks after 452.
+    assert!(c.mail("sender@example.com", &["u@b.example.jp"], "Subject: hi\r\n\r\nhello").await.starts_with("250"));
+    let mut tenants: Vec<(Option<String>, usize)> = relay
+        .ctx
+        .queue
+        .ids()
+        .unwrap()
+        .iter()
+        .map(|id| relay.ctx.queue.load(id).unwrap())
+        .map(|env| (env.tenant.clone(), env.recipients.len()))
+        .collect();
+    tenants.sort();
+    assert_eq!(tenants, vec![(Some("a".to_string()), 2), (Some("b".to_string()), 1)]);
+}

@@ -82,6 +82,10 @@ pub mod codes {
     pub fn too_many_recipients() -> Reply {
         Reply::new(452, "4.5.3", "Too many recipients")
     }
+    /// Inbound mail for several municipalities is taken one municipality per transaction.
+    pub fn one_tenant_per_transaction() -> Reply {
+        Reply::new(452, "4.5.3", "Too many recipients: send mail for another municipality in a separate transaction")
+    }
     pub fn relay_denied(text: &str) -> Reply {
         Reply::new(550, "5.7.1", text)
     }

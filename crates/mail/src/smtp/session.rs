@@ -305,6 +305,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             _ => policy.route(client_tenant.as_deref(), &path).map(|r| (path_text(&path), r)),
         };
         match routed {
+            Ok((_, Route::Relay { tenant, .. }))
+                if client_tenant.is_none() && other_tenant_in(&tx.recipients, &tenant).is_some() =>
+            {
+                // Each municipality's policy decides on its own copy: the client sends the
+                // others in a separate transaction, as RFC 5321 §4.5.3.1.10 asks of it after 452.
+                self.refuse("other_tenant", codes::one_tenant_per_transaction());
+            }
             Ok((address, route)) => {
                 if let Some(tx) = &mut self.tx {
                     tx.recipients.push((address, route));
@@ -694,6 +701,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         let text = format!("{} {} {}", reply.code, reply.enhanced, reply.lines.join(" "));
         self.ctx.log.record(mail_event("mail.smtp", action, "failure", text, &facts)).await;
     }
+}
+
+/// The tenant of an inbound recipient already in the transaction that is not `tenant`.
+fn other_tenant_in<'a>(recipients: &'a [(String, Route)], tenant: &str) -> Option<&'a str> {
+    recipients.iter().find_map(|(_, r)| match r {
+        Route::Relay { tenant: t, .. } if t != tenant => Some(t.as_str()),
+        _ => None,
+    })
 }
 
 fn has_mx(recipients: &[(String, Route)]) -> bool {
