@@ -8,7 +8,8 @@
 //! - [`pipeline`] maps Sigma log sources to Windows channels and event IDs or mamori datasets,
 //!   and Sigma field names to `winlog.*` and ECS fields.
 //! - [`correlation`]: event_count, value_count, temporal and temporal_ordered rules.
-//! - [`evtx`] turns Windows event log files into ECS `winlog.*` events.
+//! - [`evtx`] turns Windows event log files into ECS `winlog.*` events; [`nxlog`] does the same
+//!   for records forwarded by NXLog as JSON.
 //! - [`alert`] writes a match as an `event.kind: alert` event.
 //! - [`monitor`]: threshold, absence (liveness) and suppression rules in mamori's query language.
 //! - [`route`] sends alerts to webhooks, e-mail and syslog, de-duplicated, without ever waiting.
@@ -27,6 +28,7 @@ pub mod hunt;
 pub mod live;
 pub mod modifier;
 pub mod monitor;
+pub mod nxlog;
 pub mod pattern;
 pub mod pipeline;
 pub mod prefilter;

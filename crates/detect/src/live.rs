@@ -64,6 +64,12 @@ impl LiveDetector {
         LiveDetector { rules, correlator: Correlator::default(), monitors: Monitors::default() }
     }
 
+    /// Rules re-read from their files; correlation windows start again (rule numbers changed).
+    pub fn set_rules(&mut self, rules: RuleSet) {
+        self.rules = rules;
+        self.correlator = Correlator::default();
+    }
+
     /// The monitor rules of a new revision (unchanged rules keep their counts).
     pub fn set_monitors(&mut self, monitors: Monitors) {
         self.monitors.replace(monitors);
@@ -103,7 +109,7 @@ impl LiveDetector {
             return Vec::new();
         }
         for record in records {
-            let event: Value = match serde_json::from_slice(record) {
+            let mut event: Value = match serde_json::from_slice(record) {
                 Ok(v) => v,
                 Err(_) => {
                     metrics().unreadable.inc();
@@ -116,6 +122,8 @@ impl LiveDetector {
                 continue;
             }
             evaluated += 1;
+            // Windows events forwarded by NXLog read as Winlogbeat's.
+            crate::nxlog::normalize(&mut event);
             alerts.extend(self.monitors.observe(&event, now));
             let mut matched = Vec::new();
             self.rules.for_each_match(&event, |r| matched.push(r));

@@ -60,6 +60,29 @@ fn ingested_events_raise_tenant_scoped_alerts() {
         m.wait_count("event.dataset:detect.alert AND rule.name:\"Password guessing\" AND organization.id:midori", 1),
         1
     );
+
+    // SIGHUP (`mamori reload`) re-reads the rule files.
+    std::fs::write(
+        dir.path().join("rules/curl.yml"),
+        "title: curl\nid: cccccccc-0000-0000-0000-000000000001\nlevel: low\nlogsource: {category: proxy}\n\
+         detection: {s: {c-useragent|startswith: curl/}, condition: s}\n",
+    )
+    .unwrap();
+    m.signal(libc::SIGHUP);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !m.log_text().contains("Sigma rules reloaded") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let curl = dir.path().join("curl.ndjson");
+    std::fs::write(
+        &curl,
+        format!(
+            r#"{{"@timestamp":"{now}","event":{{"dataset":"proxy.access"}},"organization":{{"id":"aoba"}},"user_agent":{{"original":"curl/8.5"}}}}"#
+        ) + "\n",
+    )
+    .unwrap();
+    m.cli_ok(&["logs", "import", curl.to_str().unwrap()]);
+    assert_eq!(m.wait_count("event.dataset:detect.alert AND rule.id:cccccccc-0000-0000-0000-000000000001", 1), 1);
     m.stop();
 
     // Hunting over what was stored finds the same events.
@@ -147,6 +170,8 @@ fn monitor_rules_of_revisions_raise_routed_and_suppressed_alerts() {
     );
     std::fs::write(&m.config, text).unwrap();
     m.cli_ok(&["reload"]);
+    // The server applies the revision (and hands it to detection) before the next batch.
+    assert_eq!(m.wait_count("event.dataset:mamori.config AND event.action:revision_applied", 2), 2);
     import("second.ndjson");
     assert_eq!(m.wait_count(burst, 3), 3);
     assert_eq!(m.count(&format!("{burst} AND detect.monitor.group.source.ip:10.1.9.9")), 1);

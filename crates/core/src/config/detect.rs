@@ -18,6 +18,10 @@ pub struct DetectConfig {
     /// Sigma rule files or directories (searched recursively), relative to the config file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<PathBuf>,
+    /// Values of `%name%` placeholders for Sigma's `expand` modifier (SigmaHQ's placeholder
+    /// rules: `Admins_Workstations = ["ADM-PC*"]`); a rule naming an undefined one is not loaded.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub placeholders: std::collections::BTreeMap<String, Vec<String>>,
     /// A THOR-format log source map replacing the built-in Windows one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows_pipeline: Option<PathBuf>,
@@ -146,6 +150,7 @@ impl Default for DetectConfig {
         DetectConfig {
             enabled: default_enabled(),
             rules: Vec::new(),
+            placeholders: Default::default(),
             windows_pipeline: None,
             queue_batches: default_queue_batches(),
             monitor: MonitorConfig::default(),

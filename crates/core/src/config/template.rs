@@ -303,6 +303,11 @@ enabled = true
 # The same alert (rule, tenant, host) goes to each channel once within this window.
 dedup_secs = 300
 
+# Values of %name% placeholders for Sigma's `expand` modifier (rules naming one not defined
+# here are not loaded and are listed in the log).
+# [detect.placeholders]
+# Admins_Workstations = ["ADM-PC*", "SOC-*"]
+
 # Event monitoring in mamori's query language (the search box's). These rules are versioned
 # like tenants: a change becomes a revision and applies live. Without `tenant` a rule applies
 # to every tenant, each counted on its own.

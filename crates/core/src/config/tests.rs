@@ -142,7 +142,7 @@ fn the_detect_examples_are_valid() {
     let mut on = false;
     let mut lines = Vec::new();
     for l in example_config().lines() {
-        on = (on && !l.is_empty()) || l == "# [[detect.monitor.threshold]]";
+        on = (on && !l.is_empty()) || l == "# [[detect.monitor.threshold]]" || l == "# [detect.placeholders]";
         lines.push(match l.strip_prefix("# ") {
             Some(rest) if on => rest,
             _ => l,
@@ -152,6 +152,7 @@ fn the_detect_examples_are_valid() {
     let m = &file.detect.monitor;
     assert_eq!((m.threshold.len(), m.absence.len(), m.suppress.len()), (1, 1, 1));
     assert_eq!(file.detect.channels.len(), 3);
+    assert_eq!(file.detect.placeholders["Admins_Workstations"], ["ADM-PC*", "SOC-*"]);
     assert_eq!(ManagedConfig::from_file(&file).detect.monitor, *m);
     // Secrets stay out of debug output.
     assert!(!format!("{:?}", file.detect.channels).contains("\"...\""));

@@ -28,6 +28,27 @@ const TICK: Duration = Duration::from_secs(5);
 #[derive(Clone, Default)]
 pub struct DetectHandle {
     pending: Arc<Mutex<Option<ManagedConfig>>>,
+    /// Rules re-read on SIGHUP, waiting for the thread.
+    rules: Arc<Mutex<Option<RuleSet>>>,
+}
+
+/// Where the Sigma rules come from (read at start and on SIGHUP).
+struct RuleSource {
+    paths: Vec<std::path::PathBuf>,
+    pipeline: Pipeline,
+    placeholders: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl RuleSource {
+    fn load(&self) -> RuleSet {
+        let placeholders = |name: &str| self.placeholders.get(name).cloned();
+        let options = CompileOptions { placeholders: Some(&placeholders) };
+        let rules = RuleSet::load(&self.paths, &self.pipeline, &options);
+        for f in &rules.failures {
+            tracing::warn!(rule = %f.path.display(), reason = %f.error, "Sigma rule not loaded");
+        }
+        rules
+    }
 }
 
 impl DetectHandle {
@@ -61,11 +82,12 @@ pub fn start(
         }
         None => Pipeline::default(),
     };
-    let paths: Vec<_> = config.rules.iter().map(|p| ctx.config.resolve(p)).collect();
-    let rules = RuleSet::load(&paths, &pipeline, &CompileOptions::default());
-    for f in &rules.failures {
-        tracing::warn!(rule = %f.path.display(), reason = %f.error, "Sigma rule not loaded");
-    }
+    let source = RuleSource {
+        paths: config.rules.iter().map(|p| ctx.config.resolve(p)).collect(),
+        pipeline,
+        placeholders: config.placeholders.clone(),
+    };
+    let rules = source.load();
     let loaded = rules.rules.len();
     if loaded > 0 {
         println!(
@@ -95,6 +117,23 @@ pub fn start(
     let sink = logs.sink();
     let handle = DetectHandle::default();
     let updates = handle.clone();
+    // SIGHUP (`mamori reload`) re-reads the rule files.
+    let reloads = handle.clone();
+    runtime.spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+        let source = Arc::new(source);
+        while hup.recv().await.is_some() {
+            let source = source.clone();
+            if let Ok(rules) = tokio::task::spawn_blocking(move || source.load()).await {
+                tracing::info!(
+                    rules = rules.rules.len(),
+                    failed = rules.failures.len(),
+                    "SIGHUP: Sigma rules reloaded"
+                );
+                *reloads.rules.lock().unwrap_or_else(|e| e.into_inner()) = Some(rules);
+            }
+        }
+    });
     std::thread::Builder::new()
         .name("detect".into())
         .spawn(move || evaluate(LiveDetector::new(rules), rx, sink, runtime, router, updates))?;
@@ -112,12 +151,17 @@ fn evaluate(
     let mut last_tick = std::time::Instant::now();
     loop {
         let received = rx.recv_timeout(TICK);
+        if let Some(rules) = updates.rules.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            detector.set_rules(rules);
+        }
         // A revision applied while waiting counts for the batch that woke us.
         if let Some(config) = updates.take() {
             let tenants: Vec<String> = config.tenants.iter().map(|t| t.id.clone()).collect();
             match Monitors::new(&config.detect.monitor, &tenants, jiff::Timestamp::now()) {
                 Ok(m) => detector.set_monitors(m),
-                Err(e) => tracing::error!(error = %e, "monitor rules of the revision not applied; the previous ones stay"),
+                Err(e) => {
+                    tracing::error!(error = %e, "monitor rules of the revision not applied; the previous ones stay")
+                }
             }
         }
         let now = jiff::Timestamp::now();
