@@ -89,13 +89,26 @@ struct FieldScan {
     targets: Vec<Vec<u32>>,
 }
 
+/// The distinct needles of one field while building.
+struct Patterns {
+    path: FieldPath,
+    /// Folded needle → pattern number.
+    ids: FxHashMap<String, usize>,
+    patterns: Vec<String>,
+    targets: Vec<Vec<u32>>,
+}
+
+impl Patterns {
+    fn new(path: &FieldPath) -> Patterns {
+        Patterns { path: path.clone(), ids: FxHashMap::default(), patterns: Vec::new(), targets: Vec::new() }
+    }
+}
+
 impl Prefilter {
     /// From the needs of a bucket's variants, in the bucket's order.
     pub fn build(needs: impl Iterator<Item = Need>) -> Prefilter {
         let mut always = Vec::new();
-        // Field → (folded needle → pattern), patterns, targets.
-        let mut fields: FxHashMap<String, (FieldPath, FxHashMap<String, usize>, Vec<String>, Vec<Vec<u32>>)> =
-            FxHashMap::default();
+        let mut fields: FxHashMap<String, Patterns> = FxHashMap::default();
         for (pos, need) in needs.enumerate() {
             let Some(atoms) = need.filter(|a| !a.is_empty()) else {
                 always.push(true);
@@ -103,9 +116,8 @@ impl Prefilter {
             };
             always.push(false);
             for a in atoms {
-                let (_, ids, patterns, targets) = fields
-                    .entry(a.field.as_str().to_string())
-                    .or_insert_with(|| (a.field.clone(), FxHashMap::default(), Vec::new(), Vec::new()));
+                let Patterns { ids, patterns, targets, .. } =
+                    fields.entry(a.field.as_str().to_string()).or_insert_with(|| Patterns::new(&a.field));
                 let folded = a.needle.to_ascii_lowercase();
                 let id = *ids.entry(folded.clone()).or_insert_with(|| {
                     patterns.push(folded);
@@ -118,7 +130,7 @@ impl Prefilter {
             }
         }
         let mut scans = Vec::new();
-        for (_, (path, _, patterns, targets)) in fields {
+        for Patterns { path, patterns, targets, .. } in fields.into_values() {
             match AhoCorasick::builder().ascii_case_insensitive(true).build(&patterns) {
                 Ok(automaton) => scans.push(FieldScan { path, automaton, targets }),
                 // Too large for the automaton (never seen): its rules are always evaluated.

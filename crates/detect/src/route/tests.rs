@@ -49,7 +49,10 @@ fn wait_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
 }
 
 /// An HTTP server that answers 500 to the first request and 200 after, keeping (headers, body).
-fn http_server() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
+/// Each request's head and JSON body.
+type Received = Arc<Mutex<Vec<(String, Value)>>>;
+
+fn http_server() -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));
