@@ -6,6 +6,7 @@
 //! Ingestion never waits for detection: when the queue is full a batch is left unevaluated,
 //! counted (`detect_events_skipped`) and logged.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,6 +31,8 @@ pub struct DetectHandle {
     pending: Arc<Mutex<Option<ManagedConfig>>>,
     /// Rules re-read on SIGHUP, waiting for the thread.
     rules: Arc<Mutex<Option<RuleSet>>>,
+    /// Whether any rule could use events (the tap copies batches only then).
+    active: Arc<AtomicBool>,
 }
 
 /// Where the Sigma rules come from (read at start and on SIGHUP).
@@ -54,6 +57,10 @@ impl RuleSource {
 impl DetectHandle {
     pub fn apply(&self, config: &ManagedConfig) {
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(config.clone());
+        // At once, so that no batch after the revision is passed over.
+        if !config.detect.monitor.is_empty() {
+            self.active.store(true, Ordering::Release);
+        }
     }
 
     fn take(&self) -> Option<ManagedConfig> {
@@ -102,20 +109,28 @@ pub fn start(
         let names: Vec<&str> = config.channels.iter().map(|c| c.name.as_str()).collect();
         println!("detect: alerts also go to {}", names.join(", "));
     }
+    let handle = DetectHandle::default();
+    handle.active.store(!rules.rules.is_empty(), Ordering::Release);
+    let active = handle.active.clone();
     let (tx, rx) = sync_channel::<EncodedEvents>(config.queue_batches.max(1));
-    let tapped = logs.set_tap(Arc::new(move |batch: &EncodedEvents| match tx.try_send(batch.clone()) {
-        Ok(()) => {}
-        Err(TrySendError::Full(b)) => {
-            count_skipped(b.len() as u64);
-            tracing::warn!(events = b.len(), "detection is behind: a batch was stored but not evaluated");
+    let tapped = logs.set_tap(Arc::new(move |batch: &EncodedEvents| {
+        // Without rules nothing is copied: the tap sits on the ingestion path.
+        if !active.load(Ordering::Acquire) {
+            return;
         }
-        Err(TrySendError::Disconnected(_)) => {}
+        match tx.try_send(batch.clone()) {
+            Ok(()) => {}
+            Err(TrySendError::Full(b)) => {
+                count_skipped(b.len() as u64);
+                tracing::warn!(events = b.len(), "detection is behind: a batch was stored but not evaluated");
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
     }));
     if !tapped {
         anyhow::bail!("the log store already has a live consumer");
     }
     let sink = logs.sink();
-    let handle = DetectHandle::default();
     let updates = handle.clone();
     // SIGHUP (`mamori reload`) re-reads the rule files.
     let reloads = handle.clone();
@@ -164,6 +179,8 @@ fn evaluate(
                 }
             }
         }
+        let pending = updates.pending.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        updates.active.store(pending || !detector.is_idle(), Ordering::Release);
         let now = jiff::Timestamp::now();
         let mut alerts = match received {
             Ok(batch) => detector.evaluate(batch.iter(), now),
