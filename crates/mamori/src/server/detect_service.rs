@@ -1,7 +1,8 @@
 //! Live detection in `mamori up`: the Sigma rules of `[detect]` and the monitor rules of the
 //! revision in force see every batch the log store accepts (through its tap, whichever receiver
 //! sent it) on a thread of their own; their alerts go back into the store and to the channels
-//! of `[[detect.channels]]`.
+//! of `[[detect.channels]]`. SIGHUP (`mamori reload`) re-reads the rule files; each revision's
+//! monitor rules are handed over by the applier.
 //!
 //! Ingestion never waits for detection: when the queue is full a batch is left unevaluated,
 //! counted (`detect_events_skipped`) and logged.
