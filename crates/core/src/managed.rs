@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::attribution::{LogSender, TenantDirectory};
 use crate::config::diagnostic::{FieldPath, Problem};
+use crate::config::monitor::MonitorConfig;
 use crate::config::schema::ConfigFile;
 use crate::domain_map::normalize_domain;
 use crate::tenant::{Tenant, check_tenant_id};
@@ -46,6 +47,16 @@ pub struct ManagedConfig {
     /// The web filter's lists and policies.
     #[serde(default, skip_serializing_if = "is_default")]
     pub web: WebConfig,
+    /// Threshold, absence and suppression rules (`[detect.monitor]` in the file).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub detect: ManagedDetect,
+}
+
+/// The versioned part of `[detect]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagedDetect {
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub monitor: MonitorConfig,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -76,6 +87,7 @@ impl ManagedConfig {
             collect: ManagedCollect { senders: file.collect.senders.clone() },
             tenants: file.tenants.clone(),
             web: file.web.clone(),
+            detect: ManagedDetect { monitor: file.detect.monitor.clone() },
         }
     }
 
@@ -189,6 +201,7 @@ impl ManagedConfig {
         problems.extend(overlapping_networks(&self.tenants, networks, root));
         let ids: Vec<&str> = self.tenants.iter().map(|t| t.id.as_str()).collect();
         self.web.validate(&root.key("web"), &ids, problems);
+        self.detect.monitor.validate(&root.key("detect").key("monitor"), &ids, problems);
     }
 
     /// The canonical JSON stored in a revision.

@@ -42,6 +42,9 @@ pub struct FieldMatcher {
     /// `all` modifier: every value must match.
     pub all: bool,
     pub values: Vec<ValueMatcher>,
+    /// For each value, a literal every text it matches contains (ASCII case folded), when it
+    /// has one: what the prefilter looks for.
+    pub needles: Vec<Option<String>>,
     /// Case-insensitive substrings of `values`, in one automaton (the common
     /// `CommandLine|contains: [...]` list costs one pass over the text).
     merged_contains: Option<AhoCorasick>,
@@ -160,6 +163,7 @@ impl FieldMatcher {
         let path = field.map(ctx.field);
         let all = has(Modifier::All);
         let cased = has(Modifier::Cased);
+        let mut needles = Vec::new();
         let values = if has(Modifier::Exists) {
             raw.iter().map(|v| exists_value(v)).collect::<Result<_, _>>()?
         } else if has(Modifier::Cidr) {
@@ -177,10 +181,11 @@ impl FieldMatcher {
                 })
                 .collect::<Result<_, CompileError>>()?
         } else {
-            string_values(field.is_none(), mods, &raw, cased, ctx)?
+            string_values(field.is_none(), mods, &raw, cased, ctx, &mut needles)?
         };
+        needles.resize(values.len(), None);
         let merged_contains = if all { None } else { merge_contains(&values)? };
-        Ok(FieldMatcher { field: path, all, values, merged_contains })
+        Ok(FieldMatcher { field: path, all, values, needles, merged_contains })
     }
 
     pub fn matches(&self, event: &EventView) -> bool {
@@ -293,12 +298,14 @@ fn string_values(
     raw: &[&Value],
     cased: bool,
     ctx: &CompileContext,
+    needles: &mut Vec<Option<String>>,
 ) -> Result<Vec<ValueMatcher>, CompileError> {
     let mut out = Vec::new();
     for v in raw {
         let text = match v {
             Value::Null => {
                 out.push(ValueMatcher::Null);
+                needles.push(None);
                 continue;
             }
             Value::String(s) => SigmaString::parse(s),
@@ -326,6 +333,7 @@ fn string_values(
                 s.prepend_any();
                 s.append_any();
             }
+            needles.push(s.needle(cased || encoded).map(str::to_string));
             out.push(ValueMatcher::Str(StrMatcher::compile(&s, cased || encoded)?));
         }
     }

@@ -112,11 +112,24 @@ impl SigmaString {
         SigmaString { pieces }
     }
 
-    /// The equivalent regex (anchored), for the general case.
-    fn to_regex(&self, case_insensitive: bool) -> String {
-        let mut re = String::from(if case_insensitive { "(?si)^" } else { "(?s)^" });
+    /// The equivalent regex (anchored), for the general case. `ascii_fold`: ASCII letters fold
+    /// only to ASCII (as the byte comparisons do: `k` does not match the Kelvin sign), so the
+    /// prefilter's ASCII-folding automaton sees the same matches; `Unicode`: full folding.
+    fn to_regex(&self, fold: Fold) -> String {
+        let mut re = String::from(if fold == Fold::Unicode { "(?si)^" } else { "(?s)^" });
         for p in &self.pieces {
             match p {
+                Piece::Literal(l) if fold == Fold::Ascii => {
+                    for c in l.chars() {
+                        let mut buf = [0u8; 4];
+                        let e = regex::escape(c.encode_utf8(&mut buf));
+                        if c.is_ascii_alphabetic() {
+                            re.push_str(&format!("(?i-u:{e})"));
+                        } else {
+                            re.push_str(&e);
+                        }
+                    }
+                }
                 Piece::Literal(l) => re.push_str(&regex::escape(l)),
                 Piece::AnyMany => re.push_str(".*"),
                 Piece::AnyOne => re.push('.'),
@@ -125,6 +138,38 @@ impl SigmaString {
         re.push('$');
         re
     }
+
+    /// The longest literal piece: any value this string matches contains it (ASCII letters
+    /// folded when not `cased`), so a prefilter can look for it first. `None` without one or
+    /// when case folding is Unicode (not ASCII-only).
+    pub fn needle(&self, cased: bool) -> Option<&str> {
+        if !cased && !self.folds_as_ascii() {
+            return None;
+        }
+        self.pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Literal(l) => Some(l.as_str()),
+                _ => None,
+            })
+            .max_by_key(|l| l.len())
+            .filter(|l| !l.is_empty())
+    }
+
+    /// Characters are ASCII or without case: folding compares bytes.
+    fn folds_as_ascii(&self) -> bool {
+        self.pieces.iter().all(|p| match p {
+            Piece::Literal(l) => l.chars().all(|c| c.is_ascii() || caseless(c)),
+            _ => true,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    None,
+    Ascii,
+    Unicode,
 }
 
 /// A compiled string comparison.
@@ -158,13 +203,10 @@ pub enum Contains {
 impl StrMatcher {
     pub fn compile(s: &SigmaString, cased: bool) -> Result<StrMatcher, CompileError> {
         // Characters without case (emoji, kana, kanji) compare byte for byte like ASCII.
-        let ascii = s.pieces.iter().all(|p| match p {
-            Piece::Literal(l) => l.chars().all(|c| c.is_ascii() || caseless(c)),
-            _ => true,
-        });
+        let ascii = s.folds_as_ascii();
         let ci = !cased;
         if ci && !ascii {
-            return regex_matcher(&s.to_regex(true));
+            return regex_matcher(&s.to_regex(Fold::Unicode));
         }
         use Piece::*;
         Ok(match s.pieces.as_slice() {
@@ -174,7 +216,7 @@ impl StrMatcher {
             [Literal(l), AnyMany] => StrMatcher::Prefix { text: l.clone(), ci },
             [AnyMany, Literal(l)] => StrMatcher::Suffix { text: l.clone(), ci },
             [AnyMany, Literal(l), AnyMany] => StrMatcher::Contains(Contains::new(l, ci)?),
-            _ => regex_matcher(&s.to_regex(ci))?,
+            _ => regex_matcher(&s.to_regex(if ci { Fold::Ascii } else { Fold::None }))?,
         })
     }
 

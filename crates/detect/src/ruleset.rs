@@ -2,7 +2,9 @@
 //! rules that can match it (a Sysmon process creation against process_creation rules, not the
 //! 2,000 others).
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 use serde_json::Value as Json;
@@ -12,10 +14,32 @@ use crate::correlation::CorrelationRule;
 use crate::error::{CompileError, RuleFileError};
 use crate::event::FieldPath;
 use crate::pipeline::{Pipeline, Scope};
+use crate::prefilter::{Prefilter, variant_need};
 use crate::rule::{RuleDoc, parse_documents};
 
-/// (rule, variant) pairs.
-type Refs = Vec<(u32, u16)>;
+/// (rule, variant) pairs, with their prefilter (built on first use, after the last rule).
+#[derive(Default, Debug)]
+struct Refs {
+    refs: Vec<(u32, u16)>,
+    prefilter: OnceLock<Prefilter>,
+}
+
+impl Refs {
+    fn push(&mut self, r: (u32, u16)) {
+        self.refs.push(r);
+        self.prefilter = OnceLock::new();
+    }
+
+    fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    fn prefilter(&self, rules: &[CompiledRule]) -> &Prefilter {
+        self.prefilter.get_or_init(|| {
+            Prefilter::build(self.refs.iter().map(|&(r, v)| variant_need(&rules[r as usize].variants[v as usize])))
+        })
+    }
+}
 
 #[derive(Default, Debug)]
 struct ChannelIndex {
@@ -33,6 +57,17 @@ struct Index {
     any_channel_by_event_id: FxHashMap<u64, Refs>,
     /// By dataset (an event's dataset or its parent).
     by_dataset: FxHashMap<String, Refs>,
+}
+
+impl Index {
+    fn buckets(&self) -> impl Iterator<Item = &Refs> {
+        let channels =
+            self.by_channel.values().flat_map(|c| std::iter::once(&c.any_event).chain(c.by_event_id.values()));
+        std::iter::once(&self.windows_any)
+            .chain(self.any_channel_by_event_id.values())
+            .chain(channels)
+            .chain(self.by_dataset.values())
+    }
 }
 
 /// Rules loaded from files, compiled and indexed.
@@ -141,18 +176,22 @@ impl RuleSet {
             }
         });
         self.failures.extend(failures);
+        // The prefilters now rather than on the first event.
+        for refs in self.index.buckets() {
+            refs.prefilter(&self.rules);
+        }
     }
 
     /// How many rule variants each part of the index holds (for tuning).
     pub fn index_summary(&self) -> String {
         let channel_any: usize = self.index.by_channel.values().map(|c| c.any_event.len()).sum();
         let channel_ids: usize =
-            self.index.by_channel.values().flat_map(|c| c.by_event_id.values()).map(Vec::len).sum();
+            self.index.by_channel.values().flat_map(|c| c.by_event_id.values()).map(Refs::len).sum();
         format!(
             "every Windows event: {}; by event ID over every channel: {}; by channel, any ID: {channel_any}; by channel and ID: {channel_ids}; by dataset: {}",
             self.index.windows_any.len(),
-            self.index.any_channel_by_event_id.values().map(Vec::len).sum::<usize>(),
-            self.index.by_dataset.values().map(Vec::len).sum::<usize>()
+            self.index.any_channel_by_event_id.values().map(Refs::len).sum::<usize>(),
+            self.index.by_dataset.values().map(Refs::len).sum::<usize>()
         )
     }
 
@@ -162,14 +201,39 @@ impl RuleSet {
     }
 
     /// Calls `on_match` with the index of every rule the event matches.
-    pub fn for_each_match(&self, event: &Json, mut on_match: impl FnMut(usize)) {
+    pub fn for_each_match(&self, event: &Json, on_match: impl FnMut(usize)) {
+        self.for_each_match_with(event, true, on_match)
+    }
+
+    /// As [`RuleSet::for_each_match`] evaluating every rule of the event's buckets, without the
+    /// prefilter (to check that the prefilter changes no answer).
+    pub fn for_each_match_unfiltered(&self, event: &Json, on_match: impl FnMut(usize)) {
+        self.for_each_match_with(event, false, on_match)
+    }
+
+    fn for_each_match_with(&self, event: &Json, prefilter: bool, mut on_match: impl FnMut(usize)) {
+        thread_local! {
+            static CANDIDATES: RefCell<Vec<bool>> = const { RefCell::new(Vec::new()) };
+        }
         let view = crate::event::EventView::new(event);
         let mut check = |refs: &Refs| {
-            for &(r, v) in refs {
+            if !prefilter {
+                for &(r, v) in &refs.refs {
+                    if self.rules[r as usize].matches_variant_in(v as usize, &view) {
+                        on_match(r as usize);
+                    }
+                }
+                return;
+            }
+            // Taken, not borrowed: `on_match` may evaluate another event.
+            let mut candidates = CANDIDATES.take();
+            refs.prefilter(&self.rules).candidates(&view, &mut candidates);
+            for (&(r, v), _) in refs.refs.iter().zip(candidates.iter()).filter(|(_, c)| **c) {
                 if self.rules[r as usize].matches_variant_in(v as usize, &view) {
                     on_match(r as usize);
                 }
             }
+            CANDIDATES.set(candidates);
         };
         if let Some(channel) = CHANNEL.lookup(event).and_then(Json::as_str) {
             check(&self.index.windows_any);

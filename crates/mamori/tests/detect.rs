@@ -60,6 +60,29 @@ fn ingested_events_raise_tenant_scoped_alerts() {
         m.wait_count("event.dataset:detect.alert AND rule.name:\"Password guessing\" AND organization.id:midori", 1),
         1
     );
+
+    // SIGHUP (`mamori reload`) re-reads the rule files.
+    std::fs::write(
+        dir.path().join("rules/curl.yml"),
+        "title: curl\nid: cccccccc-0000-0000-0000-000000000001\nlevel: low\nlogsource: {category: proxy}\n\
+         detection: {s: {c-useragent|startswith: curl/}, condition: s}\n",
+    )
+    .unwrap();
+    m.signal(libc::SIGHUP);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !m.log_text().contains("Sigma rules reloaded") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let curl = dir.path().join("curl.ndjson");
+    std::fs::write(
+        &curl,
+        format!(
+            r#"{{"@timestamp":"{now}","event":{{"dataset":"proxy.access"}},"organization":{{"id":"aoba"}},"user_agent":{{"original":"curl/8.5"}}}}"#
+        ) + "\n",
+    )
+    .unwrap();
+    m.cli_ok(&["logs", "import", curl.to_str().unwrap()]);
+    assert_eq!(m.wait_count("event.dataset:detect.alert AND rule.id:cccccccc-0000-0000-0000-000000000001", 1), 1);
     m.stop();
 
     // Hunting over what was stored finds the same events.
@@ -75,4 +98,92 @@ fn ingested_events_raise_tenant_scoped_alerts() {
     ]);
     assert_eq!(out.lines().filter(|l| l.contains("SQLMap user agent")).count(), 2, "{out}");
     assert_eq!(out.lines().filter(|l| l.contains("Password guessing")).count(), 1, "{out}");
+}
+
+/// An HTTP endpoint on 127.0.0.1 that keeps each POSTed JSON body and answers 200.
+fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let mut conn = conn.unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
+            seen.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+        }
+    });
+    (url, got)
+}
+
+#[test]
+fn monitor_rules_of_revisions_raise_routed_and_suppressed_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, received) = webhook_receiver();
+    let monitor = format!(
+        "dedup_secs = 300\n[[detect.monitor.threshold]]\nid = \"denied-burst\"\nquery = \"event.action:denied\"\n\
+         count = 3\nwindow_secs = 600\ngroup_by = [\"source.ip\"]\nlevel = \"high\"\n\
+         [[detect.channels]]\nname = \"soc-hook\"\nkind = \"webhook\"\nurl = \"{url}\"\ntoken = \"tok-secret-1\"\nmin_level = \"medium\"\n"
+    );
+    let mut m = Instance::configure(dir.path(), |t| t.replace("dedup_secs = 300\n", &monitor));
+    m.start();
+    let import = |name: &str| {
+        let path = dir.path().join(name);
+        let mut f = std::fs::File::create(&path).unwrap();
+        let now = jiff::Timestamp::now();
+        for ip in ["10.1.2.3", "10.1.9.9"] {
+            for _ in 0..3 {
+                writeln!(
+                    f,
+                    r#"{{"@timestamp":"{now}","event":{{"dataset":"proxy.access","action":"denied"}},"organization":{{"id":"midori"}},"source":{{"ip":"{ip}"}}}}"#
+                )
+                .unwrap();
+            }
+        }
+        drop(f);
+        m.cli_ok(&["logs", "import", path.to_str().unwrap()]);
+    };
+    import("first.ndjson");
+    let burst = "event.dataset:detect.alert AND rule.id:denied-burst AND organization.id:midori";
+    assert_eq!(m.wait_count(burst, 2), 2);
+    assert_eq!(m.count(&format!("{burst} AND event.kind:alert AND event.severity:73")), 2);
+
+    // A new revision from the file adds a suppression rule; the threshold rule keeps counting.
+    let text = std::fs::read_to_string(&m.config).unwrap().replace(
+        "dedup_secs = 300\n",
+        "dedup_secs = 300\n[[detect.monitor.suppress]]\nquery = \"detect.monitor.group.source.ip:10.1.9.9\"\nreason = \"the library's scanner\"\n",
+    );
+    std::fs::write(&m.config, text).unwrap();
+    m.cli_ok(&["reload"]);
+    // The server applies the revision (and hands it to detection) before the next batch.
+    assert_eq!(m.wait_count("event.dataset:mamori.config AND event.action:revision_applied", 2), 2);
+    import("second.ndjson");
+    assert_eq!(m.wait_count(burst, 3), 3);
+    assert_eq!(m.count(&format!("{burst} AND detect.monitor.group.source.ip:10.1.9.9")), 1);
+
+    // Both first alerts reached the webhook; the third repeats the first within the window.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while received.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let bodies = received.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(bodies.iter().all(|b| b["rule"]["id"] == "denied-burst" && b["organization"]["id"] == "midori"));
+    m.stop();
+    assert!(!m.log_text().contains("tok-secret-1"));
 }

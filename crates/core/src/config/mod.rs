@@ -6,6 +6,7 @@ pub mod diagnostic;
 pub mod dns;
 pub mod edge;
 pub mod mail;
+pub mod monitor;
 pub mod schema;
 mod template;
 
@@ -135,6 +136,7 @@ fn check_service_settings(file: &ConfigFile) -> Vec<Problem> {
     let tenants: Vec<&str> = file.tenants.iter().map(|t| t.id.as_str()).collect();
     problems.extend(edge::check(&file.edge, &tenants, &root));
     problems.extend(dns::check(&file.dns, &tenants, &root));
+    problems.extend(detect::check(&file.detect, &tenants, &root));
     // DNS answers over TCP too, so its addresses take part in the TCP port check.
     claim(file.dns.listen, root.key("dns").key("listen"), &mut problems);
     for (i, addr) in file.dns.also_listen.iter().enumerate() {

@@ -300,6 +300,67 @@ max_signature_age_hours = 24
 # firewall rules read mamori's own events. Files or directories, relative to this file.
 # rules = ["sigma/rules/windows"]
 enabled = true
+# The same alert (rule, tenant, host) goes to each channel once within this window.
+dedup_secs = 300
+
+# Values of %name% placeholders for Sigma's `expand` modifier (rules naming one not defined
+# here are not loaded and are listed in the log).
+# [detect.placeholders]
+# Admins_Workstations = ["ADM-PC*", "SOC-*"]
+
+# Event monitoring in mamori's query language (the search box's). These rules are versioned
+# like tenants: a change becomes a revision and applies live. Without `tenant` a rule applies
+# to every tenant, each counted on its own.
+#
+# N events within a window, per group:
+# [[detect.monitor.threshold]]
+# id = "proxy-blocks-per-client"
+# title = "One client blocked 50 times in 5 minutes"
+# query = "event.dataset:proxy.access event.action:blocked"
+# count = 50
+# window_secs = 300
+# group_by = ["source.ip"]
+# level = "medium"            # informational, low, medium, high or critical
+#
+# # Liveness: no matching event for a while, per host once seen (or per tenant without group_by):
+# [[detect.monitor.absence]]
+# id = "dc-silent"
+# tenant = "midori"
+# query = "event.dataset:winlog"
+# silence_secs = 3600
+# group_by = ["host.name"]
+# level = "high"
+#
+# # Known noise: alerts matching the query are neither stored nor sent until `expires`.
+# [[detect.monitor.suppress]]
+# query = "rule.id:proxy-blocks-per-client source.ip:10.1.0.50"
+# reason = "the library's catalogue PC polls a blocked site (ticket 123)"
+# expires = "2027-04-01T00:00:00+09:00"
+#
+# # Where alerts go besides the log store (service settings; secrets stay out of the logs).
+# # Delivery never holds up ingestion: each channel has its own queue and retries.
+# [[detect.channels]]
+# name = "soc-webhook"
+# kind = "webhook"            # JSON POST of the alert event
+# url = "https://soc.example.jp/hooks/mamori"
+# token = "..."               # sent as Authorization: Bearer
+# min_level = "medium"
+#
+# [[detect.channels]]
+# name = "duty-mail"
+# kind = "email"              # plain SMTP to a relay (AUTH PLAIN with username/password)
+# server = "127.0.0.1:25"
+# from = "mamori@soc.example.jp"
+# to = ["soc-duty@soc.example.jp"]
+# min_level = "high"
+# tenants = ["midori"]        # only these tenants' alerts; all when absent
+#
+# [[detect.channels]]
+# name = "siem"
+# kind = "syslog"             # RFC 5424, facility local4; udp or tcp (octet counting)
+# server = "192.0.2.10:514"
+# protocol = "tcp"
+# min_level = "low"
 
 [[tenants]]
 id = "midori"

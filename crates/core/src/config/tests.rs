@@ -137,6 +137,42 @@ fn the_edge_example_site_is_valid() {
 }
 
 #[test]
+fn the_detect_examples_are_valid() {
+    // The commented monitor rules and channels, uncommented (`# # ...` lines stay comments).
+    let mut on = false;
+    let mut lines = Vec::new();
+    for l in example_config().lines() {
+        on = (on && !l.is_empty()) || l == "# [[detect.monitor.threshold]]" || l == "# [detect.placeholders]";
+        lines.push(match l.strip_prefix("# ") {
+            Some(rest) if on => rest,
+            _ => l,
+        });
+    }
+    let file = check(&lines.join("\n")).unwrap();
+    let m = &file.detect.monitor;
+    assert_eq!((m.threshold.len(), m.absence.len(), m.suppress.len()), (1, 1, 1));
+    assert_eq!(file.detect.channels.len(), 3);
+    assert_eq!(file.detect.placeholders["Admins_Workstations"], ["ADM-PC*", "SOC-*"]);
+    assert_eq!(ManagedConfig::from_file(&file).detect.monitor, *m);
+    // Secrets stay out of debug output.
+    assert!(!format!("{:?}", file.detect.channels).contains("\"...\""));
+    assert!(format!("{:?}", file.detect.channels[0]).contains("<hidden>"));
+}
+
+#[test]
+fn detect_channels_and_monitors_are_checked() {
+    let text = example_config().replace(
+        "dedup_secs = 300\n",
+        "dedup_secs = 300\n[[detect.channels]]\nname = \"x\"\nkind = \"email\"\nserver = \"127.0.0.1:25\"\n\
+         [[detect.monitor.absence]]\nid = \"a\"\ntenant = \"nowhere\"\nquery = \"*\"\nsilence_secs = 60\n",
+    );
+    let errors = check(&text).unwrap_err();
+    assert!(errors.iter().any(|e| e.contains("detect.channels[0].from")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("detect.channels[0].to")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("detect.monitor.absence[0].tenant")), "{errors:?}");
+}
+
+#[test]
 fn edge_sites_are_checked() {
     let text = r#"
 [[tenants]]

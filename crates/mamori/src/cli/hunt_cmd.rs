@@ -184,7 +184,9 @@ fn store(args: &StoreHunt, out: &RuleOutput) -> anyhow::Result<ExitCode> {
     }
     let bar = ProgressBar::new(resp.events.len() as u64);
     let mut matches = Vec::new();
-    for e in resp.events {
+    for mut e in resp.events {
+        // Windows events forwarded by NXLog read as Winlogbeat's, as in live detection.
+        mamori_detect::nxlog::normalize(&mut e);
         for r in rules.matches(&e) {
             matches.push((r, e.clone()));
         }

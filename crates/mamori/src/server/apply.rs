@@ -28,6 +28,7 @@ pub struct ProxyHook {
 pub struct Applier {
     mail: std::sync::Mutex<Option<(Arc<mamori_mail::MailContext>, mamori_core::config::mail::MailConfig)>>,
     proxy: std::sync::Mutex<Option<(Arc<mamori_proxy::ProxyContext>, ProxyHook)>>,
+    detect: std::sync::Mutex<Option<super::detect_service::DetectHandle>>,
     pub managed: Arc<ArcSwap<ManagedConfig>>,
     pub revision: AtomicI64,
     collect: Option<Arc<CollectContext>>,
@@ -47,6 +48,7 @@ impl Applier {
         Applier {
             mail: std::sync::Mutex::new(None),
             proxy: std::sync::Mutex::new(None),
+            detect: std::sync::Mutex::new(None),
             managed: Arc::new(ArcSwap::from_pointee(managed)),
             revision: AtomicI64::new(0),
             collect,
@@ -59,6 +61,11 @@ impl Applier {
     /// Lets later revisions reach the running web proxy.
     pub fn attach_proxy(&self, context: Arc<mamori_proxy::ProxyContext>, hook: ProxyHook) {
         *self.proxy.lock().unwrap_or_else(|e| e.into_inner()) = Some((context, hook));
+    }
+
+    /// Lets revisions' monitor rules reach live detection.
+    pub fn attach_detect(&self, handle: super::detect_service::DetectHandle) {
+        *self.detect.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
     }
 
     /// Lets later revisions reach the running mail relay.
@@ -103,6 +110,9 @@ impl Applier {
         self.logs.set_retention(RetentionPolicy::from_managed(config));
         self.apply_proxy(rev.number, config);
         self.apply_mail(config);
+        if let Some(d) = self.detect.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            d.apply(config);
+        }
         self.managed.store(Arc::new(config.clone()));
         let previous = self.revision.swap(rev.number, Ordering::AcqRel);
         tracing::info!(revision = rev.number, previous, author = %rev.author, source = %rev.source, "configuration revision applied");

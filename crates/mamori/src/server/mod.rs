@@ -65,8 +65,8 @@ pub fn run(config_path: &Path, only: &[String]) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("mamori").build()?;
     // Before any receiver starts, so that every accepted event is evaluated.
-    detect_service::start(&ctx, &logs, runtime.handle().clone())?;
-    let result = runtime.block_on(serve(ctx, service, logs.clone(), revision, managed, only));
+    let detect = detect_service::start(&ctx, &logs, runtime.handle().clone())?;
+    let result = runtime.block_on(serve(ctx, service, logs.clone(), revision, managed, only, detect));
     let logs_for_close = logs.clone();
     runtime.block_on(async move {
         let _ = tokio::task::spawn_blocking(move || logs_for_close.close()).await;
@@ -81,6 +81,7 @@ async fn serve(
     revision: mamori_store::Revision,
     managed: mamori_core::ManagedConfig,
     only: &[String],
+    detect: Option<detect_service::DetectHandle>,
 ) -> anyhow::Result<ExitCode> {
     let enabled = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
     let file = &ctx.config.file;
@@ -103,6 +104,9 @@ async fn serve(
         timezone,
         file.collect.syslog.max_message_bytes,
     ));
+    if let Some(d) = detect {
+        applier.attach_detect(d);
+    }
     applier.apply(&revision, &managed);
 
     let mut running = listeners::Running::default();
