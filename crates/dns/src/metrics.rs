@@ -39,6 +39,11 @@ impl DnsMetrics {
         self.queries.get_or_create(&vec![("transport", transport), ("kind", kind)]).inc();
     }
 
+    /// The counter of one transport and kind, to keep and increment without a label lookup.
+    pub fn query_counter(&self, transport: &'static str, kind: &'static str) -> Counter {
+        self.queries.get_or_create(&vec![("transport", transport), ("kind", kind)]).clone()
+    }
+
     pub fn reject(&self, reason: &'static str) {
         self.rejected.get_or_create(&vec![("reason", reason)]).inc();
     }

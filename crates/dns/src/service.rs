@@ -11,13 +11,17 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
 use mamori_core::event_writer::EventWriter;
 
+use prometheus_client::metrics::counter::Counter;
+
+use crate::answer_cache::{CachedAnswer, plain_query};
 use crate::detect::{DetectSettings, Detector};
-use crate::events::{QueryRecord, finding_alert, query_event, rpz_alert};
+use crate::events::{QueryRecord, answers_json, finding_alert, query_event, query_event_with, rpz_alert};
 use crate::metrics::DnsMetrics;
 use crate::resolver::Resolver;
 use crate::rpz::{Action, Hit, PolicySet, Trigger, local_answer};
 use crate::state::DnsState;
 use crate::transfer;
+use crate::tsig;
 use crate::zone::lookup;
 
 /// Local CNAMEs followed through the policy zones at most this many times (a loop in them).
@@ -69,6 +73,9 @@ pub struct DnsService {
     metrics: DnsMetrics,
     detector: Detector,
     settings: DnsSettings,
+    /// `queries{kind="authoritative"}` per transport, resolved once for the cached path.
+    authoritative_udp: Counter,
+    authoritative_tcp: Counter,
 }
 
 /// How a query was answered, before encoding.
@@ -121,7 +128,18 @@ impl DnsService {
         settings: DnsSettings,
     ) -> DnsService {
         let detector = Detector::new(settings.detect.clone());
-        DnsService { state: ArcSwap::from_pointee(state), resolver, events, metrics, detector, settings }
+        let authoritative_udp = metrics.query_counter("udp", "authoritative");
+        let authoritative_tcp = metrics.query_counter("tcp", "authoritative");
+        DnsService {
+            state: ArcSwap::from_pointee(state),
+            resolver,
+            events,
+            metrics,
+            detector,
+            settings,
+            authoritative_udp,
+            authoritative_tcp,
+        }
     }
 
     /// Puts a new snapshot in force (reload); queries in flight finish on the old one.
@@ -141,8 +159,117 @@ impl DnsService {
         self.resolver.as_ref()
     }
 
+    /// The answer to a plain query whose authoritative answer is cached, with its log event;
+    /// `None` sends the packet down the full path ([`DnsService::handle`]). Never waits for
+    /// anything but the event queue, so listeners call it inline.
+    pub async fn handle_cached(&self, packet: &[u8], client: SocketAddr, transport: Transport) -> Option<Vec<u8>> {
+        let started = Instant::now();
+        let query = plain_query(packet, transport, self.settings.max_udp_payload)?;
+        let (cached, tenant) = {
+            let state = self.state.load();
+            let cached = state.answers.get(query.key())?;
+            let tenant = self
+                .events
+                .as_ref()
+                .and_then(|_| state.tenants.tenant_of_ip(crate::server::unmap(client.ip())).map(|t| t.id.clone()));
+            (cached, tenant)
+        };
+        let reply = cached.reply_to(&query, packet);
+        match transport {
+            Transport::Udp => self.authoritative_udp.inc(),
+            Transport::Tcp => self.authoritative_tcp.inc(),
+        };
+        if let Some(events) = &self.events {
+            let mut flags = Vec::with_capacity(3);
+            if query.recursion_desired {
+                flags.push("RD");
+            }
+            flags.extend_from_slice(cached.flags);
+            let record = QueryRecord {
+                client,
+                transport: transport.name(),
+                tenant: tenant.as_deref(),
+                id: query.id,
+                qname: query.name_text(packet),
+                qtype: RecordType::from(query.qtype).to_string(),
+                qclass: "IN".into(),
+                rcode: cached.rcode.into(),
+                kind: "authoritative",
+                flags,
+                answers: &[],
+                rpz: None,
+                from_cache: false,
+                upstream_queries: 0,
+                duration_ns: started.elapsed().as_nanos() as u64,
+                reason: None,
+            };
+            events.record(query_event_with(&record, cached.answers.clone(), cached.resolved.clone())).await;
+        }
+        Some(reply)
+    }
+
     /// Answers one packet from `client`.
     pub async fn handle(&self, packet: &[u8], client: SocketAddr, transport: Transport) -> Reply {
+        if let Some(reply) = self.handle_cached(packet, client, transport).await {
+            return Reply::One(reply);
+        }
+        let checked = tsig::check(packet, &self.state.load().keys);
+        match checked {
+            tsig::Checked::Unsigned => self.handle_full(packet, client, transport, None).await,
+            tsig::Checked::Signed(unsigned, signed) => {
+                match self.handle_full(&unsigned, client, transport, Some(&signed)).await {
+                    Reply::One(b) => {
+                        let mut one = [b];
+                        tsig::sign_all(&mut one, &signed);
+                        let [b] = one;
+                        Reply::One(b)
+                    }
+                    Reply::Many(mut v) => {
+                        tsig::sign_all(&mut v, &signed);
+                        Reply::Many(v)
+                    }
+                    Reply::Nothing => Reply::Nothing,
+                }
+            }
+            tsig::Checked::Rejected(rejected) => {
+                self.metrics.reject("tsig");
+                tracing::info!(%client, error = %rejected.reason, "signed DNS request rejected");
+                if let Some(events) = &self.events {
+                    let question = Message::from_vec(packet).ok().and_then(|m| m.queries.first().cloned());
+                    let record = QueryRecord {
+                        client,
+                        transport: transport.name(),
+                        tenant: None,
+                        id: u16::from_be_bytes([packet[0], packet[1]]),
+                        qname: question.as_ref().map_or_else(String::new, |q| q.name().to_ascii()),
+                        qtype: question.as_ref().map_or_else(String::new, |q| q.query_type.to_string()),
+                        qclass: question.as_ref().map_or_else(String::new, |q| q.query_class.to_string()),
+                        rcode: "NOTAUTH".into(),
+                        kind: "refused",
+                        flags: vec![],
+                        answers: &[],
+                        rpz: None,
+                        from_cache: false,
+                        upstream_queries: 0,
+                        duration_ns: 0,
+                        reason: Some(rejected.reason.clone()),
+                    };
+                    events.record(query_event(&record)).await;
+                }
+                tsig::error_answer(packet, &rejected).map_or(Reply::Nothing, Reply::One)
+            }
+        }
+    }
+
+    /// The full path: decode, answer, encode, log. `signed` is the TSIG key the request was
+    /// signed with (already checked and removed from `packet`).
+    async fn handle_full(
+        &self,
+        packet: &[u8],
+        client: SocketAddr,
+        transport: Transport,
+        signed: Option<&tsig::Signed>,
+    ) -> Reply {
         let started = Instant::now();
         if packet.len() < 12 {
             self.metrics.reject("malformed");
@@ -172,7 +299,17 @@ impl DnsService {
         } else if request.edns.as_ref().is_some_and(|e| e.version() > 0) {
             Outcome::new("refused", ResponseCode::BADVERS) // RFC 6891 §6.1.3
         } else if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
-            match transfer::transfer(&state, &qname, client, transport) {
+            // RFC 1995 §3: the secondary's SOA in the authority section says where it is.
+            let ixfr_from = (qtype == RecordType::IXFR)
+                .then(|| {
+                    request.authorities.iter().find_map(|r| match &r.data {
+                        hickory_proto::rr::RData::SOA(soa) => Some(soa.serial),
+                        _ => None,
+                    })
+                })
+                .flatten();
+            match transfer::transfer(&state, &qname, client, transport, ixfr_from, signed.map(|s| s.key.name.as_str()))
+            {
                 Ok(records) => {
                     let reply = self.transfer_reply(&request, records);
                     self.log(
@@ -228,8 +365,24 @@ impl DnsService {
             return Reply::Nothing;
         }
         let bytes = self.encode(&request, &mut outcome, transport);
+        if outcome.kind == "authoritative" {
+            self.keep_answer(&state, packet, transport, &outcome, &bytes);
+        }
         self.log(&request, client, transport, tenant.as_deref(), &outcome, started).await;
         Reply::One(bytes)
+    }
+
+    /// Stores an authoritative answer for the next identical question.
+    fn keep_answer(&self, state: &DnsState, packet: &[u8], transport: Transport, outcome: &Outcome, bytes: &[u8]) {
+        let (Some(query), Some(rcode)) =
+            (plain_query(packet, transport, self.settings.max_udp_payload), rcode_static(outcome.rcode))
+        else {
+            return;
+        };
+        let (answers, resolved) = answers_json(&outcome.answers);
+        let cached =
+            CachedAnswer::new(bytes.to_vec(), rcode, outcome.authoritative, outcome.truncated, answers, resolved);
+        state.answers.insert(query.key(), cached);
     }
 
     /// The recursive path with the response policy around it.
@@ -575,15 +728,19 @@ fn encode_within(response: &mut Message, limit: usize) -> Vec<u8> {
 }
 
 pub fn rcode_name(rcode: ResponseCode) -> String {
-    match rcode {
-        ResponseCode::NoError => "NOERROR".into(),
-        ResponseCode::FormErr => "FORMERR".into(),
-        ResponseCode::ServFail => "SERVFAIL".into(),
-        ResponseCode::NXDomain => "NXDOMAIN".into(),
-        ResponseCode::NotImp => "NOTIMP".into(),
-        ResponseCode::Refused => "REFUSED".into(),
-        ResponseCode::NotAuth => "NOTAUTH".into(),
-        ResponseCode::BADVERS => "BADVERS".into(),
-        other => format!("RCODE{}", u16::from(other)),
-    }
+    rcode_static(rcode).map_or_else(|| format!("RCODE{}", u16::from(rcode)), String::from)
+}
+
+fn rcode_static(rcode: ResponseCode) -> Option<&'static str> {
+    Some(match rcode {
+        ResponseCode::NoError => "NOERROR",
+        ResponseCode::FormErr => "FORMERR",
+        ResponseCode::ServFail => "SERVFAIL",
+        ResponseCode::NXDomain => "NXDOMAIN",
+        ResponseCode::NotImp => "NOTIMP",
+        ResponseCode::Refused => "REFUSED",
+        ResponseCode::NotAuth => "NOTAUTH",
+        ResponseCode::BADVERS => "BADVERS",
+        _ => return None,
+    })
 }

@@ -49,12 +49,16 @@ fn auth_config() -> DnsConfig {
                 origin: "city.midori.example.jp".into(),
                 file: "city.zone".into(),
                 transfer_allow: vec!["127.0.0.1/32".parse().unwrap()],
+                notify: vec![],
+                transfer_keys: vec![],
             },
             DnsZone {
                 tenant: "midori".into(),
                 origin: "2.0.192.in-addr.arpa".into(),
                 file: "reverse.zone".into(),
                 transfer_allow: vec![],
+                notify: vec![],
+                transfer_keys: vec![],
             },
         ],
         ..Default::default()
@@ -139,6 +143,8 @@ async fn resolver_pair(dir: &Path) -> (support::Server, support::Server) {
             origin: "upstream.test".into(),
             file: "upstream.zone".into(),
             transfer_allow: vec![],
+            notify: vec![],
+            transfer_keys: vec![],
         }],
         ..Default::default()
     };

@@ -49,6 +49,9 @@ pub struct DnsConfig {
     /// accepted), each compiled into a policy zone applied after the `rpz` zones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub threat_lists: Vec<ThreatList>,
+    /// TSIG keys for zone transfers (`transfer_keys` of a zone names them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tsig_keys: Vec<TsigKey>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +65,36 @@ pub struct DnsZone {
     /// Who may transfer the zone (AXFR/IXFR over TCP); nobody when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transfer_allow: Vec<IpNet>,
+    /// Secondaries sent a NOTIFY (RFC 1996) when a reload changes the zone's serial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<SocketAddr>,
+    /// TSIG keys (names from `dns.tsig_keys`) whose signed requests may transfer the zone,
+    /// from any address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transfer_keys: Vec<String>,
+}
+
+/// A TSIG key (RFC 8945) shared with a secondary. The secret never appears in logs.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsigKey {
+    /// The key name both sides use, e.g. `midori-xfr`.
+    pub name: String,
+    /// `hmac-sha256` (default) or `hmac-sha512`.
+    #[serde(default = "default_tsig_algorithm")]
+    pub algorithm: String,
+    /// Base64, as `tsig-keygen` prints it.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for TsigKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsigKey").field("name", &self.name).field("algorithm", &self.algorithm).finish_non_exhaustive()
+    }
+}
+
+fn default_tsig_algorithm() -> String {
+    "hmac-sha256".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +149,7 @@ impl Default for DnsConfig {
             zones: Vec::new(),
             rpz: Vec::new(),
             threat_lists: Vec::new(),
+            tsig_keys: Vec::new(),
         }
     }
 }
@@ -155,6 +189,27 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
                 problems.push(Problem::new(zp.key("origin"), format!("zone '{o}' is configured twice")))
             }
             Ok(_) => {}
+        }
+        for (k, key) in z.transfer_keys.iter().enumerate() {
+            if !dns
+                .tsig_keys
+                .iter()
+                .any(|t| t.name.trim_end_matches('.').eq_ignore_ascii_case(key.trim_end_matches('.')))
+            {
+                problems.push(Problem::new(
+                    zp.key("transfer_keys").index(k),
+                    format!("there is no key '{key}' in [[dns.tsig_keys]]"),
+                ));
+            }
+        }
+    }
+    for (i, k) in dns.tsig_keys.iter().enumerate() {
+        let kp = p.key("tsig_keys").index(i);
+        if !matches!(k.algorithm.to_ascii_lowercase().as_str(), "hmac-sha256" | "hmac-sha512") {
+            problems.push(Problem::new(kp.key("algorithm"), "the algorithm must be hmac-sha256 or hmac-sha512"));
+        }
+        if k.secret.trim().is_empty() {
+            problems.push(Problem::new(kp.key("secret"), "the secret is empty (base64, as tsig-keygen prints it)"));
         }
     }
     for (i, r) in dns.rpz.iter().enumerate() {
