@@ -76,6 +76,8 @@ pub struct DnsService {
     /// `queries{kind="authoritative"}` per transport, resolved once for the cached path.
     authoritative_udp: Counter,
     authoritative_tcp: Counter,
+    recursive_udp: Counter,
+    recursive_tcp: Counter,
 }
 
 /// How a query was answered, before encoding.
@@ -130,6 +132,8 @@ impl DnsService {
         let detector = Detector::new(settings.detect.clone());
         let authoritative_udp = metrics.query_counter("udp", "authoritative");
         let authoritative_tcp = metrics.query_counter("tcp", "authoritative");
+        let recursive_udp = metrics.query_counter("udp", "recursive");
+        let recursive_tcp = metrics.query_counter("tcp", "recursive");
         DnsService {
             state: ArcSwap::from_pointee(state),
             resolver,
@@ -139,6 +143,8 @@ impl DnsService {
             settings,
             authoritative_udp,
             authoritative_tcp,
+            recursive_udp,
+            recursive_tcp,
         }
     }
 
@@ -159,32 +165,45 @@ impl DnsService {
         self.resolver.as_ref()
     }
 
-    /// The answer to a plain query whose authoritative answer is cached, with its log event;
-    /// `None` sends the packet down the full path ([`DnsService::handle`]). Never waits for
-    /// anything but the event queue, so listeners call it inline.
+    /// The answer to a plain query whose answer is cached (authoritative, or recursive for
+    /// this tenant and not expired), with its log event and alerts; `None` sends the packet
+    /// down the full path ([`DnsService::handle`]). Never waits for anything but the event
+    /// queue, so listeners call it inline.
     pub async fn handle_cached(&self, packet: &[u8], client: SocketAddr, transport: Transport) -> Option<Vec<u8>> {
         let started = Instant::now();
         let query = plain_query(packet, transport, self.settings.max_udp_payload)?;
-        let (cached, tenant) = {
+        let ip = crate::server::unmap(client.ip());
+        let (cached, tenant, recursive, age) = {
             let state = self.state.load();
-            let cached = state.answers.get(query.key())?;
-            let tenant = self
-                .events
-                .as_ref()
-                .and_then(|_| state.tenants.tenant_of_ip(crate::server::unmap(client.ip())).map(|t| t.id.clone()));
-            (cached, tenant)
+            if let Some(cached) = state.answers.get(query.key()) {
+                let tenant = self.events.as_ref().and_then(|_| state.tenants.tenant_of_ip(ip).map(|t| t.id.clone()));
+                (cached, tenant, false, 0)
+            } else {
+                let resolver = self.resolver.as_ref()?;
+                let tenant = state.tenants.tenant_of_ip(ip)?;
+                let cached = state.recursive.get(&recursive_key(query.key(), &tenant.id))?;
+                let age = cached.age(resolver.now())?;
+                (cached, Some(tenant.id.clone()), true, age)
+            }
         };
-        let reply = cached.reply_to(&query, packet);
+        let reply = cached.reply_to(&query, packet, age);
+        let (udp, tcp) = if recursive {
+            (&self.recursive_udp, &self.recursive_tcp)
+        } else {
+            (&self.authoritative_udp, &self.authoritative_tcp)
+        };
         match transport {
-            Transport::Udp => self.authoritative_udp.inc(),
-            Transport::Tcp => self.authoritative_tcp.inc(),
+            Transport::Udp => udp.inc(),
+            Transport::Tcp => tcp.inc(),
         };
+        let nxdomain_storm =
+            if recursive && cached.rcode == "NXDOMAIN" { self.detector.count_nxdomain(ip) } else { None };
         if let Some(events) = &self.events {
-            let mut flags = Vec::with_capacity(3);
+            let mut flags = Vec::with_capacity(4);
             if query.recursion_desired {
                 flags.push("RD");
             }
-            flags.extend_from_slice(cached.flags);
+            flags.extend_from_slice(&cached.flags);
             let record = QueryRecord {
                 client,
                 transport: transport.name(),
@@ -194,16 +213,21 @@ impl DnsService {
                 qtype: RecordType::from(query.qtype).to_string(),
                 qclass: "IN".into(),
                 rcode: cached.rcode.into(),
-                kind: "authoritative",
+                kind: if recursive { "recursive" } else { "authoritative" },
                 flags,
                 answers: &[],
                 rpz: None,
-                from_cache: false,
+                from_cache: recursive,
                 upstream_queries: 0,
                 duration_ns: started.elapsed().as_nanos() as u64,
                 reason: None,
             };
+            let alerts: Vec<_> =
+                cached.finding.iter().chain(nxdomain_storm.as_ref()).map(|f| finding_alert(&record, f)).collect();
             events.record(query_event_with(&record, cached.answers.clone(), cached.resolved.clone())).await;
+            for alert in alerts {
+                events.record(alert).await;
+            }
         }
         Some(reply)
     }
@@ -367,6 +391,13 @@ impl DnsService {
         let bytes = self.encode(&request, &mut outcome, transport);
         if outcome.kind == "authoritative" {
             self.keep_answer(&state, packet, transport, &outcome, &bytes);
+        } else if outcome.kind == "recursive"
+            && outcome.hit.is_none()
+            && outcome.reason.is_none()
+            && let (Some(t), Some(resolver)) = (&tenant, &self.resolver)
+            && !state.policy_for(t).has_client_ip_triggers()
+        {
+            self.keep_recursive(&state, packet, transport, &outcome, &bytes, t, resolver.now());
         }
         self.log(&request, client, transport, tenant.as_deref(), &outcome, started).await;
         Reply::One(bytes)
@@ -374,15 +405,36 @@ impl DnsService {
 
     /// Stores an authoritative answer for the next identical question.
     fn keep_answer(&self, state: &DnsState, packet: &[u8], transport: Transport, outcome: &Outcome, bytes: &[u8]) {
-        let (Some(query), Some(rcode)) =
-            (plain_query(packet, transport, self.settings.max_udp_payload), rcode_static(outcome.rcode))
+        let (Some(query), Some(cached)) =
+            (plain_query(packet, transport, self.settings.max_udp_payload), cached_answer(outcome, bytes))
         else {
             return;
         };
-        let (answers, resolved) = answers_json(&outcome.answers);
-        let cached =
-            CachedAnswer::new(bytes.to_vec(), rcode, outcome.authoritative, outcome.truncated, answers, resolved);
         state.answers.insert(query.key(), cached);
+    }
+
+    /// Stores a recursive answer without a policy hit for the tenant's next identical
+    /// question, until its shortest TTL runs out.
+    #[allow(clippy::too_many_arguments)]
+    fn keep_recursive(
+        &self,
+        state: &DnsState,
+        packet: &[u8],
+        transport: Transport,
+        outcome: &Outcome,
+        bytes: &[u8],
+        tenant: &str,
+        now: u64,
+    ) {
+        if !matches!(outcome.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+            return;
+        }
+        let Some(query) = plain_query(packet, transport, self.settings.max_udp_payload) else { return };
+        let Some(mut cached) = cached_answer(outcome, bytes).and_then(|c| c.aging(now)) else { return };
+        if let Ok(name) = Name::from_ascii(query.name_text(packet)) {
+            cached.finding = self.detector.inspect_name(&name);
+        }
+        state.recursive.insert(&recursive_key(query.key(), tenant), cached);
     }
 
     /// The recursive path with the response policy around it.
@@ -694,6 +746,28 @@ impl DnsService {
             events.record(a).await;
         }
     }
+}
+
+/// The cached form of an answer just encoded, with its log fields.
+fn cached_answer(outcome: &Outcome, bytes: &[u8]) -> Option<CachedAnswer> {
+    let rcode = rcode_static(outcome.rcode)?;
+    let mut flags = Vec::with_capacity(3);
+    for (set, flag) in [(outcome.authoritative, "AA"), (outcome.recursion_available, "RA"), (outcome.truncated, "TC")] {
+        if set {
+            flags.push(flag);
+        }
+    }
+    let (answers, resolved) = answers_json(&outcome.answers);
+    Some(CachedAnswer::new(bytes.to_vec(), rcode, flags, answers, resolved))
+}
+
+/// A recursive answer's cache key: the question's key and the tenant (policy zones differ).
+fn recursive_key(question: &[u8], tenant: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(question.len() + 1 + tenant.len());
+    key.extend_from_slice(question);
+    key.push(0xff);
+    key.extend_from_slice(tenant.as_bytes());
+    key
 }
 
 /// A response skeleton echoing what RFC 1035 §4.1.1 says to echo.

@@ -15,6 +15,8 @@ pub struct DnsState {
     pub tenants: TenantDirectory,
     /// Finished authoritative answers of this snapshot (a reload starts a new, empty one).
     pub answers: AnswerCache,
+    /// Finished recursive answers of this snapshot's policy zones, per tenant.
+    pub recursive: AnswerCache,
     /// TSIG keys for signed requests (zone transfers).
     pub keys: crate::tsig::Keys,
     common: PolicySet,
@@ -37,6 +39,7 @@ impl DnsState {
             catalog,
             tenants,
             answers: AnswerCache::default(),
+            recursive: AnswerCache::default(),
             keys: Default::default(),
             common: PolicySet::new(common),
             per_tenant,

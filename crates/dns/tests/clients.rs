@@ -203,7 +203,10 @@ async fn recursion_for_tenants_only_never_an_open_resolver() {
     assert_eq!(answered.organization.id.as_deref(), Some("midori"));
     assert_eq!(answered.extra["dns"]["question"]["name"], "ok.upstream.test.");
     assert_eq!(answered.extra["dns"]["answers"][0]["data"], "198.51.100.7");
-    assert!(events.iter().any(|e| e.extra["mamori"]["dns"]["cache_hit"] == Value::Bool(true)));
+    let cached = events.iter().find(|e| e.extra["mamori"]["dns"]["cache_hit"] == Value::Bool(true));
+    let cached = cached.expect("the second answer came from the cache");
+    assert_eq!(cached.extra["dns"]["answers"][0]["data"], "198.51.100.7", "logged like any other answer");
+    assert_eq!(cached.extra["dns"]["header_flags"], serde_json::json!(["RD", "RA"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,6 +153,41 @@ pub fn plain_query(packet: &[u8], transport: Transport, max_udp_payload: u16) ->
     })
 }
 
+/// Skips a (possibly compressed) name; the offset after it.
+fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *p.get(at)?;
+        match len {
+            0 => return Some(at + 1),
+            l if l & 0xc0 == 0xc0 => return Some(at + 2),
+            l if l <= 63 => at += 1 + usize::from(l),
+            _ => return None,
+        }
+    }
+}
+
+/// The offset and value of the TTL field of every record of a message but OPT (whose TTL
+/// field holds flags), so that a stored answer's TTLs can be counted down in place.
+pub fn ttl_fields(m: &[u8]) -> Option<Vec<(u32, u32)>> {
+    let count = |i: usize| u16_at(m, 4 + 2 * i).map(usize::from);
+    let (qd, records) = (count(0)?, count(1)? + count(2)? + count(3)?);
+    let mut at = 12;
+    for _ in 0..qd {
+        at = skip_name(m, at)? + 4;
+    }
+    let mut out = Vec::with_capacity(records);
+    for _ in 0..records {
+        at = skip_name(m, at)?;
+        let rtype = u16_at(m, at)?;
+        let ttl = u32::from_be_bytes(m.get(at + 4..at + 8)?.try_into().ok()?);
+        if rtype != TYPE_OPT {
+            out.push((u32::try_from(at + 4).ok()?, ttl));
+        }
+        at += 10 + usize::from(u16_at(m, at + 8)?);
+    }
+    (at == m.len()).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
