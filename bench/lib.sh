@@ -28,6 +28,14 @@ cpu_seconds() { # cpu_seconds PID: user+system CPU time of a process and its thr
   awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"
 }
 
+# tree_cpu_seconds PID: cpu_seconds of a process and all its descendants (nsd forks workers).
+tree_cpu_seconds() {
+  local total pid
+  total="$(cpu_seconds "$1")"
+  for pid in $(pgrep -P "$1"); do total="$(calc "$total + $(tree_cpu_seconds "$pid")")"; done
+  echo "$total"
+}
+
 now() { date +%s.%N; }
 
 calc() { python3 -c "print($1)"; }
