@@ -38,9 +38,8 @@ fn main() {
         tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().expect("a runtime");
     runtime.block_on(async move {
         let (events, _task) = EventWriter::start(Arc::new(EncodeAndDrop), "dns");
-        let service =
-            mamori_dns::build::service(&file.dns, &file.tenants, &base, log.then_some(events))
-                .unwrap_or_else(|e| panic!("{e}"));
+        let service = mamori_dns::build::service(&file.dns, &file.tenants, &base, log.then_some(events))
+            .unwrap_or_else(|e| panic!("{e}"));
         let service = Arc::new(service);
         let addr = file.dns.listen.expect("[dns] listen");
         let udp = tokio::net::UdpSocket::bind(addr).await.expect("bind UDP");

@@ -201,7 +201,11 @@ pub fn service(
     } else {
         None
     };
-    let settings = crate::DnsSettings { max_udp_payload: config.max_udp_payload, ..Default::default() };
+    let settings = crate::DnsSettings {
+        max_udp_payload: config.max_udp_payload,
+        max_tcp_connections: config.max_tcp_connections,
+        ..Default::default()
+    };
     Ok(crate::DnsService::new(state, resolver, events, crate::metrics::DnsMetrics::registered(), settings))
 }
 

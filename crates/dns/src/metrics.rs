@@ -10,7 +10,7 @@ pub struct DnsMetrics {
     /// Queries by transport (`udp`, `tcp`) and kind (`authoritative`, `recursive`).
     pub queries: Family<Labels, Counter>,
     /// Queries not answered normally, by reason (`malformed`, `recursion_refused`,
-    /// `transfer_refused`, `truncated`, `servfail`, `dropped`).
+    /// `transfer_refused`, `truncated`, `servfail`, `dropped`, `tsig`, `tcp_connections`).
     pub rejected: Family<Labels, Counter>,
     /// RPZ hits by action.
     pub rpz_hits: Family<Labels, Counter>,

@@ -72,8 +72,7 @@ pub fn notify(change: &Change, secondary: SocketAddr) -> Result<(), String> {
     let mut buf = [0u8; 4096];
     for _ in 0..TRIES {
         socket.send_to(&bytes, secondary).map_err(|e| e.to_string())?;
-        loop {
-            let Ok((n, from)) = socket.recv_from(&mut buf) else { break };
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
             if from != secondary {
                 continue;
             }

@@ -57,12 +57,14 @@ pub struct DnsSettings {
     /// The largest UDP answer sent whatever the client offers (RFC 9715 / DNS flag day 2020:
     /// 1232 avoids fragmentation).
     pub max_udp_payload: u16,
+    /// TCP connections open at once, over all clients.
+    pub max_tcp_connections: usize,
     pub detect: DetectSettings,
 }
 
 impl Default for DnsSettings {
     fn default() -> Self {
-        DnsSettings { max_udp_payload: 1232, detect: DetectSettings::default() }
+        DnsSettings { max_udp_payload: 1232, max_tcp_connections: 1024, detect: DetectSettings::default() }
     }
 }
 
@@ -78,6 +80,8 @@ pub struct DnsService {
     authoritative_tcp: Counter,
     recursive_udp: Counter,
     recursive_tcp: Counter,
+    /// One permit per open TCP connection.
+    tcp_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// How a query was answered, before encoding.
@@ -134,6 +138,7 @@ impl DnsService {
         let authoritative_tcp = metrics.query_counter("tcp", "authoritative");
         let recursive_udp = metrics.query_counter("udp", "recursive");
         let recursive_tcp = metrics.query_counter("tcp", "recursive");
+        let tcp_slots = Arc::new(tokio::sync::Semaphore::new(settings.max_tcp_connections.max(1)));
         DnsService {
             state: ArcSwap::from_pointee(state),
             resolver,
@@ -145,6 +150,7 @@ impl DnsService {
             authoritative_tcp,
             recursive_udp,
             recursive_tcp,
+            tcp_slots,
         }
     }
 
@@ -159,6 +165,11 @@ impl DnsService {
 
     pub fn metrics(&self) -> &DnsMetrics {
         &self.metrics
+    }
+
+    /// A slot for one more TCP connection, or `None` when `max_tcp_connections` are open.
+    pub fn tcp_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.tcp_slots.clone().try_acquire_owned().ok()
     }
 
     pub fn resolver(&self) -> Option<&Resolver> {

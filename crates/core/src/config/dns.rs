@@ -24,6 +24,9 @@ pub struct DnsConfig {
     /// Largest UDP answer; larger ones are truncated (TC) and retried over TCP.
     #[serde(default = "default_max_udp_payload")]
     pub max_udp_payload: u16,
+    /// TCP connections open at once (all clients); more are closed at once and counted.
+    #[serde(default = "default_max_tcp_connections")]
+    pub max_tcp_connections: usize,
     /// Offer recursion to tenant networks (everyone else is refused).
     #[serde(default = "default_true")]
     pub recursion: bool,
@@ -141,6 +144,7 @@ impl Default for DnsConfig {
             listen: None,
             also_listen: Vec::new(),
             max_udp_payload: default_max_udp_payload(),
+            max_tcp_connections: default_max_tcp_connections(),
             recursion: true,
             forwarders: Vec::new(),
             root_hints: Vec::new(),
@@ -156,6 +160,9 @@ impl Default for DnsConfig {
 
 fn default_max_udp_payload() -> u16 {
     1232
+}
+fn default_max_tcp_connections() -> usize {
+    1024
 }
 fn default_true() -> bool {
     true
@@ -175,6 +182,9 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
     let p = root.key("dns");
     if !(512..=65_535).contains(&dns.max_udp_payload) {
         problems.push(Problem::new(p.key("max_udp_payload"), "max_udp_payload must be between 512 and 65535"));
+    }
+    if dns.max_tcp_connections == 0 {
+        problems.push(Problem::new(p.key("max_tcp_connections"), "max_tcp_connections must be at least 1"));
     }
     let known = |t: &str| tenants.contains(&t);
     let mut origins = HashSet::new();

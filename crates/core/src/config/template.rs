@@ -171,6 +171,8 @@ listen = "127.0.0.1:1053"
 # also_listen = ["[::1]:1053"]
 # Larger UDP answers are truncated (TC) and the client retries over TCP.
 max_udp_payload = 1232
+# TCP connections open at once; more are closed and counted (idle ones close after 10 s).
+max_tcp_connections = 1024
 recursion = true
 # Resolve through these servers; without them mamori iterates from the root servers.
 # forwarders = ["192.0.2.53:53"]

@@ -22,6 +22,7 @@ const MAX_ENTRIES: usize = 400_000;
 const SHARDS: usize = 32;
 
 type Hasher = BuildHasherDefault<FxHasher>;
+type Shard = RwLock<HashMap<Box<[u8]>, Arc<CachedAnswer>, Hasher>>;
 
 /// One finished answer and what the query log says about it.
 pub struct CachedAnswer {
@@ -99,7 +100,7 @@ impl CachedAnswer {
 }
 
 pub struct AnswerCache {
-    shards: Vec<RwLock<HashMap<Box<[u8]>, Arc<CachedAnswer>, Hasher>>>,
+    shards: Vec<Shard>,
     hasher: Hasher,
 }
 
@@ -110,7 +111,7 @@ impl Default for AnswerCache {
 }
 
 impl AnswerCache {
-    fn shard(&self, key: &[u8]) -> &RwLock<HashMap<Box<[u8]>, Arc<CachedAnswer>, Hasher>> {
+    fn shard(&self, key: &[u8]) -> &Shard {
         &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
