@@ -84,6 +84,20 @@ pub struct DnsService {
     tcp_slots: Arc<tokio::sync::Semaphore>,
 }
 
+/// An answer sent from the answer cache, waiting for its log event.
+pub struct CachedHit {
+    cached: Arc<CachedAnswer>,
+    qname: String,
+    id: u16,
+    recursion_desired: bool,
+    qtype: u16,
+    tenant: Option<String>,
+    recursive: bool,
+    client: SocketAddr,
+    transport: Transport,
+    duration_ns: u64,
+}
+
 /// How a query was answered, before encoding.
 struct Outcome {
     rcode: ResponseCode,
@@ -178,9 +192,21 @@ impl DnsService {
 
     /// The answer to a plain query whose answer is cached (authoritative, or recursive for
     /// this tenant and not expired), with its log event and alerts; `None` sends the packet
-    /// down the full path ([`DnsService::handle`]). Never waits for anything but the event
-    /// queue, so listeners call it inline.
+    /// down the full path ([`DnsService::handle`]).
     pub async fn handle_cached(&self, packet: &[u8], client: SocketAddr, transport: Transport) -> Option<Vec<u8>> {
+        let (reply, hit) = self.answer_cached(packet, client, transport)?;
+        self.log_cached(hit).await;
+        Some(reply)
+    }
+
+    /// [`DnsService::handle_cached`] in two halves, so that a listener sends the reply before
+    /// the log event is built: the reply and what its event needs. Never waits.
+    pub fn answer_cached(
+        &self,
+        packet: &[u8],
+        client: SocketAddr,
+        transport: Transport,
+    ) -> Option<(Vec<u8>, CachedHit)> {
         let started = Instant::now();
         let query = plain_query(packet, transport, self.settings.max_udp_payload)?;
         let ip = crate::server::unmap(client.ip());
@@ -207,40 +233,59 @@ impl DnsService {
             Transport::Udp => udp.inc(),
             Transport::Tcp => tcp.inc(),
         };
-        let nxdomain_storm =
-            if recursive && cached.rcode == "NXDOMAIN" { self.detector.count_nxdomain(ip) } else { None };
-        if let Some(events) = &self.events {
-            let mut flags = Vec::with_capacity(4);
-            if query.recursion_desired {
-                flags.push("RD");
-            }
-            flags.extend_from_slice(&cached.flags);
-            let record = QueryRecord {
-                client,
-                transport: transport.name(),
-                tenant: tenant.as_deref(),
-                id: query.id,
-                qname: query.name_text(packet),
-                qtype: RecordType::from(query.qtype).to_string(),
-                qclass: "IN".into(),
-                rcode: cached.rcode.into(),
-                kind: if recursive { "recursive" } else { "authoritative" },
-                flags,
-                answers: &[],
-                rpz: None,
-                from_cache: recursive,
-                upstream_queries: 0,
-                duration_ns: started.elapsed().as_nanos() as u64,
-                reason: None,
-            };
-            let alerts: Vec<_> =
-                cached.finding.iter().chain(nxdomain_storm.as_ref()).map(|f| finding_alert(&record, f)).collect();
-            events.record(query_event_with(&record, cached.answers.clone(), cached.resolved.clone())).await;
-            for alert in alerts {
-                events.record(alert).await;
-            }
+        let hit = CachedHit {
+            qname: if self.events.is_some() { query.name_text(packet) } else { String::new() },
+            id: query.id,
+            recursion_desired: query.recursion_desired,
+            qtype: query.qtype,
+            cached,
+            tenant,
+            recursive,
+            client,
+            transport,
+            duration_ns: started.elapsed().as_nanos() as u64,
+        };
+        Some((reply, hit))
+    }
+
+    /// The log event and alerts of an answer from [`DnsService::answer_cached`].
+    pub async fn log_cached(&self, hit: CachedHit) {
+        let cached = &hit.cached;
+        let nxdomain_storm = if hit.recursive && cached.rcode == "NXDOMAIN" {
+            self.detector.count_nxdomain(crate::server::unmap(hit.client.ip()))
+        } else {
+            None
+        };
+        let Some(events) = &self.events else { return };
+        let mut flags = Vec::with_capacity(4);
+        if hit.recursion_desired {
+            flags.push("RD");
         }
-        Some(reply)
+        flags.extend_from_slice(&cached.flags);
+        let record = QueryRecord {
+            client: hit.client,
+            transport: hit.transport.name(),
+            tenant: hit.tenant.as_deref(),
+            id: hit.id,
+            qname: hit.qname,
+            qtype: RecordType::from(hit.qtype).to_string(),
+            qclass: "IN".into(),
+            rcode: cached.rcode.into(),
+            kind: if hit.recursive { "recursive" } else { "authoritative" },
+            flags,
+            answers: &[],
+            rpz: None,
+            from_cache: hit.recursive,
+            upstream_queries: 0,
+            duration_ns: hit.duration_ns,
+            reason: None,
+        };
+        let alerts: Vec<_> =
+            cached.finding.iter().chain(nxdomain_storm.as_ref()).map(|f| finding_alert(&record, f)).collect();
+        events.record(query_event_with(&record, cached.answers.clone(), cached.resolved.clone())).await;
+        for alert in alerts {
+            events.record(alert).await;
+        }
     }
 
     /// Answers one packet from `client`.

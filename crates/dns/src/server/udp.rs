@@ -41,10 +41,12 @@ async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown
                 }
             },
         };
-        if let Some(bytes) = service.handle_cached(&buf[..n], client, Transport::Udp).await {
+        // A cached answer goes out first; its log event is built after.
+        if let Some((bytes, hit)) = service.answer_cached(&buf[..n], client, Transport::Udp) {
             if let Err(e) = socket.send_to(&bytes, client).await {
                 tracing::debug!(error = %e, %client, "DNS UDP reply not sent");
             }
+            service.log_cached(hit).await;
             continue;
         }
         let packet = buf[..n].to_vec();
