@@ -25,7 +25,16 @@ wait_port() { # wait_port PORT
 }
 
 cpu_seconds() { # cpu_seconds PID: user+system CPU time of a process and its threads
-  awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"
+  # Fields counted after the command name, which may hold spaces ("nsd: server 1").
+  sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{print ($12+$13)/hz}'
+}
+
+# tree_cpu_seconds PID: cpu_seconds of a process and all its descendants (nsd forks workers).
+tree_cpu_seconds() {
+  local total pid
+  total="$(cpu_seconds "$1")"
+  for pid in $(pgrep -P "$1"); do total="$(calc "$total + $(tree_cpu_seconds "$pid")")"; done
+  echo "$total"
 }
 
 now() { date +%s.%N; }

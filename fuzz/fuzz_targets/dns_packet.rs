@@ -19,7 +19,7 @@ fn service() -> &'static (tokio::runtime::Runtime, Arc<DnsService>) {
     S.get_or_init(|| {
         let origin: Name = "example.".parse().unwrap();
         let zone = Zone::parse(ZONE, &origin, None).unwrap();
-        let served = ServedZone { tenant: "t".into(), zone, transfer_allow: vec!["127.0.0.1/32".parse().unwrap()] };
+        let served = ServedZone::new("t".into(), zone, vec!["127.0.0.1/32".parse().unwrap()]);
         let state = DnsState::new(Catalog::new(vec![served]).unwrap(), Default::default(), vec![], Default::default());
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let svc = DnsService::new(state, None, None, Default::default(), Default::default());

@@ -3,7 +3,8 @@
 //! event encoded to JSON as the log store would receive it, then dropped (no disk in the
 //! measurement; `mamori up --only dns` keeps them).
 //!
-//! Usage: dns_serve CONFIG [THREADS]
+//! Usage: dns_serve CONFIG [THREADS] [nolog]. `nolog` builds no query-log events at all, to
+//! show what the query log costs (the peers in the benchmarks log nothing).
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ fn main() {
         std::process::exit(2);
     };
     let threads: usize = args.get(2).and_then(|t| t.parse().ok()).unwrap_or(1);
+    let log = args.get(3).is_none_or(|a| a != "nolog");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let file =
         mamori_core::config::parse_and_check(std::path::Path::new(path), &text).unwrap_or_else(|e| panic!("{e}"));
@@ -36,8 +38,8 @@ fn main() {
         tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().expect("a runtime");
     runtime.block_on(async move {
         let (events, _task) = EventWriter::start(Arc::new(EncodeAndDrop), "dns");
-        let service =
-            mamori_dns::build::service(&file.dns, &file.tenants, &base, Some(events)).unwrap_or_else(|e| panic!("{e}"));
+        let service = mamori_dns::build::service(&file.dns, &file.tenants, &base, log.then_some(events))
+            .unwrap_or_else(|e| panic!("{e}"));
         let service = Arc::new(service);
         let addr = file.dns.listen.expect("[dns] listen");
         let udp = tokio::net::UdpSocket::bind(addr).await.expect("bind UDP");

@@ -48,7 +48,11 @@ pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path) -> Resul
             name(&z.origin).and_then(|origin| Zone::load(&base.join(&z.file), &origin).map_err(|e| e.to_string()));
         match result {
             Ok(zone) => {
-                served.push(ServedZone { tenant: z.tenant.clone(), zone, transfer_allow: z.transfer_allow.clone() })
+                let mut served_zone = ServedZone::new(z.tenant.clone(), zone, z.transfer_allow.clone());
+                served_zone.notify = z.notify.clone();
+                served_zone.transfer_keys =
+                    z.transfer_keys.iter().map(|k| k.trim_end_matches('.').to_ascii_lowercase()).collect();
+                served.push(served_zone)
             }
             Err(e) => errors.push(e),
         }
@@ -83,11 +87,31 @@ pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path) -> Resul
             Err(e) => errors.push(format!("dns.threat_lists {}: {e}", l.name)),
         }
     }
+    let mut keys = Vec::new();
+    for k in &config.tsig_keys {
+        match tsig_key(k) {
+            Ok(key) => keys.push(key),
+            Err(e) => errors.push(format!("dns.tsig_keys {}: {e}", k.name)),
+        }
+    }
     if !errors.is_empty() {
         return Err(BuildError(errors));
     }
     // Tenants without policy zones of their own use the common set.
-    Ok(DnsState::new(catalog, TenantDirectory::new(tenants.to_vec(), &[]), common, per_tenant))
+    let mut state = DnsState::new(catalog, TenantDirectory::new(tenants.to_vec(), &[]), common, per_tenant);
+    state.keys = crate::tsig::Keys::new(keys);
+    Ok(state)
+}
+
+/// A configured TSIG key; errors never quote the secret.
+fn tsig_key(k: &mamori_core::config::dns::TsigKey) -> Result<crate::tsig::Key, String> {
+    use base64::Engine;
+    let algorithm = crate::tsig::Algorithm::parse(&k.algorithm)
+        .ok_or_else(|| format!("algorithm '{}' is not hmac-sha256 or hmac-sha512", k.algorithm))?;
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(k.secret.trim())
+        .map_err(|_| "the secret is not valid base64".to_string())?;
+    crate::tsig::Key::new(&k.name, algorithm, secret)
 }
 
 pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError> {
@@ -177,7 +201,11 @@ pub fn service(
     } else {
         None
     };
-    let settings = crate::DnsSettings { max_udp_payload: config.max_udp_payload, ..Default::default() };
+    let settings = crate::DnsSettings {
+        max_udp_payload: config.max_udp_payload,
+        max_tcp_connections: config.max_tcp_connections,
+        ..Default::default()
+    };
     Ok(crate::DnsService::new(state, resolver, events, crate::metrics::DnsMetrics::registered(), settings))
 }
 
@@ -189,8 +217,12 @@ pub fn reload(
     tenants: &[Tenant],
     base: &Path,
 ) -> Result<String, BuildError> {
-    let state = build_state(config, tenants, base)?;
+    let mut state = build_state(config, tenants, base)?;
+    let previous = service.state();
+    state.catalog.follow(&previous.catalog);
     let summary = format!("{} zones", state.catalog.len());
+    let changed = crate::notify::changed_zones(&previous.catalog, &state.catalog);
     service.swap_state(state);
+    crate::notify::send_in_background(changed);
     Ok(summary)
 }

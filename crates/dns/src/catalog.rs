@@ -1,13 +1,14 @@
 //! The authoritative zones of every tenant, found by the longest matching origin.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use hickory_proto::rr::Name;
 use ipnet::IpNet;
 
 use crate::zone::Zone;
+use crate::zone::journal::{Delta, MAX_DELTAS};
 
 /// One served zone and who owns it.
 #[derive(Debug)]
@@ -16,11 +17,34 @@ pub struct ServedZone {
     pub zone: Zone,
     /// Addresses allowed to transfer the zone (AXFR); nobody else may.
     pub transfer_allow: Vec<IpNet>,
+    /// Secondaries told of a new serial (NOTIFY, RFC 1996).
+    pub notify: Vec<SocketAddr>,
+    /// TSIG key names (lower case, no final dot) whose signed requests may transfer the zone.
+    pub transfer_keys: Vec<String>,
+    /// Changes of earlier reloads, oldest first, for IXFR.
+    pub journal: Vec<Delta>,
 }
 
 impl ServedZone {
-    pub fn may_transfer(&self, ip: IpAddr) -> bool {
+    pub fn new(tenant: String, zone: Zone, transfer_allow: Vec<IpNet>) -> ServedZone {
+        ServedZone { tenant, zone, transfer_allow, notify: Vec::new(), transfer_keys: Vec::new(), journal: Vec::new() }
+    }
+
+    /// Takes over the journal of the version this one replaces, plus the change between them
+    /// when the serial moved.
+    pub fn follow(&mut self, previous: &ServedZone) {
+        self.journal = previous.journal.clone();
+        if previous.zone.serial() != self.zone.serial() {
+            self.journal.push(Delta::between(&previous.zone, &self.zone));
+            let excess = self.journal.len().saturating_sub(MAX_DELTAS);
+            self.journal.drain(..excess);
+        }
+    }
+
+    /// Allowed by address, or by a TSIG key the request was signed with.
+    pub fn may_transfer(&self, ip: IpAddr, key: Option<&str>) -> bool {
         self.transfer_allow.iter().any(|n| n.contains(&crate::server::unmap(ip)))
+            || key.is_some_and(|k| self.transfer_keys.iter().any(|t| t == k))
     }
 }
 
@@ -67,5 +91,19 @@ impl Catalog {
 
     pub fn zones(&self) -> impl Iterator<Item = &Arc<ServedZone>> {
         self.zones.values()
+    }
+
+    /// The zone of exactly this origin.
+    pub fn get(&self, origin: &Name) -> Option<&Arc<ServedZone>> {
+        self.zones.get(origin)
+    }
+
+    /// Carries the journals of `previous` (the catalog being replaced) over to these zones.
+    pub fn follow(&mut self, previous: &Catalog) {
+        for (origin, zone) in self.zones.iter_mut() {
+            if let (Some(zone), Some(old)) = (Arc::get_mut(zone), previous.zones.get(origin)) {
+                zone.follow(old);
+            }
+        }
     }
 }

@@ -50,6 +50,20 @@ fn base(q: &QueryRecord<'_>, dataset: &str) -> Event {
 }
 
 pub fn query_event(q: &QueryRecord<'_>) -> Event {
+    let (answers, resolved) = answers_json(q.answers);
+    query_event_with(q, answers, resolved)
+}
+
+/// The answers of a query as the log writes them, and the addresses among them: computed
+/// once per cached answer rather than once per query.
+pub fn answers_json(records: &[Record]) -> (Vec<Value>, Vec<String>) {
+    let answers = records.iter().map(answer_json).collect();
+    let resolved = records.iter().filter_map(crate::rpz::record_ip).map(|ip| ip.to_string()).collect();
+    (answers, resolved)
+}
+
+/// [`query_event`] with the answers already in their log form (`q.answers` is not read).
+pub fn query_event_with(q: &QueryRecord<'_>, answers: Vec<Value>, resolved: Vec<String>) -> Event {
     let mut event = base(q, "dns.query");
     let blocked = q.rpz.is_some_and(|h| h.action.as_ref().is_some_and(|a| !matches!(a, crate::rpz::Action::Passthru)));
     let refused = q.rcode == "REFUSED" || q.kind == "malformed";
@@ -72,8 +86,6 @@ pub fn query_event(q: &QueryRecord<'_>) -> Event {
     if let Some(reason) = &q.reason {
         e.extra.insert("reason".into(), json!(reason));
     }
-    let answers: Vec<Value> = q.answers.iter().map(answer_json).collect();
-    let resolved: Vec<String> = q.answers.iter().filter_map(crate::rpz::record_ip).map(|ip| ip.to_string()).collect();
     let mut dns = json!({
         "id": q.id,
         "type": "answer",

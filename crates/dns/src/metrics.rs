@@ -10,7 +10,7 @@ pub struct DnsMetrics {
     /// Queries by transport (`udp`, `tcp`) and kind (`authoritative`, `recursive`).
     pub queries: Family<Labels, Counter>,
     /// Queries not answered normally, by reason (`malformed`, `recursion_refused`,
-    /// `transfer_refused`, `truncated`, `servfail`, `dropped`).
+    /// `transfer_refused`, `truncated`, `servfail`, `dropped`, `tsig`, `tcp_connections`).
     pub rejected: Family<Labels, Counter>,
     /// RPZ hits by action.
     pub rpz_hits: Family<Labels, Counter>,
@@ -37,6 +37,11 @@ impl DnsMetrics {
 
     pub fn query(&self, transport: &'static str, kind: &'static str) {
         self.queries.get_or_create(&vec![("transport", transport), ("kind", kind)]).inc();
+    }
+
+    /// The counter of one transport and kind, to keep and increment without a label lookup.
+    pub fn query_counter(&self, transport: &'static str, kind: &'static str) -> Counter {
+        self.queries.get_or_create(&vec![("transport", transport), ("kind", kind)]).clone()
     }
 
     pub fn reject(&self, reason: &'static str) {

@@ -11,13 +11,17 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
 use mamori_core::event_writer::EventWriter;
 
+use prometheus_client::metrics::counter::Counter;
+
+use crate::answer_cache::{CachedAnswer, plain_query};
 use crate::detect::{DetectSettings, Detector};
-use crate::events::{QueryRecord, finding_alert, query_event, rpz_alert};
+use crate::events::{QueryRecord, answers_json, finding_alert, query_event, query_event_with, rpz_alert};
 use crate::metrics::DnsMetrics;
 use crate::resolver::Resolver;
 use crate::rpz::{Action, Hit, PolicySet, Trigger, local_answer};
 use crate::state::DnsState;
 use crate::transfer;
+use crate::tsig;
 use crate::zone::lookup;
 
 /// Local CNAMEs followed through the policy zones at most this many times (a loop in them).
@@ -53,12 +57,14 @@ pub struct DnsSettings {
     /// The largest UDP answer sent whatever the client offers (RFC 9715 / DNS flag day 2020:
     /// 1232 avoids fragmentation).
     pub max_udp_payload: u16,
+    /// TCP connections open at once, over all clients.
+    pub max_tcp_connections: usize,
     pub detect: DetectSettings,
 }
 
 impl Default for DnsSettings {
     fn default() -> Self {
-        DnsSettings { max_udp_payload: 1232, detect: DetectSettings::default() }
+        DnsSettings { max_udp_payload: 1232, max_tcp_connections: 1024, detect: DetectSettings::default() }
     }
 }
 
@@ -69,6 +75,27 @@ pub struct DnsService {
     metrics: DnsMetrics,
     detector: Detector,
     settings: DnsSettings,
+    /// `queries{kind="authoritative"}` per transport, resolved once for the cached path.
+    authoritative_udp: Counter,
+    authoritative_tcp: Counter,
+    recursive_udp: Counter,
+    recursive_tcp: Counter,
+    /// One permit per open TCP connection.
+    tcp_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// An answer sent from the answer cache, waiting for its log event.
+pub struct CachedHit {
+    cached: Arc<CachedAnswer>,
+    qname: String,
+    id: u16,
+    recursion_desired: bool,
+    qtype: u16,
+    tenant: Option<String>,
+    recursive: bool,
+    client: SocketAddr,
+    transport: Transport,
+    duration_ns: u64,
 }
 
 /// How a query was answered, before encoding.
@@ -121,7 +148,24 @@ impl DnsService {
         settings: DnsSettings,
     ) -> DnsService {
         let detector = Detector::new(settings.detect.clone());
-        DnsService { state: ArcSwap::from_pointee(state), resolver, events, metrics, detector, settings }
+        let authoritative_udp = metrics.query_counter("udp", "authoritative");
+        let authoritative_tcp = metrics.query_counter("tcp", "authoritative");
+        let recursive_udp = metrics.query_counter("udp", "recursive");
+        let recursive_tcp = metrics.query_counter("tcp", "recursive");
+        let tcp_slots = Arc::new(tokio::sync::Semaphore::new(settings.max_tcp_connections.max(1)));
+        DnsService {
+            state: ArcSwap::from_pointee(state),
+            resolver,
+            events,
+            metrics,
+            detector,
+            settings,
+            authoritative_udp,
+            authoritative_tcp,
+            recursive_udp,
+            recursive_tcp,
+            tcp_slots,
+        }
     }
 
     /// Puts a new snapshot in force (reload); queries in flight finish on the old one.
@@ -137,12 +181,175 @@ impl DnsService {
         &self.metrics
     }
 
+    /// A slot for one more TCP connection, or `None` when `max_tcp_connections` are open.
+    pub fn tcp_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.tcp_slots.clone().try_acquire_owned().ok()
+    }
+
     pub fn resolver(&self) -> Option<&Resolver> {
         self.resolver.as_ref()
     }
 
+    /// The answer to a plain query whose answer is cached (authoritative, or recursive for
+    /// this tenant and not expired), with its log event and alerts; `None` sends the packet
+    /// down the full path ([`DnsService::handle`]).
+    pub async fn handle_cached(&self, packet: &[u8], client: SocketAddr, transport: Transport) -> Option<Vec<u8>> {
+        let (reply, hit) = self.answer_cached(packet, client, transport)?;
+        self.log_cached(hit).await;
+        Some(reply)
+    }
+
+    /// [`DnsService::handle_cached`] in two halves, so that a listener sends the reply before
+    /// the log event is built: the reply and what its event needs. Never waits.
+    pub fn answer_cached(
+        &self,
+        packet: &[u8],
+        client: SocketAddr,
+        transport: Transport,
+    ) -> Option<(Vec<u8>, CachedHit)> {
+        let started = Instant::now();
+        let query = plain_query(packet, transport, self.settings.max_udp_payload)?;
+        let ip = crate::server::unmap(client.ip());
+        let (cached, tenant, recursive, age) = {
+            let state = self.state.load();
+            if let Some(cached) = state.answers.get(query.key()) {
+                let tenant = self.events.as_ref().and_then(|_| state.tenants.tenant_of_ip(ip).map(|t| t.id.clone()));
+                (cached, tenant, false, 0)
+            } else {
+                let resolver = self.resolver.as_ref()?;
+                let tenant = state.tenants.tenant_of_ip(ip)?;
+                let cached = state.recursive.get(&recursive_key(query.key(), &tenant.id))?;
+                let age = cached.age(resolver.now())?;
+                (cached, Some(tenant.id.clone()), true, age)
+            }
+        };
+        let reply = cached.reply_to(&query, packet, age);
+        let (udp, tcp) = if recursive {
+            (&self.recursive_udp, &self.recursive_tcp)
+        } else {
+            (&self.authoritative_udp, &self.authoritative_tcp)
+        };
+        match transport {
+            Transport::Udp => udp.inc(),
+            Transport::Tcp => tcp.inc(),
+        };
+        let hit = CachedHit {
+            qname: if self.events.is_some() { query.name_text(packet) } else { String::new() },
+            id: query.id,
+            recursion_desired: query.recursion_desired,
+            qtype: query.qtype,
+            cached,
+            tenant,
+            recursive,
+            client,
+            transport,
+            duration_ns: started.elapsed().as_nanos() as u64,
+        };
+        Some((reply, hit))
+    }
+
+    /// The log event and alerts of an answer from [`DnsService::answer_cached`].
+    pub async fn log_cached(&self, hit: CachedHit) {
+        let cached = &hit.cached;
+        let nxdomain_storm = if hit.recursive && cached.rcode == "NXDOMAIN" {
+            self.detector.count_nxdomain(crate::server::unmap(hit.client.ip()))
+        } else {
+            None
+        };
+        let Some(events) = &self.events else { return };
+        let mut flags = Vec::with_capacity(4);
+        if hit.recursion_desired {
+            flags.push("RD");
+        }
+        flags.extend_from_slice(&cached.flags);
+        let record = QueryRecord {
+            client: hit.client,
+            transport: hit.transport.name(),
+            tenant: hit.tenant.as_deref(),
+            id: hit.id,
+            qname: hit.qname,
+            qtype: RecordType::from(hit.qtype).to_string(),
+            qclass: "IN".into(),
+            rcode: cached.rcode.into(),
+            kind: if hit.recursive { "recursive" } else { "authoritative" },
+            flags,
+            answers: &[],
+            rpz: None,
+            from_cache: hit.recursive,
+            upstream_queries: 0,
+            duration_ns: hit.duration_ns,
+            reason: None,
+        };
+        let alerts: Vec<_> =
+            cached.finding.iter().chain(nxdomain_storm.as_ref()).map(|f| finding_alert(&record, f)).collect();
+        events.record(query_event_with(&record, cached.answers.clone(), cached.resolved.clone())).await;
+        for alert in alerts {
+            events.record(alert).await;
+        }
+    }
+
     /// Answers one packet from `client`.
     pub async fn handle(&self, packet: &[u8], client: SocketAddr, transport: Transport) -> Reply {
+        if let Some(reply) = self.handle_cached(packet, client, transport).await {
+            return Reply::One(reply);
+        }
+        let checked = tsig::check(packet, &self.state.load().keys);
+        match checked {
+            tsig::Checked::Unsigned => self.handle_full(packet, client, transport, None).await,
+            tsig::Checked::Signed(unsigned, signed) => {
+                match self.handle_full(&unsigned, client, transport, Some(&signed)).await {
+                    Reply::One(b) => {
+                        let mut one = [b];
+                        tsig::sign_all(&mut one, &signed);
+                        let [b] = one;
+                        Reply::One(b)
+                    }
+                    Reply::Many(mut v) => {
+                        tsig::sign_all(&mut v, &signed);
+                        Reply::Many(v)
+                    }
+                    Reply::Nothing => Reply::Nothing,
+                }
+            }
+            tsig::Checked::Rejected(rejected) => {
+                self.metrics.reject("tsig");
+                tracing::info!(%client, error = %rejected.reason, "signed DNS request rejected");
+                if let Some(events) = &self.events {
+                    let question = Message::from_vec(packet).ok().and_then(|m| m.queries.first().cloned());
+                    let record = QueryRecord {
+                        client,
+                        transport: transport.name(),
+                        tenant: None,
+                        id: u16::from_be_bytes([packet[0], packet[1]]),
+                        qname: question.as_ref().map_or_else(String::new, |q| q.name().to_ascii()),
+                        qtype: question.as_ref().map_or_else(String::new, |q| q.query_type.to_string()),
+                        qclass: question.as_ref().map_or_else(String::new, |q| q.query_class.to_string()),
+                        rcode: "NOTAUTH".into(),
+                        kind: "refused",
+                        flags: vec![],
+                        answers: &[],
+                        rpz: None,
+                        from_cache: false,
+                        upstream_queries: 0,
+                        duration_ns: 0,
+                        reason: Some(rejected.reason.clone()),
+                    };
+                    events.record(query_event(&record)).await;
+                }
+                tsig::error_answer(packet, &rejected).map_or(Reply::Nothing, Reply::One)
+            }
+        }
+    }
+
+    /// The full path: decode, answer, encode, log. `signed` is the TSIG key the request was
+    /// signed with (already checked and removed from `packet`).
+    async fn handle_full(
+        &self,
+        packet: &[u8],
+        client: SocketAddr,
+        transport: Transport,
+        signed: Option<&tsig::Signed>,
+    ) -> Reply {
         let started = Instant::now();
         if packet.len() < 12 {
             self.metrics.reject("malformed");
@@ -172,7 +379,17 @@ impl DnsService {
         } else if request.edns.as_ref().is_some_and(|e| e.version() > 0) {
             Outcome::new("refused", ResponseCode::BADVERS) // RFC 6891 §6.1.3
         } else if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
-            match transfer::transfer(&state, &qname, client, transport) {
+            // RFC 1995 §3: the secondary's SOA in the authority section says where it is.
+            let ixfr_from = (qtype == RecordType::IXFR)
+                .then(|| {
+                    request.authorities.iter().find_map(|r| match &r.data {
+                        hickory_proto::rr::RData::SOA(soa) => Some(soa.serial),
+                        _ => None,
+                    })
+                })
+                .flatten();
+            match transfer::transfer(&state, &qname, client, transport, ixfr_from, signed.map(|s| s.key.name.as_str()))
+            {
                 Ok(records) => {
                     let reply = self.transfer_reply(&request, records);
                     self.log(
@@ -228,8 +445,52 @@ impl DnsService {
             return Reply::Nothing;
         }
         let bytes = self.encode(&request, &mut outcome, transport);
+        if outcome.kind == "authoritative" {
+            self.keep_answer(&state, packet, transport, &outcome, &bytes);
+        } else if outcome.kind == "recursive"
+            && outcome.hit.is_none()
+            && outcome.reason.is_none()
+            && let (Some(t), Some(resolver)) = (&tenant, &self.resolver)
+            && !state.policy_for(t).has_client_ip_triggers()
+        {
+            self.keep_recursive(&state, packet, transport, &outcome, &bytes, t, resolver.now());
+        }
         self.log(&request, client, transport, tenant.as_deref(), &outcome, started).await;
         Reply::One(bytes)
+    }
+
+    /// Stores an authoritative answer for the next identical question.
+    fn keep_answer(&self, state: &DnsState, packet: &[u8], transport: Transport, outcome: &Outcome, bytes: &[u8]) {
+        let (Some(query), Some(cached)) =
+            (plain_query(packet, transport, self.settings.max_udp_payload), cached_answer(outcome, bytes))
+        else {
+            return;
+        };
+        state.answers.insert(query.key(), cached);
+    }
+
+    /// Stores a recursive answer without a policy hit for the tenant's next identical
+    /// question, until its shortest TTL runs out.
+    #[allow(clippy::too_many_arguments)]
+    fn keep_recursive(
+        &self,
+        state: &DnsState,
+        packet: &[u8],
+        transport: Transport,
+        outcome: &Outcome,
+        bytes: &[u8],
+        tenant: &str,
+        now: u64,
+    ) {
+        if !matches!(outcome.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+            return;
+        }
+        let Some(query) = plain_query(packet, transport, self.settings.max_udp_payload) else { return };
+        let Some(mut cached) = cached_answer(outcome, bytes).and_then(|c| c.aging(now)) else { return };
+        if let Ok(name) = Name::from_ascii(query.name_text(packet)) {
+            cached.finding = self.detector.inspect_name(&name);
+        }
+        state.recursive.insert(&recursive_key(query.key(), tenant), cached);
     }
 
     /// The recursive path with the response policy around it.
@@ -543,6 +804,28 @@ impl DnsService {
     }
 }
 
+/// The cached form of an answer just encoded, with its log fields.
+fn cached_answer(outcome: &Outcome, bytes: &[u8]) -> Option<CachedAnswer> {
+    let rcode = rcode_static(outcome.rcode)?;
+    let mut flags = Vec::with_capacity(3);
+    for (set, flag) in [(outcome.authoritative, "AA"), (outcome.recursion_available, "RA"), (outcome.truncated, "TC")] {
+        if set {
+            flags.push(flag);
+        }
+    }
+    let (answers, resolved) = answers_json(&outcome.answers);
+    Some(CachedAnswer::new(bytes.to_vec(), rcode, flags, answers, resolved))
+}
+
+/// A recursive answer's cache key: the question's key and the tenant (policy zones differ).
+fn recursive_key(question: &[u8], tenant: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(question.len() + 1 + tenant.len());
+    key.extend_from_slice(question);
+    key.push(0xff);
+    key.extend_from_slice(tenant.as_bytes());
+    key
+}
+
 /// A response skeleton echoing what RFC 1035 §4.1.1 says to echo.
 fn response_to(request: &Message, rcode: ResponseCode) -> Message {
     let mut response = Message::new(request.metadata.id, MessageType::Response, request.metadata.op_code);
@@ -575,15 +858,19 @@ fn encode_within(response: &mut Message, limit: usize) -> Vec<u8> {
 }
 
 pub fn rcode_name(rcode: ResponseCode) -> String {
-    match rcode {
-        ResponseCode::NoError => "NOERROR".into(),
-        ResponseCode::FormErr => "FORMERR".into(),
-        ResponseCode::ServFail => "SERVFAIL".into(),
-        ResponseCode::NXDomain => "NXDOMAIN".into(),
-        ResponseCode::NotImp => "NOTIMP".into(),
-        ResponseCode::Refused => "REFUSED".into(),
-        ResponseCode::NotAuth => "NOTAUTH".into(),
-        ResponseCode::BADVERS => "BADVERS".into(),
-        other => format!("RCODE{}", u16::from(other)),
-    }
+    rcode_static(rcode).map_or_else(|| format!("RCODE{}", u16::from(rcode)), String::from)
+}
+
+fn rcode_static(rcode: ResponseCode) -> Option<&'static str> {
+    Some(match rcode {
+        ResponseCode::NoError => "NOERROR",
+        ResponseCode::FormErr => "FORMERR",
+        ResponseCode::ServFail => "SERVFAIL",
+        ResponseCode::NXDomain => "NXDOMAIN",
+        ResponseCode::NotImp => "NOTIMP",
+        ResponseCode::Refused => "REFUSED",
+        ResponseCode::NotAuth => "NOTAUTH",
+        ResponseCode::BADVERS => "BADVERS",
+        _ => return None,
+    })
 }

@@ -6,12 +6,19 @@ use std::sync::Arc;
 
 use mamori_core::TenantDirectory;
 
+use crate::answer_cache::AnswerCache;
 use crate::catalog::Catalog;
 use crate::rpz::{PolicySet, PolicyZone};
 
 pub struct DnsState {
     pub catalog: Catalog,
     pub tenants: TenantDirectory,
+    /// Finished authoritative answers of this snapshot (a reload starts a new, empty one).
+    pub answers: AnswerCache,
+    /// Finished recursive answers of this snapshot's policy zones, per tenant.
+    pub recursive: AnswerCache,
+    /// TSIG keys for signed requests (zone transfers).
+    pub keys: crate::tsig::Keys,
     common: PolicySet,
     per_tenant: HashMap<String, PolicySet>,
 }
@@ -28,7 +35,15 @@ impl DnsState {
             .into_iter()
             .map(|(id, zones)| (id, PolicySet::new(common.iter().cloned().chain(zones).collect())))
             .collect();
-        DnsState { catalog, tenants, common: PolicySet::new(common), per_tenant }
+        DnsState {
+            catalog,
+            tenants,
+            answers: AnswerCache::default(),
+            recursive: AnswerCache::default(),
+            keys: Default::default(),
+            common: PolicySet::new(common),
+            per_tenant,
+        }
     }
 
     /// The policy zones in force for a tenant, computed once per snapshot.

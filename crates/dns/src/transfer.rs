@@ -1,5 +1,6 @@
-//! Zone transfers (AXFR, RFC 5936; IXFR is answered with the whole zone, RFC 1995 §4): over
-//! TCP, to the configured addresses only. Everything else is refused, and the refusal logged.
+//! Zone transfers (AXFR, RFC 5936; IXFR, RFC 1995, from the journal of earlier reloads, or
+//! the whole zone when the journal does not reach the secondary's serial): over TCP, to the
+//! configured addresses only. Everything else is refused, and the refusal logged.
 
 use std::net::SocketAddr;
 
@@ -15,6 +16,8 @@ pub fn transfer(
     qname: &Name,
     client: SocketAddr,
     transport: Transport,
+    ixfr_from: Option<u32>,
+    key: Option<&str>,
 ) -> Result<Vec<Record>, String> {
     let qname = fqdn_lower(qname);
     let served = state.catalog.find(&qname).filter(|z| *z.zone.origin() == qname);
@@ -24,8 +27,14 @@ pub fn transfer(
     if transport == Transport::Udp {
         return Err("zone transfers are offered over TCP only".into());
     }
-    if !served.may_transfer(client.ip()) {
-        return Err(format!("{} may not transfer {qname}", client.ip()));
+    if !served.may_transfer(client.ip(), key) {
+        let with = key.map_or_else(String::new, |k| format!(" with key {k}"));
+        return Err(format!("{}{with} may not transfer {qname}", client.ip()));
+    }
+    if let Some(serial) = ixfr_from
+        && let Some(records) = crate::zone::journal::incremental(&served.zone, &served.journal, serial)
+    {
+        return Ok(records);
     }
     let mut records: Vec<Record> = served.zone.all_records().cloned().collect();
     records.push(served.zone.soa_record().clone());

@@ -17,7 +17,7 @@ const ZONE: &str = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n NS ns\nns A 192.0.2.1\n*.w T
 fn service() -> DnsService {
     let origin = Name::from_str("example.").unwrap();
     let zone = Zone::parse(ZONE, &origin, None).unwrap();
-    let served = ServedZone { tenant: "t".into(), zone, transfer_allow: vec!["127.0.0.1/32".parse().unwrap()] };
+    let served = ServedZone::new("t".into(), zone, vec!["127.0.0.1/32".parse().unwrap()]);
     let state = DnsState::new(Catalog::new(vec![served]).unwrap(), Default::default(), vec![], Default::default());
     DnsService::new(state, None, None, Default::default(), Default::default())
 }

@@ -49,12 +49,16 @@ fn auth_config() -> DnsConfig {
                 origin: "city.midori.example.jp".into(),
                 file: "city.zone".into(),
                 transfer_allow: vec!["127.0.0.1/32".parse().unwrap()],
+                notify: vec![],
+                transfer_keys: vec![],
             },
             DnsZone {
                 tenant: "midori".into(),
                 origin: "2.0.192.in-addr.arpa".into(),
                 file: "reverse.zone".into(),
                 transfer_allow: vec![],
+                notify: vec![],
+                transfer_keys: vec![],
             },
         ],
         ..Default::default()
@@ -139,6 +143,8 @@ async fn resolver_pair(dir: &Path) -> (support::Server, support::Server) {
             origin: "upstream.test".into(),
             file: "upstream.zone".into(),
             transfer_allow: vec![],
+            notify: vec![],
+            transfer_keys: vec![],
         }],
         ..Default::default()
     };
@@ -197,7 +203,10 @@ async fn recursion_for_tenants_only_never_an_open_resolver() {
     assert_eq!(answered.organization.id.as_deref(), Some("midori"));
     assert_eq!(answered.extra["dns"]["question"]["name"], "ok.upstream.test.");
     assert_eq!(answered.extra["dns"]["answers"][0]["data"], "198.51.100.7");
-    assert!(events.iter().any(|e| e.extra["mamori"]["dns"]["cache_hit"] == Value::Bool(true)));
+    let cached = events.iter().find(|e| e.extra["mamori"]["dns"]["cache_hit"] == Value::Bool(true));
+    let cached = cached.expect("the second answer came from the cache");
+    assert_eq!(cached.extra["dns"]["answers"][0]["data"], "198.51.100.7", "logged like any other answer");
+    assert_eq!(cached.extra["dns"]["header_flags"], serde_json::json!(["RD", "RA"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,9 @@ pub struct DnsConfig {
     /// Largest UDP answer; larger ones are truncated (TC) and retried over TCP.
     #[serde(default = "default_max_udp_payload")]
     pub max_udp_payload: u16,
+    /// TCP connections open at once (all clients); more are closed at once and counted.
+    #[serde(default = "default_max_tcp_connections")]
+    pub max_tcp_connections: usize,
     /// Offer recursion to tenant networks (everyone else is refused).
     #[serde(default = "default_true")]
     pub recursion: bool,
@@ -49,6 +52,9 @@ pub struct DnsConfig {
     /// accepted), each compiled into a policy zone applied after the `rpz` zones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub threat_lists: Vec<ThreatList>,
+    /// TSIG keys for zone transfers (`transfer_keys` of a zone names them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tsig_keys: Vec<TsigKey>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +68,36 @@ pub struct DnsZone {
     /// Who may transfer the zone (AXFR/IXFR over TCP); nobody when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transfer_allow: Vec<IpNet>,
+    /// Secondaries sent a NOTIFY (RFC 1996) when a reload changes the zone's serial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<SocketAddr>,
+    /// TSIG keys (names from `dns.tsig_keys`) whose signed requests may transfer the zone,
+    /// from any address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transfer_keys: Vec<String>,
+}
+
+/// A TSIG key (RFC 8945) shared with a secondary. The secret never appears in logs.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsigKey {
+    /// The key name both sides use, e.g. `midori-xfr`.
+    pub name: String,
+    /// `hmac-sha256` (default) or `hmac-sha512`.
+    #[serde(default = "default_tsig_algorithm")]
+    pub algorithm: String,
+    /// Base64, as `tsig-keygen` prints it.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for TsigKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsigKey").field("name", &self.name).field("algorithm", &self.algorithm).finish_non_exhaustive()
+    }
+}
+
+fn default_tsig_algorithm() -> String {
+    "hmac-sha256".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +144,7 @@ impl Default for DnsConfig {
             listen: None,
             also_listen: Vec::new(),
             max_udp_payload: default_max_udp_payload(),
+            max_tcp_connections: default_max_tcp_connections(),
             recursion: true,
             forwarders: Vec::new(),
             root_hints: Vec::new(),
@@ -116,12 +153,16 @@ impl Default for DnsConfig {
             zones: Vec::new(),
             rpz: Vec::new(),
             threat_lists: Vec::new(),
+            tsig_keys: Vec::new(),
         }
     }
 }
 
 fn default_max_udp_payload() -> u16 {
     1232
+}
+fn default_max_tcp_connections() -> usize {
+    1024
 }
 fn default_true() -> bool {
     true
@@ -142,6 +183,9 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
     if !(512..=65_535).contains(&dns.max_udp_payload) {
         problems.push(Problem::new(p.key("max_udp_payload"), "max_udp_payload must be between 512 and 65535"));
     }
+    if dns.max_tcp_connections == 0 {
+        problems.push(Problem::new(p.key("max_tcp_connections"), "max_tcp_connections must be at least 1"));
+    }
     let known = |t: &str| tenants.contains(&t);
     let mut origins = HashSet::new();
     for (i, z) in dns.zones.iter().enumerate() {
@@ -155,6 +199,27 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
                 problems.push(Problem::new(zp.key("origin"), format!("zone '{o}' is configured twice")))
             }
             Ok(_) => {}
+        }
+        for (k, key) in z.transfer_keys.iter().enumerate() {
+            if !dns
+                .tsig_keys
+                .iter()
+                .any(|t| t.name.trim_end_matches('.').eq_ignore_ascii_case(key.trim_end_matches('.')))
+            {
+                problems.push(Problem::new(
+                    zp.key("transfer_keys").index(k),
+                    format!("there is no key '{key}' in [[dns.tsig_keys]]"),
+                ));
+            }
+        }
+    }
+    for (i, k) in dns.tsig_keys.iter().enumerate() {
+        let kp = p.key("tsig_keys").index(i);
+        if !matches!(k.algorithm.to_ascii_lowercase().as_str(), "hmac-sha256" | "hmac-sha512") {
+            problems.push(Problem::new(kp.key("algorithm"), "the algorithm must be hmac-sha256 or hmac-sha512"));
+        }
+        if k.secret.trim().is_empty() {
+            problems.push(Problem::new(kp.key("secret"), "the secret is empty (base64, as tsig-keygen prints it)"));
         }
     }
     for (i, r) in dns.rpz.iter().enumerate() {

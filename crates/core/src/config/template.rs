@@ -171,6 +171,8 @@ listen = "127.0.0.1:1053"
 # also_listen = ["[::1]:1053"]
 # Larger UDP answers are truncated (TC) and the client retries over TCP.
 max_udp_payload = 1232
+# TCP connections open at once; more are closed and counted (idle ones close after 10 s).
+max_tcp_connections = 1024
 recursion = true
 # Resolve through these servers; without them mamori iterates from the root servers.
 # forwarders = ["192.0.2.53:53"]
@@ -181,7 +183,14 @@ cache_entries = 100000
 # tenant = "midori"
 # origin = "city.midori.example.jp"
 # file = "zones/city.midori.example.jp.zone"    # RFC 1035 master file
-# transfer_allow = ["192.0.2.10/32"]            # secondaries allowed AXFR; nobody else
+# transfer_allow = ["192.0.2.10/32"]            # secondaries allowed AXFR/IXFR; nobody else
+# transfer_keys = ["midori-xfr"]                # or anyone signing with this TSIG key
+# notify = ["192.0.2.10:53"]                    # told of a new serial on reload (NOTIFY)
+
+# [[dns.tsig_keys]]                             # TSIG (RFC 8945) for transfers; never logged
+# name = "midori-xfr"
+# algorithm = "hmac-sha256"
+# secret = "base64 from tsig-keygen"
 
 # [[dns.rpz]]                                   # BIND/Unbound RPZ format, in this order
 # name = "rpz.pref.example.jp"

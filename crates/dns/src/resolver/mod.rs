@@ -69,6 +69,11 @@ impl Resolver {
         Resolver { config, upstream, cache, delegations: Default::default(), clock }
     }
 
+    /// The resolver's clock (seconds), which its cache's TTLs count down on.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
     pub fn cache(&self) -> &Cache {
         &self.cache
     }

@@ -109,6 +109,11 @@ impl PolicySet {
         })
     }
 
+    /// True when the answer depends on who asks, not only on the question.
+    pub fn has_client_ip_triggers(&self) -> bool {
+        self.zones.iter().any(|z| z.has_client_ip_triggers())
+    }
+
     pub fn wants_name_servers(&self) -> bool {
         self.zones.iter().any(|z| z.has_ns_triggers())
     }

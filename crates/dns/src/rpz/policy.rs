@@ -204,6 +204,10 @@ impl PolicyZone {
         longest_prefix(&self.nsip, ip)
     }
 
+    pub fn has_client_ip_triggers(&self) -> bool {
+        !self.client_ip.is_empty()
+    }
+
     pub fn has_response_ip_triggers(&self) -> bool {
         !self.response_ip.is_empty()
     }

@@ -1,5 +1,5 @@
 //! DNS over TCP (RFC 7766): two-byte length prefixed messages, several per connection,
-//! answered in order; idle connections are closed.
+//! answered in order; idle connections are closed, and at most `max_tcp_connections` are open.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +19,16 @@ pub async fn serve_tcp(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     while let Some((stream, client)) = mamori_core::accept::next_connection(&listener, &shutdown, "dns").await {
+        // Over the cap: closed at once, so that many idle connections cannot starve the rest.
+        let Some(slot) = service.tcp_slot() else {
+            service.metrics().reject("tcp_connections");
+            tracing::debug!(%client, "DNS TCP connection refused: too many open");
+            drop(stream);
+            continue;
+        };
         let (service, shutdown) = (service.clone(), shutdown.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 r = connection(stream, client, service) => if let Err(e) = r {

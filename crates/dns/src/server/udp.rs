@@ -1,4 +1,6 @@
-//! DNS over UDP: one task per packet, so a slow upstream never holds up cached answers.
+//! DNS over UDP: several receive loops on one socket (one per core). Cached authoritative
+//! answers are sent from the loop itself; anything else gets a task of its own, so a slow
+//! upstream never holds up the loop.
 
 use std::sync::Arc;
 
@@ -16,10 +18,20 @@ pub async fn serve_udp(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let socket = Arc::new(socket);
+    let loops = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..loops {
+        tasks.spawn(receive_loop(socket.clone(), service.clone(), shutdown.clone()));
+    }
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown: CancellationToken) {
     let mut buf = vec![0u8; RECEIVE_BUFFER];
     loop {
         let (n, client) = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => return,
             received = socket.recv_from(&mut buf) => match received {
                 Ok(r) => r,
                 Err(e) => {
@@ -29,6 +41,14 @@ pub async fn serve_udp(
                 }
             },
         };
+        // A cached answer goes out first; its log event is built after.
+        if let Some((bytes, hit)) = service.answer_cached(&buf[..n], client, Transport::Udp) {
+            if let Err(e) = socket.send_to(&bytes, client).await {
+                tracing::debug!(error = %e, %client, "DNS UDP reply not sent");
+            }
+            service.log_cached(hit).await;
+            continue;
+        }
         let packet = buf[..n].to_vec();
         let (socket, service) = (socket.clone(), service.clone());
         tokio::spawn(async move {

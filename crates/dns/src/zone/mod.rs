@@ -2,6 +2,7 @@
 //! canonical name order (RFC 4034 §6.1) so that "does anything exist below this name" (empty
 //! non-terminals, RFC 4592 §2.2.2) is one range lookup.
 
+pub mod journal;
 pub mod lookup;
 pub mod master;
 
@@ -90,6 +91,11 @@ impl Zone {
 
     pub fn record_count(&self) -> usize {
         self.record_count
+    }
+
+    /// Every owner name and its records, in canonical order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&Name, &Node)> {
+        self.nodes.iter()
     }
 
     pub fn node(&self, name: &Name) -> Option<&Node> {
