@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::bytes::{put_i64, put_u16, put_u32, put_u64};
 use super::column_builder::ColumnBuilder;
+use super::same::same_bytes;
 use super::{HEADER_LEN, MAGIC, MAX_ROWS};
 use crate::hot::leaves::for_each_leaf;
 
@@ -98,7 +99,7 @@ impl BlockBuilder {
                 time = v.time();
             }
             let slot = match shape.get(leaf) {
-                Some(&i) if *paths[i as usize].0 == *path => paths[i as usize].1,
+                Some(&i) if same_bytes(paths[i as usize].0.as_bytes(), path.as_bytes()) => paths[i as usize].1,
                 _ => {
                     let i = path_index(path, paths, by_path, columns);
                     match shape.get_mut(leaf) {
