@@ -252,7 +252,7 @@ impl Worker {
         if lsn <= writer.committed {
             return Ok(()); // already committed in this partition before a restart
         }
-        if let Err(e) = writer.builder.add(lsn, payload) {
+        if let Err(e) = writer.builder.add_timed(lsn, payload, time) {
             bad_record(lsn, &e);
             return Ok(());
         }

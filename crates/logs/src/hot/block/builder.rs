@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::bytes::{put_i64, put_u16, put_u32, put_u64};
 use super::column_builder::ColumnBuilder;
+use super::same::same_bytes;
 use super::{HEADER_LEN, MAGIC, MAX_ROWS};
 use crate::hot::leaves::for_each_leaf;
 
@@ -67,17 +68,38 @@ impl BlockBuilder {
     /// Adds an event given as its JSON and returns its `@timestamp`. A malformed event is an
     /// error and leaves the block as it was.
     pub fn add(&mut self, lsn: u64, json: &[u8]) -> Result<Option<Timestamp>, serde_json::Error> {
+        self.add_inner(lsn, json, None)
+    }
+
+    /// [`BlockBuilder::add`] for an event whose [`event_time`] is known already (the indexer
+    /// needs it first, to pick the day): its `@timestamp` is not parsed a second time.
+    pub fn add_timed(
+        &mut self,
+        lsn: u64,
+        json: &[u8],
+        time: Option<Timestamp>,
+    ) -> Result<Option<Timestamp>, serde_json::Error> {
+        self.add_inner(lsn, json, Some(time))
+    }
+
+    fn add_inner(
+        &mut self,
+        lsn: u64,
+        json: &[u8],
+        known: Option<Option<Timestamp>>,
+    ) -> Result<Option<Timestamp>, serde_json::Error> {
         let row = self.times.len() as u32;
-        let mut time = None;
+        let looking = known.is_none();
+        let mut time = known.flatten();
         let BlockBuilder { columns, paths, by_path, shape, scratch, touched, .. } = self;
         touched.clear();
         let mut leaf = 0;
         let walked = for_each_leaf(json, &mut |path, v| {
-            if path == "@timestamp" && time.is_none() {
+            if looking && path == "@timestamp" && time.is_none() {
                 time = v.time();
             }
             let slot = match shape.get(leaf) {
-                Some(&i) if *paths[i as usize].0 == *path => paths[i as usize].1,
+                Some(&i) if same_bytes(paths[i as usize].0.as_bytes(), path.as_bytes()) => paths[i as usize].1,
                 _ => {
                     let i = path_index(path, paths, by_path, columns);
                     match shape.get_mut(leaf) {

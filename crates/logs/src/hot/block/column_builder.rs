@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::bytes::{put_u32, put_u64};
 use super::column::{FLAG_PACKED_ROWS, FLAG_SPARSE, FLAG_TOKENS};
+use super::same::same_bytes;
 use super::token_builder::TokenBuilder;
 
 /// A column being built.
@@ -132,7 +133,7 @@ impl ColumnBuilder {
     fn string_code(&mut self, s: &str, next: u32) -> (u32, bool) {
         let dict = &self.dict;
         let hash = hash_bytes(s.as_bytes());
-        if let Some(&(code, _)) = self.strs.find(hash, |&(_, at)| dict_str(dict, at) == s.as_bytes()) {
+        if let Some(&(code, _)) = self.strs.find(hash, |&(_, at)| same_bytes(dict_str(dict, at), s.as_bytes())) {
             return (code, false);
         }
         let at = self.dict.len() as u32 + 1;

@@ -28,6 +28,7 @@ mod bytes;
 mod column;
 mod column_builder;
 mod reader;
+mod same;
 mod token_builder;
 
 pub use builder::{BlockBuilder, event_time};

@@ -10,6 +10,7 @@ use hashbrown::HashTable;
 
 use super::bytes::{put_u32, put_varint};
 use super::column_builder::hash_bytes;
+use super::same::same_bytes;
 
 /// No row yet.
 const NONE: u32 = u32::MAX;
@@ -77,7 +78,7 @@ impl TokenBuilder {
     fn intern(&mut self, t: &[u8]) -> u32 {
         let hash = hash_bytes(t);
         let (bytes, ends) = (&self.bytes, &self.ends);
-        if let Some(&id) = self.table.find(hash, |&id| token_of(bytes, ends, id) == t) {
+        if let Some(&id) = self.table.find(hash, |&id| same_bytes(token_of(bytes, ends, id), t)) {
             return id;
         }
         let id = self.ends.len() as u32;

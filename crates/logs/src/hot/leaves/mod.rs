@@ -16,7 +16,11 @@ const MAX_DEPTH: usize = 128;
 /// Calls `f(path, value)` for every scalar of the JSON object in `json` (arrays give one call
 /// per element, nulls none).
 pub fn for_each_leaf(json: &[u8], f: &mut dyn FnMut(&str, ValueRef<'_>)) -> Result<(), serde_json::Error> {
-    let text = std::str::from_utf8(json).map_err(|e| error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    let text = match simdutf8::basic::from_utf8(json) {
+        Ok(text) => text,
+        // The fast check does not say where; the standard one does.
+        Err(_) => std::str::from_utf8(json).map_err(|e| error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?,
+    };
     let mut walk = Walk { text, pos: 0, path: String::with_capacity(64), decoded: String::new(), f };
     walk.value(0)?;
     walk.skip_whitespace();
