@@ -9,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha512};
 
+use crate::answer_cache::wire::{skip_name, u16_at};
+
 const TYPE_TSIG: u16 = 250;
 const CLASS_ANY: u16 = 255;
 /// Allowed clock difference (RFC 8945 §10: 300 s recommended).
@@ -129,23 +131,6 @@ pub enum Checked {
     /// A good signature: the packet without its TSIG record, and the signing context.
     Signed(Vec<u8>, Signed),
     Rejected(Rejected),
-}
-
-fn u16_at(p: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
-}
-
-/// Skips a (possibly compressed) name; returns the offset after it.
-fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let len = *p.get(at)?;
-        match len {
-            0 => return Some(at + 1),
-            l if l & 0xc0 == 0xc0 => return Some(at + 2),
-            l if l <= 63 => at += 1 + usize::from(l),
-            _ => return None,
-        }
-    }
 }
 
 /// An uncompressed name in lower-case wire form, and the offset after it.

@@ -53,7 +53,7 @@ impl PlainQuery {
     }
 }
 
-fn u16_at(p: &[u8], at: usize) -> Option<u16> {
+pub(crate) fn u16_at(p: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
 }
 
@@ -154,7 +154,7 @@ pub fn plain_query(packet: &[u8], transport: Transport, max_udp_payload: u16) ->
 }
 
 /// Skips a (possibly compressed) name; the offset after it.
-fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+pub(crate) fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
     loop {
         let len = *p.get(at)?;
         match len {
