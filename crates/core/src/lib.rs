@@ -6,6 +6,7 @@ pub mod accept;
 pub mod attribution;
 pub mod config;
 pub mod domain_map;
+pub mod error_text;
 pub mod event;
 pub mod event_writer;
 pub mod h2c;

@@ -12,6 +12,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 use evtx::{EvtxParser, ParserSettings};
+use mamori_core::error_text::chain;
 use serde_json::{Map, Value, json};
 
 use crate::error::EvtxError;
@@ -70,18 +71,6 @@ pub fn read_file(
         });
     }
     Ok(stats)
-}
-
-/// An error with its causes, `outer: inner: innermost`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Reshapes a record rendered by the evtx crate into an ECS event.

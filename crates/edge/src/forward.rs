@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use mamori_core::error_text;
 
 use crate::origins::{Origin, OriginPool};
 
@@ -105,18 +106,7 @@ async fn send_to(
     match tokio::time::timeout(timeout, client.request(req)).await {
         Err(_) => Err(Failure::Timeout),
         Ok(Ok(r)) => Ok(r),
-        Ok(Err(e)) if e.is_connect() => Err(Failure::Connect(error_chain(&e))),
-        Ok(Err(e)) => Err(Failure::Other(error_chain(&e))),
+        Ok(Err(e)) if e.is_connect() => Err(Failure::Connect(error_text::chain(&e))),
+        Ok(Err(e)) => Err(Failure::Other(error_text::chain(&e))),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
