@@ -1,24 +1,22 @@
 //! Sender authentication of inbound mail: SPF (RFC 7208) by mamori's own evaluator
-//! (`crate::spf`), DKIM verification (RFC 6376) and DMARC (RFC 7489) through mail-auth, all
-//! recorded in one `Authentication-Results` header (RFC 8601).
-//! The verdicts are recorded; acting on them (tag, quarantine, reject per tenant) comes next.
+//! (`crate::spf`), DKIM verification (RFC 6376) through mail-auth and DMARC (RFC 7489, with the
+//! Public Suffix List) by `crate::dmarc`, all recorded in one `Authentication-Results` header
+//! (RFC 8601). Acting on the verdicts per tenant is `crate::content`'s.
 
 use std::net::{IpAddr, SocketAddr};
 
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use mail_auth::common::headers::HeaderWriter as _;
-use mail_auth::dmarc::Policy;
-use mail_auth::dmarc::verify::DmarcParameters;
-use mail_auth::{
-    AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator, SpfOutput, SpfResult,
-};
+use mail_auth::{AuthenticatedMessage, AuthenticationResults, DkimResult, MessageAuthenticator, SpfOutput, SpfResult};
 
+use crate::dmarc::{self, DkimStatus, DmarcVerdict, Identifiers, PublicSuffixList};
 use crate::spf::{self, HickoryDns, SpfRequest, SpfVerdict};
 
-/// SPF, DKIM and DMARC with one resolver (mail-auth's, which mamori's SPF evaluator shares).
+/// SPF, DKIM and DMARC with one resolver (mail-auth's, which mamori's SPF and DMARC share).
 pub struct SenderAuth {
     auth: MessageAuthenticator,
     hostname: String,
+    public_suffixes: PublicSuffixList,
 }
 
 /// The outcome for one message.
@@ -27,21 +25,11 @@ pub struct AuthVerdict {
     pub result: &'static str,
     /// One result per DKIM signature, in header order.
     pub dkim: Vec<&'static str>,
-    /// DMARC (RFC 7489, with the DNS tree walk of DMARCbis) and the author domain's policy
-    /// (`none`, `quarantine`, `reject`); absent without a parsable From.
+    /// DMARC (RFC 7489) and the author domain's policy as it applies to this message (`none`,
+    /// `quarantine`, `reject`; after the `pct` sample); absent without a parsable From.
     pub dmarc: Option<(&'static str, &'static str)>,
     /// The complete header line, CRLF included.
     pub header: String,
-}
-
-fn dmarc_name(r: &DmarcResult) -> &'static str {
-    match r {
-        DmarcResult::Pass => "pass",
-        DmarcResult::Fail(_) => "fail",
-        DmarcResult::TempError(_) => "temperror",
-        DmarcResult::PermError(_) => "permerror",
-        DmarcResult::None => "none",
-    }
 }
 
 /// The RFC 8601 name of a DKIM result.
@@ -67,6 +55,34 @@ pub fn result_name(r: SpfResult) -> &'static str {
         SpfResult::PermError => "permerror",
         SpfResult::None => "none",
     }
+}
+
+/// A DKIM result as DMARC weighs it.
+fn dkim_status(r: &DkimResult) -> DkimStatus {
+    match r {
+        DkimResult::Pass => DkimStatus::Pass,
+        DkimResult::TempError(_) => DkimStatus::TempError,
+        _ => DkimStatus::Other,
+    }
+}
+
+/// The `dmarc` clause of `Authentication-Results` (RFC 7489 §11.2: `header.from`), with the
+/// reason and a `pct` sample that relaxed the policy as a comment.
+fn dmarc_clause(v: &DmarcVerdict) -> String {
+    let mut comment: Vec<String> = v.reason.iter().cloned().collect();
+    if let (Some(pct), Some(published)) = (v.pct, v.published)
+        && published != v.applied
+    {
+        comment.push(format!("outside pct={pct}, {} instead of {}", v.applied.name(), published.name()));
+    }
+    let comment = if comment.is_empty() {
+        String::new()
+    } else {
+        // A comment may not hold unbalanced parentheses (RFC 5322 §3.2.2).
+        format!(" ({})", comment.join("; ").replace(['(', ')'], ""))
+    };
+    let domain: String = v.domain.chars().filter(|c| c.is_ascii_alphanumeric() || "-._".contains(*c)).collect();
+    format!("dmarc={}{comment} header.from={domain} policy.dmarc={}", v.result.name(), v.applied.name())
 }
 
 /// mamori's SPF result as mail-auth's, for the header and DMARC.
@@ -121,8 +137,15 @@ pub fn authenticator(server: Option<SocketAddr>, timeout: std::time::Duration) -
 }
 
 impl SenderAuth {
+    /// With the embedded Public Suffix List.
     pub fn new(auth: MessageAuthenticator, hostname: &str) -> SenderAuth {
-        SenderAuth { auth, hostname: hostname.to_string() }
+        SenderAuth { auth, hostname: hostname.to_string(), public_suffixes: PublicSuffixList::embedded() }
+    }
+
+    /// Organizational Domains from `list` instead of the embedded copy.
+    pub fn with_public_suffix_list(mut self, list: PublicSuffixList) -> SenderAuth {
+        self.public_suffixes = list;
+        self
     }
 
     /// Checks the MAIL FROM identity, or the HELO identity for `<>` (RFC 7208 §2.4), every
@@ -151,19 +174,28 @@ impl SenderAuth {
         } else {
             ar.with_spf_mailfrom_result(&spf, ip, sender, helo)
         };
+        let mut header = ar.to_header();
         if let Some(m) = &message {
-            let mail_from_domain = sender.rsplit_once('@').map_or(helo, |(_, d)| d);
-            let out = self.auth.verify_dmarc(DmarcParameters::new(m, &outputs, mail_from_domain, &spf)).await;
-            if !out.domain().is_empty() {
-                let policy = match out.policy() {
-                    Policy::Reject => "reject",
-                    Policy::Quarantine => "quarantine",
-                    Policy::None | Policy::Unspecified => "none",
-                };
-                dmarc = Some((dmarc_name(&out.result()), policy));
-                ar = ar.with_dmarc_result(&out);
+            let ids = Identifiers {
+                spf_domain: &verdict.domain,
+                spf_result: verdict.result,
+                dkim: outputs
+                    .iter()
+                    .filter_map(|o| o.signature().map(|s| (s.d.as_str(), dkim_status(o.result()))))
+                    .collect(),
+            };
+            let authors: Vec<&str> = m.from.iter().map(String::as_str).collect();
+            let sample = rand::random_range(0..100u8);
+            let dns = HickoryDns(self.auth.resolver());
+            if let Some(v) = dmarc::evaluate_message(&dns, &self.public_suffixes, &authors, &ids, sample).await {
+                dmarc = Some((v.result.name(), v.applied.name()));
+                // Before the header's closing CRLF.
+                header.truncate(header.trim_end_matches("\r\n").len());
+                header.push_str(";\r\n\t");
+                header.push_str(&dmarc_clause(&v));
+                header.push_str("\r\n");
             }
         }
-        AuthVerdict { result: result_name(spf.result()), dkim, dmarc, header: ar.to_header() }
+        AuthVerdict { result: result_name(spf.result()), dkim, dmarc, header }
     }
 }

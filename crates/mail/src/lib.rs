@@ -5,7 +5,7 @@
 //! transaction and delivery.
 //!
 //! Layout: `smtp` (protocol, no policy), `policy` (who may relay), `queue` (disk),
-//! `delivery` (client, MX, DSN, worker), `auth` (SPF, DKIM, DMARC), `content` (anti-virus and
+//! `delivery` (client, MX, DSN, worker), `auth` (SPF, DKIM), `dmarc` (RFC 7489), `content` (anti-virus and
 //! DMARC verdicts weighed per tenant), `quarantine`, `events`, `tls`, `service` (wiring).
 
 pub mod archive;
@@ -15,6 +15,7 @@ pub mod content;
 pub mod context;
 pub mod delivery;
 pub mod dkim_sign;
+pub mod dmarc;
 mod durable;
 pub mod events;
 pub mod message;

@@ -14,6 +14,8 @@ pub struct MailMetrics {
     pub quarantined: Counter,
     /// Delivery attempts by result (`delivered`, `deferred`, `failed`).
     pub deliveries: Family<Labels, Counter>,
+    /// DMARC aggregate reports received for tenants, by outcome (`read`, `invalid`).
+    pub dmarc_reports: Family<Labels, Counter>,
 }
 
 impl MailMetrics {
@@ -35,6 +37,11 @@ impl MailMetrics {
                     "Delivery attempts per recipient, by result",
                     m.deliveries.clone(),
                 );
+                mamori_core::metrics::register(
+                    "mail_dmarc_reports",
+                    "DMARC aggregate reports received for tenants, by outcome",
+                    m.dmarc_reports.clone(),
+                );
                 m
             })
             .clone()
@@ -42,6 +49,10 @@ impl MailMetrics {
 
     pub fn refuse(&self, reason: &'static str) {
         self.refused.get_or_create(&vec![("reason", reason)]).inc();
+    }
+
+    pub fn dmarc_report(&self, outcome: &'static str) {
+        self.dmarc_reports.get_or_create(&vec![("outcome", outcome)]).inc();
     }
 
     pub fn delivery(&self, result: &'static str) {

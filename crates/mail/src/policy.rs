@@ -45,6 +45,8 @@ pub struct RelayPolicy {
     helpdesks: HashMap<String, Helpdesk>,
     /// Each tenant's archive of original inbound mail: its address and route.
     archives: HashMap<String, (String, Route)>,
+    /// Each tenant's DMARC report addresses (`rua=`), lower case.
+    dmarc_reports: HashMap<String, Vec<String>>,
     /// The configured mailbox for `<postmaster>`, and where it goes.
     postmaster: Option<(String, Route)>,
 }
@@ -83,12 +85,19 @@ impl RelayPolicy {
                 ))
             })
             .collect();
+        let dmarc_reports = mail
+            .tenants
+            .iter()
+            .filter(|(_, m)| !m.dmarc_report_addresses.is_empty())
+            .map(|(id, m)| (id.clone(), m.dmarc_report_addresses.iter().map(|a| a.to_ascii_lowercase()).collect()))
+            .collect();
         let helpdesks = tenants.iter().filter_map(|t| helpdesk_of(t).map(|h| (t.id.clone(), h))).collect();
         let mut policy = RelayPolicy {
             content,
             default_content: ContentPolicy::default(),
             helpdesks,
             archives,
+            dmarc_reports,
             routes: DomainMap::new(routes),
             senders: PrefixMap::new(senders),
             domains: DomainMap::new(tenants.iter().flat_map(|t| t.domains.iter().map(|d| (d.clone(), t.id.clone())))),
@@ -122,6 +131,12 @@ impl RelayPolicy {
     }
 
     /// Where a tenant's original inbound mail is copied to, if anywhere.
+    /// Whether one of `recipients` is a DMARC report address of `tenant`.
+    pub fn is_dmarc_report(&self, tenant: Option<&str>, recipients: &[(String, Route)]) -> bool {
+        let Some(addresses) = tenant.and_then(|t| self.dmarc_reports.get(t)) else { return false };
+        recipients.iter().any(|(r, _)| addresses.iter().any(|a| a.eq_ignore_ascii_case(r.trim_end_matches('.'))))
+    }
+
     pub fn archive(&self, tenant: Option<&str>) -> Option<&(String, Route)> {
         tenant.and_then(|t| self.archives.get(t))
     }

@@ -59,7 +59,9 @@ pub fn build(
         spam: spam_filter(mail)?,
         scanner: if mail.antivirus { scanner } else { None },
         tls: Some(tls),
-        auth: Some(SenderAuth::new(auth, &mail.hostname)),
+        auth: Some(
+            SenderAuth::new(auth, &mail.hostname).with_public_suffix_list(public_suffixes(mail, &paths.config_dir)?),
+        ),
         log: MailLog::start(sink),
         metrics: MailMetrics::registered(),
         queued: Notify::new(),
@@ -67,6 +69,17 @@ pub fn build(
     let resolver = MxResolver::new(mail.resolver).map_err(|e| format!("mail.resolver: {e}"))?;
     let worker = Worker::new(ctx.clone(), delivery, resolver);
     Ok((ctx, worker))
+}
+
+/// The Public Suffix List of `mail.public_suffix_list`, or the embedded one.
+fn public_suffixes(mail: &MailConfig, base: &std::path::Path) -> Result<crate::dmarc::PublicSuffixList, String> {
+    let list = match &mail.public_suffix_list {
+        Some(path) => crate::dmarc::PublicSuffixList::load(&base.join(path))
+            .map_err(|e| format!("mail.public_suffix_list: {e}"))?,
+        None => crate::dmarc::PublicSuffixList::embedded(),
+    };
+    tracing::info!(version = list.version(), "DMARC uses the Public Suffix List");
+    Ok(list)
 }
 
 /// The anti-spam filter of `[mail.spam]`, asking its block lists through the relay's resolver.

@@ -60,7 +60,8 @@ async fn spf_dkim_and_dmarc_verdicts_are_recorded_in_the_header_and_the_event() 
     assert!(header.contains("spf=fail"), "{header}");
     // From: football.example.com, neither aligned SPF (forged.example) nor a passing signature.
     assert!(
-        header.contains("dmarc=fail (policy not aligned) header.from=football.example.com policy.dmarc=reject"),
+        header
+            .contains("dmarc=fail (no aligned SPF or DKIM pass) header.from=football.example.com policy.dmarc=reject"),
         "{header}"
     );
 

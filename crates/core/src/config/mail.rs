@@ -62,6 +62,11 @@ pub struct MailConfig {
     /// A DNS server (`ip:port`) for MX lookups and SPF; the system resolver when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolver: Option<SocketAddr>,
+    /// A Public Suffix List (publicsuffix.org format) for DMARC's Organizational Domains, such
+    /// as the one Debian's `publicsuffix` package keeps current; relative to the configuration
+    /// file's directory. The copy built into mamori when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_suffix_list: Option<PathBuf>,
     /// Where mail to the bare `<postmaster>` goes (RFC 5321 §4.5.1 requires accepting it): an
     /// address in a routed tenant domain, e.g. the prefecture's own. Refused when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -272,6 +277,11 @@ pub struct MailTenant {
     /// (メール原本の隔離保管), through the queue like any message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<ArchiveTarget>,
+    /// The `rua=` addresses of the tenant's DMARC records (in its own domains): aggregate
+    /// reports sent to them also become `mail.dmarc_report` events, one per reported source;
+    /// the mail itself is delivered as usual.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dmarc_report_addresses: Vec<String>,
 }
 
 /// Where a tenant's original inbound mail is kept.
@@ -314,6 +324,7 @@ impl Default for MailConfig {
             give_up_hours: default_give_up_hours(),
             delay_warning_hours: default_delay_warning_hours(),
             resolver: None,
+            public_suffix_list: None,
             delivery_port: default_delivery_port(),
             postmaster: None,
             quarantine_dir: default_quarantine_dir(),
@@ -492,6 +503,17 @@ pub fn check(mail: &MailConfig, tenants: &[Tenant], root: &FieldPath) -> Vec<Pro
             }
             if let Err(e) = NextHop::parse(&a.next_hop) {
                 problems.push(Problem::new(ap.key("next_hop"), e));
+            }
+        }
+        for (i, address) in t.dmarc_report_addresses.iter().enumerate() {
+            let ap = tp.key("dmarc_report_addresses").index(i);
+            match address.rsplit_once('@').map(|(l, d)| (l, normalize_domain(d))) {
+                Some((l, Ok(d))) if !l.is_empty() && owned.lookup(&d).is_some() => {}
+                Some((l, Ok(_))) if !l.is_empty() => problems.push(Problem::new(
+                    ap,
+                    format!("'{address}' is not in one of tenant '{id}''s domains (or their subdomains)"),
+                )),
+                _ => problems.push(Problem::new(ap, format!("'{address}' is not a mail address"))),
             }
         }
         for (i, k) in t.dkim.iter().enumerate() {

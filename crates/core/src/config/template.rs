@@ -232,6 +232,9 @@ give_up_hours = 120
 delay_warning_hours = 4
 # A DNS server for MX lookups and SPF; the system resolver when left out.
 # resolver = "192.0.2.53:53"
+# DMARC finds Organizational Domains with the Public Suffix List; mamori carries a copy. A
+# newer file, such as the one Debian's publicsuffix package keeps current, replaces it:
+# public_suffix_list = "/usr/share/publicsuffix/public_suffix_list.dat"
 # Where mail to the bare <postmaster> goes (RFC 5321 requires accepting it); refused when left out.
 # postmaster = "postmaster@city.midori.example.jp"
 # Every message and attachment goes through the scanning engine ([scan]) in both directions.
@@ -263,6 +266,9 @@ routes = { "city.midori.example.jp" = "10.1.0.25:25" }
 # sender_networks = ["10.1.0.0/24"]
 # A copy of every inbound message as it arrived goes to an isolated archive server.
 # archive = { address = "journal@archive.city.midori.example.jp", next_hop = "10.1.9.25:25" }
+# The rua= address of the city's DMARC record: the aggregate reports receivers send there become
+# mail.dmarc_report events (who sends mail as the city, and how it fares); the mail is delivered.
+# dmarc_report_addresses = ["dmarc-reports@city.midori.example.jp"]
 
 [mail.tenants.midori.content]
 # Malware: quarantine (the recipients are told in Japanese and English) or reject.

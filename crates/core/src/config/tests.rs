@@ -109,6 +109,18 @@ fn mail_routes_must_name_a_tenant_domain_and_a_next_hop() {
 }
 
 #[test]
+fn dmarc_report_addresses_must_be_tenant_addresses() {
+    let tenants = "[[tenants]]\nid = \"a\"\nname_ja = \"a\"\nname_en = \"a\"\nnetwork_model = \"beta\"\ndomains = [\"a.example.jp\"]\n";
+    let text = format!(
+        "[mail]\n[mail.tenants.a]\ndmarc_report_addresses = [\"rua@mail.a.example.jp\", \"rua@b.example.jp\", \"nobody\"]\n{tenants}"
+    );
+    let e = check(&text).unwrap_err();
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e.iter().any(|m| m.contains("dmarc_report_addresses[1]") && m.contains("not in one of")), "{e:?}");
+    assert!(e.iter().any(|m| m.contains("dmarc_report_addresses[2]") && m.contains("not a mail address")), "{e:?}");
+}
+
+#[test]
 fn the_example_runs_the_mail_relay() {
     let file = check(example_config()).unwrap();
     assert_eq!(file.mail.listen.unwrap().port(), 2525);

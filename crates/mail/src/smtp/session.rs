@@ -529,6 +529,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 &[trace.as_slice(), &text].concat(),
             ),
         };
+        // An aggregate report for one of the tenant's DMARC records: its rows as events too.
+        if !matches!(decision, Decision::Reject { .. })
+            && self.ctx.policy.load().is_dmarc_report(tenant.as_deref(), &tx.recipients)
+        {
+            crate::dmarc::aggregate::receive(self.ctx, tenant.as_deref(), &text).await;
+        }
         let text = match &decision {
             Decision::Tag { .. } => {
                 let tag = self.ctx.policy.load().content(tenant.as_deref()).subject_tag.clone();
