@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod prefix_map;
 pub mod sink;
 pub mod tenant;
+pub mod tls_client;
 pub mod web;
 
 pub use attribution::{LogSender, TenantDirectory};

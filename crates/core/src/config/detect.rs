@@ -76,6 +76,15 @@ pub struct AlertChannel {
     /// syslog: `udp` (default) or `tcp` (octet-counted frames, RFC 6587).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// email: `starttls` (STARTTLS required, RFC 3207, the server's certificate verified),
+    /// `opportunistic` (the default: STARTTLS when offered, not verified) or `none` (plain, e.g.
+    /// a relay on the same host). A password is sent only after verified TLS or with `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
+    /// email: PEM CA certificates the server's certificate is verified against (`tls =
+    /// "starttls"`); the public roots when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Secrets stay out of debug output (and so out of logs).
@@ -95,6 +104,8 @@ impl std::fmt::Debug for AlertChannel {
             .field("username", &self.username)
             .field("password", &hidden(&self.password))
             .field("protocol", &self.protocol)
+            .field("tls", &self.tls)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -135,6 +146,13 @@ pub fn check(config: &DetectConfig, tenants: &[&str], root: &FieldPath) -> Vec<P
                 need("server", c.server.is_some());
                 need("from", c.from.is_some());
                 need("to", !c.to.is_empty());
+                need("tls", matches!(c.tls.as_deref(), None | Some("starttls" | "opportunistic" | "none")));
+                if c.username.is_some() && matches!(c.tls.as_deref(), None | Some("opportunistic")) {
+                    problems.push(Problem::new(
+                        p.key("tls"),
+                        "a password is sent only over verified TLS: set tls = \"starttls\" (or \"none\" for a relay on the same host)",
+                    ));
+                }
             }
             ChannelKind::Syslog => {
                 need("server", c.server.is_some());

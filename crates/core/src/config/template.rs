@@ -363,8 +363,10 @@ dedup_secs = 300
 #
 # [[detect.channels]]
 # name = "duty-mail"
-# kind = "email"              # plain SMTP to a relay (AUTH PLAIN with username/password)
+# kind = "email"              # SMTP; AUTH PLAIN with username/password
 # server = "127.0.0.1:25"
+# tls = "opportunistic"       # STARTTLS when offered; "starttls" requires and verifies it
+#                             # (ca_file = "soc-ca.pem" or the public roots); "none": plain
 # from = "mamori@soc.example.jp"
 # to = ["soc-duty@soc.example.jp"]
 # min_level = "high"

@@ -121,6 +121,16 @@ fn dmarc_report_addresses_must_be_tenant_addresses() {
 }
 
 #[test]
+fn an_alert_mail_password_needs_verified_tls() {
+    let base = "[[detect.channels]]\nname = \"m\"\nkind = \"email\"\nserver = \"smtp.example.jp:587\"\nfrom = \"a@example.jp\"\nto = [\"b@example.jp\"]\nusername = \"u\"\npassword = \"p\"\n";
+    let e = check(base).unwrap_err();
+    assert!(e.iter().any(|m| m.contains("detect.channels[0].tls") && m.contains("verified TLS")), "{e:?}");
+    assert!(check(&format!("{base}tls = \"starttls\"\n")).is_ok());
+    assert!(check(&format!("{base}tls = \"none\"\n")).is_ok());
+    assert!(check(&format!("{base}tls = \"sometimes\"\n")).is_err());
+}
+
+#[test]
 fn the_example_runs_the_mail_relay() {
     let file = check(example_config()).unwrap();
     assert_eq!(file.mail.listen.unwrap().port(), 2525);

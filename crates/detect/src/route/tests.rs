@@ -1,5 +1,5 @@
 //! Routing against real sockets on 127.0.0.1: a small HTTP server, UDP and TCP syslog
-//! receivers, and Postfix's `smtp-sink`.
+//! receivers, Postfix's `smtp-sink`, and a small SMTP server with STARTTLS.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, UdpSocket};
@@ -27,6 +27,8 @@ fn channel(name: &str, kind: ChannelKind) -> AlertChannel {
         username: None,
         password: None,
         protocol: None,
+        tls: None,
+        ca_file: None,
     }
 }
 
@@ -184,4 +186,153 @@ fn email_through_smtp_sink() {
     assert!(text.contains("soc@example.jp") && text.contains("duty@example.jp"), "{text}");
     assert!(text.contains("Subject: =?UTF-8?B?"), "{text}");
     assert!(text.contains("\"organization\""), "{text}");
+}
+
+/// What the STARTTLS test server saw.
+#[derive(Default, Debug)]
+struct SmtpSeen {
+    tls: bool,
+    auth: bool,
+    message: Option<String>,
+}
+
+/// An SMTP server on 127.0.0.1 that offers STARTTLS with a certificate for `localhost` (rustls,
+/// one connection); returns its port, the CA file to trust, and what it saw.
+fn starttls_server(dir: &std::path::Path) -> (u16, std::path::PathBuf, Arc<Mutex<SmtpSeen>>) {
+    let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, pair.cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(pair.signing_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![pair.cert.der().clone()], key)
+        .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(SmtpSeen::default()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        let Ok((tcp, _)) = listener.accept() else { return };
+        let mut plain = BufReader::new(tcp);
+        let _ = plain.get_mut().write_all(b"220 test ESMTP\r\n");
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if plain.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let cmd = line.trim_end().to_ascii_uppercase();
+            if cmd.starts_with("EHLO") {
+                let _ = plain.get_mut().write_all(b"250-test\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n");
+            } else if cmd == "STARTTLS" {
+                let _ = plain.get_mut().write_all(b"220 go ahead\r\n");
+                break;
+            } else {
+                // The client went on in plain text: only say goodbye.
+                let _ = plain.get_mut().write_all(b"530 5.7.0 STARTTLS first\r\n");
+                return;
+            }
+        }
+        let conn = rustls::ServerConnection::new(config).unwrap();
+        let mut tls = BufReader::new(rustls::StreamOwned::new(conn, plain.into_inner()));
+        record.lock().unwrap().tls = true;
+        let mut data = String::new();
+        let mut in_data = false;
+        loop {
+            line.clear();
+            if tls.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if in_data {
+                if line == ".\r\n" {
+                    in_data = false;
+                    record.lock().unwrap().message = Some(std::mem::take(&mut data));
+                    let _ = tls.get_mut().write_all(b"250 queued\r\n");
+                } else {
+                    data.push_str(&line);
+                }
+                continue;
+            }
+            let cmd = line.trim_end().to_ascii_uppercase();
+            let reply: &[u8] = if cmd.starts_with("EHLO") {
+                b"250-test\r\n250 AUTH PLAIN\r\n"
+            } else if cmd.starts_with("AUTH PLAIN") {
+                record.lock().unwrap().auth = true;
+                b"235 ok\r\n"
+            } else if cmd == "DATA" {
+                in_data = true;
+                b"354 go\r\n"
+            } else if cmd == "QUIT" {
+                let _ = tls.get_mut().write_all(b"221 bye\r\n");
+                return;
+            } else {
+                b"250 ok\r\n"
+            };
+            let _ = tls.get_mut().write_all(reply);
+            let _ = tls.get_mut().flush();
+        }
+    });
+    (port, ca, seen)
+}
+
+fn mail_channel(port: u16) -> AlertChannel {
+    let mut c = channel("mail", ChannelKind::Email);
+    c.server = Some(format!("localhost:{port}"));
+    c.from = Some("mamori@soc.example.jp".into());
+    c.to = vec!["soc@example.jp".into()];
+    c.username = Some("soc".into());
+    c.password = Some("s3cret".into());
+    c
+}
+
+#[test]
+fn email_over_verified_starttls_with_auth() {
+    use super::Deliver as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (port, ca, seen) = starttls_server(dir.path());
+    let mut c = mail_channel(port);
+    c.tls = Some("starttls".into());
+    c.ca_file = Some(ca);
+    super::smtp::Smtp::new(&c).deliver(&alert("r1", "midori", "high")).unwrap();
+    let seen = seen.lock().unwrap();
+    assert!(seen.tls && seen.auth, "{seen:?}");
+    assert!(seen.message.as_deref().unwrap().contains("\"r1\""), "{seen:?}");
+}
+
+#[test]
+fn an_unverifiable_certificate_stops_required_starttls() {
+    use super::Deliver as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (port, _, seen) = starttls_server(dir.path());
+    let mut c = mail_channel(port);
+    c.tls = Some("starttls".into());
+    // Public roots only: the test certificate is self-signed.
+    let err = super::smtp::Smtp::new(&c).deliver(&alert("r1", "midori", "high")).unwrap_err();
+    assert!(err.contains("SMTP"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    std::thread::sleep(Duration::from_millis(100));
+    let seen = seen.lock().unwrap();
+    assert!(!seen.auth && seen.message.is_none(), "{seen:?}");
+}
+
+#[test]
+fn opportunistic_tls_encrypts_but_keeps_the_password() {
+    use super::Deliver as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (port, _, seen) = starttls_server(dir.path());
+    // Unverified TLS: the alert may go, the password may not.
+    let mut c = mail_channel(port);
+    c.tls = Some("opportunistic".into());
+    let err = super::smtp::Smtp::new(&c).deliver(&alert("r1", "midori", "high")).unwrap_err();
+    assert!(err.contains("verified TLS"), "{err}");
+    assert!(seen.lock().unwrap().tls && !seen.lock().unwrap().auth);
+    let (port, _, seen) = starttls_server(dir.path());
+    let mut c = mail_channel(port);
+    (c.username, c.password) = (None, None);
+    super::smtp::Smtp::new(&c).deliver(&alert("r2", "midori", "high")).unwrap();
+    let seen = seen.lock().unwrap();
+    assert!(seen.tls && seen.message.as_deref().unwrap().contains("\"r2\""), "{seen:?}");
 }
