@@ -9,7 +9,7 @@ use crate::body::{self, Body};
 use crate::macros::Macro;
 use crate::request::{Pair, Request, Response, parse_cookies, parse_urlencoded};
 use crate::rule::{AllowScope, Ctl, Disruptive, EngineMode, Rule, SetOp};
-use crate::ruleset::{Item, Ruleset};
+use crate::ruleset::{Item, LimitAction, Ruleset};
 use crate::transforms::Transform;
 use crate::variables::Target;
 
@@ -58,6 +58,9 @@ pub struct Transaction<'r> {
     pub(crate) request_body_access: bool,
     pub(crate) response_body_access: bool,
     pub(crate) query_urlencoded_error: bool,
+    /// A body was over its limit (INBOUND_DATA_ERROR, OUTBOUND_DATA_ERROR).
+    pub(crate) inbound_data_error: bool,
+    pub(crate) outbound_data_error: bool,
     /// TX, IP, GLOBAL, ... keyed by lower-case name.
     pub(crate) collections: FxHashMap<String, FxHashMap<String, Vec<u8>>>,
     pub(crate) matched_var: Option<(String, Vec<u8>)>,
@@ -101,6 +104,8 @@ impl Ruleset {
             request_body_access: self.settings.request_body_access,
             response_body_access: self.settings.response_body_access,
             query_urlencoded_error,
+            inbound_data_error: false,
+            outbound_data_error: false,
             req,
             resp: None,
             collections: FxHashMap::default(),
@@ -132,6 +137,10 @@ impl<'r> Transaction<'r> {
     /// Phases 1 and 2 (the body is parsed between them).
     pub fn process_request(&mut self) -> Option<Interruption> {
         self.run_phase(1);
+        if self.interruption.is_none() {
+            let (limit, action) = (self.rs.settings.request_body_limit, self.rs.settings.request_body_limit_action);
+            self.inbound_data_error = self.over_limit(self.req.body.len(), limit, action);
+        }
         if self.interruption.is_none() && self.request_body_access {
             self.parse_body();
         }
@@ -141,10 +150,27 @@ impl<'r> Transaction<'r> {
 
     /// Phases 3 and 4.
     pub fn process_response(&mut self, resp: Response) -> Option<Interruption> {
+        let body_len = resp.body.len();
         self.resp = Some(resp);
         self.run_phase(3);
+        if self.interruption.is_none() {
+            let (limit, action) = (self.rs.settings.response_body_limit, self.rs.settings.response_body_limit_action);
+            self.outbound_data_error = self.over_limit(body_len, limit, action);
+        }
         self.run_phase(4);
         self.interruption.clone()
+    }
+
+    /// Whether a body of `len` bytes is over `limit`; with `Reject` and the engine on, the
+    /// transaction is stopped with 403, as libmodsecurity does when the body arrives.
+    fn over_limit(&mut self, len: usize, limit: usize, action: LimitAction) -> bool {
+        if self.mode == EngineMode::Off || limit == 0 || len <= limit {
+            return false;
+        }
+        if action == LimitAction::Reject && self.mode == EngineMode::On {
+            self.interruption = Some(Interruption { rule_id: 0, status: 403, redirect: None });
+        }
+        true
     }
 
     /// Phase 5, which runs even after an interruption.
@@ -180,7 +206,18 @@ impl<'r> Transaction<'r> {
         // The boundary is case-sensitive: pass the header as sent.
         let ct = self.req.header("content-type").map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
         let limit = self.rs.settings.request_body_limit.min(self.req.body.len());
-        self.body = body::process(&p, &ct, &self.req.body[..limit]);
+        let limits = body::Limits {
+            args_room: self.rs.settings.args_limit.map(|l| l.saturating_sub(self.args_get.len())),
+            upload_files: self.rs.settings.upload_file_limit,
+            json_depth: self.rs.settings.json_depth_limit,
+        };
+        self.body = body::process(&p, &ct, &self.req.body[..limit], limits);
+        // Files do not count against SecRequestBodyNoFilesLimit.
+        let no_files = self.body.multipart_no_files_bytes.unwrap_or(limit);
+        if self.body.error.is_none() && no_files > self.rs.settings.request_body_no_files_limit {
+            self.body.error = Some("Request body excluding files is bigger than the maximum expected.".into());
+            self.inbound_data_error = true;
+        }
     }
 
     fn run_phase(&mut self, phase: u8) {
@@ -265,7 +302,8 @@ impl<'r> Transaction<'r> {
             }
             Some(Disruptive::Redirect(m)) if phase < 5 => {
                 let to = String::from_utf8_lossy(&m.expand(self)).into_owned();
-                let status = if status == 403 { 302 } else { status };
+                // A status that is not a redirection (the default's 403, say) becomes 302.
+                let status = if (300..=308).contains(&status) { status } else { 302 };
                 self.interruption = Some(Interruption { rule_id: rule.id, status, redirect: Some(to) });
             }
             Some(Disruptive::Allow(scope)) => self.allowed = Some(*scope),
@@ -289,6 +327,8 @@ impl<'r> Transaction<'r> {
             }
             match &link.chain {
                 Some(next) => link = next,
+                // A chain that was asked for but never written never completes.
+                None if link.wants_chain => return false,
                 None => break,
             }
         }
@@ -305,7 +345,7 @@ impl<'r> Transaction<'r> {
                 if let Some(f) = n.get_mut(..1) {
                     f.make_ascii_uppercase();
                 }
-                (n, op.param.clone())
+                (n, String::from_utf8_lossy(&op.param_expanded(self)).into_owned())
             }
             None => ("UnconditionalMatch".to_string(), String::new()),
         };
