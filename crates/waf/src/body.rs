@@ -178,7 +178,8 @@ fn multipart(content_type: &str, body: &[u8], upload_file_limit: usize, b: &mut 
     b.multipart_names = p.names;
     b.multipart_filenames = p.filenames;
     b.multipart_no_files_bytes = Some(p.no_files_bytes);
-    b.error = p.error;
+    // REQBODY_ERROR_MSG as ModSecurity words it (CRS's tests look for this text).
+    b.error = p.error.map(|e| format!("Multipart parsing error: {e}"));
     b.multipart = Some(p.flags);
 }
 

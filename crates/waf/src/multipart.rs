@@ -361,7 +361,8 @@ impl Parser {
         }
         let name = text[..colon].to_vec();
         let value = text[colon + 1..].iter().skip_while(|&&c| c == b' ' || c == b'\t').copied().collect();
-        if part.headers.iter().any(|(n, _)| *n == name) {
+        // Part header names compare case-insensitively (`Content-disposition` is common).
+        if part.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
             return Err(format!("Multipart: Duplicate part header: {}.", String::from_utf8_lossy(&name)));
         }
         part.headers.push((name, value));
@@ -372,7 +373,7 @@ impl Parser {
     /// The empty line after a part's headers: its Content-Disposition decides what it is.
     fn end_of_headers(&mut self) -> Result<(), String> {
         let part = self.part.as_mut().expect("headers are read inside a part");
-        let Some((_, cd)) = part.headers.iter().find(|(n, _)| n == b"Content-Disposition") else {
+        let Some((_, cd)) = part.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(b"Content-Disposition")) else {
             return Err("Multipart: Part missing Content-Disposition header.".into());
         };
         let cd = cd.clone();
