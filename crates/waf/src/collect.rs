@@ -119,7 +119,12 @@ impl Transaction<'_> {
                     r.headers.iter().map(|(k, _)| (Cow::Borrowed(k.as_bytes()), Cow::Borrowed(k.as_bytes()))).collect()
                 })
                 .unwrap_or_default(),
-            Var::ResponseStatus => resp.map(|r| scalar(r.status.to_string().into_bytes())).unwrap_or_default(),
+            // After an interruption the client gets its status, not the origin's.
+            Var::ResponseStatus => match (self.interruption(), resp) {
+                (Some(i), _) => scalar(i.status.to_string().into_bytes()),
+                (None, Some(r)) => scalar(r.status.to_string().into_bytes()),
+                (None, None) => Vec::new(),
+            },
             Var::ResponseProtocol => resp.map(|r| scalar(r.protocol.as_bytes().to_vec())).unwrap_or_default(),
             Var::ResponseContentType => {
                 resp.and_then(|r| r.header("content-type")).map(|v| scalar(v.to_vec())).unwrap_or_default()

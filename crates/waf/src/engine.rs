@@ -71,6 +71,8 @@ pub struct Transaction<'r> {
     removed_targets: Vec<RemovedTarget>,
     pub(crate) unique_id: String,
     matches: Vec<MatchRecord>,
+    /// libmodsecurity-style `Target value: "..." (Variable: ...)` lines, when asked for.
+    trace: Option<Vec<String>>,
     interruption: Option<Interruption>,
     allowed: Option<AllowScope>,
 }
@@ -117,6 +119,7 @@ impl Ruleset {
             removed_targets: Vec::new(),
             unique_id: String::from("mamori0000000000"),
             matches: Vec::new(),
+            trace: None,
             interruption: None,
             allowed: None,
         }
@@ -176,6 +179,23 @@ impl<'r> Transaction<'r> {
     /// Phase 5, which runs even after an interruption.
     pub fn process_logging(&mut self) {
         self.run_phase(5);
+    }
+
+    /// Records each value an operator inspects, as libmodsecurity's debug log does (for the
+    /// conformance runner; off otherwise, it costs a string per value).
+    pub fn enable_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    pub fn trace(&self) -> &[String] {
+        self.trace.as_deref().unwrap_or(&[])
+    }
+
+    fn trace_value(&mut self, name: &str, value: &[u8]) {
+        if let Some(t) = &mut self.trace {
+            // The space stands for the log prefix (`[9] Target value: ...`) upstream matches on.
+            t.push(format!(" Target value: \"{}\" (Variable: {name})", value.escape_ascii()));
+        }
     }
 
     pub fn matches(&self) -> &[MatchRecord] {
@@ -378,28 +398,33 @@ impl<'r> Transaction<'r> {
         self.matched_vars.clear();
         let mut any = false;
         for (name, value) in values {
-            let hit = if link.multi_match {
+            // With multiMatch the actions run once per stage that matched, as upstream does.
+            let hits = if link.multi_match {
                 self.check_multi(link, &name, &value)
             } else {
                 let v = crate::transforms::apply_all(&link.transforms, &value);
-                self.check(link, op, &name, &v)
+                self.trace_value(&name, &v);
+                usize::from(self.check(link, op, &name, &v))
             };
-            if hit {
+            for _ in 0..hits {
                 self.run_actions(link);
             }
-            any |= hit;
+            any |= hits > 0;
         }
         any
     }
 
-    fn check_multi(&mut self, link: &Rule, name: &str, value: &[u8]) -> bool {
-        let Some(op) = &link.op else { return false };
-        let mut hit = self.check(link, op, name, value);
+    /// How many of the value's transformation stages matched.
+    fn check_multi(&mut self, link: &Rule, name: &str, value: &[u8]) -> usize {
+        let Some(op) = &link.op else { return 0 };
+        self.trace_value(name, value);
+        let mut hit = usize::from(self.check(link, op, name, value));
         let mut cur = value.to_vec();
         for t in &link.transforms {
             let next = t.apply(&cur).into_owned();
             if next != cur {
-                hit |= self.check(link, op, name, &next);
+                self.trace_value(name, &next);
+                hit += usize::from(self.check(link, op, name, &next));
                 cur = next;
             }
         }

@@ -38,7 +38,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            engine: EngineMode::Off,
+            // libmodsecurity without SecRuleEngine evaluates rules but never interrupts.
+            engine: EngineMode::DetectionOnly,
             // libmodsecurity processes the request body unless `SecRequestBodyAccess Off`.
             request_body_access: true,
             response_body_access: false,
