@@ -632,6 +632,25 @@ mod tests {
     }
 
     #[test]
+    fn garbage_never_panics() {
+        // A deterministic generator over the bytes the parser cares about.
+        let mut state = 99u64;
+        let mut next = move |n: usize| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as usize % n
+        };
+        let alphabet = b"-xb=\"'; \t\r\n:\x00\x0eboundaryContent-Disposition form-data name filename*";
+        for _ in 0..3000 {
+            let mut some = |max: usize| (0..next(max)).map(|_| alphabet[next(alphabet.len())]).collect::<Vec<u8>>();
+            let ct = format!("multipart/form-data{}", String::from_utf8_lossy(&some(30)));
+            let mut body = b"--xx\r\n".to_vec();
+            body.extend(some(400));
+            let _ = parse(&ct, &body, 2);
+            let _ = parse(CT, &body, 0);
+        }
+    }
+
+    #[test]
     fn content_type_boundaries() {
         let flags = |ct: &str| {
             let mut f = Flags::default();
