@@ -394,8 +394,8 @@ impl<'r> Transaction<'r> {
             self.run_actions(link);
             return true;
         };
+        // MATCHED_VARS gathers the matches of every link of the chain so far (libmodsecurity).
         let values = self.collect(top, link);
-        self.matched_vars.clear();
         let mut any = false;
         for (name, value) in values {
             // With multiMatch the actions run once per stage that matched, as upstream does.
