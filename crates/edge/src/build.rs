@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use mamori_core::config::edge::{EdgeConfig, OriginAddr, WafMode};
 
+use crate::forward::OriginClient;
+use crate::origin_tls::{self, Trust};
 use crate::origins::{Origin, OriginPool};
 use crate::rulesets::{self, RulesetKey};
 use crate::state::{EdgeState, Site};
@@ -26,6 +28,9 @@ pub fn build_state(config: &EdgeConfig, base: &Path) -> Result<EdgeState, BuildE
     let mut compiled: HashMap<RulesetKey, Arc<mamori_waf::Ruleset>> = HashMap::new();
     let mut failed: HashMap<RulesetKey, ()> = HashMap::new();
     let mut sites = Vec::new();
+    // Read once, and only when a site has an https:// origin without its own CA.
+    let mut system_roots: Option<Result<rustls::RootCertStore, String>> = None;
+    let connect_timeout = std::time::Duration::from_secs(config.connect_timeout_secs.max(1));
     for (i, sc) in config.sites.iter().enumerate() {
         let at = format!("edge.sites[{i}]");
         let ruleset = match (&sc.ruleset, sc.waf) {
@@ -91,18 +96,32 @@ pub fn build_state(config: &EdgeConfig, base: &Path) -> Result<EdgeState, BuildE
         let mut origins = Vec::new();
         for (j, o) in sc.origins.iter().enumerate() {
             match OriginAddr::parse(o) {
-                Ok(a) => origins.push(Arc::new(Origin::new(a.authority))),
+                Ok(a) => origins.push(Arc::new(Origin::new(a.authority, a.tls))),
                 Err(e) => problems.push(format!("{at}.origins[{j}]: {e}")),
             }
         }
         if origins.is_empty() {
             problems.push(format!("{at}.origins: a site needs at least one origin"));
         }
+        let ca_file = sc.origin_ca.as_ref().map(|p| base.join(p));
+        let trust = match (&ca_file, origins.iter().any(|o| o.tls)) {
+            (Some(path), _) => Ok(Trust::CaFile(path)),
+            (None, false) => Ok(Trust::Nothing),
+            (None, true) => match system_roots.get_or_insert_with(origin_tls::system_roots) {
+                Ok(roots) => Ok(Trust::System(roots)),
+                Err(e) => Err(e.clone()),
+            },
+        };
+        let tls = trust.and_then(origin_tls::client_config).unwrap_or_else(|e| {
+            problems.push(format!("{at}.origin_ca: {e}"));
+            origin_tls::client_config(Trust::Nothing).expect("TLS settings without roots always build")
+        });
         sites.push(Arc::new(Site {
             name: sc.name.clone(),
             tenant: sc.tenant.clone(),
             hosts: sc.hosts.iter().map(|h| crate::state::normalize_host(h)).collect(),
             origins: OriginPool::new(origins),
+            client: OriginClient::new(connect_timeout, tls),
             waf: sc.waf,
             ruleset,
             frame_options: sc.frame_options,

@@ -1,6 +1,7 @@
-//! Sending a request to one of a site's origins: pooled HTTP/1.1 connections, a connect and a
-//! response timeout, and one retry on another origin when the first cannot be reached (the
-//! body is held in memory, so a retry is safe for requests that never reached an origin).
+//! Sending a request to one of a site's origins: pooled HTTP/1.1 connections (plain or TLS,
+//! see `origin_tls`), a connect and a response timeout, and one retry on another origin when
+//! the first cannot be reached (the body is held in memory, so a retry is safe for requests
+//! that never reached an origin).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -16,13 +18,35 @@ use mamori_core::error_text;
 
 use crate::origins::{Origin, OriginPool};
 
-pub type OriginClient = Client<HttpConnector, Full<Bytes>>;
+/// A site's client towards its origins; `http://` and `https://` alike, TLS verified as the
+/// site's `origin_ca` says.
+#[derive(Clone)]
+pub struct OriginClient(Client<HttpsConnector<HttpConnector>, Full<Bytes>>);
 
-pub fn client(connect_timeout: Duration) -> OriginClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(connect_timeout));
-    connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector)
+impl std::fmt::Debug for OriginClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OriginClient")
+    }
+}
+
+impl OriginClient {
+    pub fn new(connect_timeout: Duration, tls: Arc<rustls::ClientConfig>) -> OriginClient {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_nodelay(true);
+        // The scheme is checked by the TLS layer: https:// gets TLS, http:// does not.
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        OriginClient(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector))
+    }
+
+    pub fn request(&self, req: Request<Full<Bytes>>) -> hyper_util::client::legacy::ResponseFuture {
+        self.0.request(req)
+    }
 }
 
 #[derive(Debug)]
@@ -96,7 +120,7 @@ async fn send_to(
     out: &Outgoing<'_>,
     timeout: Duration,
 ) -> Result<Response<Incoming>, Failure> {
-    let uri = format!("http://{}{}", origin.authority, out.target);
+    let uri = format!("{}{}", origin.base_url(), out.target);
     let mut req = Request::builder()
         .method(out.method.clone())
         .uri(&uri)

@@ -118,7 +118,7 @@ pub async fn handle(ctx: Arc<EdgeContext>, conn: Conn, sni: ServerName, req: Req
     let mut headers = parts.headers.clone();
     crate::headers::to_origin(&mut headers, conn.peer.ip(), ex.scheme(), &host, &ex.request_id);
     let out = Outgoing { method: &parts.method, target: &ex.target, headers: &headers, body };
-    let sent = crate::forward::send(&ctx.client, &site.origins, &out, ctx.settings.origin_timeout).await;
+    let sent = crate::forward::send(&site.client, &site.origins, &out, ctx.settings.origin_timeout).await;
     let (resp, origin) = match sent {
         Ok(r) => r,
         Err(e) => {

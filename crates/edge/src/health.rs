@@ -33,7 +33,7 @@ pub async fn run(ctx: Arc<EdgeContext>, shutdown: CancellationToken) {
 }
 
 async fn check(ctx: Arc<EdgeContext>, site: Arc<Site>, origin: Arc<Origin>) {
-    let uri = format!("http://{}{}", origin.authority, site.health_check_path);
+    let uri = format!("{}{}", origin.base_url(), site.health_check_path);
     let host = site.hosts.first().cloned().unwrap_or_default();
     let Ok(req) = Request::get(&uri)
         .header("host", host)
@@ -44,7 +44,7 @@ async fn check(ctx: Arc<EdgeContext>, site: Arc<Site>, origin: Arc<Origin>) {
     };
     // A check must finish before the next one starts.
     let timeout = ctx.settings.health_check_interval.min(ctx.settings.origin_timeout);
-    let healthy = match tokio::time::timeout(timeout, ctx.client.request(req)).await {
+    let healthy = match tokio::time::timeout(timeout, site.client.request(req)).await {
         Ok(Ok(resp)) => !resp.status().is_server_error(),
         _ => false,
     };

@@ -4,7 +4,7 @@
 //! SNI), inspected by the site's compiled SecLang ruleset (`mamori-waf`, e.g. the OWASP CRS)
 //! and either answered with a Japanese block page carrying the request id or forwarded to one
 //! of the site's origins in turn, with `X-Forwarded-For`, `X-Forwarded-Proto` and
-//! `X-Request-Id`. Responses are inspected too where the ruleset asks for it, and get
+//! `X-Request-Id`, over TLS to `https://` origins. Responses are inspected too where the ruleset asks for it, and get
 //! clickjacking headers when the origin sent none. Every request is an access event and every
 //! rule match an alert event in the log store. Sites, rulesets and certificates are compiled
 //! into one [`EdgeState`] and swapped whole on reload; a ruleset that does not compile leaves
@@ -21,6 +21,7 @@ mod handler;
 mod headers;
 mod health;
 pub mod metrics;
+mod origin_tls;
 mod origins;
 mod pages;
 mod request_id;

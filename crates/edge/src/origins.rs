@@ -8,12 +8,19 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 pub struct Origin {
     /// `host:port`.
     pub authority: String,
+    /// Reached over TLS (`https://`).
+    pub tls: bool,
     up: AtomicBool,
 }
 
 impl Origin {
-    pub fn new(authority: String) -> Origin {
-        Origin { authority, up: AtomicBool::new(true) }
+    pub fn new(authority: String, tls: bool) -> Origin {
+        Origin { authority, tls, up: AtomicBool::new(true) }
+    }
+
+    /// `http://host:port` or `https://host:port`, to which the request target is appended.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.authority)
     }
 
     pub fn is_up(&self) -> bool {
@@ -64,7 +71,10 @@ mod tests {
 
     #[test]
     fn round_robin_skips_origins_that_are_down() {
-        let pool = OriginPool::new(vec![Arc::new(Origin::new("a:1".into())), Arc::new(Origin::new("b:1".into()))]);
+        let pool = OriginPool::new(vec![
+            Arc::new(Origin::new("a:1".into(), false)),
+            Arc::new(Origin::new("b:1".into(), true)),
+        ]);
         let picks: Vec<String> = (0..4).map(|_| pool.pick().unwrap().authority.clone()).collect();
         assert_eq!(picks, ["a:1", "b:1", "a:1", "b:1"]);
         pool.origins[0].set_up(false);

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use mamori_core::config::edge::RulesetConfig;
+use mamori_core::config::edge::{RuleIds, RulesetConfig};
 use mamori_waf::{Loader, ParseError, Ruleset};
 
 /// What makes two sites' rulesets the same.
@@ -11,8 +11,8 @@ use mamori_waf::{Loader, ParseError, Ruleset};
 pub struct RulesetKey {
     pub name: String,
     pub paranoia: u8,
-    /// Sorted, without duplicates.
-    pub excluded: Vec<u32>,
+    /// Ids and id ranges, sorted, without duplicates.
+    pub excluded: Vec<RuleIds>,
 }
 
 /// Engine settings the edge owns, loaded before the rule files: the engine on (sites that only
@@ -23,6 +23,7 @@ fn base_settings(max_request_body: u64, max_response_body: u64) -> String {
         r#"SecRuleEngine On
 SecRequestBodyAccess On
 SecRequestBodyLimit {max_request_body}
+SecRequestBodyNoFilesLimit {max_request_body}
 SecResponseBodyAccess On
 SecResponseBodyLimit {max_response_body}
 SecResponseBodyMimeType text/plain text/html text/xml application/json
@@ -58,7 +59,7 @@ pub fn compile(
         l.load_str(&format!("Include \"{quoted}\"\n"), &format!("(ruleset {})", key.name), base)?;
     }
     if !key.excluded.is_empty() {
-        let ids: Vec<String> = key.excluded.iter().map(u32::to_string).collect();
+        let ids: Vec<String> = key.excluded.iter().map(RuleIds::to_string).collect();
         l.load_str(&format!("SecRuleRemoveById {}\n", ids.join(" ")), "(site exclude_rules)", base)?;
     }
     l.build()

@@ -1,6 +1,7 @@
 //! The listeners: plain HTTP and HTTPS (certificate by SNI), each speaking HTTP/1.1 and
 //! HTTP/2 (ALPN over TLS, the connection preface in plain text), and the context every request
-//! shares: the state in force, settings, the origin client and the event writer.
+//! shares: the state in force, settings and the event writer (each site has its own origin
+//! client, with its own trusted CAs).
 
 use std::convert::Infallible;
 use std::path::Path;
@@ -17,7 +18,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::build::{BuildError, build_state};
-use crate::forward::OriginClient;
 use crate::handler::{Conn, ServerName};
 use crate::state::EdgeState;
 use mamori_core::event_writer::EventWriter;
@@ -50,13 +50,11 @@ pub struct EdgeContext {
     pub state: Arc<ArcSwap<EdgeState>>,
     pub settings: EdgeSettings,
     pub events: EventWriter,
-    pub(crate) client: OriginClient,
 }
 
 impl EdgeContext {
     pub fn new(state: EdgeState, settings: EdgeSettings, events: EventWriter) -> Arc<EdgeContext> {
-        let client = crate::forward::client(settings.connect_timeout);
-        Arc::new(EdgeContext { state: Arc::new(ArcSwap::from_pointee(state)), settings, events, client })
+        Arc::new(EdgeContext { state: Arc::new(ArcSwap::from_pointee(state)), settings, events })
     }
 
     /// Builds the state of `config` off the async threads and puts it in force; when anything

@@ -8,6 +8,7 @@ use mamori_core::config::edge::{FrameOptions, WafMode};
 use mamori_waf::Ruleset;
 use rustls::sign::CertifiedKey;
 
+use crate::forward::OriginClient;
 use crate::origins::OriginPool;
 
 #[derive(Debug)]
@@ -16,6 +17,8 @@ pub struct Site {
     pub tenant: String,
     pub hosts: Vec<String>,
     pub origins: OriginPool,
+    /// Connections to the origins, TLS verified against the site's `origin_ca` or the system.
+    pub client: OriginClient,
     pub waf: WafMode,
     /// Present unless `waf` is off.
     pub ruleset: Option<Arc<Ruleset>>,
@@ -29,17 +32,37 @@ pub struct Site {
 pub struct EdgeState {
     pub sites: Vec<Arc<Site>>,
     by_host: HashMap<String, Arc<Site>>,
+    /// `*.example.jp` sites by their suffix (`.example.jp`).
+    by_wildcard: HashMap<String, Arc<Site>>,
 }
 
 impl EdgeState {
     pub fn new(sites: Vec<Arc<Site>>) -> EdgeState {
-        let by_host = sites.iter().flat_map(|s| s.hosts.iter().map(move |h| (h.clone(), s.clone()))).collect();
-        EdgeState { sites, by_host }
+        let mut by_host = HashMap::new();
+        let mut by_wildcard = HashMap::new();
+        for site in &sites {
+            for h in &site.hosts {
+                match h.strip_prefix('*') {
+                    Some(suffix) => by_wildcard.insert(suffix.to_string(), site.clone()),
+                    None => by_host.insert(h.clone(), site.clone()),
+                };
+            }
+        }
+        EdgeState { sites, by_host, by_wildcard }
     }
 
-    /// The site for a `Host` value (any case, port and trailing dot ignored).
+    /// The site for a `Host` value (any case, port and trailing dot ignored): the site that
+    /// lists the name itself, else the one whose wildcard covers the most of it.
     pub fn site_for(&self, host: &str) -> Option<&Arc<Site>> {
-        self.by_host.get(&normalize_host(host))
+        let host = normalize_host(host);
+        if let Some(site) = self.by_host.get(&host) {
+            return Some(site);
+        }
+        if self.by_wildcard.is_empty() {
+            return None;
+        }
+        // `a.b.example.jp` tries `.b.example.jp`, then `.example.jp`, then `.jp`: longest first.
+        host.match_indices('.').filter(|&(i, _)| i > 0).find_map(|(i, _)| self.by_wildcard.get(&host[i..]))
     }
 
     /// Number of distinct compiled rulesets (shared between sites).
@@ -67,12 +90,46 @@ pub fn normalize_host(host: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize_host;
+    use super::*;
 
     #[test]
     fn hosts_are_normalized() {
         assert_eq!(normalize_host("WWW.Example.jp:8443"), "www.example.jp");
         assert_eq!(normalize_host("www.example.jp."), "www.example.jp");
         assert_eq!(normalize_host("[::1]:80"), "[::1]");
+    }
+
+    fn site(name: &str, hosts: &[&str]) -> Arc<Site> {
+        Arc::new(Site {
+            name: name.into(),
+            tenant: "t".into(),
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            origins: OriginPool::new(Vec::new()),
+            client: OriginClient::new(
+                std::time::Duration::from_secs(1),
+                crate::origin_tls::client_config(crate::origin_tls::Trust::Nothing).unwrap(),
+            ),
+            waf: WafMode::Off,
+            ruleset: None,
+            frame_options: FrameOptions::Off,
+            frame_ancestors: None,
+            certificate: None,
+            health_check_path: "/".into(),
+        })
+    }
+
+    #[test]
+    fn exact_names_win_over_wildcards_and_longer_wildcards_over_shorter() {
+        let state = EdgeState::new(vec![
+            site("all", &["*.example.lg.jp"]),
+            site("city", &["*.city.example.lg.jp"]),
+            site("www", &["www.city.example.lg.jp"]),
+        ]);
+        let name = |h: &str| state.site_for(h).map(|s| s.name.clone());
+        assert_eq!(name("www.city.example.lg.jp").as_deref(), Some("www"));
+        assert_eq!(name("Mail.City.example.lg.jp:8443").as_deref(), Some("city"));
+        assert_eq!(name("a.b.example.lg.jp").as_deref(), Some("all"));
+        assert_eq!(name("example.lg.jp"), None, "a wildcard does not cover the domain itself");
+        assert_eq!(name("other.jp"), None);
     }
 }

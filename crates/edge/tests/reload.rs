@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use mamori_core::config::edge::{RulesetConfig, WafMode};
+use mamori_core::config::edge::{RuleIds, RulesetConfig, WafMode};
 
 const SQLI: &str = "/?id=1%27%20OR%201=1--";
 
@@ -26,7 +26,7 @@ async fn a_broken_ruleset_leaves_the_running_one_in_force() {
 
     // A good change applies: the rule is excluded now.
     let mut changed = good.clone();
-    changed.sites[0].exclude_rules = vec![942100];
+    changed.sites[0].exclude_rules = vec![RuleIds::one(942100)];
     edge.ctx.reload(changed, std::path::Path::new(".")).await.unwrap();
     assert_eq!(get(&edge, "www.example.jp", SQLI).await.status, 200);
 }

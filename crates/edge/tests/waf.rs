@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use mamori_core::config::edge::WafMode;
+use mamori_core::config::edge::{RuleIds, WafMode};
 
 const SQLI: &str = "/?id=1%27%20OR%201=1--";
 const XSS: &str = "/?q=%3Cscript%3Ealert(1)%3C/script%3E";
@@ -15,7 +15,7 @@ async fn benign_requests_pass_attacks_are_blocked_or_logged() {
     let o = origin("a").await;
     let mut excluded = site("excluded", "excluded.example.jp", &[o.addr], WafMode::Block);
     // The rules this SQL injection sets off at paranoia level 1 (see the block case below).
-    excluded.exclude_rules = vec![942100];
+    excluded.exclude_rules = vec![RuleIds::one(942100)];
     let edge = start_edge(config(vec![
         site("block", "block.example.jp", &[o.addr], WafMode::Block),
         site("detect", "detect.example.jp", &[o.addr], WafMode::Detect),

@@ -1,5 +1,6 @@
-//! Request body processors: URLENCODED, MULTIPART, JSON and XML, filling the argument
-//! collections; a body that does not parse sets REQBODY_ERROR, it never fails the engine.
+//! Request body processors: URLENCODED, MULTIPART (in `multipart.rs`), JSON and XML, filling
+//! the argument collections; a body that does not parse sets REQBODY_ERROR, it never fails the
+//! engine.
 
 use crate::request::{Pair, parse_urlencoded};
 
@@ -15,25 +16,67 @@ pub struct Body {
     pub xml_attrs: Vec<Vec<u8>>,
     pub error: Option<String>,
     pub urlencoded_error: bool,
-    pub multipart_strict_error: bool,
-    pub multipart_unmatched_boundary: bool,
+    /// The MULTIPART_* flags, when the body was parsed as multipart.
+    pub multipart: Option<crate::multipart::Flags>,
+    /// Every part's `name` and `filename` (MULTIPART_NAME, MULTIPART_FILENAME).
+    pub multipart_names: Vec<Vec<u8>>,
+    pub multipart_filenames: Vec<Vec<u8>>,
+    /// File name → contents (FILES_TMP_CONTENT).
+    pub files_content: Vec<Pair>,
+    /// Part headers and form fields of a multipart body, for SecRequestBodyNoFilesLimit.
+    pub multipart_no_files_bytes: Option<usize>,
+    /// Bytes of uploaded file contents (not counted against SecRequestBodyNoFilesLimit).
+    pub file_bytes: usize,
 }
 
 const MAX_JSON_DEPTH: usize = 256;
 
-pub fn process(processor: &str, content_type: &str, body: &[u8]) -> Body {
+/// What body processing needs besides the body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    /// How many arguments SecArgumentsLimit still allows.
+    pub args_room: Option<usize>,
+    /// SecUploadFileLimit (0: none).
+    pub upload_files: usize,
+    /// SecRequestBodyJsonDepthLimit.
+    pub json_depth: usize,
+}
+
+pub fn process(processor: &str, content_type: &str, body: &[u8], limits: Limits) -> Body {
     let mut b = Body::default();
+    let args_room = limits.args_room;
     match processor {
         "URLENCODED" => b.urlencoded_error = parse_urlencoded(body, &mut b.args_post),
-        "MULTIPART" => multipart(content_type, body, &mut b),
+        "MULTIPART" => multipart(content_type, body, limits.upload_files, &mut b),
         "JSON" => match serde_json::from_slice::<serde_json::Value>(body) {
-            Ok(v) => flatten_json("json", &v, 0, &mut b.args_post),
+            Ok(v) if json_depth(&v) > limits.json_depth => {
+                b.error = Some(format!("JSON parsing error: nested deeper than {} levels", limits.json_depth));
+            }
+            Ok(v) => {
+                flatten_json("json", &v, 0, &mut b.args_post);
+                // libmodsecurity stops the JSON parser at the first argument over the limit.
+                if let Some(room) = args_room
+                    && b.args_post.len() > room
+                {
+                    b.args_post.truncate(room);
+                    b.error = Some("JSON parsing error: more arguments than SecArgumentsLimit allows".into());
+                }
+            }
             Err(e) => b.error = Some(format!("JSON parsing error: {e}")),
         },
         "XML" => xml(body, &mut b),
         _ => {}
     }
     b
+}
+
+/// How many objects and arrays are nested at the deepest point.
+fn json_depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Object(m) => 1 + m.values().map(json_depth).max().unwrap_or(0),
+        serde_json::Value::Array(a) => 1 + a.iter().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn flatten_json(prefix: &str, v: &serde_json::Value, depth: usize, out: &mut Vec<Pair>) {
@@ -121,136 +164,23 @@ fn attributes(tag: &[u8], out: &mut Vec<Vec<u8>>) {
     }
 }
 
-fn boundary(content_type: &str) -> Option<String> {
-    let p = content_type.to_ascii_lowercase().find("boundary")?;
-    let rest = content_type[p + 8..].trim_start().strip_prefix('=')?.trim_start();
-    let b =
-        if let Some(q) = rest.strip_prefix('"') { q.split('"').next()? } else { rest.split([';', ' ', ',']).next()? };
-    (!b.is_empty()).then(|| b.to_string())
-}
-
-fn multipart(content_type: &str, body: &[u8], b: &mut Body) {
-    let Some(bnd) = boundary(content_type) else {
-        b.error = Some("Multipart: boundary not found in the content type".into());
-        b.multipart_strict_error = true;
-        return;
-    };
-    let delim = format!("--{bnd}").into_bytes();
-    let mut pos = match memchr::memmem::find(body, &delim) {
-        Some(p) => p,
-        None => {
-            b.error = Some("Multipart: no boundary in the body".into());
-            b.multipart_strict_error = true;
-            return;
-        }
-    };
-    let mut closed = false;
-    loop {
-        pos += delim.len();
-        if body[pos..].starts_with(b"--") {
-            closed = true;
-            break;
-        }
-        // Skip the line end after the boundary.
-        let Some(nl) = memchr::memchr(b'\n', &body[pos..]) else { break };
-        let start = pos + nl + 1;
-        let Some(next) = memchr::memmem::find(&body[start..], &delim).map(|p| start + p) else {
-            b.multipart_unmatched_boundary = true;
-            break;
-        };
-        let mut part = &body[start..next];
-        part = part.strip_suffix(b"\r\n").or_else(|| part.strip_suffix(b"\n")).unwrap_or(part);
-        one_part(part, b);
-        pos = next;
+/// Fills the argument and file collections from the multipart parser.
+fn multipart(content_type: &str, body: &[u8], upload_file_limit: usize, b: &mut Body) {
+    let p = crate::multipart::parse(content_type, body, upload_file_limit);
+    b.args_post = p.args;
+    for (name, filename, data) in p.files {
+        b.file_bytes += data.len();
+        b.files_sizes.push((name.clone(), data.len().to_string().into_bytes()));
+        b.files_content.push((filename.clone(), data));
+        b.files.push((name, filename));
     }
-    if !closed {
-        b.error.get_or_insert_with(|| "Multipart: final boundary missing".into());
-        b.multipart_strict_error = true;
-    }
-}
-
-fn one_part(part: &[u8], b: &mut Body) {
-    let (head, data) = match memchr::memmem::find(part, b"\r\n\r\n") {
-        Some(p) => (&part[..p], &part[p + 4..]),
-        None => match memchr::memmem::find(part, b"\n\n") {
-            Some(p) => (&part[..p], &part[p + 2..]),
-            None => {
-                b.error = Some("Multipart: part without headers".into());
-                b.multipart_strict_error = true;
-                return;
-            }
-        },
-    };
-    let mut name = None;
-    let mut filename = None;
-    let lines: Vec<&[u8]> = head.split(|&c| c == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)).collect();
-    for line in &lines {
-        if line.len() >= 20 && line[..20].eq_ignore_ascii_case(b"content-disposition:") {
-            let v = &line[20..];
-            name = disposition_param(v, b"name");
-            filename = disposition_param(v, b"filename");
-        }
-    }
-    let Some(name) = name else {
-        b.error = Some("Multipart: part without a name".into());
-        b.multipart_strict_error = true;
-        return;
-    };
-    for line in &lines {
-        b.part_headers.push((name.clone(), line.to_vec()));
-    }
-    match filename {
-        Some(f) => {
-            b.files.push((name.clone(), f));
-            b.files_sizes.push((name, data.len().to_string().into_bytes()));
-        }
-        None => b.args_post.push((name, data.to_vec())),
-    }
-}
-
-/// `form-data; name="a"; filename="b"` → the value of `key`; quoted values may hold `;`
-/// and `\"`.
-fn disposition_param(v: &[u8], key: &[u8]) -> Option<Vec<u8>> {
-    let mut i = 0;
-    while i < v.len() {
-        while i < v.len() && (v[i] == b';' || v[i].is_ascii_whitespace()) {
-            i += 1;
-        }
-        let ns = i;
-        while i < v.len() && v[i] != b'=' && v[i] != b';' {
-            i += 1;
-        }
-        let name = v[ns..i].trim_ascii();
-        if i >= v.len() || v[i] == b';' {
-            continue;
-        }
-        i += 1;
-        while i < v.len() && v[i] == b' ' {
-            i += 1;
-        }
-        let mut val = Vec::new();
-        if v.get(i) == Some(&b'"') {
-            i += 1;
-            while i < v.len() && v[i] != b'"' {
-                if v[i] == b'\\' && matches!(v.get(i + 1), Some(b'"' | b'\\')) {
-                    i += 1;
-                }
-                val.push(v[i]);
-                i += 1;
-            }
-            i += 1;
-        } else {
-            while i < v.len() && v[i] != b';' {
-                val.push(v[i]);
-                i += 1;
-            }
-            val = val.trim_ascii().to_vec();
-        }
-        if name.eq_ignore_ascii_case(key) {
-            return Some(val);
-        }
-    }
-    None
+    b.part_headers = p.part_headers;
+    b.multipart_names = p.names;
+    b.multipart_filenames = p.filenames;
+    b.multipart_no_files_bytes = Some(p.no_files_bytes);
+    // REQBODY_ERROR_MSG as ModSecurity words it (CRS's tests look for this text).
+    b.error = p.error.map(|e| format!("Multipart parsing error: {e}"));
+    b.multipart = Some(p.flags);
 }
 
 #[cfg(test)]
@@ -260,7 +190,12 @@ mod tests {
     #[test]
     fn multipart_parts() {
         let body = b"--xx\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--xx\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.php\"\r\nContent-Type: text/plain\r\n\r\n<?php\r\n--xx--\r\n";
-        let b = process("MULTIPART", "Multipart/form-data; Boundary=xx", body);
+        let b = process(
+            "MULTIPART",
+            "Multipart/form-data; boundary=xx",
+            body,
+            Limits { json_depth: 100, ..Limits::default() },
+        );
         assert_eq!(b.error, None);
         assert_eq!(b.args_post, vec![(b"a".to_vec(), b"1".to_vec())]);
         assert_eq!(b.files, vec![(b"f".to_vec(), b"x.php".to_vec())]);
@@ -269,11 +204,24 @@ mod tests {
 
     #[test]
     fn malformed_bodies_are_errors() {
-        assert!(process("MULTIPART", "multipart/form-data", b"x").error.is_some());
-        assert!(process("MULTIPART", "multipart/form-data; boundary=a", b"--a\r\nnoheaders").error.is_some());
-        assert!(process("JSON", "", b"{\"a\":").error.is_some());
-        assert!(process("XML", "", b"<a><b>").error.is_some());
-        let j = process("JSON", "", b"{\"a\":{\"b\":[1,\"x\"]}}");
+        assert!(
+            process("MULTIPART", "multipart/form-data", b"x", Limits { json_depth: 100, ..Limits::default() })
+                .error
+                .is_some()
+        );
+        assert!(
+            process(
+                "MULTIPART",
+                "multipart/form-data; boundary=a",
+                b"--a\r\nnoheaders",
+                Limits { json_depth: 100, ..Limits::default() }
+            )
+            .error
+            .is_some()
+        );
+        assert!(process("JSON", "", b"{\"a\":", Limits { json_depth: 100, ..Limits::default() }).error.is_some());
+        assert!(process("XML", "", b"<a><b>", Limits { json_depth: 100, ..Limits::default() }).error.is_some());
+        let j = process("JSON", "", b"{\"a\":{\"b\":[1,\"x\"]}}", Limits { json_depth: 100, ..Limits::default() });
         assert_eq!(j.args_post[1], (b"json.a.b.1".to_vec(), b"x".to_vec()));
     }
 }

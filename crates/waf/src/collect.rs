@@ -45,9 +45,9 @@ impl Transaction<'_> {
             }
             Var::RequestCookies => pairs(&self.cookies).collect(),
             Var::RequestCookiesNames => names(&self.cookies).collect(),
-            Var::RequestUri => scalar(req.uri_without_authority().as_bytes().to_vec()),
+            Var::RequestUri => scalar(req.request_uri().as_bytes().to_vec()),
             Var::RequestUriRaw => scalar(req.uri.as_bytes().to_vec()),
-            Var::RequestFilename => scalar(req.decoded_path()),
+            Var::RequestFilename | Var::PathInfo => scalar(req.decoded_path()),
             Var::RequestBasename => {
                 let p = req.decoded_path();
                 let start = p.iter().rposition(|&c| c == b'/' || c == b'\\').map(|i| i + 1).unwrap_or(0);
@@ -75,18 +75,35 @@ impl Transaction<'_> {
                     .sum();
                 scalar(n.to_string().into_bytes())
             }
+            Var::FilesTmpContent => pairs(&self.body.files_content).collect(),
+            // Uploads are inspected in memory, never stored: there are no temporary files.
+            Var::FilesTmpNames => Vec::new(),
             Var::MultipartPartHeaders => pairs(&self.body.part_headers).collect(),
-            Var::MultipartFilename => {
-                self.body.files.iter().map(|(_, f)| (Cow::Borrowed(&b""[..]), Cow::Borrowed(f.as_slice()))).collect()
-            }
-            Var::MultipartName => {
-                self.body.files.iter().map(|(n, _)| (Cow::Borrowed(&b""[..]), Cow::Borrowed(n.as_slice()))).collect()
-            }
-            Var::MultipartStrictError => scalar(flag(self.body.multipart_strict_error)),
-            Var::MultipartUnmatchedBoundary => scalar(flag(self.body.multipart_unmatched_boundary)),
+            Var::MultipartFilename => self.body.multipart_filenames.iter().map(|f| keyed(f)).collect(),
+            Var::MultipartName => self.body.multipart_names.iter().map(|n| keyed(n)).collect(),
+            Var::MultipartStrictError
+            | Var::MultipartUnmatchedBoundary
+            | Var::MultipartBoundaryQuoted
+            | Var::MultipartBoundaryWhitespace
+            | Var::MultipartDataBefore
+            | Var::MultipartDataAfter
+            | Var::MultipartHeaderFolding
+            | Var::MultipartInvalidHeaderFolding
+            | Var::MultipartLfLine
+            | Var::MultipartCrlfLfLines
+            | Var::MultipartMissingSemicolon
+            | Var::MultipartInvalidQuoting
+            | Var::MultipartInvalidPart
+            | Var::MultipartFileLimitExceeded => match &self.body.multipart {
+                Some(f) => scalar(multipart_flag(var, f)),
+                // Only a multipart body has them (as in libmodsecurity): nothing to inspect.
+                None => Vec::new(),
+            },
             Var::ReqbodyError | Var::ReqbodyProcessorError => scalar(flag(self.body.error.is_some())),
             Var::ReqbodyErrorMsg => scalar(self.body.error.clone().unwrap_or_default().into_bytes()),
             Var::ReqbodyProcessor => scalar(self.body_processor.clone().unwrap_or_default().into_bytes()),
+            Var::InboundDataError => scalar(flag(self.inbound_data_error)),
+            Var::OutboundDataError => scalar(flag(self.outbound_data_error)),
             Var::UrlencodedError => scalar(flag(self.query_urlencoded_error || self.body.urlencoded_error)),
             Var::Xml => match &self.body.xml_text {
                 Some(t) => vec![(Cow::Borrowed(&b""[..]), Cow::Borrowed(t.as_slice()))],
@@ -102,7 +119,12 @@ impl Transaction<'_> {
                     r.headers.iter().map(|(k, _)| (Cow::Borrowed(k.as_bytes()), Cow::Borrowed(k.as_bytes()))).collect()
                 })
                 .unwrap_or_default(),
-            Var::ResponseStatus => resp.map(|r| scalar(r.status.to_string().into_bytes())).unwrap_or_default(),
+            // After an interruption the client gets its status, not the origin's.
+            Var::ResponseStatus => match (self.interruption(), resp) {
+                (Some(i), _) => scalar(i.status.to_string().into_bytes()),
+                (None, Some(r)) => scalar(r.status.to_string().into_bytes()),
+                (None, None) => Vec::new(),
+            },
             Var::ResponseProtocol => resp.map(|r| scalar(r.protocol.as_bytes().to_vec())).unwrap_or_default(),
             Var::ResponseContentType => {
                 resp.and_then(|r| r.header("content-type")).map(|v| scalar(v.to_vec())).unwrap_or_default()
@@ -168,11 +190,17 @@ impl Transaction<'_> {
         let runtime = self.runtime_exclusions(top);
         let mut out = Vec::new();
         for t in link.targets.iter().filter(|t| !t.exclude) {
+            // As in libmodsecurity, a `/regex/` exclusion removes every key it matches, whatever
+            // the variable (`!ARGS:/^x/` also spares ARGS_NAMES:xy); others name their variable.
+            let applies = |x: &&crate::variables::Target| {
+                x.var == t.var || matches!(x.selector, Some(crate::variables::Selector::Regex(_)))
+            };
             let excluded = |key: &[u8]| {
                 link.targets
                     .iter()
-                    .filter(|x| x.exclude && x.var == t.var)
-                    .chain(runtime.iter().copied().filter(|x| x.var == t.var))
+                    .filter(|x| x.exclude)
+                    .chain(runtime.iter().copied())
+                    .filter(applies)
                     .any(|x| x.selector.as_ref().is_none_or(|s| s.matches(key)))
             };
             let entries = match (t.var, &t.selector) {
@@ -209,6 +237,33 @@ fn flag(b: bool) -> Vec<u8> {
     if b { b"1".to_vec() } else { b"0".to_vec() }
 }
 
+/// A value keyed by itself (MULTIPART_NAME:foo).
+fn keyed(v: &[u8]) -> Entry<'_> {
+    (Cow::Borrowed(v), Cow::Borrowed(v))
+}
+
+fn multipart_flag(var: Var, f: &crate::multipart::Flags) -> Vec<u8> {
+    if var == Var::MultipartUnmatchedBoundary {
+        return f.unmatched_boundary.to_string().into_bytes();
+    }
+    flag(match var {
+        Var::MultipartStrictError => f.strict_error(),
+        Var::MultipartBoundaryQuoted => f.boundary_quoted,
+        Var::MultipartBoundaryWhitespace => f.boundary_whitespace,
+        Var::MultipartDataBefore => f.data_before,
+        Var::MultipartDataAfter => f.data_after,
+        Var::MultipartHeaderFolding => f.header_folding,
+        Var::MultipartInvalidHeaderFolding => f.invalid_header_folding,
+        Var::MultipartLfLine => f.lf_line,
+        Var::MultipartCrlfLfLines => f.mixed_line_endings(),
+        Var::MultipartMissingSemicolon => f.missing_semicolon,
+        Var::MultipartInvalidQuoting => f.invalid_quoting,
+        Var::MultipartInvalidPart => f.invalid_part,
+        Var::MultipartFileLimitExceeded => f.file_limit_exceeded,
+        _ => false,
+    })
+}
+
 impl Resolve for Transaction<'_> {
     fn resolve(&self, name: &str, key: Option<&str>) -> Option<Vec<u8>> {
         let var = Var::from_name(name)?;
@@ -216,7 +271,10 @@ impl Resolve for Transaction<'_> {
         match key {
             None => entries.into_iter().next().map(|(_, v)| v.into_owned()),
             Some(k) => {
-                let sel = Selector::Key(k.to_string());
+                let sel = match k.strip_prefix('/').and_then(|x| x.strip_suffix('/')) {
+                    Some(re) => Selector::regex(re).ok()?,
+                    None => Selector::Key(k.to_string()),
+                };
                 entries.into_iter().find(|(ek, _)| sel.matches(ek)).map(|(_, v)| v.into_owned())
             }
         }

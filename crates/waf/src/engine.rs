@@ -9,7 +9,7 @@ use crate::body::{self, Body};
 use crate::macros::Macro;
 use crate::request::{Pair, Request, Response, parse_cookies, parse_urlencoded};
 use crate::rule::{AllowScope, Ctl, Disruptive, EngineMode, Rule, SetOp};
-use crate::ruleset::{Item, Ruleset};
+use crate::ruleset::{Item, LimitAction, Ruleset};
 use crate::transforms::Transform;
 use crate::variables::Target;
 
@@ -58,6 +58,9 @@ pub struct Transaction<'r> {
     pub(crate) request_body_access: bool,
     pub(crate) response_body_access: bool,
     pub(crate) query_urlencoded_error: bool,
+    /// A body was over its limit (INBOUND_DATA_ERROR, OUTBOUND_DATA_ERROR).
+    pub(crate) inbound_data_error: bool,
+    pub(crate) outbound_data_error: bool,
     /// TX, IP, GLOBAL, ... keyed by lower-case name.
     pub(crate) collections: FxHashMap<String, FxHashMap<String, Vec<u8>>>,
     pub(crate) matched_var: Option<(String, Vec<u8>)>,
@@ -68,6 +71,8 @@ pub struct Transaction<'r> {
     removed_targets: Vec<RemovedTarget>,
     pub(crate) unique_id: String,
     matches: Vec<MatchRecord>,
+    /// libmodsecurity-style `Target value: "..." (Variable: ...)` lines, when asked for.
+    trace: Option<Vec<String>>,
     interruption: Option<Interruption>,
     allowed: Option<AllowScope>,
 }
@@ -101,6 +106,8 @@ impl Ruleset {
             request_body_access: self.settings.request_body_access,
             response_body_access: self.settings.response_body_access,
             query_urlencoded_error,
+            inbound_data_error: false,
+            outbound_data_error: false,
             req,
             resp: None,
             collections: FxHashMap::default(),
@@ -112,6 +119,7 @@ impl Ruleset {
             removed_targets: Vec::new(),
             unique_id: String::from("mamori0000000000"),
             matches: Vec::new(),
+            trace: None,
             interruption: None,
             allowed: None,
         }
@@ -132,6 +140,10 @@ impl<'r> Transaction<'r> {
     /// Phases 1 and 2 (the body is parsed between them).
     pub fn process_request(&mut self) -> Option<Interruption> {
         self.run_phase(1);
+        if self.interruption.is_none() {
+            let (limit, action) = (self.rs.settings.request_body_limit, self.rs.settings.request_body_limit_action);
+            self.inbound_data_error = self.over_limit(self.req.body.len(), limit, action);
+        }
         if self.interruption.is_none() && self.request_body_access {
             self.parse_body();
         }
@@ -141,15 +153,49 @@ impl<'r> Transaction<'r> {
 
     /// Phases 3 and 4.
     pub fn process_response(&mut self, resp: Response) -> Option<Interruption> {
+        let body_len = resp.body.len();
         self.resp = Some(resp);
         self.run_phase(3);
+        if self.interruption.is_none() {
+            let (limit, action) = (self.rs.settings.response_body_limit, self.rs.settings.response_body_limit_action);
+            self.outbound_data_error = self.over_limit(body_len, limit, action);
+        }
         self.run_phase(4);
         self.interruption.clone()
+    }
+
+    /// Whether a body of `len` bytes is over `limit`; with `Reject` and the engine on, the
+    /// transaction is stopped with 403, as libmodsecurity does when the body arrives.
+    fn over_limit(&mut self, len: usize, limit: usize, action: LimitAction) -> bool {
+        if self.mode == EngineMode::Off || limit == 0 || len <= limit {
+            return false;
+        }
+        if action == LimitAction::Reject && self.mode == EngineMode::On {
+            self.interruption = Some(Interruption { rule_id: 0, status: 403, redirect: None });
+        }
+        true
     }
 
     /// Phase 5, which runs even after an interruption.
     pub fn process_logging(&mut self) {
         self.run_phase(5);
+    }
+
+    /// Records each value an operator inspects, as libmodsecurity's debug log does (for the
+    /// conformance runner; off otherwise, it costs a string per value).
+    pub fn enable_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    pub fn trace(&self) -> &[String] {
+        self.trace.as_deref().unwrap_or(&[])
+    }
+
+    fn trace_value(&mut self, name: &str, value: &[u8]) {
+        if let Some(t) = &mut self.trace {
+            // The space stands for the log prefix (`[9] Target value: ...`) upstream matches on.
+            t.push(format!(" Target value: \"{}\" (Variable: {name})", value.escape_ascii()));
+        }
     }
 
     pub fn matches(&self) -> &[MatchRecord] {
@@ -180,7 +226,18 @@ impl<'r> Transaction<'r> {
         // The boundary is case-sensitive: pass the header as sent.
         let ct = self.req.header("content-type").map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
         let limit = self.rs.settings.request_body_limit.min(self.req.body.len());
-        self.body = body::process(&p, &ct, &self.req.body[..limit]);
+        let limits = body::Limits {
+            args_room: self.rs.settings.args_limit.map(|l| l.saturating_sub(self.args_get.len())),
+            upload_files: self.rs.settings.upload_file_limit,
+            json_depth: self.rs.settings.json_depth_limit,
+        };
+        self.body = body::process(&p, &ct, &self.req.body[..limit], limits);
+        // Files do not count against SecRequestBodyNoFilesLimit.
+        let no_files = self.body.multipart_no_files_bytes.unwrap_or(limit);
+        if self.body.error.is_none() && no_files > self.rs.settings.request_body_no_files_limit {
+            self.body.error = Some("Request body excluding files is bigger than the maximum expected.".into());
+            self.inbound_data_error = true;
+        }
     }
 
     fn run_phase(&mut self, phase: u8) {
@@ -265,7 +322,8 @@ impl<'r> Transaction<'r> {
             }
             Some(Disruptive::Redirect(m)) if phase < 5 => {
                 let to = String::from_utf8_lossy(&m.expand(self)).into_owned();
-                let status = if status == 403 { 302 } else { status };
+                // A status that is not a redirection (the default's 403, say) becomes 302.
+                let status = if (300..=308).contains(&status) { status } else { 302 };
                 self.interruption = Some(Interruption { rule_id: rule.id, status, redirect: Some(to) });
             }
             Some(Disruptive::Allow(scope)) => self.allowed = Some(*scope),
@@ -289,6 +347,8 @@ impl<'r> Transaction<'r> {
             }
             match &link.chain {
                 Some(next) => link = next,
+                // A chain that was asked for but never written never completes.
+                None if link.wants_chain => return false,
                 None => break,
             }
         }
@@ -305,7 +365,7 @@ impl<'r> Transaction<'r> {
                 if let Some(f) = n.get_mut(..1) {
                     f.make_ascii_uppercase();
                 }
-                (n, op.param.clone())
+                (n, String::from_utf8_lossy(&op.param_expanded(self)).into_owned())
             }
             None => ("UnconditionalMatch".to_string(), String::new()),
         };
@@ -334,32 +394,37 @@ impl<'r> Transaction<'r> {
             self.run_actions(link);
             return true;
         };
+        // MATCHED_VARS gathers the matches of every link of the chain so far (libmodsecurity).
         let values = self.collect(top, link);
-        self.matched_vars.clear();
         let mut any = false;
         for (name, value) in values {
-            let hit = if link.multi_match {
+            // With multiMatch the actions run once per stage that matched, as upstream does.
+            let hits = if link.multi_match {
                 self.check_multi(link, &name, &value)
             } else {
                 let v = crate::transforms::apply_all(&link.transforms, &value);
-                self.check(link, op, &name, &v)
+                self.trace_value(&name, &v);
+                usize::from(self.check(link, op, &name, &v))
             };
-            if hit {
+            for _ in 0..hits {
                 self.run_actions(link);
             }
-            any |= hit;
+            any |= hits > 0;
         }
         any
     }
 
-    fn check_multi(&mut self, link: &Rule, name: &str, value: &[u8]) -> bool {
-        let Some(op) = &link.op else { return false };
-        let mut hit = self.check(link, op, name, value);
+    /// How many of the value's transformation stages matched.
+    fn check_multi(&mut self, link: &Rule, name: &str, value: &[u8]) -> usize {
+        let Some(op) = &link.op else { return 0 };
+        self.trace_value(name, value);
+        let mut hit = usize::from(self.check(link, op, name, value));
         let mut cur = value.to_vec();
         for t in &link.transforms {
             let next = t.apply(&cur).into_owned();
             if next != cur {
-                hit |= self.check(link, op, name, &next);
+                self.trace_value(name, &next);
+                hit += usize::from(self.check(link, op, name, &next));
                 cur = next;
             }
         }

@@ -28,7 +28,9 @@ impl Macro {
                 parts.push(Part::Lit(rest.as_bytes()[..p].to_vec()));
             }
             let inner = &rest[p + 2..p + end];
+            // Keys compare case-insensitively; a `/regex/` key keeps its case (`\D` is not `\d`).
             let (name, key) = match inner.split_once(['.', ':']) {
+                Some((n, k)) if k.len() >= 2 && k.starts_with('/') && k.ends_with('/') => (n, Some(k.to_string())),
                 Some((n, k)) => (n, Some(k.to_ascii_lowercase())),
                 None => (inner, None),
             };

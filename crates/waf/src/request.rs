@@ -31,7 +31,14 @@ impl Request {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
 
-    /// The target without scheme and host (REQUEST_URI).
+    /// REQUEST_URI: the target without scheme, host or fragment (clients do not send
+    /// fragments; one that does gets it ignored, as by libmodsecurity).
+    pub fn request_uri(&self) -> &str {
+        let u = self.uri_without_authority();
+        &u[..u.find('#').unwrap_or(u.len())]
+    }
+
+    /// The target without scheme and host.
     pub fn uri_without_authority(&self) -> &str {
         let u = self.uri.as_str();
         let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();

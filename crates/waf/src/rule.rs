@@ -138,7 +138,10 @@ impl Rule {
                 a.value.as_deref().filter(|v| !v.is_empty()).ok_or_else(|| format!("action '{}' needs a value", a.name))
             };
             match a.name.as_str() {
-                "id" => self.id = need()?.trim().parse().map_err(|_| format!("invalid id '{v}'"))?,
+                "id" => {
+                    self.id =
+                        need()?.trim().parse().ok().filter(|&id: &i64| id >= 0).ok_or(format!("invalid id '{v}'"))?
+                }
                 "phase" => {
                     self.phase = match need()?.to_ascii_lowercase().as_str() {
                         "1" | "request_headers" => 1,
@@ -203,22 +206,38 @@ impl Rule {
                 | "sanitisematchedbytes"
                 | "sanitizematchedbytes"
                 | "setenv"
-                | "exec"
                 | "append"
                 | "prepend"
                 | "proxy"
                 | "pause"
                 | "deprecatevar"
-                | "xmlns"
                 | "sanitiserequestheader"
                 | "sanitiseresponseheader"
                 | "sanitizerequestheader"
                 | "sanitizeresponseheader" => {}
+                // Accepted and ignored: Lua scripts are not run (SecRuleScript is refused).
+                "exec" if need()?.ends_with(".lua") => {}
+                "exec" => return Err(format!("exec: expecting a Lua script, got '{v}'")),
+                // XPath is not evaluated, but the declaration must be well formed.
+                "xmlns" => xmlns(need()?)?,
                 other => return Err(format!("unknown action '{other}'")),
             }
         }
         Ok(())
     }
+}
+
+/// `xmlns:prefix=href`, the href an absolute URI.
+fn xmlns(v: &str) -> Result<(), String> {
+    let (prefix, href) = v.split_once('=').ok_or("xmlns: missing equals sign")?;
+    let href = href.trim_matches(['\'', '"']);
+    if prefix.is_empty() || href.is_empty() {
+        return Err("xmlns: expecting prefix=href".into());
+    }
+    if !href.contains("://") {
+        return Err(format!("xmlns: missing href for prefix '{prefix}'"));
+    }
+    Ok(())
 }
 
 fn severity(v: &str) -> Result<u8, String> {

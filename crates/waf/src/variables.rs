@@ -1,6 +1,6 @@
 //! Rule targets: `ARGS`, `REQUEST_HEADERS:User-Agent`, `!ARGS:/^json\./`, `&TX:count`, ...
 
-use regex::bytes::Regex;
+use crate::operators::Rx;
 
 macro_rules! vars {
     ($($v:ident = $s:literal,)*) => {
@@ -45,9 +45,23 @@ vars! {
     FilesNames = "FILES_NAMES",
     FilesSizes = "FILES_SIZES",
     FilesCombinedSize = "FILES_COMBINED_SIZE",
+    FilesTmpContent = "FILES_TMP_CONTENT",
+    FilesTmpNames = "FILES_TMPNAMES",
     MultipartPartHeaders = "MULTIPART_PART_HEADERS",
     MultipartStrictError = "MULTIPART_STRICT_ERROR",
     MultipartUnmatchedBoundary = "MULTIPART_UNMATCHED_BOUNDARY",
+    MultipartBoundaryQuoted = "MULTIPART_BOUNDARY_QUOTED",
+    MultipartBoundaryWhitespace = "MULTIPART_BOUNDARY_WHITESPACE",
+    MultipartDataBefore = "MULTIPART_DATA_BEFORE",
+    MultipartDataAfter = "MULTIPART_DATA_AFTER",
+    MultipartHeaderFolding = "MULTIPART_HEADER_FOLDING",
+    MultipartInvalidHeaderFolding = "MULTIPART_INVALID_HEADER_FOLDING",
+    MultipartLfLine = "MULTIPART_LF_LINE",
+    MultipartCrlfLfLines = "MULTIPART_CRLF_LF_LINES",
+    MultipartMissingSemicolon = "MULTIPART_MISSING_SEMICOLON",
+    MultipartInvalidQuoting = "MULTIPART_INVALID_QUOTING",
+    MultipartInvalidPart = "MULTIPART_INVALID_PART",
+    MultipartFileLimitExceeded = "MULTIPART_FILE_LIMIT_EXCEEDED",
     MultipartFilename = "MULTIPART_FILENAME",
     MultipartName = "MULTIPART_NAME",
     ReqbodyError = "REQBODY_ERROR",
@@ -101,10 +115,15 @@ vars! {
 #[derive(Debug, Clone)]
 pub enum Selector {
     Key(String),
-    Regex(Regex),
+    /// Case-insensitive; look-around is allowed (`!ARGS:/(?!ref)/`), as with PCRE.
+    Regex(std::sync::Arc<Rx>),
 }
 
 impl Selector {
+    pub fn regex(pattern: &str) -> Result<Selector, String> {
+        Ok(Selector::Regex(std::sync::Arc::new(Rx::new(&format!("(?i){pattern}"))?)))
+    }
+
     pub fn matches(&self, key: &[u8]) -> bool {
         match self {
             Selector::Key(k) => k.as_bytes().eq_ignore_ascii_case(key),
@@ -186,14 +205,12 @@ pub fn parse_target(part: &str) -> Result<Target, String> {
         _ => (name, sel),
     };
     let var = Var::from_name(name).ok_or_else(|| format!("unknown variable '{name}'"))?;
+    // A quoted selector (`ARGS:'/^a/'`) is the same as an unquoted one.
+    let sel = sel.map(|s| s.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')).unwrap_or(s));
     let selector = match sel {
         None => None,
         Some(s) if s.len() >= 2 && s.starts_with('/') && s.ends_with('/') => {
-            let re = regex::bytes::RegexBuilder::new(&s[1..s.len() - 1])
-                .case_insensitive(true)
-                .build()
-                .map_err(|e| format!("bad selector regex in '{part}': {e}"))?;
-            Some(Selector::Regex(re))
+            Some(Selector::regex(&s[1..s.len() - 1]).map_err(|e| format!("bad selector regex in '{part}': {e}"))?)
         }
         Some(s) => {
             let s = s.trim_matches('\'');

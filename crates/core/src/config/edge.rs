@@ -98,10 +98,17 @@ pub struct SiteConfig {
     pub name: String,
     /// The tenant (municipality) whose site this is: `organization.id` of its events.
     pub tenant: String,
-    /// Host names the site answers to (`Host` and TLS SNI), without port.
+    /// Host names the site answers to (`Host` and TLS SNI), without port. `*.example.jp`
+    /// answers for every name under example.jp (not example.jp itself); an exact name wins
+    /// over a wildcard, and a longer wildcard over a shorter one.
     pub hosts: Vec<String>,
-    /// Origin servers (`http://host:port`), used in turn; ones failing health checks are skipped.
+    /// Origin servers (`http://host:port` or `https://host:port`), used in turn; ones failing
+    /// health checks are skipped.
     pub origins: Vec<String>,
+    /// CA certificates (PEM) that `https://` origins' certificates must chain to; when absent,
+    /// the system's trusted roots. The name checked is the origin's host as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_ca: Option<PathBuf>,
     #[serde(default = "default_waf")]
     pub waf: WafMode,
     /// The name of a ruleset in `[edge.rulesets]`; needed unless `waf = "off"`.
@@ -110,9 +117,10 @@ pub struct SiteConfig {
     /// CRS paranoia level, 1 (few false positives) to 4.
     #[serde(default = "default_paranoia")]
     pub paranoia: u8,
-    /// Rule ids removed for this site only (`SecRuleRemoveById`), for false positives.
+    /// Rule ids removed for this site only (`SecRuleRemoveById`), for false positives: ids
+    /// (`942100`) or inclusive ranges (`"942100-942199"`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exclude_rules: Vec<u32>,
+    pub exclude_rules: Vec<RuleIds>,
     #[serde(default = "default_frame_options")]
     pub frame_options: FrameOptions,
     /// When set, `Content-Security-Policy: frame-ancestors VALUE` is added to responses whose
@@ -165,25 +173,82 @@ fn default_health_path() -> String {
     "/".into()
 }
 
-/// An origin as written in the configuration: `http://host:port` (port 80 when left out).
+/// One rule id or an inclusive range of them, written `942100` or `"942100-942199"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleIds {
+    pub first: u32,
+    pub last: u32,
+}
+
+impl RuleIds {
+    pub fn one(id: u32) -> RuleIds {
+        RuleIds { first: id, last: id }
+    }
+
+    pub fn parse(s: &str) -> Result<RuleIds, String> {
+        let num = |x: &str| x.trim().parse::<u32>().map_err(|_| format!("'{s}' is not a rule id or id range"));
+        let ids = match s.split_once('-') {
+            Some((a, b)) => RuleIds { first: num(a)?, last: num(b)? },
+            None => RuleIds::one(num(s)?),
+        };
+        if ids.first > ids.last {
+            return Err(format!("rule id range '{s}' ends before it starts"));
+        }
+        Ok(ids)
+    }
+}
+
+/// SecLang's form: `942100` or `942100-942199`.
+impl std::fmt::Display for RuleIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.first == self.last { write!(f, "{}", self.first) } else { write!(f, "{}-{}", self.first, self.last) }
+    }
+}
+
+impl Serialize for RuleIds {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.first == self.last { s.serialize_u32(self.first) } else { s.serialize_str(&self.to_string()) }
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleIds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Id(u32),
+            Text(String),
+        }
+        match Written::deserialize(d)? {
+            Written::Id(id) => Ok(RuleIds::one(id)),
+            Written::Text(t) => RuleIds::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// An origin as written in the configuration: `http://host:port` (port 80 when left out) or
+/// `https://host:port` (port 443).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginAddr {
     /// `host:port`, as sent in the request line's authority.
     pub authority: String,
+    /// Reached over TLS (`https://`).
+    pub tls: bool,
 }
 
 impl OriginAddr {
     pub fn parse(s: &str) -> Result<OriginAddr, String> {
-        let rest = match s.split_once("://") {
-            Some(("http", rest)) => rest,
+        let (tls, rest) = match s.split_once("://") {
+            Some(("http", rest)) => (false, rest),
+            Some(("https", rest)) => (true, rest),
             Some((scheme, _)) => {
-                return Err(format!("origin '{s}': only http:// origins are supported, not {scheme}://"));
+                return Err(format!("origin '{s}': only http:// and https:// origins are supported, not {scheme}://"));
             }
-            None => s,
+            None => (false, s),
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
-            return Err(format!("origin '{s}' must be http://host:port without a path"));
+            return Err(format!("origin '{s}' must be http(s)://host:port without a path"));
         }
         // `[v6]:port` or `host:port`; the port defaults to 80.
         let (host, port) = match rest.strip_prefix('[') {
@@ -198,18 +263,20 @@ impl OriginAddr {
         };
         let port = match port {
             Some(p) => p.parse::<u16>().ok().filter(|&p| p != 0),
-            None => Some(80),
+            None => Some(if tls { 443 } else { 80 }),
         };
         let Some(port) = port.filter(|_| host.len() > 2 || !host.starts_with('[')).filter(|_| !host.is_empty()) else {
             return Err(format!("origin '{s}': invalid host or port"));
         };
         let authority = format!("{host}:{port}");
-        Ok(OriginAddr { authority })
+        Ok(OriginAddr { authority, tls })
     }
 }
 
-/// A host name as sites list them: lower case, no port, no wildcard.
+/// A host name as sites list them: lower case, no port; `*.` may stand for the names under a
+/// domain (`*.example.jp`).
 pub fn valid_host(h: &str) -> bool {
+    let h = h.strip_prefix("*.").filter(|rest| rest.contains('.')).unwrap_or(h);
     !h.is_empty()
         && h.len() <= 253
         && h.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
@@ -262,7 +329,9 @@ pub fn check(edge: &EdgeConfig, tenants: &[&str], root: &FieldPath) -> Vec<Probl
             if !valid_host(h) {
                 problems.push(Problem::new(
                     p.key("hosts").index(j),
-                    format!("'{h}' is not a host name (lower case, without port or wildcard)"),
+                    format!(
+                        "'{h}' is not a host name (lower case, without port; `*.domain` for every name under domain)"
+                    ),
                 ));
             } else if let Some(prev) = hosts.insert(h, i) {
                 problems.push(Problem::new(
@@ -319,8 +388,27 @@ mod tests {
         assert_eq!(OriginAddr::parse("web.example.jp").unwrap().authority, "web.example.jp:80");
         assert_eq!(OriginAddr::parse("http://[::1]:81/").unwrap().authority, "[::1]:81");
         assert_eq!(OriginAddr::parse("[::1]").unwrap().authority, "[::1]:80");
-        assert!(OriginAddr::parse("https://x:1").is_err());
+        let tls = OriginAddr::parse("https://origin.example.jp").unwrap();
+        assert_eq!((tls.authority.as_str(), tls.tls), ("origin.example.jp:443", true));
+        assert!(OriginAddr::parse("ftp://x:1").is_err());
         assert!(OriginAddr::parse("http://x:0").is_err());
         assert!(OriginAddr::parse("http://x/a").is_err());
+    }
+
+    #[test]
+    fn rule_ids_and_ranges() {
+        assert_eq!(RuleIds::parse("942100").unwrap(), RuleIds::one(942100));
+        assert_eq!(RuleIds::parse("942100-942199").unwrap(), RuleIds { first: 942100, last: 942199 });
+        assert!(RuleIds::parse("942199-942100").is_err());
+        assert!(RuleIds::parse("94x").is_err());
+        assert_eq!(RuleIds { first: 1, last: 2 }.to_string(), "1-2");
+    }
+
+    #[test]
+    fn wildcard_hosts() {
+        assert!(valid_host("*.example.lg.jp"));
+        assert!(!valid_host("*.jp"));
+        assert!(!valid_host("a.*.jp"));
+        assert!(!valid_host("*example.jp"));
     }
 }

@@ -108,13 +108,15 @@ rules = ["crs/rules/*.conf"]
 # tenant = "midori"
 # hosts = ["www.city.midori.example.jp", "city.midori.example.jp"]
 # origins = ["http://10.1.0.10:80", "http://10.1.0.11:80"]
+# # For https:// origins: the CA (PEM) their certificates chain to; the system's roots when absent
+# # origin_ca = "certs/midori-origin-ca.pem"
 # # off, detect (log only) or block (the Japanese block page with the request id)
 # waf = "block"
 # ruleset = "crs"
 # # CRS paranoia level 1-4: higher finds more and needs more tuning
 # paranoia = 1
-# # Rules removed for this site only, for false positives (SecRuleRemoveById)
-# exclude_rules = [942100]
+# # Rules removed for this site only, for false positives (SecRuleRemoveById): ids or ranges
+# exclude_rules = [942100, "920000-920099"]
 # # Clickjacking: X-Frame-Options (deny, sameorigin or off) and CSP frame-ancestors, added
 # # when the origin sent none
 # frame_options = "sameorigin"

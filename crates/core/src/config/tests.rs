@@ -154,7 +154,7 @@ fn the_edge_example_site_is_valid() {
     let file = check(&text).unwrap();
     let site = &file.edge.sites[0];
     assert_eq!(site.tenant, "midori");
-    assert_eq!(site.exclude_rules, vec![942100]);
+    assert_eq!(site.exclude_rules, vec![edge::RuleIds::one(942100), edge::RuleIds { first: 920000, last: 920099 }]);
     assert_eq!(file.edge.rulesets["crs"].rules, vec!["crs/rules/*.conf"]);
 }
 
@@ -214,7 +214,7 @@ waf = "off"
 name = "b"
 tenant = "nobody"
 hosts = ["WWW.example.jp", "www.example.jp"]
-origins = ["https://x:1"]
+origins = ["ftp://x:1"]
 ruleset = "missing"
 paranoia = 5
 tls_cert = "c.pem"

@@ -139,6 +139,7 @@ pub fn site(name: &str, host: &str, origins: &[SocketAddr], waf: WafMode) -> Sit
         tenant: "midori".into(),
         hosts: vec![host.into()],
         origins: origins.iter().map(|a| format!("http://{a}")).collect(),
+        origin_ca: None,
         waf,
         ruleset: (waf != WafMode::Off).then(|| "crs".to_string()),
         paranoia: 1,

@@ -1,6 +1,7 @@
 //! Operators (`@rx`, `@pm`, `@within`, ...): parsed and compiled once per rule.
 
 mod ip;
+mod national_ids;
 mod rx;
 mod validate;
 
@@ -8,8 +9,7 @@ use std::path::Path;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-pub use rx::FANCY_FALLBACKS;
-use rx::Rx;
+pub use rx::{FANCY_FALLBACKS, Rx};
 pub use validate::{atoi, invalid_url_encoding};
 
 use crate::libinjection;
@@ -18,6 +18,8 @@ use crate::macros::{Macro, Resolve};
 #[derive(Debug)]
 enum Kind {
     Rx(Rx),
+    /// `@rx` whose pattern has `%{...}`: compiled per evaluation.
+    RxMacro(Macro),
     Pm(AhoCorasick, Vec<Vec<u8>>),
     Streq(Macro),
     Contains(Macro),
@@ -36,6 +38,8 @@ enum Kind {
     ValidateUrlEncoding,
     ValidateUtf8Encoding,
     VerifyCc(Rx),
+    /// `@verifyCPF`, `@verifySSN`, `@verifySVNR`: a regex match that passes the check.
+    VerifyId(Rx, fn(&[u8]) -> bool),
     DetectSqli,
     DetectXss,
     Unconditional,
@@ -74,6 +78,7 @@ impl Operator {
     fn compile(name: &str, param: &str, dir: &Path) -> Result<Kind, String> {
         let m = || Macro::parse(param);
         Ok(match name.to_ascii_lowercase().as_str() {
+            "rx" | "rxglobal" if param.contains("%{") => Kind::RxMacro(m()),
             "rx" | "rxglobal" => Kind::Rx(Rx::new(param)?),
             "pm" => pm(param.split_ascii_whitespace().map(|w| w.as_bytes().to_vec()).collect())?,
             "pmfromfile" | "pmf" => {
@@ -113,12 +118,20 @@ impl Operator {
             "validateurlencoding" => Kind::ValidateUrlEncoding,
             "validateutf8encoding" => Kind::ValidateUtf8Encoding,
             "verifycc" => Kind::VerifyCc(Rx::new(param)?),
+            "verifycpf" => Kind::VerifyId(Rx::new(param)?, national_ids::cpf),
+            "verifyssn" => Kind::VerifyId(Rx::new(param)?, national_ids::ssn),
+            "verifysvnr" => Kind::VerifyId(Rx::new(param)?, national_ids::svnr),
             "detectsqli" => Kind::DetectSqli,
             "detectxss" => Kind::DetectXss,
             "unconditionalmatch" => Kind::Unconditional,
             "nomatch" => Kind::NoMatch,
             other => return Err(format!("unsupported operator '@{other}'")),
         })
+    }
+
+    /// The parameter with its `%{...}` expanded (as the error log shows it).
+    pub fn param_expanded(&self, r: &dyn Resolve) -> Vec<u8> {
+        if self.param.contains("%{") { Macro::parse(&self.param).expand(r) } else { self.param.clone().into_bytes() }
     }
 
     /// Evaluates against one value; `want` asks for captures (group 0 for non-regex matches).
@@ -133,6 +146,15 @@ impl Operator {
         let found = |b: bool, what: &[u8]| (b, if b && want { Some(vec![what.to_vec()]) } else { None });
         match &self.kind {
             Kind::Rx(rx) => {
+                if want {
+                    let c = rx.captures(input);
+                    (c.is_some(), c)
+                } else {
+                    (rx.is_match(input), None)
+                }
+            }
+            Kind::RxMacro(m) => {
+                let Ok(rx) = Rx::new(&String::from_utf8_lossy(&m.expand(r))) else { return (false, None) };
                 if want {
                     let c = rx.captures(input);
                     (c.is_some(), c)
@@ -185,6 +207,13 @@ impl Operator {
                 let hit = match rx {
                     Rx::Bytes(re) => re.find_iter(input).any(|m| validate::luhn(m.as_bytes())),
                     Rx::Fancy(_) => rx.captures(input).is_some_and(|c| validate::luhn(&c[0])),
+                };
+                found(hit, input)
+            }
+            Kind::VerifyId(rx, valid) => {
+                let hit = match rx {
+                    Rx::Bytes(re) => re.find_iter(input).any(|m| valid(m.as_bytes())),
+                    Rx::Fancy(_) => rx.captures(input).is_some_and(|c| valid(&c[0])),
                 };
                 found(hit, input)
             }

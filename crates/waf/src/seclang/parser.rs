@@ -11,7 +11,7 @@ use super::include;
 use super::lexer::{Directive, lex};
 use crate::operators::Operator;
 use crate::rule::{Disruptive, EngineMode, Rule, id_range};
-use crate::ruleset::{Item, Ruleset, Settings};
+use crate::ruleset::{Item, LimitAction, Ruleset, Settings};
 use crate::variables::parse_targets;
 
 enum Entry {
@@ -68,7 +68,7 @@ impl Loader {
 
     /// Loads SecLang text; `name` labels errors and `dir` resolves `Include` and data files.
     pub fn load_str(&mut self, text: &str, name: &str, dir: &Path) -> Result<(), ParseError> {
-        for d in lex(text, name)? {
+        for d in lex(text) {
             self.directive(&d, name, dir).map_err(|reason| ParseError::at(name, d.line, reason))?;
         }
         Ok(())
@@ -110,11 +110,17 @@ impl Loader {
             "secdefaultaction" => {
                 let actions = split_actions(arg(0)?)?;
                 let phase = phase_of(&actions)?.ok_or("SecDefaultAction needs a phase")?;
-                if !actions
-                    .iter()
-                    .any(|a| matches!(a.name.as_str(), "pass" | "deny" | "block" | "drop" | "allow" | "redirect"))
+                // `block` defers to the default action, so it cannot be one.
+                if !actions.iter().any(|a| matches!(a.name.as_str(), "pass" | "deny" | "drop" | "allow" | "redirect")) {
+                    return Err("SecDefaultAction must specify a disruptive action".into());
+                }
+                if let Some(a) =
+                    actions.iter().find(|a| matches!(a.name.as_str(), "id" | "chain" | "skip" | "skipafter"))
                 {
-                    return Err("SecDefaultAction needs a disruptive action".into());
+                    return Err(format!("the action '{}' is not suitable to be part of SecDefaultAction", a.name));
+                }
+                if self.defaults.contains_key(&phase) {
+                    return Err(format!("SecDefaultAction can be given once per phase; phase {phase} has one already"));
                 }
                 self.defaults.insert(phase, actions);
             }
@@ -124,7 +130,12 @@ impl Loader {
             "secrequestbodylimit" => self.settings.request_body_limit = size(0)?,
             "secrequestbodynofileslimit" => self.settings.request_body_no_files_limit = size(0)?,
             "secresponsebodylimit" => self.settings.response_body_limit = size(0)?,
-            "secargumentslimit" => self.settings.args_limit = size(0)?,
+            "secargumentslimit" => self.settings.args_limit = Some(size(0)?),
+            "secuploadfilelimit" => self.settings.upload_file_limit = size(0)?,
+            "secrequestbodyjsondepthlimit" => self.settings.json_depth_limit = size(0)?,
+            "secunicodemapfile" => unicode_map_file(&d.args, dir)?,
+            "secrequestbodylimitaction" => self.settings.request_body_limit_action = limit_action(arg(0)?)?,
+            "secresponsebodylimitaction" => self.settings.response_body_limit_action = limit_action(arg(0)?)?,
             "secresponsebodymimetype" => self
                 .settings
                 .response_mime_types
@@ -186,7 +197,6 @@ impl Loader {
             | "seccollectiontimeout"
             | "secargumentseparator"
             | "seccookieformat"
-            | "secunicodemapfile"
             | "secunicodecodepage"
             | "secstatusengine"
             | "sectmpdir"
@@ -205,13 +215,11 @@ impl Loader {
             | "secpcrematchlimit"
             | "secpcrematchlimitrecursion"
             | "secrequestbodyinmemorylimit"
-            | "secrequestbodylimitaction"
-            | "secresponsebodylimitaction"
             | "secserversignature"
             | "secuploaddir"
             | "secuploadkeepfiles"
+            | "sectmpsaveuploadedfiles"
             | "secuploadfilemode"
-            | "secuploadfilelimit"
             | "secxmlexternalentity"
             | "secwebappid"
             | "sechashengine"
@@ -222,9 +230,7 @@ impl Loader {
             | "secgeolookupdb"
             | "secsensorid"
             | "secconnengine"
-            | "secremoterules"
             | "secremoterulesfailaction"
-            | "secrequestbodyjsondepthlimit"
             | "sechttpblkey"
             | "secinterceptonerror"
             | "secruleperftime"
@@ -236,6 +242,9 @@ impl Loader {
             | "secguardianlog"
             | "secchrootdir"
             | "secreadstatechrootdir" => {}
+            "secremoterules" => {
+                return Err("SecRemoteRules is not supported: mamori never downloads rules at run time".into());
+            }
             other => return Err(format!("unknown directive '{other}'")),
         }
         Ok(())
@@ -274,26 +283,31 @@ impl Loader {
             return Ok(());
         }
         let phase = phase_of(&actions)?.unwrap_or(2);
-        if let Some(d) = self.defaults.get(&phase) {
-            let d: Vec<RawAction> = d
-                .iter()
-                .filter(|a| !matches!(a.name.as_str(), "id" | "phase" | "chain" | "skip" | "skipafter"))
-                .cloned()
-                .collect();
-            rule.apply_actions(&d)?;
-        } else {
-            rule.disruptive = Some(Disruptive::Pass);
-        }
+        // As in libmodsecurity, a rule takes the default's other actions, but its disruptive
+        // action only through `block`; a rule with none passes.
+        let is_disruptive =
+            |a: &RawAction| matches!(a.name.as_str(), "pass" | "deny" | "block" | "drop" | "allow" | "redirect");
+        let defaults = self.defaults.get(&phase).map(Vec::as_slice).unwrap_or(&[]);
+        let inherited: Vec<RawAction> = defaults
+            .iter()
+            .filter(|a| {
+                !matches!(a.name.as_str(), "id" | "phase" | "chain" | "skip" | "skipafter") && !is_disruptive(a)
+            })
+            .cloned()
+            .collect();
+        rule.apply_actions(&inherited)?;
         rule.apply_actions(&actions)?;
-        // `block` takes the phase's default disruptive action.
         if rule.disruptive == Some(Disruptive::Block) {
-            let default_denies = self
-                .defaults
-                .get(&phase)
-                .is_some_and(|d| d.iter().any(|a| matches!(a.name.as_str(), "deny" | "drop" | "block" | "redirect")));
-            if !default_denies {
-                rule.disruptive = Some(Disruptive::Pass);
-            }
+            let mut by_default = Rule::new(file, line);
+            let default_disruptive: Vec<RawAction> =
+                defaults.iter().filter(|a| is_disruptive(a) && a.name != "block").cloned().collect();
+            by_default.apply_actions(&default_disruptive)?;
+            rule.disruptive = match by_default.disruptive {
+                Some(d @ (Disruptive::Deny | Disruptive::Drop | Disruptive::Redirect(_))) => Some(d),
+                _ => Some(Disruptive::Pass),
+            };
+        } else if rule.disruptive.is_none() {
+            rule.disruptive = Some(Disruptive::Pass);
         }
         // Rules without an id are accepted (libmodsecurity does), but cannot be targeted.
         if rule.id != 0 && self.entries.iter().any(|e| matches!(e, Entry::Rule(r) if r.id == rule.id)) {
@@ -303,16 +317,9 @@ impl Loader {
         Ok(())
     }
 
+    /// A last rule that asks for a chain but has none is kept, as libmodsecurity keeps it: it
+    /// never completes a match.
     pub fn build(self) -> Result<Ruleset, ParseError> {
-        if let Some(Entry::Rule(r)) = self.entries.last()
-            && last_link(r).wants_chain
-        {
-            return Err(ParseError::at(
-                &r.file,
-                r.line,
-                format!("rule {} ends its chain without a chained rule", r.id),
-            ));
-        }
         let mut rs = Ruleset { settings: self.settings, phases: Default::default() };
         for e in self.entries {
             match e {
@@ -338,6 +345,30 @@ impl Loader {
             }
         }
         Ok(rs)
+    }
+}
+
+/// `SecUnicodeMapFile FILE CODEPAGE`: the file must exist (it is not used: `t:urlDecodeUni`
+/// maps `%uXXXX` by its low byte, as ModSecurity does without a map).
+fn unicode_map_file(args: &[String], dir: &Path) -> Result<(), String> {
+    let (code_page, file) = match args.split_last() {
+        Some((cp, file)) if !file.is_empty() => (cp, file.join(" ")),
+        _ => return Err("SecUnicodeMapFile needs a file and a code page".into()),
+    };
+    if code_page.parse::<u32>().is_err() {
+        return Err(format!("SecUnicodeMapFile: invalid code page '{code_page}'"));
+    }
+    if !dir.join(&file).is_file() {
+        return Err(format!("failed to locate the unicode map file from: {file}"));
+    }
+    Ok(())
+}
+
+fn limit_action(v: &str) -> Result<LimitAction, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "reject" => Ok(LimitAction::Reject),
+        "processpartial" => Ok(LimitAction::ProcessPartial),
+        _ => Err(format!("body limit action must be Reject or ProcessPartial, got '{v}'")),
     }
 }
 

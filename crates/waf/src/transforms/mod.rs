@@ -1,6 +1,7 @@
 //! Transformations (`t:`), with ModSecurity v2's semantics.
 
 mod decode;
+mod php_args_names;
 mod text;
 
 use std::borrow::Cow;
@@ -41,6 +42,7 @@ transforms! {
     Md5 = ["md5"] => text::md5,
     NormalisePath = ["normalisepath", "normalizepath"] => text::normalise_path,
     NormalisePathWin = ["normalisepathwin", "normalizepathwin"] => text::normalise_path_win,
+    PhpArgsNames = ["phpargsnames"] => php_args_names::php_args_names,
     ParityEven7bit = ["parityeven7bit"] => text::parity_even,
     ParityOdd7bit = ["parityodd7bit"] => text::parity_odd,
     ParityZero7bit = ["parityzero7bit"] => text::parity_zero,
