@@ -63,24 +63,34 @@ impl ServerCertVerifier for AnyCertificate {
 /// A client that verifies the server's certificate and name: against the PEM certificates of
 /// `ca_file` (a prefecture's internal CA) or, without one, the public web roots.
 pub fn verified(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut &pem[..])
-                .collect::<Result<_, _>>()
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            let (added, _) = roots.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(format!("{}: no usable CA certificate in the file", path.display()));
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
+    let roots = match ca_file {
+        Some(path) => roots_from_pem_file(path)?,
+        None => rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() },
+    };
+    verifying(roots)
+}
+
+/// A client that verifies servers against `roots`.
+pub fn verifying(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, String> {
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("TLS settings: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// The CA certificates of a PEM file; an error naming the file when it holds none or a bad one.
+pub fn roots_from_pem_file(path: &Path) -> Result<rustls::RootCertStore, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        let cert: CertificateDer<'static> =
+            cert.map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
+        roots.add(cert).map_err(|e| format!("{}: unusable CA certificate: {e}", path.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("{}: no certificate in the file", path.display()));
+    }
+    Ok(roots)
 }

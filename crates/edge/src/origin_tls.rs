@@ -21,29 +21,10 @@ pub fn client_config(trust: Trust<'_>) -> Result<Arc<ClientConfig>, String> {
     let roots = match trust {
         Trust::Nothing => RootCertStore::empty(),
         Trust::System(roots) => roots.clone(),
-        Trust::CaFile(path) => ca_file(path)?,
+        Trust::CaFile(path) => mamori_core::tls_client::roots_from_pem_file(path)?,
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     // ALPN is left empty: the connector offers HTTP/1.1, the only protocol the client speaks.
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS settings: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
-fn ca_file(path: &Path) -> Result<RootCertStore, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut roots = RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        let cert = cert.map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
-        roots.add(cert).map_err(|e| format!("{}: unusable CA certificate: {e}", path.display()))?;
-    }
-    if roots.is_empty() {
-        return Err(format!("{}: no certificate in the file", path.display()));
-    }
-    Ok(roots)
+    mamori_core::tls_client::verifying(roots)
 }
 
 /// The system's trusted roots (the OS certificate store); an error when none can be read,
