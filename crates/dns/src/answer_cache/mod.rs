@@ -12,7 +12,8 @@ use std::hash::{BuildHasher, BuildHasherDefault};
 use std::sync::{Arc, RwLock};
 
 use rustc_hash::FxHasher;
-use serde_json::Value;
+
+use crate::query_log::{AnswerLog, HeaderFlags};
 
 pub use wire::{PlainQuery, plain_query, ttl_fields};
 
@@ -29,9 +30,10 @@ pub struct CachedAnswer {
     /// The whole response; id, RD, CD and the question name's case are patched per query.
     wire: Box<[u8]>,
     pub rcode: &'static str,
-    pub flags: Vec<&'static str>,
-    pub answers: Vec<Value>,
-    pub resolved: Vec<String>,
+    /// The answer's header flags for the log (RD is the query's).
+    pub flags: HeaderFlags,
+    /// The answer records as the query log writes them.
+    pub log: AnswerLog,
     /// For recursive answers: when stored (resolver clock, seconds), the TTL fields to count
     /// down, and how long the answer lives (its shortest TTL).
     aging: Option<Aging>,
@@ -46,15 +48,8 @@ struct Aging {
 }
 
 impl CachedAnswer {
-    /// `flags`: the header flags the log lists after RD (AA, RA, TC).
-    pub fn new(
-        wire: Vec<u8>,
-        rcode: &'static str,
-        flags: Vec<&'static str>,
-        answers: Vec<Value>,
-        resolved: Vec<String>,
-    ) -> CachedAnswer {
-        CachedAnswer { wire: wire.into_boxed_slice(), rcode, flags, answers, resolved, aging: None, finding: None }
+    pub fn new(wire: Vec<u8>, rcode: &'static str, flags: HeaderFlags, log: AnswerLog) -> CachedAnswer {
+        CachedAnswer { wire: wire.into_boxed_slice(), rcode, flags, log, aging: None, finding: None }
     }
 
     /// A recursive answer stored at `now`: it ages and expires. `None` when the message's
@@ -136,6 +131,10 @@ mod tests {
     use super::*;
     use crate::service::Transport;
 
+    fn aa() -> HeaderFlags {
+        HeaderFlags { authoritative: true, ..HeaderFlags::default() }
+    }
+
     #[test]
     fn a_stored_answer_takes_the_id_flags_and_case_of_each_query() {
         let first = {
@@ -152,7 +151,7 @@ mod tests {
         second[13] = b'W';
         let cache = AnswerCache::default();
         let q1 = plain_query(&first, Transport::Udp, 1232).unwrap();
-        cache.insert(q1.key(), CachedAnswer::new(first.clone(), "NOERROR", vec!["AA"], vec![], vec![]));
+        cache.insert(q1.key(), CachedAnswer::new(first.clone(), "NOERROR", aa(), AnswerLog::none()));
         let q2 = plain_query(&second, Transport::Udp, 1232).unwrap();
         let reply = cache.get(q2.key()).unwrap().reply_to(&q2, &second, 0);
         assert_eq!(reply, second);
@@ -172,7 +171,7 @@ mod tests {
         ));
         m.set_edns(hickory_proto::op::Edns::new());
         let wire = m.to_vec().unwrap();
-        let cached = CachedAnswer::new(wire.clone(), "NOERROR", vec!["RA"], vec![], vec![]).aging(100).unwrap();
+        let cached = CachedAnswer::new(wire.clone(), "NOERROR", aa(), AnswerLog::none()).aging(100).unwrap();
         assert_eq!(cached.age(110), Some(10));
         assert_eq!(cached.age(160), None);
         let q = plain_query(&query, Transport::Udp, 1232).unwrap();
