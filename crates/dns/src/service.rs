@@ -18,7 +18,7 @@ use crate::answer_cache::{CachedAnswer, plain_query};
 use crate::detect::{DetectSettings, Detector};
 use crate::events::{finding_alert, rpz_alert};
 use crate::metrics::DnsMetrics;
-use crate::query_log::{AnswerLog, HeaderFlags, QueryLogBatch, QueryRecord};
+use crate::query_log::{AnswerLog, HeaderFlags, LoggedAnswers, QueryLogBatch, QueryRecord};
 use crate::resolver::Resolver;
 use crate::rpz::{Action, Hit, PolicySet, Trigger, local_answer};
 use crate::state::DnsState;
@@ -298,7 +298,7 @@ impl DnsService {
             duration_ns: hit.duration_ns,
             reason: None,
         };
-        batch.push(&record, &cached.log, Timestamp::now());
+        batch.push(&record, cached.log(), Timestamp::now());
         if cached.finding.is_some() || nxdomain_storm.is_some() {
             let alerts: Vec<_> =
                 cached.finding.iter().chain(nxdomain_storm.as_ref()).map(|f| finding_alert(&record, f)).collect();
@@ -354,7 +354,7 @@ impl DnsService {
                         duration_ns: 0,
                         reason: Some(&rejected.reason),
                     };
-                    self.log_one(&record, &AnswerLog::none()).await;
+                    self.log_one(&record, AnswerLog::none().view()).await;
                 }
                 tsig::error_answer(packet, &rejected).map_or(Reply::Nothing, Reply::One)
             }
@@ -753,7 +753,7 @@ impl DnsService {
                 duration_ns: started.elapsed().as_nanos() as u64,
                 reason: Some(&reason),
             };
-            self.log_one(&record, &AnswerLog::none()).await;
+            self.log_one(&record, AnswerLog::none().view()).await;
         }
         match response.to_vec() {
             Ok(b) => Reply::One(b),
@@ -805,14 +805,14 @@ impl DnsService {
             }
         }
         let Some(events) = &self.events else { return };
-        self.log_one(&record, &AnswerLog::of(&outcome.answers)).await;
+        self.log_one(&record, AnswerLog::of(&outcome.answers).view()).await;
         for a in alerts {
             events.record(a).await;
         }
     }
 
     /// The log event of one query answered on the full path, handed over at once.
-    async fn log_one(&self, record: &QueryRecord<'_>, answers: &AnswerLog) {
+    async fn log_one(&self, record: &QueryRecord<'_>, answers: LoggedAnswers<'_>) {
         let mut batch = QueryLogBatch::new();
         batch.push(record, answers, Timestamp::now());
         self.flush_log(&mut batch).await;

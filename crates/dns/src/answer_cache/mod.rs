@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use rustc_hash::FxHasher;
 
-use crate::query_log::{AnswerLog, HeaderFlags};
+use crate::query_log::{AnswerLog, HeaderFlags, LoggedAnswers};
 
 pub use wire::{PlainQuery, plain_query, ttl_fields};
 
@@ -27,13 +27,16 @@ type Shard = RwLock<HashMap<Box<[u8]>, Arc<CachedAnswer>, Hasher>>;
 
 /// One finished answer and what the query log says about it.
 pub struct CachedAnswer {
-    /// The whole response; id, RD, CD and the question name's case are patched per query.
-    wire: Box<[u8]>,
+    /// The whole response (id, RD, CD and the question name's case are patched per query),
+    /// then the text of its answers for the query log: one allocation, so that a query reads
+    /// both from neighbouring cache lines.
+    bytes: Box<[u8]>,
+    wire_len: usize,
+    /// Where the log's answers end in the log text.
+    answers_end: usize,
     pub rcode: &'static str,
     /// The answer's header flags for the log (RD is the query's).
     pub flags: HeaderFlags,
-    /// The answer records as the query log writes them.
-    pub log: AnswerLog,
     /// For recursive answers: when stored (resolver clock, seconds), the TTL fields to count
     /// down, and how long the answer lives (its shortest TTL).
     aging: Option<Aging>,
@@ -49,13 +52,34 @@ struct Aging {
 
 impl CachedAnswer {
     pub fn new(wire: Vec<u8>, rcode: &'static str, flags: HeaderFlags, log: AnswerLog) -> CachedAnswer {
-        CachedAnswer { wire: wire.into_boxed_slice(), rcode, flags, log, aging: None, finding: None }
+        let (text, answers_end) = log.into_parts();
+        let wire_len = wire.len();
+        let mut bytes = wire;
+        bytes.extend_from_slice(text.as_bytes());
+        CachedAnswer {
+            bytes: bytes.into_boxed_slice(),
+            wire_len,
+            answers_end,
+            rcode,
+            flags,
+            aging: None,
+            finding: None,
+        }
+    }
+
+    fn wire(&self) -> &[u8] {
+        &self.bytes[..self.wire_len]
+    }
+
+    /// The answer records as the query log writes them.
+    pub fn log(&self) -> LoggedAnswers<'_> {
+        LoggedAnswers::split(&self.bytes[self.wire_len..], self.answers_end)
     }
 
     /// A recursive answer stored at `now`: it ages and expires. `None` when the message's
     /// records cannot be walked or it would not live a second.
     pub fn aging(mut self, now: u64) -> Option<CachedAnswer> {
-        let ttls = ttl_fields(&self.wire)?;
+        let ttls = ttl_fields(self.wire())?;
         let lifetime = ttls.iter().map(|t| t.1).min()?;
         if lifetime == 0 {
             return None;
@@ -78,7 +102,7 @@ impl CachedAnswer {
     /// The answer to `query` (in `packet`): the stored message with the query's id, RD and CD
     /// flags and the question name exactly as the client wrote it (RFC 1035 §7.3, 0x20 case).
     pub fn reply_to(&self, query: &PlainQuery, packet: &[u8], age: u32) -> Vec<u8> {
-        let mut reply = self.wire.to_vec();
+        let mut reply = self.wire().to_vec();
         if let Some(aging) = self.aging.as_ref().filter(|_| age > 0) {
             for &(at, ttl) in aging.ttls.iter() {
                 let at = at as usize;

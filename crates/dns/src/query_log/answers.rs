@@ -1,30 +1,57 @@
 //! The answer part of a query-log record (`dns.answers`, `dns.resolved_ip`), rendered to JSON
-//! once per answer: a cached answer keeps it and every query it serves copies the bytes.
+//! once per answer: a cached answer keeps the text next to its wire message and every query it
+//! serves copies the bytes.
 
 use hickory_proto::rr::Record;
 use serde_json::{Value, json};
 
+/// The JSON of `dns.answers`, followed by that of `dns.resolved_ip` when the answer holds
+/// addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerLog {
-    /// `[{"class":..,"data":..,"name":..,"ttl":..,"type":..}, ...]`
-    pub(super) answers: Box<str>,
-    /// `["192.0.2.1", ...]`, or `None` when the answer holds no address.
-    pub(super) resolved_ip: Option<Box<str>>,
+    text: String,
+    answers_end: usize,
 }
 
 impl AnswerLog {
     pub fn of(records: &[Record]) -> AnswerLog {
         let answers: Vec<Value> = records.iter().map(answer_json).collect();
         let resolved: Vec<String> = records.iter().filter_map(crate::rpz::record_ip).map(|ip| ip.to_string()).collect();
-        AnswerLog {
-            answers: Value::from(answers).to_string().into_boxed_str(),
-            resolved_ip: (!resolved.is_empty()).then(|| json!(resolved).to_string().into_boxed_str()),
+        let mut text = Value::from(answers).to_string();
+        let answers_end = text.len();
+        if !resolved.is_empty() {
+            text.push_str(&json!(resolved).to_string());
         }
+        AnswerLog { text, answers_end }
     }
 
     /// No answer records.
     pub fn none() -> AnswerLog {
-        AnswerLog { answers: "[]".into(), resolved_ip: None }
+        AnswerLog { text: "[]".into(), answers_end: 2 }
+    }
+
+    pub fn view(&self) -> LoggedAnswers<'_> {
+        LoggedAnswers::split(self.text.as_bytes(), self.answers_end)
+    }
+
+    /// The text and where its answers end, for a cache that keeps them elsewhere.
+    pub fn into_parts(self) -> (String, usize) {
+        (self.text, self.answers_end)
+    }
+}
+
+/// An [`AnswerLog`]'s text, wherever it is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct LoggedAnswers<'a> {
+    pub(super) answers: &'a [u8],
+    pub(super) resolved_ip: Option<&'a [u8]>,
+}
+
+impl<'a> LoggedAnswers<'a> {
+    /// `text` laid out as [`AnswerLog`] lays it out, its answers ending at `answers_end`.
+    pub fn split(text: &'a [u8], answers_end: usize) -> LoggedAnswers<'a> {
+        let (answers, resolved) = text.split_at(answers_end);
+        LoggedAnswers { answers, resolved_ip: (!resolved.is_empty()).then_some(resolved) }
     }
 }
 

@@ -6,12 +6,15 @@
 use jiff::Timestamp;
 use mamori_core::sink::EncodedEvents;
 
-use super::answers::AnswerLog;
+use super::answers::LoggedAnswers;
 use super::record::{QueryRecord, write_query_event};
 
-/// A batch this large is handed over before the next packet is read.
-const FULL_EVENTS: usize = 256;
-const FULL_BYTES: usize = 256 * 1024;
+/// A batch this large is handed over before the next packet is read: small enough to stay in
+/// the CPU's cache while it is written.
+const FULL_EVENTS: usize = 128;
+const FULL_BYTES: usize = 96 * 1024;
+/// Reserved at a batch's first record, so that a growing batch is never copied.
+const RESERVE_BYTES: usize = FULL_BYTES + 32 * 1024;
 
 #[derive(Default)]
 pub struct QueryLogBatch {
@@ -23,8 +26,13 @@ impl QueryLogBatch {
         QueryLogBatch::default()
     }
 
-    pub fn push(&mut self, q: &QueryRecord<'_>, answers: &AnswerLog, now: Timestamp) {
-        self.records.push_with(|out| write_query_event(q, answers, now, out));
+    pub fn push(&mut self, q: &QueryRecord<'_>, answers: LoggedAnswers<'_>, now: Timestamp) {
+        self.records.push_with(|out| {
+            if out.capacity() == 0 {
+                out.reserve(RESERVE_BYTES);
+            }
+            write_query_event(q, answers, now, out)
+        });
     }
 
     pub fn is_empty(&self) -> bool {

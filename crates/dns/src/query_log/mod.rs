@@ -10,7 +10,7 @@ mod clock;
 mod json;
 mod record;
 
-pub use answers::AnswerLog;
+pub use answers::{AnswerLog, LoggedAnswers};
 pub use batch::QueryLogBatch;
 pub use record::{HeaderFlags, QueryRecord, write_query_event};
 

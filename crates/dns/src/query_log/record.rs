@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use jiff::Timestamp;
 
-use super::answers::AnswerLog;
+use super::answers::LoggedAnswers;
 use super::clock::write_timestamp;
 use super::json::Json;
 use crate::rpz::{Action, Hit};
@@ -66,7 +66,7 @@ impl QueryRecord<'_> {
 }
 
 /// Appends the JSON record of `q`'s event, answered with `answers`, stamped `now`, to `out`.
-pub fn write_query_event(q: &QueryRecord<'_>, answers: &AnswerLog, now: Timestamp, out: &mut Vec<u8>) {
+pub fn write_query_event(q: &QueryRecord<'_>, answers: LoggedAnswers<'_>, now: Timestamp, out: &mut Vec<u8>) {
     let mut w = Json(out);
     let (blocked, refused) = (q.blocked(), q.refused());
     w.raw(b"{\"@timestamp\":\"");
@@ -120,9 +120,9 @@ pub fn write_query_event(q: &QueryRecord<'_>, answers: &AnswerLog, now: Timestam
 }
 
 /// `"dns":{...}`
-fn write_dns(w: &mut Json<'_>, q: &QueryRecord<'_>, answers: &AnswerLog) {
+fn write_dns(w: &mut Json<'_>, q: &QueryRecord<'_>, answers: LoggedAnswers<'_>) {
     w.raw(b"\"dns\":{\"answers\":");
-    w.raw(answers.answers.as_bytes());
+    w.raw(answers.answers);
     w.raw(b",\"header_flags\":[");
     for (i, flag) in q.flags.names().enumerate() {
         if i > 0 {
@@ -139,9 +139,9 @@ fn write_dns(w: &mut Json<'_>, q: &QueryRecord<'_>, answers: &AnswerLog) {
     w.next_key("type");
     w.str(q.qtype);
     w.raw(b"}");
-    if let Some(resolved) = &answers.resolved_ip {
+    if let Some(resolved) = answers.resolved_ip {
         w.next_key("resolved_ip");
-        w.raw(resolved.as_bytes());
+        w.raw(resolved);
     }
     w.next_key("response_code");
     w.str(q.rcode);

@@ -95,7 +95,7 @@ fn previous_form(q: &QueryRecord<'_>, records: &[Record], now: Timestamp, id: &s
 fn assert_same_as_before(q: &QueryRecord<'_>, records: &[Record]) {
     let now = Timestamp::now();
     let mut out = Vec::new();
-    write_query_event(q, &AnswerLog::of(records), now, &mut out);
+    write_query_event(q, AnswerLog::of(records).view(), now, &mut out);
     let written: Value =
         serde_json::from_slice(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out)));
     let id = written["event"]["id"].as_str().expect("an event id");
@@ -213,7 +213,7 @@ fn a_batch_holds_one_record_per_query() {
     assert!(batch.is_empty());
     let q = record("www.example.", Some("midori"));
     for _ in 0..3 {
-        batch.push(&q, &AnswerLog::none(), Timestamp::now());
+        batch.push(&q, AnswerLog::none().view(), Timestamp::now());
     }
     let records = batch.take();
     assert!(batch.is_empty());
