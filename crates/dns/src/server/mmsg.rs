@@ -157,3 +157,40 @@ fn send_some(fd: std::os::fd::RawFd, replies: &[(Vec<u8>, usize)], inbox: &Inbox
     let n = unsafe { libc::sendmmsg(fd, headers.as_mut_ptr(), count as libc::c_uint, libc::MSG_DONTWAIT) };
     if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Datagrams from two clients come in together and each gets its own answer back.
+    #[tokio::test]
+    async fn every_datagram_of_a_batch_is_answered_to_its_sender() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let clients: Vec<std::net::UdpSocket> =
+            (0..2).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+        for (i, c) in clients.iter().enumerate() {
+            c.send_to(format!("query {i}").as_bytes(), addr).unwrap();
+            c.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        }
+        let mut inbox = Inbox::new();
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            server.readable().await.unwrap();
+            let Ok(count) = inbox.receive(&server) else { continue };
+            let mut outbox = Outbox::default();
+            for slot in 0..count {
+                let (packet, sender) = inbox.datagram(slot).expect("an IPv4 sender");
+                seen.push((String::from_utf8(packet.to_vec()).unwrap(), sender));
+                outbox.push([b"answer to ", packet].concat(), slot);
+            }
+            outbox.send(&server, &inbox).await;
+        }
+        for (i, c) in clients.iter().enumerate() {
+            assert!(seen.contains(&(format!("query {i}"), c.local_addr().unwrap())));
+            let mut buf = [0u8; 64];
+            let (n, from) = c.recv_from(&mut buf).unwrap();
+            assert_eq!((&buf[..n], from), (format!("answer to query {i}").as_bytes(), addr));
+        }
+    }
+}
