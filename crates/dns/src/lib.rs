@@ -5,8 +5,8 @@
 //! Layout: `zone` (master files and the authoritative lookup), `answer_cache`
 //! (finished authoritative answers as wire messages), `catalog` (all zones),
 //! `rpz` (policy zones), `resolver` (cache, forwarders, iteration), `service` (one query from
-//! bytes to bytes), `server` (UDP and TCP listeners), `events` and `detect` (log and alerts),
-//! `build` (from the configuration).
+//! bytes to bytes), `server` (UDP and TCP listeners), `query_log` (one JSON record per query,
+//! batched), `events` and `detect` (alerts), `build` (from the configuration).
 
 pub mod answer_cache;
 pub mod build;
@@ -15,6 +15,7 @@ pub mod detect;
 pub mod events;
 pub mod metrics;
 pub mod notify;
+pub mod query_log;
 pub mod resolver;
 pub mod rpz;
 pub mod server;

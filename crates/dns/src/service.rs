@@ -9,14 +9,16 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
+use jiff::Timestamp;
 use mamori_core::event_writer::EventWriter;
 
 use prometheus_client::metrics::counter::Counter;
 
 use crate::answer_cache::{CachedAnswer, plain_query};
 use crate::detect::{DetectSettings, Detector};
-use crate::events::{QueryRecord, answers_json, finding_alert, query_event, query_event_with, rpz_alert};
+use crate::events::{finding_alert, rpz_alert};
 use crate::metrics::DnsMetrics;
+use crate::query_log::{AnswerLog, HeaderFlags, LoggedAnswers, QueryLogBatch, QueryRecord};
 use crate::resolver::Resolver;
 use crate::rpz::{Action, Hit, PolicySet, Trigger, local_answer};
 use crate::state::DnsState;
@@ -137,6 +139,16 @@ impl Outcome {
     fn refused(kind: &'static str, reason: String) -> Outcome {
         Outcome { reason: Some(reason), ..Outcome::new(kind, ResponseCode::Refused) }
     }
+
+    /// The answer's header flags the log lists (RD comes from the query).
+    fn header_flags(&self) -> HeaderFlags {
+        HeaderFlags {
+            recursion_desired: false,
+            authoritative: self.authoritative,
+            recursion_available: self.recursion_available,
+            truncated: self.truncated,
+        }
+    }
 }
 
 impl DnsService {
@@ -195,8 +207,19 @@ impl DnsService {
     /// down the full path ([`DnsService::handle`]).
     pub async fn handle_cached(&self, packet: &[u8], client: SocketAddr, transport: Transport) -> Option<Vec<u8>> {
         let (reply, hit) = self.answer_cached(packet, client, transport)?;
-        self.log_cached(hit).await;
+        let mut log = QueryLogBatch::new();
+        self.log_cached(hit, &mut log).await;
+        self.flush_log(&mut log).await;
         Some(reply)
+    }
+
+    /// Hands the query-log records in `batch` to the log store.
+    pub async fn flush_log(&self, batch: &mut QueryLogBatch) {
+        if let Some(events) = &self.events
+            && !batch.is_empty()
+        {
+            events.record_encoded(batch.take()).await;
+        }
     }
 
     /// [`DnsService::handle_cached`] in two halves, so that a listener sends the reply before
@@ -248,8 +271,9 @@ impl DnsService {
         Some((reply, hit))
     }
 
-    /// The log event and alerts of an answer from [`DnsService::answer_cached`].
-    pub async fn log_cached(&self, hit: CachedHit) {
+    /// The log event of an answer from [`DnsService::answer_cached`], into `batch` (see
+    /// [`DnsService::flush_log`]), and its alerts, if any.
+    pub async fn log_cached(&self, hit: CachedHit, batch: &mut QueryLogBatch) {
         let cached = &hit.cached;
         let nxdomain_storm = if hit.recursive && cached.rcode == "NXDOMAIN" {
             self.detector.count_nxdomain(crate::server::unmap(hit.client.ip()))
@@ -257,34 +281,30 @@ impl DnsService {
             None
         };
         let Some(events) = &self.events else { return };
-        let mut flags = Vec::with_capacity(4);
-        if hit.recursion_desired {
-            flags.push("RD");
-        }
-        flags.extend_from_slice(&cached.flags);
         let record = QueryRecord {
             client: hit.client,
             transport: hit.transport.name(),
             tenant: hit.tenant.as_deref(),
             id: hit.id,
-            qname: hit.qname,
-            qtype: RecordType::from(hit.qtype).to_string(),
-            qclass: "IN".into(),
-            rcode: cached.rcode.into(),
+            qname: &hit.qname,
+            qtype: RecordType::from(hit.qtype).into(),
+            qclass: "IN",
+            rcode: cached.rcode,
             kind: if hit.recursive { "recursive" } else { "authoritative" },
-            flags,
-            answers: &[],
+            flags: HeaderFlags { recursion_desired: hit.recursion_desired, ..cached.flags },
             rpz: None,
             from_cache: hit.recursive,
             upstream_queries: 0,
             duration_ns: hit.duration_ns,
             reason: None,
         };
-        let alerts: Vec<_> =
-            cached.finding.iter().chain(nxdomain_storm.as_ref()).map(|f| finding_alert(&record, f)).collect();
-        events.record(query_event_with(&record, cached.answers.clone(), cached.resolved.clone())).await;
-        for alert in alerts {
-            events.record(alert).await;
+        batch.push(&record, cached.log(), Timestamp::now());
+        if cached.finding.is_some() || nxdomain_storm.is_some() {
+            let alerts: Vec<_> =
+                cached.finding.iter().chain(nxdomain_storm.as_ref()).map(|f| finding_alert(&record, f)).collect();
+            for alert in alerts {
+                events.record(alert).await;
+            }
         }
     }
 
@@ -314,27 +334,27 @@ impl DnsService {
             tsig::Checked::Rejected(rejected) => {
                 self.metrics.reject("tsig");
                 tracing::info!(%client, error = %rejected.reason, "signed DNS request rejected");
-                if let Some(events) = &self.events {
+                if self.events.is_some() {
                     let question = Message::from_vec(packet).ok().and_then(|m| m.queries.first().cloned());
+                    let qname = question.as_ref().map_or_else(String::new, |q| q.name().to_ascii());
                     let record = QueryRecord {
                         client,
                         transport: transport.name(),
                         tenant: None,
                         id: u16::from_be_bytes([packet[0], packet[1]]),
-                        qname: question.as_ref().map_or_else(String::new, |q| q.name().to_ascii()),
-                        qtype: question.as_ref().map_or_else(String::new, |q| q.query_type.to_string()),
-                        qclass: question.as_ref().map_or_else(String::new, |q| q.query_class.to_string()),
-                        rcode: "NOTAUTH".into(),
+                        qname: &qname,
+                        qtype: question.as_ref().map_or("", |q| q.query_type.into()),
+                        qclass: question.as_ref().map_or("", |q| q.query_class.into()),
+                        rcode: "NOTAUTH",
                         kind: "refused",
-                        flags: vec![],
-                        answers: &[],
+                        flags: HeaderFlags::default(),
                         rpz: None,
                         from_cache: false,
                         upstream_queries: 0,
                         duration_ns: 0,
-                        reason: Some(rejected.reason.clone()),
+                        reason: Some(&rejected.reason),
                     };
-                    events.record(query_event(&record)).await;
+                    self.log_one(&record, AnswerLog::none().view()).await;
                 }
                 tsig::error_answer(packet, &rejected).map_or(Reply::Nothing, Reply::One)
             }
@@ -714,26 +734,26 @@ impl DnsService {
         }
         let mut response = Message::new(id, MessageType::Response, OpCode::from_u8((packet[2] >> 3) & 0x0f));
         response.metadata.response_code = ResponseCode::FormErr;
-        if let Some(events) = &self.events {
+        if self.events.is_some() {
+            let reason: String = why.chars().take(200).collect();
             let record = QueryRecord {
                 client,
                 transport: transport.name(),
                 tenant: None,
                 id,
-                qname: String::new(),
-                qtype: String::new(),
-                qclass: String::new(),
-                rcode: "FORMERR".into(),
+                qname: "",
+                qtype: "",
+                qclass: "",
+                rcode: "FORMERR",
                 kind: "malformed",
-                flags: vec![],
-                answers: &[],
+                flags: HeaderFlags::default(),
                 rpz: None,
                 from_cache: false,
                 upstream_queries: 0,
                 duration_ns: started.elapsed().as_nanos() as u64,
-                reason: Some(why.chars().take(200).collect()),
+                reason: Some(&reason),
             };
-            events.record(query_event(&record)).await;
+            self.log_one(&record, AnswerLog::none().view()).await;
         }
         match response.to_vec() {
             Ok(b) => Reply::One(b),
@@ -751,36 +771,24 @@ impl DnsService {
         started: Instant,
     ) {
         let query = &request.queries[0];
-        let mut flags = vec![];
-        if request.metadata.recursion_desired {
-            flags.push("RD");
-        }
-        if outcome.authoritative {
-            flags.push("AA");
-        }
-        if outcome.recursion_available {
-            flags.push("RA");
-        }
-        if outcome.truncated {
-            flags.push("TC");
-        }
+        let qname = query.name().to_ascii();
+        let rcode = if outcome.drop { "DROPPED".into() } else { rcode_name(outcome.rcode) };
         let record = QueryRecord {
             client,
             transport: transport.name(),
             tenant,
             id: request.metadata.id,
-            qname: query.name().to_ascii(),
-            qtype: query.query_type.to_string(),
-            qclass: query.query_class.to_string(),
-            rcode: if outcome.drop { "DROPPED".into() } else { rcode_name(outcome.rcode) },
+            qname: &qname,
+            qtype: query.query_type.into(),
+            qclass: query.query_class.into(),
+            rcode: &rcode,
             kind: outcome.kind,
-            flags,
-            answers: &outcome.answers,
+            flags: HeaderFlags { recursion_desired: request.metadata.recursion_desired, ..outcome.header_flags() },
             rpz: outcome.hit.as_ref(),
             from_cache: outcome.from_cache,
             upstream_queries: outcome.upstream_queries,
             duration_ns: started.elapsed().as_nanos() as u64,
-            reason: outcome.reason.clone(),
+            reason: outcome.reason.as_deref(),
         };
         let mut alerts = Vec::new();
         if let Some(hit) = outcome.hit.as_ref().filter(|h| h.alert) {
@@ -797,24 +805,24 @@ impl DnsService {
             }
         }
         let Some(events) = &self.events else { return };
-        events.record(query_event(&record)).await;
+        self.log_one(&record, AnswerLog::of(&outcome.answers).view()).await;
         for a in alerts {
             events.record(a).await;
         }
+    }
+
+    /// The log event of one query answered on the full path, handed over at once.
+    async fn log_one(&self, record: &QueryRecord<'_>, answers: LoggedAnswers<'_>) {
+        let mut batch = QueryLogBatch::new();
+        batch.push(record, answers, Timestamp::now());
+        self.flush_log(&mut batch).await;
     }
 }
 
 /// The cached form of an answer just encoded, with its log fields.
 fn cached_answer(outcome: &Outcome, bytes: &[u8]) -> Option<CachedAnswer> {
     let rcode = rcode_static(outcome.rcode)?;
-    let mut flags = Vec::with_capacity(3);
-    for (set, flag) in [(outcome.authoritative, "AA"), (outcome.recursion_available, "RA"), (outcome.truncated, "TC")] {
-        if set {
-            flags.push(flag);
-        }
-    }
-    let (answers, resolved) = answers_json(&outcome.answers);
-    Some(CachedAnswer::new(bytes.to_vec(), rcode, flags, answers, resolved))
+    Some(CachedAnswer::new(bytes.to_vec(), rcode, outcome.header_flags(), AnswerLog::of(&outcome.answers)))
 }
 
 /// A recursive answer's cache key: the question's key and the tenant (policy zones differ).

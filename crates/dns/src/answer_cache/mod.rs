@@ -12,7 +12,8 @@ use std::hash::{BuildHasher, BuildHasherDefault};
 use std::sync::{Arc, RwLock};
 
 use rustc_hash::FxHasher;
-use serde_json::Value;
+
+use crate::query_log::{AnswerLog, HeaderFlags, LoggedAnswers};
 
 pub use wire::{PlainQuery, plain_query, ttl_fields};
 
@@ -26,12 +27,16 @@ type Shard = RwLock<HashMap<Box<[u8]>, Arc<CachedAnswer>, Hasher>>;
 
 /// One finished answer and what the query log says about it.
 pub struct CachedAnswer {
-    /// The whole response; id, RD, CD and the question name's case are patched per query.
-    wire: Box<[u8]>,
+    /// The whole response (id, RD, CD and the question name's case are patched per query),
+    /// then the text of its answers for the query log: one allocation, so that a query reads
+    /// both from neighbouring cache lines.
+    bytes: Box<[u8]>,
+    wire_len: usize,
+    /// Where the log's answers end in the log text.
+    answers_end: usize,
     pub rcode: &'static str,
-    pub flags: Vec<&'static str>,
-    pub answers: Vec<Value>,
-    pub resolved: Vec<String>,
+    /// The answer's header flags for the log (RD is the query's).
+    pub flags: HeaderFlags,
     /// For recursive answers: when stored (resolver clock, seconds), the TTL fields to count
     /// down, and how long the answer lives (its shortest TTL).
     aging: Option<Aging>,
@@ -46,21 +51,35 @@ struct Aging {
 }
 
 impl CachedAnswer {
-    /// `flags`: the header flags the log lists after RD (AA, RA, TC).
-    pub fn new(
-        wire: Vec<u8>,
-        rcode: &'static str,
-        flags: Vec<&'static str>,
-        answers: Vec<Value>,
-        resolved: Vec<String>,
-    ) -> CachedAnswer {
-        CachedAnswer { wire: wire.into_boxed_slice(), rcode, flags, answers, resolved, aging: None, finding: None }
+    pub fn new(wire: Vec<u8>, rcode: &'static str, flags: HeaderFlags, log: AnswerLog) -> CachedAnswer {
+        let (text, answers_end) = log.into_parts();
+        let wire_len = wire.len();
+        let mut bytes = wire;
+        bytes.extend_from_slice(text.as_bytes());
+        CachedAnswer {
+            bytes: bytes.into_boxed_slice(),
+            wire_len,
+            answers_end,
+            rcode,
+            flags,
+            aging: None,
+            finding: None,
+        }
+    }
+
+    fn wire(&self) -> &[u8] {
+        &self.bytes[..self.wire_len]
+    }
+
+    /// The answer records as the query log writes them.
+    pub fn log(&self) -> LoggedAnswers<'_> {
+        LoggedAnswers::split(&self.bytes[self.wire_len..], self.answers_end)
     }
 
     /// A recursive answer stored at `now`: it ages and expires. `None` when the message's
     /// records cannot be walked or it would not live a second.
     pub fn aging(mut self, now: u64) -> Option<CachedAnswer> {
-        let ttls = ttl_fields(&self.wire)?;
+        let ttls = ttl_fields(self.wire())?;
         let lifetime = ttls.iter().map(|t| t.1).min()?;
         if lifetime == 0 {
             return None;
@@ -83,7 +102,7 @@ impl CachedAnswer {
     /// The answer to `query` (in `packet`): the stored message with the query's id, RD and CD
     /// flags and the question name exactly as the client wrote it (RFC 1035 §7.3, 0x20 case).
     pub fn reply_to(&self, query: &PlainQuery, packet: &[u8], age: u32) -> Vec<u8> {
-        let mut reply = self.wire.to_vec();
+        let mut reply = self.wire().to_vec();
         if let Some(aging) = self.aging.as_ref().filter(|_| age > 0) {
             for &(at, ttl) in aging.ttls.iter() {
                 let at = at as usize;
@@ -136,6 +155,10 @@ mod tests {
     use super::*;
     use crate::service::Transport;
 
+    fn aa() -> HeaderFlags {
+        HeaderFlags { authoritative: true, ..HeaderFlags::default() }
+    }
+
     #[test]
     fn a_stored_answer_takes_the_id_flags_and_case_of_each_query() {
         let first = {
@@ -152,7 +175,7 @@ mod tests {
         second[13] = b'W';
         let cache = AnswerCache::default();
         let q1 = plain_query(&first, Transport::Udp, 1232).unwrap();
-        cache.insert(q1.key(), CachedAnswer::new(first.clone(), "NOERROR", vec!["AA"], vec![], vec![]));
+        cache.insert(q1.key(), CachedAnswer::new(first.clone(), "NOERROR", aa(), AnswerLog::none()));
         let q2 = plain_query(&second, Transport::Udp, 1232).unwrap();
         let reply = cache.get(q2.key()).unwrap().reply_to(&q2, &second, 0);
         assert_eq!(reply, second);
@@ -172,7 +195,7 @@ mod tests {
         ));
         m.set_edns(hickory_proto::op::Edns::new());
         let wire = m.to_vec().unwrap();
-        let cached = CachedAnswer::new(wire.clone(), "NOERROR", vec!["RA"], vec![], vec![]).aging(100).unwrap();
+        let cached = CachedAnswer::new(wire.clone(), "NOERROR", aa(), AnswerLog::none()).aging(100).unwrap();
         assert_eq!(cached.age(110), Some(10));
         assert_eq!(cached.age(160), None);
         let q = plain_query(&query, Transport::Udp, 1232).unwrap();

@@ -1,5 +1,7 @@
 //! The UDP and TCP listeners in front of [`DnsService`](crate::service::DnsService).
 
+#[cfg(target_os = "linux")]
+mod mmsg;
 mod tcp;
 mod udp;
 

@@ -1,16 +1,15 @@
-//! DNS over UDP: several receive loops on one socket (one per core). Cached authoritative
-//! answers are sent from the loop itself; anything else gets a task of its own, so a slow
-//! upstream never holds up the loop.
+//! DNS over UDP: several receive loops on one socket (one per core). Cached answers are sent
+//! from the loop itself and their log records collected in the loop's batch; anything else
+//! gets a task of its own, so a slow upstream never holds up the loop. On Linux a loop takes
+//! many datagrams per system call and sends the cached answers to them together.
 
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
+use crate::query_log::QueryLogBatch;
 use crate::service::{DnsService, Reply, Transport};
-
-/// Larger than any UDP payload, so no datagram is cut on receipt.
-const RECEIVE_BUFFER: usize = 65_535;
 
 pub async fn serve_udp(
     socket: UdpSocket,
@@ -27,36 +26,105 @@ pub async fn serve_udp(
     Ok(())
 }
 
+#[cfg(target_os = "linux")]
 async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown: CancellationToken) {
-    let mut buf = vec![0u8; RECEIVE_BUFFER];
+    use super::mmsg::{Inbox, Outbox, SLOTS};
+
+    let mut inbox = Inbox::new();
+    let mut outbox = Outbox::default();
+    let mut answered = Vec::with_capacity(SLOTS);
+    // Log records of cached answers, handed over when full or before the loop waits.
+    let mut log = QueryLogBatch::new();
     loop {
-        let (n, client) = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            received = socket.recv_from(&mut buf) => match received {
-                Ok(r) => r,
-                Err(e) => {
-                    // ICMP errors of earlier replies surface here on some systems; not fatal.
-                    tracing::debug!(error = %e, "DNS UDP receive failed");
-                    continue;
+        if shutdown.is_cancelled() {
+            return service.flush_log(&mut log).await;
+        }
+        if log.is_full() {
+            service.flush_log(&mut log).await;
+        }
+        let count = match inbox.receive(&socket) {
+            Ok(count) => count,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                service.flush_log(&mut log).await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    ready = socket.readable() => if ready.is_err() { return },
                 }
-            },
+                continue;
+            }
+            Err(e) => {
+                // ICMP errors of earlier replies surface here on some systems; not fatal.
+                tracing::debug!(error = %e, "DNS UDP receive failed");
+                continue;
+            }
         };
-        // A cached answer goes out first; its log event is built after.
+        for slot in 0..count {
+            let Some((packet, client)) = inbox.datagram(slot) else { continue };
+            match service.answer_cached(packet, client, Transport::Udp) {
+                Some((bytes, hit)) => {
+                    outbox.push(bytes, slot);
+                    answered.push(hit);
+                }
+                None => answer_in_task(&socket, &service, packet.to_vec(), client),
+            }
+        }
+        // The cached answers go out first; their log records are written after.
+        outbox.send(&socket, &inbox).await;
+        for hit in answered.drain(..) {
+            service.log_cached(hit, &mut log).await;
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown: CancellationToken) {
+    /// Larger than any UDP payload, so no datagram is cut on receipt.
+    const RECEIVE_BUFFER: usize = 65_535;
+    let mut buf = vec![0u8; RECEIVE_BUFFER];
+    let mut log = QueryLogBatch::new();
+    loop {
+        if shutdown.is_cancelled() {
+            return service.flush_log(&mut log).await;
+        }
+        if log.is_full() {
+            service.flush_log(&mut log).await;
+        }
+        let received = match socket.try_recv_from(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                service.flush_log(&mut log).await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    received = socket.recv_from(&mut buf) => received,
+                }
+            }
+            other => other,
+        };
+        let (n, client) = match received {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "DNS UDP receive failed");
+                continue;
+            }
+        };
         if let Some((bytes, hit)) = service.answer_cached(&buf[..n], client, Transport::Udp) {
             if let Err(e) = socket.send_to(&bytes, client).await {
                 tracing::debug!(error = %e, %client, "DNS UDP reply not sent");
             }
-            service.log_cached(hit).await;
+            service.log_cached(hit, &mut log).await;
             continue;
         }
-        let packet = buf[..n].to_vec();
-        let (socket, service) = (socket.clone(), service.clone());
-        tokio::spawn(async move {
-            if let Reply::One(bytes) = service.handle(&packet, client, Transport::Udp).await
-                && let Err(e) = socket.send_to(&bytes, client).await
-            {
-                tracing::debug!(error = %e, %client, "DNS UDP reply not sent");
-            }
-        });
+        answer_in_task(&socket, &service, buf[..n].to_vec(), client);
     }
+}
+
+/// The full path for one packet, in a task of its own.
+fn answer_in_task(socket: &Arc<UdpSocket>, service: &Arc<DnsService>, packet: Vec<u8>, client: std::net::SocketAddr) {
+    let (socket, service) = (socket.clone(), service.clone());
+    tokio::spawn(async move {
+        if let Reply::One(bytes) = service.handle(&packet, client, Transport::Udp).await
+            && let Err(e) = socket.send_to(&bytes, client).await
+        {
+            tracing::debug!(error = %e, %client, "DNS UDP reply not sent");
+        }
+    });
 }
