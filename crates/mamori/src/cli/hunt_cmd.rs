@@ -1,6 +1,7 @@
 //! `mamori hunt`: Sigma rules over EVTX files (`hunt evtx`) or over the log store, printed as
 //! a timeline (table, CSV or JSON lines).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +67,11 @@ pub struct RuleOutput {
     /// Write the timeline to this file instead of standard output.
     #[arg(long, short = 'o')]
     output: Option<PathBuf>,
+    /// Values of a placeholder for Sigma's `expand` modifier (`%name%`), e.g.
+    /// `--placeholder Admins=administrator,admin` (repeat for several). Over the log store the
+    /// configuration's `[detect.placeholders]` apply too; a name given here replaces its values.
+    #[arg(long = "placeholder", value_name = "NAME=V1,V2")]
+    placeholders: Vec<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +91,29 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load_rules(out: &RuleOutput) -> anyhow::Result<RuleSet> {
-    let set = RuleSet::load(&out.rules, &Pipeline::default(), &CompileOptions::default());
+/// `configured` placeholders with those of `--placeholder` over them.
+fn placeholder_values(
+    out: &RuleOutput,
+    configured: &BTreeMap<String, Vec<String>>,
+) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    let mut values = configured.clone();
+    for p in &out.placeholders {
+        let (name, list) = p.split_once('=').with_context(|| format!("--placeholder {p}: expected NAME=V1,V2"))?;
+        let name = name.trim().trim_matches('%');
+        anyhow::ensure!(!name.is_empty(), "--placeholder {p}: the name is empty");
+        values.insert(
+            name.to_string(),
+            list.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect(),
+        );
+    }
+    Ok(values)
+}
+
+fn load_rules(out: &RuleOutput, configured: &BTreeMap<String, Vec<String>>) -> anyhow::Result<RuleSet> {
+    let values = placeholder_values(out, configured)?;
+    let lookup = |name: &str| values.get(name).cloned();
+    let options = CompileOptions { placeholders: Some(&lookup) };
+    let set = RuleSet::load(&out.rules, &Pipeline::default(), &options);
     for f in &set.failures {
         eprintln!("rule not loaded: {f}");
     }
@@ -104,7 +131,7 @@ fn load_rules(out: &RuleOutput) -> anyhow::Result<RuleSet> {
 }
 
 fn evtx(paths: &[PathBuf], out: &RuleOutput) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(out)?;
+    let rules = load_rules(out, &BTreeMap::new())?;
     let files = hunt::evtx_files(paths).context("reading the paths")?;
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = ProgressBar::new(total);
@@ -159,8 +186,8 @@ fn evtx(paths: &[PathBuf], out: &RuleOutput) -> anyhow::Result<ExitCode> {
 }
 
 fn store(args: &StoreHunt, out: &RuleOutput) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(out)?;
     let ctx = Context::load(&args.config.config)?;
+    let rules = load_rules(out, &ctx.config.file.detect.placeholders)?;
     let now = Timestamp::now();
     let (from, to) = args.range.times(now)?;
     let query = args.range.parsed_query(now)?;
@@ -271,4 +298,35 @@ fn cut(s: &str, n: usize) -> String {
     let mut t: String = one_line.chars().take(n.saturating_sub(1)).collect();
     t.push('…');
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(placeholders: &[&str]) -> RuleOutput {
+        RuleOutput {
+            rules: vec![],
+            format: Format::Table,
+            min_level: None,
+            output: None,
+            placeholders: placeholders.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn placeholders_from_the_command_line_replace_configured_ones() {
+        let configured = BTreeMap::from([
+            ("Admins".to_string(), vec!["root".to_string()]),
+            ("Servers".to_string(), vec!["dc1".to_string()]),
+        ]);
+        let values = placeholder_values(&output(&["%Admins%=administrator, admin", "New="]), &configured).unwrap();
+        assert_eq!(values["Admins"], ["administrator", "admin"]);
+        assert_eq!(values["Servers"], ["dc1"]);
+        assert!(values["New"].is_empty());
+        assert!(
+            placeholder_values(&output(&["no-equals"]), &configured).unwrap_err().to_string().contains("NAME=V1,V2")
+        );
+        assert!(placeholder_values(&output(&["=x"]), &configured).is_err());
+    }
 }
