@@ -1,10 +1,10 @@
 //! The entry point for callers: scan bytes, a reader or a file with the current signatures.
 
 use crate::limits::{Limits, ReadCap};
+use crate::session::Session;
 use crate::signatures::SignatureSet;
 use crate::store::SignatureStore;
 use crate::verdict::{Finding, ScanReport, Verdict};
-use crate::walk::Walk;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,7 +25,13 @@ impl Engine {
     /// `owner` (a tenant or user, for the YARA external of that name).
     pub fn scan_bytes(&self, name: &str, data: &[u8], owner: &str) -> ScanReport {
         let set = self.store.snapshot();
-        let mut report = scan_with(&set, &self.limits, name, data, owner);
+        self.scan_bytes_in(&mut Session::new(&set, &self.limits), name, data, owner)
+    }
+
+    /// As [`Engine::scan_bytes`], in a session the caller keeps for many objects (one per
+    /// thread, on one snapshot of the signatures).
+    pub fn scan_bytes_in(&self, session: &mut Session, name: &str, data: &[u8], owner: &str) -> ScanReport {
+        let mut report = session.scan(name, data, owner);
         if let Some(clamd) = &self.clamd {
             match clamd.scan(data) {
                 Ok(Some(found)) => report.findings.push(Finding::infected(&[name.to_string()], found, "clamd")),
@@ -40,15 +46,20 @@ impl Engine {
     /// Reads at most the object size limit from `reader`; a longer stream is scanned up to
     /// the limit and marked suspicious, since its end was not seen.
     pub fn scan_reader(&self, name: &str, reader: impl Read, owner: &str) -> ScanReport {
+        let set = self.store.snapshot();
+        self.scan_reader_in(&mut Session::new(&set, &self.limits), name, reader, owner)
+    }
+
+    pub fn scan_reader_in(&self, session: &mut Session, name: &str, reader: impl Read, owner: &str) -> ScanReport {
         let cap = ReadCap { max_bytes: self.limits.max_object_size, max_ratio: u64::MAX };
         let mut limited = reader.take(self.limits.max_object_size + 1);
         let mut data = Vec::new();
         if let Err(e) = limited.read_to_end(&mut data) {
-            return error_report(name, format!("cannot read: {e}"), self.store.snapshot().version);
+            return error_report(name, format!("cannot read: {e}"), session.signatures_version());
         }
         let truncated = data.len() as u64 > cap.max_bytes;
         data.truncate(cap.max_bytes as usize);
-        let mut report = self.scan_bytes(name, &data, owner);
+        let mut report = self.scan_bytes_in(session, name, &data, owner);
         if truncated {
             let reason = format!("limit exceeded: larger than {} bytes, only the start was scanned", cap.max_bytes);
             report.findings.push(Finding::suspicious(&[name.to_string()], reason));
@@ -58,30 +69,22 @@ impl Engine {
     }
 
     pub fn scan_file(&self, path: &Path, owner: &str) -> ScanReport {
+        let set = self.store.snapshot();
+        self.scan_file_in(&mut Session::new(&set, &self.limits), path, owner)
+    }
+
+    pub fn scan_file_in(&self, session: &mut Session, path: &Path, owner: &str) -> ScanReport {
         let name = path.display().to_string();
         match std::fs::File::open(path) {
-            Ok(file) => self.scan_reader(&name, file, owner),
-            Err(e) => error_report(&name, format!("cannot open: {e}"), self.store.snapshot().version),
+            Ok(file) => self.scan_reader_in(session, &name, file, owner),
+            Err(e) => error_report(&name, format!("cannot open: {e}"), session.signatures_version()),
         }
     }
 }
 
 /// Scans `data` with one given signature set.
 pub fn scan_with(set: &SignatureSet, limits: &Limits, name: &str, data: &[u8], owner: &str) -> ScanReport {
-    let mut walk = Walk::new(set, limits, owner);
-    let mut path = vec![name.to_string()];
-    let (file_type, sha256) = walk.object(&mut path, Some(name), data, 0);
-    ScanReport {
-        name: name.to_string(),
-        verdict: Verdict::from_findings(&walk.findings),
-        findings: walk.findings,
-        file_type: file_type.name().to_string(),
-        size: data.len() as u64,
-        sha256: hex::encode(sha256),
-        objects_scanned: walk.objects,
-        bytes_scanned: walk.bytes,
-        signatures_version: set.version,
-    }
+    Session::new(set, limits).scan(name, data, owner)
 }
 
 fn error_report(name: &str, message: String, version: u64) -> ScanReport {
@@ -105,7 +108,7 @@ mod tests {
     use crate::verdict::FindingKind;
 
     /// clamav-testfiles that need the newer unpackers: ARJ, NSIS, AutoIt (EA05 and EA06),
-    /// WWPack and ASPack. Each finding's path shows which unpacker reached the test program.
+    /// WWPack, ASPack, MEW and Upack. Each finding's path shows which unpacker reached the test program.
     #[test]
     fn clamav_test_program_behind_newer_unpackers() {
         let dir = std::path::Path::new("/usr/share/clamav-testfiles");
@@ -130,6 +133,8 @@ mod tests {
             ("clam-petite.exe", "petite-unpacked"),
             ("clam-yc.exe", "yc-decrypted"),
             ("clam-pespin.exe", "pespin-unpacked"),
+            ("clam-mew.exe", "mew-unpacked"),
+            ("clam-upack.exe", "upack-unpacked"),
             ("clam_IScab_ext.exe", "clam.exe"),
             ("clam_IScab_int.exe", "clam.exe"),
             ("clam_ISmsi_ext.exe", "clam.exe409.bmp"),

@@ -5,7 +5,7 @@
 //! - [`filetype`] and [`names`]: what a file really is, and names that disguise it.
 //! - `containers`: zip, gzip, bzip2, xz, tar, cpio, cab, 7z, ARJ, CHM, SIS, MIME/mbox, TNEF,
 //!   OLE2, PDF, RTF; installers (NSIS, InstallShield), compiled AutoIt scripts, programs packed
-//!   by UPX, ASPack, WWPack, Petite, PESpin or yC, and programs or zips stored inside programs; all
+//!   by UPX, ASPack, WWPack, Petite, PESpin, yC, MEW or Upack, and programs or zips stored inside programs; all
 //!   opened within [`Limits`].
 //! - [`clamav`]: ClamAV databases (hash, body, logical signatures with hex, PCRE and
 //!   byte-compare subsignatures; CVD files).
@@ -22,6 +22,7 @@ pub mod filetype;
 pub mod icap;
 pub mod limits;
 pub mod names;
+pub mod session;
 pub mod signatures;
 pub mod store;
 pub mod verdict;
@@ -31,6 +32,7 @@ pub mod yara;
 
 pub use engine::{Engine, scan_with};
 pub use limits::Limits;
+pub use session::Session;
 pub use signatures::{SignatureConfig, SignatureSet, SourceInfo};
 pub use store::SignatureStore;
 pub use verdict::{Finding, FindingKind, ScanReport, Verdict};

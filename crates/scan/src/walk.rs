@@ -13,9 +13,11 @@ use sha2::Digest;
 pub(crate) struct Walk<'s> {
     set: &'s SignatureSet,
     limits: &'s Limits,
-    owner: &'s str,
+    /// Owned: the session's scanner outlives the owner of any one object.
+    owner: String,
+    /// Lent by the session for the walk, so that it is built once per session.
     #[cfg(feature = "yara")]
-    yara: Option<crate::yara::YaraScanner<'s>>,
+    pub yara: Option<crate::yara::YaraScanner<'s>>,
     pub findings: Vec<Finding>,
     pub objects: u64,
     pub bytes: u64,
@@ -25,13 +27,13 @@ pub(crate) struct Walk<'s> {
 }
 
 impl<'s> Walk<'s> {
-    pub fn new(set: &'s SignatureSet, limits: &'s Limits, owner: &'s str) -> Self {
+    pub fn new(set: &'s SignatureSet, limits: &'s Limits, owner: &str) -> Self {
         Walk {
             set,
             limits,
-            owner,
+            owner: owner.to_string(),
             #[cfg(feature = "yara")]
-            yara: set.yara.as_ref().map(|rules| rules.scanner()),
+            yara: None,
             findings: Vec::new(),
             objects: 0,
             bytes: 0,
@@ -41,7 +43,8 @@ impl<'s> Walk<'s> {
     }
 
     /// Scans `data`, found at `path` (whose last element names it); `file_name` is the name
-    /// its container gave it as a file, if any. Returns the object's type and SHA-256.
+    /// its container gave it as a file, if any. Returns the object's type and SHA-256 (zeros
+    /// for a member when no signature needs it).
     pub fn object(
         &mut self,
         path: &mut Vec<String>,
@@ -52,7 +55,10 @@ impl<'s> Walk<'s> {
         self.objects += 1;
         self.bytes += data.len() as u64;
         let file_type = filetype::detect(data);
-        let sha256: [u8; 32] = sha2::Sha256::digest(data).into();
+        // The report gives the file's SHA-256; a member's is only worth computing for the
+        // signatures that look it up.
+        let sha256: [u8; 32] =
+            if depth == 0 || self.set.clamav.needs_sha256() { sha2::Sha256::digest(data).into() } else { [0; 32] };
         if let Some(file_name) = file_name {
             for reason in names::check_name(file_name, file_type) {
                 self.findings.push(Finding::suspicious(path, reason));
@@ -91,7 +97,7 @@ impl<'s> Walk<'s> {
             file_path,
             extension: &extension,
             file_type: file_type.name(),
-            owner: self.owner,
+            owner: &self.owner,
         };
         match scanner.scan(data, &facts) {
             Ok(rules) => {

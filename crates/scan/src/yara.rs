@@ -74,6 +74,9 @@ impl YaraRules {
     pub fn scanner(&self) -> YaraScanner<'_> {
         let mut scanner = yara_x::Scanner::new(&self.rules);
         scanner.set_timeout(std::time::Duration::from_secs(30));
+        // Only which rules match is reported, never where: a pattern that is only tested for
+        // being there stops being searched after its first match (what `yara -f` does).
+        scanner.fast_scan(true);
         YaraScanner { scanner }
     }
 }

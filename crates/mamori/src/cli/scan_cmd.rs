@@ -9,7 +9,7 @@ use std::sync::{Arc, mpsc};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use mamori_scan::{Engine, Limits, ScanReport, SignatureConfig, SignatureStore, Verdict};
+use mamori_scan::{Engine, Limits, ScanReport, Session, SignatureConfig, SignatureStore, Verdict};
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
@@ -170,8 +170,11 @@ fn scan_all(engine: &Engine, files: &[PathBuf], args: &ScanArgs) -> anyhow::Resu
             let sender = sender.clone();
             let next = &next;
             scope.spawn(move || {
+                // One session per thread: the YARA scanner is built once, not per file.
+                let set = engine.store.snapshot();
+                let mut session = Session::new(&set, &engine.limits);
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    if sender.send(engine.scan_file(path, "")).is_err() {
+                    if sender.send(engine.scan_file_in(&mut session, path, "")).is_err() {
                         break;
                     }
                 }

@@ -270,6 +270,11 @@ impl ClamDatabase {
     }
 
     /// Names of the signatures that match one object (not its members).
+    /// Whether matching needs an object's SHA-256 (a hash or allow-list entry uses it).
+    pub fn needs_sha256(&self) -> bool {
+        !(self.hashes.sha256.is_empty() && self.allow.sha256.is_empty())
+    }
+
     pub fn scan(&self, object: &Object) -> Vec<String> {
         let mut hits: Vec<u32> = Vec::new();
         let data = object.data;

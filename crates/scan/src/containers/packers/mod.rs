@@ -5,8 +5,11 @@
 //! not unpacked.
 
 mod aspack;
+mod fsg;
+mod mew;
 mod pespin;
 mod petite;
+mod upack;
 mod wwpack;
 mod yc;
 
@@ -130,6 +133,12 @@ pub fn unpack(data: &[u8], max_bytes: u64) -> Option<(&'static str, Vec<u8>)> {
     }
     if let Some(out) = pespin::unpack(data, &layout, entry_code, max_bytes) {
         return Some(("pespin-unpacked", out));
+    }
+    if let Some(out) = mew::unpack(data, &layout, entry_code, max_bytes) {
+        return Some(("mew-unpacked", out));
+    }
+    if let Some(out) = upack::unpack(data, &layout, entry_code, max_bytes) {
+        return Some(("upack-unpacked", out));
     }
     None
 }

@@ -4,7 +4,7 @@
 //! interpreted, and some are compressed with FSG's LZ77 (aPLib-like). The rebuilt program
 //! is the memory image of those sections, without PESpin's.
 
-use super::{Layout, patch_sections};
+use super::{Layout, fsg, patch_sections};
 use crate::containers::le_u32;
 
 const ENTRY_AT_4: &[u8] = b"\xe8\x00\x00\x00\x00\x8b\x1c\x24\x83\xc3";
@@ -97,7 +97,8 @@ pub fn unpack(data: &[u8], layout: &Layout, entry: &[u8], max_bytes: u64) -> Opt
             (section.raw as usize, section.rva as usize, section.rsz as usize, section.vsz as usize);
         let stored = work.get(raw..raw.checked_add(rsz)?)?;
         if compressed >> index & 1 != 0 {
-            let grown = unfsg(stored, vsz)?;
+            let (mut grown, _) = fsg::decompress(stored, vsz)?;
+            grown.resize(vsz, 0);
             image.get_mut(rva..rva + grown.len())?.copy_from_slice(&grown);
         } else {
             let length = if vsz > 0 { rsz.min(vsz) } else { rsz };
@@ -190,120 +191,6 @@ fn exec86(mut al: u8, cl: u8, code: &[u8]) -> Option<u8> {
     (at == 0x24 && code.get(at) == Some(&0xaa)).then_some(al)
 }
 
-/// FSG's decompressor (as used by PESpin): `size` bytes at most.
-fn unfsg(source: &[u8], size: usize) -> Option<Vec<u8>> {
-    struct Flags<'a> {
-        source: &'a [u8],
-        at: usize,
-        byte: u8,
-    }
-    impl Flags<'_> {
-        fn bit(&mut self) -> Option<u32> {
-            let old = self.byte;
-            let mut next = old.wrapping_mul(2);
-            let mut carry = old;
-            if old & 0x7f == 0 {
-                if self.at + 1 >= self.source.len() {
-                    return None;
-                }
-                carry = self.source[self.at];
-                next = carry.wrapping_mul(2).wrapping_add(1);
-                self.at += 1;
-            }
-            self.byte = next;
-            Some(u32::from(carry >> 7))
-        }
-        fn gamma(&mut self) -> Option<u32> {
-            let mut value = 1u32;
-            loop {
-                value = value.checked_mul(2)?.checked_add(self.bit()?)?;
-                if self.bit()? == 0 {
-                    return Some(value);
-                }
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(size.min(source.len().saturating_mul(16)));
-    let mut flags = Flags { source, at: 0, byte: 0x80 };
-    out.push(*source.first()?);
-    flags.at = 1;
-    let mut lost_bit = 1u32;
-    let mut old_back = 0usize;
-    loop {
-        if flags.bit()? == 0 {
-            if out.len() >= size {
-                return None;
-            }
-            let byte = *source.get(flags.at)?;
-            flags.at += 1;
-            out.push(byte);
-            lost_bit = 1;
-            continue;
-        }
-        let (back, length) = if flags.bit()? != 0 {
-            if flags.bit()? != 0 {
-                lost_bit = 1;
-                let mut back = 0x10u32;
-                while back < 0x100 {
-                    back = back * 2 + flags.bit()?;
-                }
-                back &= 0xff;
-                if back == 0 {
-                    if out.len() >= size {
-                        return None;
-                    }
-                    out.push(0);
-                    continue;
-                }
-                (back as usize, 1usize)
-            } else {
-                let byte = *source.get(flags.at)?;
-                flags.at += 1;
-                let length = (byte & 1) as usize;
-                let back = (byte >> 1) as usize;
-                if back == 0 {
-                    break;
-                }
-                old_back = back;
-                lost_bit = 0;
-                (back, length + 2)
-            }
-        } else {
-            let value = flags.gamma()?.checked_sub(1 + lost_bit)?;
-            let result = if value == 0 {
-                (old_back, flags.gamma()? as usize)
-            } else {
-                let byte = *source.get(flags.at)? as usize;
-                flags.at += 1;
-                let back = byte + ((value as usize - 1) << 8);
-                let mut length = flags.gamma()? as usize;
-                if back >= 0x7d00 {
-                    length += 1;
-                }
-                if back >= 0x500 {
-                    length += 1;
-                }
-                if back <= 0x7f {
-                    length += 2;
-                }
-                old_back = back;
-                (back, length)
-            };
-            lost_bit = 0;
-            result
-        };
-        if back == 0 || back > out.len() || out.len() + length > size {
-            return None;
-        }
-        let from = out.len() - back;
-        for i in 0..length {
-            out.push(out[from + i]);
-        }
-    }
-    out.resize(size, 0);
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,9 +211,7 @@ mod tests {
         for seed in 0..200u32 {
             let noise: Vec<u8> =
                 (0..80u32).map(|i| (i.wrapping_mul(seed.wrapping_mul(2654435761) | 1) >> 11) as u8).collect();
-            let _ = unfsg(&noise, 4096);
             let _ = exec86(1, 2, &noise);
         }
-        assert!(unfsg(&[], 10).is_none());
     }
 }
