@@ -15,6 +15,21 @@ fn config(dir: &std::path::Path) -> LogStoreConfig {
     c
 }
 
+/// The clock, moved back to 23:00 of the previous day when it reads 00:00-01:00 UTC (and to
+/// 23:00 after 23:00), so that a test's events never straddle the midnight that closes a day.
+fn mid_day_now() -> Timestamp {
+    let real = Timestamp::now();
+    let day_start = real.to_zoned(jiff::tz::TimeZone::UTC).start_of_day().unwrap().timestamp();
+    let into_day = real.as_second() - day_start.as_second();
+    if into_day < 3600 {
+        day_start - 1.hours()
+    } else if into_day > 23 * 3600 {
+        day_start + 23.hours()
+    } else {
+        real
+    }
+}
+
 fn event(t: Timestamp, tenant: &str, msg: &str, ip: &str) -> Event {
     let mut e = Event::new(t, "syslog");
     e.set_tenant(tenant);
@@ -47,7 +62,7 @@ fn submit(store: &LogStore, events: Vec<Event>) -> u64 {
 fn ingest_search_archive_expire_and_verify() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = LogStore::open(config(dir.path())).unwrap();
-    let now = Timestamp::now();
+    let now = mid_day_now();
     let two_days_ago = now - 48.hours();
     let mut events = Vec::new();
     for i in 0..300 {
