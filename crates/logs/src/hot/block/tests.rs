@@ -213,3 +213,43 @@ fn a_builder_filled_past_max_rows_still_writes_every_source() {
     let again = Block::open(Arc::new(b.finish().to_vec())).unwrap();
     assert_eq!(again.sources().unwrap().get(0), br#"{"@timestamp":"2026-11-21T00:00:00Z","n":-1}"#);
 }
+
+#[test]
+fn columns_of_all_different_strings_append_and_return_to_lookups() {
+    let event = |i: usize, id: String| {
+        serde_json::to_vec(
+            &json!({"@timestamp": "2026-11-21T00:00:00Z", "event": {"id": id}, "host": format!("h{}", i % 3)}),
+        )
+        .unwrap()
+    };
+    let dict_of = |bytes: &[u8], path: &str| {
+        let block = Block::open(Arc::new(bytes.to_vec())).unwrap();
+        let col = block.column(path).unwrap().unwrap();
+        let dict: Vec<String> = col.dict().unwrap().iter().map(|v| format!("{v:?}")).collect();
+        let mut values = Vec::new();
+        col.for_each(|_, code| values.push(dict[code].clone()));
+        (dict.len(), values)
+    };
+    let mut b = BlockBuilder::new();
+    // Block 1: every id different; looked up, as every column's first block is.
+    for i in 0..100 {
+        b.add(i as u64, &event(i, format!("id{i}"))).unwrap();
+    }
+    let first = b.finish().to_vec();
+    assert_eq!(dict_of(&first, "event.id").0, 100);
+    assert_eq!(dict_of(&first, "host").0, 3);
+    // Block 2: the ids repeat, but the column now appends: one entry per value, values intact.
+    for i in 0..100 {
+        b.add(i as u64, &event(i, format!("id{}", i % 2))).unwrap();
+    }
+    let second = b.finish().to_vec();
+    let (entries, values) = dict_of(&second, "event.id");
+    assert_eq!(entries, 100, "appended without lookups");
+    assert_eq!(values, (0..100).map(|i| format!("Str(\"id{}\")", i % 2)).collect::<Vec<_>>());
+    assert_eq!(dict_of(&second, "host").0, 3, "a column of repeating values keeps looking up");
+    // Block 3: the sample of block 2 showed repeats, so lookups are back.
+    for i in 0..100 {
+        b.add(i as u64, &event(i, format!("id{}", i % 2))).unwrap();
+    }
+    assert_eq!(dict_of(b.finish(), "event.id").0, 2);
+}
