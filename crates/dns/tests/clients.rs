@@ -154,7 +154,10 @@ async fn resolver_pair(dir: &Path) -> (support::Server, support::Server) {
         forwarders: vec![upstream.addr],
         rpz: vec![RpzZone {
             name: "rpz.pref.example.jp".into(),
-            file: "policy.rpz".into(),
+            file: Some("policy.rpz".into()),
+            primaries: vec![],
+            transfer_key: None,
+            tags: vec![],
             tenant: None,
             action_override: None,
             cname_override: None,
@@ -167,6 +170,7 @@ async fn resolver_pair(dir: &Path) -> (support::Server, support::Server) {
             action: "nxdomain".into(),
             cname_override: None,
             alert: true,
+            tags: vec![],
         }],
         ..Default::default()
     };

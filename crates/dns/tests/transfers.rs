@@ -63,6 +63,29 @@ async fn ixfr_sends_the_changes_since_the_clients_serial() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_outlives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("xfr.zone"), zone(1, "")).unwrap();
+    let config = config(vec![]);
+    let s = start(&config, dir.path(), "127.0.0.1").await;
+    std::fs::write(dir.path().join("xfr.zone"), zone(2, "mail IN A 192.0.2.25\n")).unwrap();
+    reload(&s, &config, dir.path());
+    assert!(dir.path().join("xfr.zone.jnl").exists(), "the journal is written beside the zone");
+    drop(s);
+    // Started again: IXFR from serial 1 is still the change alone, from the journal.
+    let s = start(&config, dir.path(), "127.0.0.1").await;
+    let out = dig(&s, &["xfr.midori.example.jp", "IXFR=1"]).await;
+    assert_eq!(out.matches("\tSOA\t").count(), 4, "{out}");
+    assert!(out.contains("192.0.2.25") && !out.contains("192.0.2.80"), "{out}");
+    drop(s);
+    // A zone file edited while mamori was down: the journal no longer fits, AXFR form.
+    std::fs::write(dir.path().join("xfr.zone"), zone(3, "mail IN A 192.0.2.26\n")).unwrap();
+    let s = start(&config, dir.path(), "127.0.0.1").await;
+    let out = dig(&s, &["xfr.midori.example.jp", "IXFR=1"]).await;
+    assert!(out.contains("192.0.2.80") && out.contains("192.0.2.26"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tsig_signed_transfers_are_allowed_and_bad_keys_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("xfr.zone"), zone(1, "")).unwrap();

@@ -78,6 +78,11 @@ impl Resolver {
         &self.cache
     }
 
+    /// Where the resolver's queries go (zone transfers of policy zones go there too).
+    pub fn upstream(&self) -> &dyn Upstream {
+        self.upstream.as_ref()
+    }
+
     /// Resolves a question; `policy` is consulted for triggers met during resolution (CNAME
     /// targets, name servers); it is `None` once the query name itself passed through.
     pub async fn resolve(
