@@ -338,7 +338,7 @@ impl DnsService {
             } else {
                 let resolver = self.resolver.as_ref()?;
                 let tenant = state.tenants.tenant_of_ip(ip)?;
-                let variant = self.variant(&state, state.policy_for(&tenant.id), ip);
+                let variant = self.variant(&state, &tenant.id, ip);
                 let cached = state.recursive.get(&recursive_key(query.key(), &tenant.id, variant))?;
                 let age = cached.age(resolver.now())?;
                 (cached, Some(tenant.id.clone()), true, age)
@@ -585,7 +585,7 @@ impl DnsService {
             && let (Some(t), Some(resolver)) = (&tenant, &self.resolver)
             && !self.policy_of(&state, t, client.ip()).has_client_ip_triggers()
         {
-            let variant = self.variant(&state, state.policy_for(t), crate::server::unmap(client.ip()));
+            let variant = self.variant(&state, t, crate::server::unmap(client.ip()));
             self.keep_recursive(&state, packet, transport, &outcome, &bytes, t, variant, resolver.now());
         }
         self.log(&request, client, transport, tenant.as_deref(), &outcome, started).await;
@@ -609,8 +609,9 @@ impl DnsService {
     /// What besides the question and the tenant a recursive answer depends on: the client's
     /// tags when some policy zone has tags, and whether DNS64 serves the client when it serves
     /// only some.
-    fn variant(&self, state: &DnsState, set: &PolicySet, ip: std::net::IpAddr) -> u128 {
-        let tags = if set.has_tagged_zones() { state.client_tags.of(ip) } else { 0 };
+    fn variant(&self, state: &DnsState, tenant: &str, ip: std::net::IpAddr) -> u128 {
+        let tagged = !state.client_tags.is_empty() && state.policy_for(tenant).has_tagged_zones();
+        let tags = if tagged { state.client_tags.of(ip) } else { 0 };
         let dns64 = self.settings.dns64.as_ref().is_some_and(|d| d.is_selective() && d.serves(ip));
         u128::from(tags) | (u128::from(dns64) << 64)
     }

@@ -196,3 +196,50 @@ fn check(request: &Message, answer: &[u8]) -> Result<Message, String> {
     }
     Ok(message)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use hickory_proto::op::{Message, MessageType, OpCode};
+    use hickory_proto::rr::{Name, Record};
+
+    use super::TransferEnd;
+
+    fn soa(serial: u32) -> Record {
+        let origin = Name::from_str("z.example.").unwrap();
+        let text = format!("@ 60 IN SOA ns h {serial} 3600 900 86400 60\n");
+        crate::zone::master::parse(&text, &origin, None).unwrap().remove(0).record
+    }
+
+    fn a() -> Record {
+        let origin = Name::from_str("z.example.").unwrap();
+        crate::zone::master::parse("www 60 IN A 192.0.2.1\n", &origin, None).unwrap().remove(0).record
+    }
+
+    fn message(answers: Vec<Record>) -> Message {
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        m.answers = answers;
+        m
+    }
+
+    #[test]
+    fn the_last_message_of_a_transfer_is_recognized() {
+        // AXFR over two messages.
+        let mut end = TransferEnd::new(false);
+        assert!(!end.feed(&message(vec![soa(5), a()])));
+        assert!(end.feed(&message(vec![a(), soa(5)])));
+        // IXFR: up to date, incremental over two messages, AXFR form.
+        assert!(TransferEnd::new(true).feed(&message(vec![soa(5)])));
+        let mut end = TransferEnd::new(true);
+        assert!(!end.feed(&message(vec![soa(5), soa(4), a(), soa(5)])));
+        assert!(end.feed(&message(vec![a(), soa(5)])));
+        let mut end = TransferEnd::new(true);
+        assert!(end.feed(&message(vec![soa(5), a(), soa(5)])));
+        // An error ends it; a first record other than the SOA too.
+        let mut refused = message(vec![]);
+        refused.metadata.response_code = hickory_proto::op::ResponseCode::Refused;
+        assert!(TransferEnd::new(false).feed(&refused));
+        assert!(TransferEnd::new(false).feed(&message(vec![a()])));
+    }
+}
