@@ -421,3 +421,60 @@ fn check_action(action: &str, cname: Option<&str>, at: &FieldPath, key: &str, pr
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rpz(name: &str) -> RpzZone {
+        RpzZone {
+            name: name.into(),
+            file: None,
+            primaries: vec![],
+            transfer_key: None,
+            tags: vec![],
+            tenant: None,
+            action_override: None,
+            cname_override: None,
+            alert: false,
+        }
+    }
+
+    fn messages(dns: &DnsConfig) -> Vec<String> {
+        check(dns, &["midori"], &FieldPath::root()).into_iter().map(|p| p.message).collect()
+    }
+
+    #[test]
+    fn policy_feeds_tags_dns64_and_rate_limits_are_checked() {
+        let mut dns = DnsConfig::default();
+        dns.rpz.push(rpz("rpz.a.example"));
+        let mut keyed = rpz("rpz.b.example");
+        keyed.transfer_key = Some("nokey".into());
+        keyed.tags = vec!["schools".into()];
+        dns.rpz.push(keyed);
+        dns.dns64 = Some(Dns64Config { prefix: "64:ff9b::/80".parse().unwrap(), ..Default::default() });
+        dns.rate_limit = Some(DnsRateLimit {
+            responses_per_second: 0,
+            slip: 2,
+            ipv4_prefix: 33,
+            ipv6_prefix: 56,
+            exempt: vec![],
+            exempt_tenants: true,
+        });
+        let m = messages(&dns).join("\n");
+        assert!(m.contains("needs a file, primaries"), "{m}");
+        assert!(m.contains("transfer_key needs primaries") && m.contains("no key 'nokey'"), "{m}");
+        assert!(m.contains("no tag 'schools'"), "{m}");
+        assert!(m.contains("RFC 6052"), "{m}");
+        assert!(m.contains("responses_per_second") && m.contains("ipv4_prefix"), "{m}");
+
+        let mut dns = DnsConfig::default();
+        let mut fed = rpz("rpz.feed.example");
+        fed.primaries = vec!["192.0.2.60:53".parse().unwrap()];
+        fed.tags = vec!["schools".into()];
+        dns.rpz.push(fed);
+        dns.client_tags.insert("schools".into(), vec!["10.20.0.0/16".parse().unwrap()]);
+        dns.dns64 = Some(Dns64Config::default());
+        assert!(messages(&dns).is_empty(), "{:?}", messages(&dns));
+    }
+}
