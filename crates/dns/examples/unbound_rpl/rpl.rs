@@ -314,6 +314,9 @@ fn parse_question(text: &str) -> Option<(Name, RecordType, DNSClass)> {
         let u = w.to_ascii_uppercase();
         if let Ok(c) = u.parse::<DNSClass>() {
             class = c;
+        } else if u == "IXFR" {
+            // hickory's RecordType::from_str has no IXFR.
+            rtype = Some(RecordType::IXFR);
         } else if let Ok(t) = u.parse::<RecordType>() {
             rtype = Some(t);
         }
