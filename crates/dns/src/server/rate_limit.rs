@@ -84,14 +84,15 @@ impl RateLimiter {
         };
         let mut map = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_PER_SHARD && !map.contains_key(&key) {
-            map.retain(|_, b| b.tokens + now.saturating_sub(b.last) * rate < capacity);
+            map.retain(|_, b| b.tokens.saturating_add(now.saturating_sub(b.last).saturating_mul(rate)) < capacity);
             if map.len() >= MAX_PER_SHARD {
                 // Every network is busy: the newcomer is not tracked (answered).
                 return Verdict::Answer;
             }
         }
         let bucket = map.entry(key).or_insert(Bucket { tokens: capacity, last: now, limited: 0 });
-        bucket.tokens = (bucket.tokens + now.saturating_sub(bucket.last) * rate).min(capacity);
+        bucket.tokens =
+            bucket.tokens.saturating_add(now.saturating_sub(bucket.last).saturating_mul(rate)).min(capacity);
         bucket.last = now;
         if bucket.tokens >= 1000 {
             bucket.tokens -= 1000;
@@ -143,6 +144,7 @@ mod tests {
         assert_eq!(l.check_at(a, 200), Verdict::Answer, "one answer's worth after 200 ms");
         assert_eq!(l.check_at(a, 200), Verdict::Drop);
         assert_eq!(l.check_at("192.0.2.9".parse().unwrap(), 0), Verdict::Answer);
+        assert_eq!(l.check_at(a, u64::MAX / 2), Verdict::Answer, "a long idle time refills without overflow");
         let never = limiter(0);
         assert!((0..20).map(|_| never.check_at(a, 0)).all(|v| v != Verdict::Slip));
     }
