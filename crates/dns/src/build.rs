@@ -166,6 +166,13 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
             Err(e) => errors.push(format!("dns.forward_zones: {e}")),
         }
     }
+    let mut uncached_zones = Vec::new();
+    for zone in &config.uncached_zones {
+        match name(zone) {
+            Ok(n) => uncached_zones.push(n),
+            Err(e) => errors.push(format!("dns.uncached_zones: {e}")),
+        }
+    }
     if !errors.is_empty() {
         return Err(BuildError(errors));
     }
@@ -181,6 +188,7 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
         root_hints,
         upstream_port: 53,
         cache_entries: config.cache_entries,
+        uncached_zones,
     })
 }
 

@@ -583,6 +583,7 @@ impl DnsService {
             && outcome.hit.is_none()
             && outcome.reason.is_none()
             && let (Some(t), Some(resolver)) = (&tenant, &self.resolver)
+            && resolver.caches(&qname)
             && !self.policy_of(&state, t, client.ip()).has_client_ip_triggers()
         {
             let variant = self.variant(&state, t, crate::server::unmap(client.ip()));

@@ -41,6 +41,10 @@ pub struct DnsConfig {
     pub forward_zones: BTreeMap<String, Vec<SocketAddr>>,
     #[serde(default = "default_cache_entries")]
     pub cache_entries: usize,
+    /// Answers for names under these zones are never cached: every question goes to the
+    /// servers again (Unbound's `forward-no-cache`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncached_zones: Vec<String>,
     /// Tenants' authoritative zones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zones: Vec<DnsZone>,
@@ -248,6 +252,7 @@ impl Default for DnsConfig {
             root_hints: Vec::new(),
             forward_zones: BTreeMap::new(),
             cache_entries: default_cache_entries(),
+            uncached_zones: Vec::new(),
             zones: Vec::new(),
             rpz: Vec::new(),
             threat_lists: Vec::new(),
@@ -392,6 +397,11 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
             ));
         } else if d.prefix.trunc() != d.prefix {
             problems.push(Problem::new(p.key("dns64").key("prefix"), "the DNS64 prefix has bits set past its length"));
+        }
+    }
+    for (i, zone) in dns.uncached_zones.iter().enumerate() {
+        if let Err(e) = normalize_domain(zone) {
+            problems.push(Problem::new(p.key("uncached_zones").index(i), e));
         }
     }
     for zone in dns.forward_zones.keys() {

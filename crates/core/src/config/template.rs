@@ -180,6 +180,8 @@ recursion = true
 # forwarders = ["192.0.2.53:53"]
 # forward_zones = { "lg.jp" = ["192.0.2.54:53"] }
 cache_entries = 100000
+# Never cached: every question for these goes to the servers again.
+# uncached_zones = ["dyn.pref.example.jp"]
 
 # [[dns.zones]]
 # tenant = "midori"

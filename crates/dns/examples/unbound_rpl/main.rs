@@ -215,6 +215,10 @@ fn service_for(
                 if clause.get("stub-host").is_some() || clause.get("forward-host").is_some() {
                     return Err("stub-host/forward-host are not supported by this runner".into());
                 }
+                let no_cache = if clause.kind == "stub-zone" { "stub-no-cache" } else { "forward-no-cache" };
+                if clause.get(no_cache) == Some("yes") {
+                    config.uncached_zones.push(zone.clone());
+                }
                 if clause.kind == "stub-zone" {
                     config.stub_zones.push((zone, servers));
                 } else {
