@@ -14,6 +14,7 @@ use mamori_core::{Tenant, TenantDirectory};
 
 use crate::catalog::{Catalog, ServedZone};
 use crate::resolver::ResolverConfig;
+use crate::rpz::secondary::{Secondary, ZoneSettings};
 use crate::rpz::{Action, Override, PolicyZone};
 use crate::state::DnsState;
 use crate::zone::Zone;
@@ -40,7 +41,8 @@ const ROOT_SERVERS: &[&str] = &[
 #[error("{}", .0.join("; "))]
 pub struct BuildError(pub Vec<String>);
 
-pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path) -> Result<DnsState, BuildError> {
+/// `now`: the resolver's clock, which transferred policy zones are refreshed by.
+pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path, now: u64) -> Result<DnsState, BuildError> {
     let mut errors = Vec::new();
     let mut served = Vec::new();
     for z in &config.zones {
@@ -52,6 +54,9 @@ pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path) -> Resul
                 served_zone.notify = z.notify.clone();
                 served_zone.transfer_keys =
                     z.transfer_keys.iter().map(|k| k.trim_end_matches('.').to_ascii_lowercase()).collect();
+                let journal = crate::zone::journal::path_for(&base.join(&z.file));
+                served_zone.journal = crate::zone::journal::load(&journal, &served_zone.zone);
+                served_zone.journal_file = Some(journal);
                 served.push(served_zone)
             }
             Err(e) => errors.push(e),
@@ -61,19 +66,59 @@ pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path) -> Resul
         errors.push(e);
         Catalog::default()
     });
+    let mut keys = Vec::new();
+    for k in &config.tsig_keys {
+        match tsig_key(k) {
+            Ok(key) => keys.push(key),
+            Err(e) => errors.push(format!("dns.tsig_keys {}: {e}", k.name)),
+        }
+    }
+    let client_tags = crate::state::ClientTags::new(config.client_tags.iter().map(|(n, nets)| (n.as_str(), &nets[..])));
     let mut common = Vec::new();
     let mut per_tenant: HashMap<String, Vec<Arc<PolicyZone>>> = HashMap::new();
-    let mut place = |tenant: &Option<String>, zone: PolicyZone| match tenant {
-        Some(t) => per_tenant.entry(t.clone()).or_default().push(Arc::new(zone)),
-        None => common.push(Arc::new(zone)),
+    let mut secondaries = Vec::new();
+    let mut place = |tenant: &Option<String>, zone: Arc<PolicyZone>| match tenant {
+        Some(t) => per_tenant.entry(t.clone()).or_default().push(zone),
+        None => common.push(zone),
     };
     for r in &config.rpz {
         let zone = name(&r.name).and_then(|n| {
-            let mut zone = PolicyZone::load(&base.join(&r.file), &n)?;
-            zone.alert = r.alert;
-            if let Some(a) = &r.action_override {
-                zone.override_action = Some(Override::parse(a, r.cname_override.as_deref())?);
+            let settings = ZoneSettings {
+                alert: r.alert,
+                override_action: match &r.action_override {
+                    Some(a) => Some(Override::parse(a, r.cname_override.as_deref())?),
+                    None => None,
+                },
+                signal_nxdomain_ra: false,
+                tags: client_tags.mask_of(&r.tags),
+            };
+            if r.primaries.is_empty() {
+                let file = r.file.as_ref().ok_or("a policy zone needs a file or primaries")?;
+                let mut zone = PolicyZone::load(&base.join(file), &n)?;
+                settings.apply(&mut zone);
+                return Ok(Arc::new(zone));
             }
+            let file = r.file.as_ref().map(|f| base.join(f));
+            // Without its file yet (never transferred), the zone starts empty.
+            let records = match &file {
+                Some(f) if f.exists() => {
+                    let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                    crate::zone::master::parse_with_default_ttl(&text, &n, Some(f), Some(3600))?
+                        .into_iter()
+                        .map(|p| p.record)
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            let key = match &r.transfer_key {
+                Some(k) => {
+                    let wanted = k.trim_end_matches('.').to_ascii_lowercase();
+                    Some(keys.iter().find(|key| key.name == wanted).cloned().ok_or(format!("no TSIG key '{k}'"))?)
+                }
+                None => None,
+            };
+            let (secondary, zone) = Secondary::new(&n, r.primaries.clone(), key, file, settings, records, now);
+            secondaries.push(Arc::new(secondary));
             Ok(zone)
         });
         match zone {
@@ -83,15 +128,11 @@ pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path) -> Resul
     }
     for l in &config.threat_lists {
         match threat_list(l, base) {
-            Ok(z) => place(&l.tenant, z),
+            Ok(mut z) => {
+                z.tags = client_tags.mask_of(&l.tags);
+                place(&l.tenant, Arc::new(z))
+            }
             Err(e) => errors.push(format!("dns.threat_lists {}: {e}", l.name)),
-        }
-    }
-    let mut keys = Vec::new();
-    for k in &config.tsig_keys {
-        match tsig_key(k) {
-            Ok(key) => keys.push(key),
-            Err(e) => errors.push(format!("dns.tsig_keys {}: {e}", k.name)),
         }
     }
     if !errors.is_empty() {
@@ -99,7 +140,9 @@ pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path) -> Resul
     }
     // Tenants without policy zones of their own use the common set.
     let mut state = DnsState::new(catalog, TenantDirectory::new(tenants.to_vec(), &[]), common, per_tenant);
-    state.keys = crate::tsig::Keys::new(keys);
+    state.keys = Arc::new(crate::tsig::Keys::new(keys));
+    state.client_tags = Arc::new(client_tags);
+    state.secondaries = secondaries;
     Ok(state)
 }
 
@@ -123,6 +166,13 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
             Err(e) => errors.push(format!("dns.forward_zones: {e}")),
         }
     }
+    let mut uncached_zones = Vec::new();
+    for zone in &config.uncached_zones {
+        match name(zone) {
+            Ok(n) => uncached_zones.push(n),
+            Err(e) => errors.push(format!("dns.uncached_zones: {e}")),
+        }
+    }
     if !errors.is_empty() {
         return Err(BuildError(errors));
     }
@@ -138,6 +188,7 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
         root_hints,
         upstream_port: 53,
         cache_entries: config.cache_entries,
+        uncached_zones,
     })
 }
 
@@ -193,7 +244,7 @@ pub fn service(
     base: &Path,
     events: Option<mamori_core::event_writer::EventWriter>,
 ) -> Result<crate::DnsService, BuildError> {
-    let state = build_state(config, tenants, base)?;
+    let state = build_state(config, tenants, base, 0)?;
     let resolver = if config.recursion {
         let rc = resolver_config(config)?;
         let upstream = Arc::new(crate::resolver::NetworkUpstream::default());
@@ -204,6 +255,15 @@ pub fn service(
     let settings = crate::DnsSettings {
         max_udp_payload: config.max_udp_payload,
         max_tcp_connections: config.max_tcp_connections,
+        dns64: config.dns64.as_ref().map(|d| crate::dns64::Dns64::new(d.prefix, d.exclude.clone(), d.clients.clone())),
+        rate_limit: config.rate_limit.as_ref().map(|r| crate::server::rate_limit::RateLimitSettings {
+            responses_per_second: r.responses_per_second,
+            slip: r.slip,
+            ipv4_prefix: r.ipv4_prefix,
+            ipv6_prefix: r.ipv6_prefix,
+            exempt: r.exempt.clone(),
+        }),
+        rate_limit_exempt_tenants: config.rate_limit.as_ref().is_none_or(|r| r.exempt_tenants),
         ..Default::default()
     };
     Ok(crate::DnsService::new(state, resolver, events, crate::metrics::DnsMetrics::registered(), settings))
@@ -217,11 +277,21 @@ pub fn reload(
     tenants: &[Tenant],
     base: &Path,
 ) -> Result<String, BuildError> {
-    let mut state = build_state(config, tenants, base)?;
+    let now = service.resolver().map_or(0, |r| r.now());
+    let mut state = build_state(config, tenants, base, now)?;
     let previous = service.state();
-    state.catalog.follow(&previous.catalog);
+    if let Some(catalog) = Arc::get_mut(&mut state.catalog) {
+        catalog.follow(&previous.catalog);
+    }
+    // Transferred policy zones keep the newest version held (their files may be older).
+    for secondary in state.secondaries.clone() {
+        let adopted = previous.secondaries.iter().find_map(|p| secondary.adopt(p));
+        if let Some((old, new)) = adopted {
+            state.replace_policy_zone(&old, &new);
+        }
+    }
     let summary = format!("{} zones", state.catalog.len());
-    let changed = crate::notify::changed_zones(&previous.catalog, &state.catalog);
+    let changed = crate::notify::changed_zones(&previous.catalog, &state.catalog, &state.keys);
     service.swap_state(state);
     crate::notify::send_in_background(changed);
     Ok(summary)

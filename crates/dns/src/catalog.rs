@@ -23,11 +23,21 @@ pub struct ServedZone {
     pub transfer_keys: Vec<String>,
     /// Changes of earlier reloads, oldest first, for IXFR.
     pub journal: Vec<Delta>,
+    /// Where the journal is kept across restarts.
+    pub journal_file: Option<std::path::PathBuf>,
 }
 
 impl ServedZone {
     pub fn new(tenant: String, zone: Zone, transfer_allow: Vec<IpNet>) -> ServedZone {
-        ServedZone { tenant, zone, transfer_allow, notify: Vec::new(), transfer_keys: Vec::new(), journal: Vec::new() }
+        ServedZone {
+            tenant,
+            zone,
+            transfer_allow,
+            notify: Vec::new(),
+            transfer_keys: Vec::new(),
+            journal: Vec::new(),
+            journal_file: None,
+        }
     }
 
     /// Takes over the journal of the version this one replaces, plus the change between them
@@ -38,6 +48,11 @@ impl ServedZone {
             self.journal.push(Delta::between(&previous.zone, &self.zone));
             let excess = self.journal.len().saturating_sub(MAX_DELTAS);
             self.journal.drain(..excess);
+            if let Some(path) = &self.journal_file
+                && let Err(e) = crate::zone::journal::save(path, &self.journal)
+            {
+                tracing::warn!(zone = %self.zone.origin(), journal = %path.display(), error = %e, "the journal is not saved; IXFR after a restart sends the whole zone");
+            }
         }
     }
 

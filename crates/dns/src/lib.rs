@@ -12,6 +12,7 @@ pub mod answer_cache;
 pub mod build;
 pub mod catalog;
 pub mod detect;
+pub mod dns64;
 pub mod events;
 pub mod metrics;
 pub mod notify;

@@ -14,6 +14,10 @@ pub struct DnsMetrics {
     pub rejected: Family<Labels, Counter>,
     /// RPZ hits by action.
     pub rpz_hits: Family<Labels, Counter>,
+    /// Policy zones transferred from their primaries, by kind (`AXFR`, `IXFR`).
+    pub rpz_transfers: Family<Labels, Counter>,
+    /// AAAA answers synthesized by DNS64.
+    pub dns64_synthesized: Counter,
 }
 
 impl DnsMetrics {
@@ -30,6 +34,16 @@ impl DnsMetrics {
                     m.rejected.clone(),
                 );
                 mamori_core::metrics::register("dns_rpz_hits", "Response policy hits, by action", m.rpz_hits.clone());
+                mamori_core::metrics::register(
+                    "dns_rpz_transfers",
+                    "Policy zones transferred from their primaries, by kind",
+                    m.rpz_transfers.clone(),
+                );
+                mamori_core::metrics::register(
+                    "dns_dns64_synthesized",
+                    "AAAA answers synthesized by DNS64",
+                    m.dns64_synthesized.clone(),
+                );
                 m
             })
             .clone()
@@ -50,6 +64,14 @@ impl DnsMetrics {
 
     pub fn rejected_count(&self, reason: &'static str) -> u64 {
         self.rejected.get_or_create(&vec![("reason", reason)]).get()
+    }
+
+    pub fn policy_transfer(&self, kind: &'static str) {
+        self.rpz_transfers.get_or_create(&vec![("kind", kind)]).inc();
+    }
+
+    pub fn policy_transfer_count(&self, kind: &'static str) -> u64 {
+        self.rpz_transfers.get_or_create(&vec![("kind", kind)]).get()
     }
 
     pub fn rpz_hit(&self, action: &'static str) {

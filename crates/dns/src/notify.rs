@@ -1,7 +1,8 @@
 //! NOTIFY (RFC 1996): after a reload that changed a zone's serial, each configured secondary
 //! is told, so that it asks for the new version (IXFR or AXFR) at once instead of waiting for
 //! its refresh timer. Sent from a thread of its own; each secondary gets a few tries until it
-//! answers (RFC 1996 §3.6).
+//! answers (RFC 1996 §3.6). A zone with transfer keys signs its NOTIFY with the first of them
+//! (TSIG, RFC 8945), so that a secondary that accepts NOTIFY only with its key follows it.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -19,10 +20,13 @@ pub struct Change {
     pub origin: Name,
     pub soa: Record,
     pub secondaries: Vec<SocketAddr>,
+    /// Signs the NOTIFY.
+    pub key: Option<crate::tsig::Key>,
 }
 
-/// The zones of `new` with secondaries whose serial differs from `old` (or that are new).
-pub fn changed_zones(old: &Catalog, new: &Catalog) -> Vec<Change> {
+/// The zones of `new` with secondaries whose serial differs from `old` (or that are new; all
+/// of them when `old` is empty, at start).
+pub fn changed_zones(old: &Catalog, new: &Catalog, keys: &crate::tsig::Keys) -> Vec<Change> {
     new.zones()
         .filter(|z| !z.notify.is_empty())
         .filter(|z| old.get(z.zone.origin()).is_none_or(|o| o.zone.serial() != z.zone.serial()))
@@ -30,6 +34,7 @@ pub fn changed_zones(old: &Catalog, new: &Catalog) -> Vec<Change> {
             origin: z.zone.origin().clone(),
             soa: z.zone.soa_record().clone(),
             secondaries: z.notify.clone(),
+            key: z.transfer_keys.first().and_then(|k| keys.get(k)).cloned(),
         })
         .collect()
 }
@@ -69,6 +74,10 @@ pub fn notify(change: &Change, secondary: SocketAddr) -> Result<(), String> {
     socket.set_read_timeout(Some(WAIT)).map_err(|e| e.to_string())?;
     let id: u16 = rand::random();
     let bytes = notify_message(change, id).to_vec().map_err(|e| e.to_string())?;
+    let bytes = match &change.key {
+        Some(key) => crate::tsig::sign_request(&bytes, key).0,
+        None => bytes,
+    };
     let mut buf = [0u8; 4096];
     for _ in 0..TRIES {
         socket.send_to(&bytes, secondary).map_err(|e| e.to_string())?;

@@ -62,11 +62,24 @@ pub struct DnsSettings {
     /// TCP connections open at once, over all clients.
     pub max_tcp_connections: usize,
     pub detect: DetectSettings,
+    /// AAAA synthesis for IPv6-only clients (RFC 6147).
+    pub dns64: Option<crate::dns64::Dns64>,
+    /// Response rate limiting over UDP.
+    pub rate_limit: Option<crate::server::rate_limit::RateLimitSettings>,
+    /// Tenant networks are never rate limited.
+    pub rate_limit_exempt_tenants: bool,
 }
 
 impl Default for DnsSettings {
     fn default() -> Self {
-        DnsSettings { max_udp_payload: 1232, max_tcp_connections: 1024, detect: DetectSettings::default() }
+        DnsSettings {
+            max_udp_payload: 1232,
+            max_tcp_connections: 1024,
+            detect: DetectSettings::default(),
+            dns64: None,
+            rate_limit: None,
+            rate_limit_exempt_tenants: true,
+        }
     }
 }
 
@@ -84,6 +97,11 @@ pub struct DnsService {
     recursive_tcp: Counter,
     /// One permit per open TCP connection.
     tcp_slots: Arc<tokio::sync::Semaphore>,
+    /// Wakes [`DnsService::maintain`] (a NOTIFY for a transferred policy zone).
+    refresh_wake: tokio::sync::Notify,
+    /// Held while a new snapshot is made from the one in force and put in its place.
+    swap_lock: std::sync::Mutex<()>,
+    rate_limiter: Option<crate::server::rate_limit::RateLimiter>,
 }
 
 /// An answer sent from the answer cache, waiting for its log event.
@@ -171,18 +189,81 @@ impl DnsService {
             events,
             metrics,
             detector,
-            settings,
             authoritative_udp,
             authoritative_tcp,
             recursive_udp,
             recursive_tcp,
             tcp_slots,
+            refresh_wake: tokio::sync::Notify::new(),
+            swap_lock: std::sync::Mutex::new(()),
+            rate_limiter: settings.rate_limit.clone().map(crate::server::rate_limit::RateLimiter::new),
+            settings,
         }
     }
 
     /// Puts a new snapshot in force (reload); queries in flight finish on the old one.
     pub fn swap_state(&self, state: DnsState) {
+        let _held = self.swap_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.state.store(Arc::new(state));
+    }
+
+    /// Checks the transferred policy zones whose refresh time has come (all of them with
+    /// `force`), and puts each new version in force. Returns how many changed.
+    pub async fn refresh_policy_zones(&self, force: bool) -> usize {
+        let Some(resolver) = &self.resolver else { return 0 };
+        let secondaries = self.state.load().secondaries.clone();
+        let mut changed = 0;
+        for secondary in secondaries {
+            let now = resolver.now();
+            if !force && secondary.next_check() > now {
+                continue;
+            }
+            match secondary.refresh(resolver.upstream(), now).await {
+                Ok(crate::rpz::secondary::Refreshed::Current) => {
+                    tracing::debug!(zone = %secondary.name, "policy zone is current")
+                }
+                Ok(crate::rpz::secondary::Refreshed::Changed { old, new, serial, incremental }) => {
+                    let _held = self.swap_lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let state = self.state.load_full();
+                    // A reload in between made new secondaries: theirs to fetch again.
+                    if state.secondaries.iter().any(|s| Arc::ptr_eq(s, &secondary)) {
+                        self.state.store(Arc::new(state.with_policy_zone(&old, &new)));
+                        changed += 1;
+                        let how = if incremental { "IXFR" } else { "AXFR" };
+                        tracing::info!(zone = %secondary.name, serial, rules = new.rule_count, "policy zone transferred ({how})");
+                        self.metrics.policy_transfer(how);
+                    }
+                }
+                Err(e) => {
+                    self.metrics.reject("rpz_transfer_failed");
+                    tracing::warn!(zone = %secondary.name, error = %e, "policy zone refresh failed");
+                }
+            }
+        }
+        changed
+    }
+
+    /// Background work while the service runs: NOTIFY to the secondaries of every zone at
+    /// start (RFC 1996 §3.1: they may have missed changes while this server was down), and
+    /// the refresh of transferred policy zones, on time and on a primary's NOTIFY.
+    pub async fn maintain(self: Arc<Self>, shutdown: tokio_util::sync::CancellationToken) -> std::io::Result<()> {
+        let state = self.state();
+        crate::notify::send_in_background(crate::notify::changed_zones(
+            &Default::default(),
+            &state.catalog,
+            &state.keys,
+        ));
+        loop {
+            self.refresh_policy_zones(false).await;
+            let now = self.resolver.as_ref().map_or(0, |r| r.now());
+            let next = self.state.load().secondaries.iter().map(|s| s.next_check()).min();
+            let wait = next.map_or(60, |n| n.saturating_sub(now)).clamp(1, 60);
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(std::time::Duration::from_secs(wait)) => {}
+                _ = self.refresh_wake.notified() => {}
+            }
+        }
     }
 
     pub fn state(&self) -> Arc<DnsState> {
@@ -191,6 +272,22 @@ impl DnsService {
 
     pub fn metrics(&self) -> &DnsMetrics {
         &self.metrics
+    }
+
+    /// Whether a UDP answer to `ip` may go out (response rate limiting); limited answers are
+    /// counted (`rate_limited`, and `rate_limited_tc` for those sent truncated).
+    pub fn udp_verdict(&self, ip: std::net::IpAddr) -> crate::server::rate_limit::Verdict {
+        use crate::server::rate_limit::Verdict;
+        let Some(limiter) = &self.rate_limiter else { return Verdict::Answer };
+        let verdict = limiter.check(ip);
+        if verdict == Verdict::Answer
+            || (self.settings.rate_limit_exempt_tenants
+                && self.state.load().tenants.tenant_of_ip(crate::server::unmap(ip)).is_some())
+        {
+            return Verdict::Answer;
+        }
+        self.metrics.reject(if verdict == Verdict::Slip { "rate_limited_tc" } else { "rate_limited" });
+        verdict
     }
 
     /// A slot for one more TCP connection, or `None` when `max_tcp_connections` are open.
@@ -241,7 +338,8 @@ impl DnsService {
             } else {
                 let resolver = self.resolver.as_ref()?;
                 let tenant = state.tenants.tenant_of_ip(ip)?;
-                let cached = state.recursive.get(&recursive_key(query.key(), &tenant.id))?;
+                let variant = self.variant(&state, &tenant.id, ip);
+                let cached = state.recursive.get(&recursive_key(query.key(), &tenant.id, variant))?;
                 let age = cached.age(resolver.now())?;
                 (cached, Some(tenant.id.clone()), true, age)
             }
@@ -391,7 +489,21 @@ impl DnsService {
         let tenant = state.tenants.tenant_of_ip(crate::server::unmap(client.ip())).map(|t| t.id.clone());
         let query = &request.queries[0];
         let (qname, qtype) = (query.name().clone(), query.query_type);
-        let mut outcome = if request.metadata.op_code != OpCode::Query {
+        let mut outcome = if request.metadata.op_code == OpCode::Notify {
+            match self.notified(&state, &qname, qtype, client, signed) {
+                Ok(()) => {
+                    let mut response = response_to(&request, ResponseCode::NoError);
+                    response.metadata.authoritative = true;
+                    let outcome = Outcome::new("notify", ResponseCode::NoError);
+                    self.log(&request, client, transport, tenant.as_deref(), &outcome, started).await;
+                    return response.to_vec().map_or(Reply::Nothing, Reply::One);
+                }
+                Err(reason) => {
+                    self.metrics.reject("notify_refused");
+                    Outcome::refused("notify", reason)
+                }
+            }
+        } else if request.metadata.op_code != OpCode::Query {
             Outcome {
                 reason: Some(format!("opcode {:?}", request.metadata.op_code)),
                 ..Outcome::new("refused", ResponseCode::NotImp)
@@ -443,8 +555,8 @@ impl DnsService {
             match (&self.resolver, &tenant) {
                 (Some(resolver), Some(t)) => {
                     self.metrics.query(transport.name(), "recursive");
-                    let policy = state.policy_for(t);
-                    self.recurse(resolver, policy, client, &qname, qtype, transport).await
+                    let policy = self.policy_of(&state, t, client.ip());
+                    self.recurse(resolver, &policy, client, &qname, qtype, transport).await
                 }
                 (None, _) => Outcome::refused("refused", "recursion is not offered here".into()),
                 (Some(_), None) => {
@@ -471,12 +583,63 @@ impl DnsService {
             && outcome.hit.is_none()
             && outcome.reason.is_none()
             && let (Some(t), Some(resolver)) = (&tenant, &self.resolver)
-            && !state.policy_for(t).has_client_ip_triggers()
+            && resolver.caches(&qname)
+            && !self.policy_of(&state, t, client.ip()).has_client_ip_triggers()
         {
-            self.keep_recursive(&state, packet, transport, &outcome, &bytes, t, resolver.now());
+            let variant = self.variant(&state, t, crate::server::unmap(client.ip()));
+            self.keep_recursive(&state, packet, transport, &outcome, &bytes, t, variant, resolver.now());
         }
         self.log(&request, client, transport, tenant.as_deref(), &outcome, started).await;
         Reply::One(bytes)
+    }
+
+    /// The policy zones in force for a client of `tenant` (its tags taken into account).
+    fn policy_of<'s>(
+        &self,
+        state: &'s DnsState,
+        tenant: &str,
+        ip: std::net::IpAddr,
+    ) -> std::borrow::Cow<'s, PolicySet> {
+        let set = state.policy_for(tenant);
+        if !set.has_tagged_zones() {
+            return std::borrow::Cow::Borrowed(set);
+        }
+        set.for_client(state.client_tags.of(crate::server::unmap(ip)))
+    }
+
+    /// What besides the question and the tenant a recursive answer depends on: the client's
+    /// tags when some policy zone has tags, and whether DNS64 serves the client when it serves
+    /// only some.
+    fn variant(&self, state: &DnsState, tenant: &str, ip: std::net::IpAddr) -> u128 {
+        let tagged = !state.client_tags.is_empty() && state.policy_for(tenant).has_tagged_zones();
+        let tags = if tagged { state.client_tags.of(ip) } else { 0 };
+        let dns64 = self.settings.dns64.as_ref().is_some_and(|d| d.is_selective() && d.serves(ip));
+        u128::from(tags) | (u128::from(dns64) << 64)
+    }
+
+    /// A NOTIFY (RFC 1996) for a transferred policy zone from one of its primaries: the zone
+    /// is checked at once. Anything else is refused.
+    fn notified(
+        &self,
+        state: &DnsState,
+        qname: &Name,
+        qtype: RecordType,
+        client: SocketAddr,
+        signed: Option<&tsig::Signed>,
+    ) -> Result<(), String> {
+        if qtype != RecordType::SOA {
+            return Err(format!("NOTIFY for type {qtype}"));
+        }
+        let qname = crate::zone::fqdn_lower(qname);
+        let Some(secondary) = state.secondaries.iter().find(|s| s.name == qname) else {
+            return Err(format!("NOTIFY for {qname}, not a zone transferred here"));
+        };
+        if !secondary.accepts_notify(client.ip(), signed.map(|s| s.key.name.as_str())) {
+            return Err(format!("NOTIFY for {qname} from {}, not its primary (or without its key)", client.ip()));
+        }
+        secondary.check_now();
+        self.refresh_wake.notify_one();
+        Ok(())
     }
 
     /// Stores an authoritative answer for the next identical question.
@@ -500,6 +663,7 @@ impl DnsService {
         outcome: &Outcome,
         bytes: &[u8],
         tenant: &str,
+        variant: u128,
         now: u64,
     ) {
         if !matches!(outcome.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
@@ -510,7 +674,7 @@ impl DnsService {
         if let Ok(name) = Name::from_ascii(query.name_text(packet)) {
             cached.finding = self.detector.inspect_name(&name);
         }
-        state.recursive.insert(&recursive_key(query.key(), tenant), cached);
+        state.recursive.insert(&recursive_key(query.key(), tenant, variant), cached);
     }
 
     /// The recursive path with the response policy around it.
@@ -538,6 +702,28 @@ impl DnsService {
                     return outcome;
                 }
             }
+        }
+        if qtype == RecordType::PTR
+            && let Some(dns64) = self.settings.dns64.as_ref().filter(|d| d.serves(crate::server::unmap(client.ip())))
+            && let Some(cname) = dns64.reverse(qname)
+        {
+            // RFC 6147 §5.3.1: the reverse name of a synthesized address is that of the IPv4
+            // address it embeds.
+            let hickory_proto::rr::RData::CNAME(target) = &cname.data else { return outcome };
+            let target = target.0.clone();
+            outcome.answers.push(cname);
+            match resolver.resolve(&target, qtype, follow_policy).await {
+                Ok(r) => {
+                    outcome.rcode = r.answer.rcode;
+                    outcome.answers.extend(r.answer.answers);
+                    outcome.authority = r.answer.authority;
+                }
+                Err(e) => {
+                    outcome.rcode = ResponseCode::ServFail;
+                    outcome.reason = Some(e.to_string());
+                }
+            }
+            return outcome;
         }
         let resolution = match resolver.resolve(qname, qtype, follow_policy).await {
             Ok(r) => r,
@@ -588,7 +774,66 @@ impl DnsService {
         outcome.rcode = resolution.answer.rcode;
         outcome.answers = resolution.answer.answers;
         outcome.authority = resolution.answer.authority;
+        if qtype == RecordType::AAAA
+            && let Some(dns64) = self.settings.dns64.as_ref().filter(|d| d.serves(crate::server::unmap(client.ip())))
+        {
+            self.synthesize_aaaa(resolver, dns64, &mut outcome, qname, follow_policy).await;
+        }
         outcome
+    }
+
+    /// DNS64 (RFC 6147 §5.1): a NOERROR answer without AAAA records (or with excluded ones
+    /// only) gets AAAA records made from the A records of the name its CNAME chain ends at.
+    /// A records a response-IP trigger acts on are left out, and a policy hit while the A
+    /// records are resolved leaves the answer as it was.
+    async fn synthesize_aaaa(
+        &self,
+        resolver: &Resolver,
+        dns64: &crate::dns64::Dns64,
+        outcome: &mut Outcome,
+        qname: &Name,
+        policy: Option<&PolicySet>,
+    ) {
+        use hickory_proto::rr::RData;
+        if outcome.rcode != ResponseCode::NoError
+            || outcome.answers.iter().any(|r| matches!(&r.data, RData::AAAA(a) if !dns64.excluded(a.0)))
+        {
+            return;
+        }
+        let target = outcome
+            .answers
+            .iter()
+            .rev()
+            .find_map(|r| match &r.data {
+                RData::CNAME(t) => Some(crate::zone::fqdn_lower(&t.0)),
+                _ => None,
+            })
+            .unwrap_or_else(|| crate::zone::fqdn_lower(qname));
+        let Ok(a) = resolver.resolve(&target, RecordType::A, policy).await else { return };
+        outcome.upstream_queries += a.upstream_queries;
+        if a.hit.is_some() || a.answer.rcode != ResponseCode::NoError {
+            return;
+        }
+        let blocked = |r: &Record| {
+            policy
+                .and_then(|p| p.check_answer_ips(std::slice::from_ref(r)))
+                .and_then(|h| h.action)
+                .is_some_and(|a| a != Action::Passthru)
+        };
+        let usable: Vec<Record> = a.answer.answers.iter().filter(|r| !blocked(r)).cloned().collect();
+        let ttl_cap = outcome.authority.iter().find_map(|r| match &r.data {
+            RData::SOA(soa) => Some(soa.minimum.min(r.ttl)),
+            _ => None,
+        });
+        let synthesized = dns64.synthesize_records(&usable, ttl_cap);
+        if synthesized.is_empty() {
+            return;
+        }
+        outcome.answers.retain(|r| r.record_type() == RecordType::CNAME);
+        outcome.answers.extend(usable.into_iter().filter(|r| r.record_type() == RecordType::CNAME));
+        outcome.answers.extend(synthesized);
+        outcome.authority.clear();
+        self.metrics.dns64_synthesized.inc();
     }
 
     /// Carries out a policy action for `name`, after the CNAMEs in `chain` that led to it.
@@ -825,12 +1070,17 @@ fn cached_answer(outcome: &Outcome, bytes: &[u8]) -> Option<CachedAnswer> {
     Some(CachedAnswer::new(bytes.to_vec(), rcode, outcome.header_flags(), AnswerLog::of(&outcome.answers)))
 }
 
-/// A recursive answer's cache key: the question's key and the tenant (policy zones differ).
-fn recursive_key(question: &[u8], tenant: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(question.len() + 1 + tenant.len());
+/// A recursive answer's cache key: the question's key, the tenant (policy zones differ) and
+/// the client's variant ([`DnsService::variant`]).
+fn recursive_key(question: &[u8], tenant: &str, variant: u128) -> Vec<u8> {
+    let mut key = Vec::with_capacity(question.len() + 1 + tenant.len() + 17);
     key.extend_from_slice(question);
     key.push(0xff);
     key.extend_from_slice(tenant.as_bytes());
+    if variant != 0 {
+        key.push(0xff);
+        key.extend_from_slice(&variant.to_be_bytes());
+    }
     key
 }
 

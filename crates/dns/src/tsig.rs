@@ -104,6 +104,12 @@ impl Keys {
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
     }
+
+    /// The key of this name (presentation form, any case, final dot or not).
+    pub fn get(&self, name: &str) -> Option<&Key> {
+        let wanted = name.trim_end_matches('.').to_ascii_lowercase();
+        self.by_name.values().find(|k| k.name == wanted)
+    }
 }
 
 /// A request whose TSIG checked out: what signing the answer needs.
@@ -317,6 +323,88 @@ pub fn sign_all(messages: &mut [Vec<u8>], signed: &Signed) {
     }
 }
 
+/// Signs a request as a client (§5.1): the MAC over the message and the variables. Returns
+/// the signed message and its MAC, which the answer's first MAC covers.
+pub fn sign_request(message: &[u8], key: &Key) -> (Vec<u8>, Vec<u8>) {
+    let time = now();
+    let alg = key.algorithm.wire_name();
+    let vars = variables(&key.name_wire, alg, time, FUDGE, 0);
+    let mac = key.algorithm.mac(&key.secret, &[message, &vars]);
+    let id = u16_at(message, 0).unwrap_or(0);
+    let mut out = message.to_vec();
+    append_record(&mut out, &tsig_record(&key.name_wire, alg, time, &mac, id, 0));
+    (out, mac)
+}
+
+/// The message without its TSIG record (as it was before signing, but for the id).
+pub fn without_tsig(message: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match find_tsig(message) {
+        Some(start) => {
+            let mut out = message[..start].to_vec();
+            let arcount = u16_at(message, 10).unwrap_or(1).saturating_sub(1);
+            out[10..12].copy_from_slice(&arcount.to_be_bytes());
+            std::borrow::Cow::Owned(out)
+        }
+        None => std::borrow::Cow::Borrowed(message),
+    }
+}
+
+/// Checks the answer to a request signed with `key` (MAC `request_mac`), as a client does
+/// (§5.3.1): the first message and the last must be signed, the first over the request's MAC
+/// and the full variables, each later one over the previous MAC, the unsigned messages since
+/// (at most 99) and the timers.
+pub fn verify_answers(messages: &[Vec<u8>], key: &Key, request_mac: &[u8]) -> Result<(), String> {
+    let mut prior = request_mac.to_vec();
+    let mut unsigned_since: Vec<u8> = Vec::new();
+    let mut unsigned_count = 0;
+    for (i, m) in messages.iter().enumerate() {
+        let Some(start) = find_tsig(m) else {
+            if i == 0 {
+                return Err(format!("the answer is not signed with key {}", key.name));
+            }
+            unsigned_count += 1;
+            if unsigned_count > 99 {
+                return Err("more than 99 unsigned messages in a row".into());
+            }
+            unsigned_since.extend_from_slice(m);
+            continue;
+        };
+        let parsed = parse_tsig(m, start).ok_or("a malformed TSIG record")?;
+        if parsed.key_name != key.name_wire || parsed.algorithm != key.algorithm.wire_name() {
+            return Err(format!("the answer is signed with another key than {}", key.name));
+        }
+        if parsed.error != 0 {
+            return Err(format!("the server reports TSIG error {} for key {}", parsed.error, key.name));
+        }
+        let mut unsigned = m[..start].to_vec();
+        unsigned[..2].copy_from_slice(&parsed.original_id.to_be_bytes());
+        let arcount = u16_at(m, 10).unwrap_or(1).saturating_sub(1);
+        unsigned[10..12].copy_from_slice(&arcount.to_be_bytes());
+        let prior_len = (prior.len() as u16).to_be_bytes();
+        let expected = if i == 0 {
+            let vars = variables(&parsed.key_name, &parsed.algorithm, parsed.time, parsed.fudge, parsed.error);
+            key.algorithm.mac(&key.secret, &[&prior_len, &prior, &unsigned, &vars])
+        } else {
+            let mut timers = parsed.time.to_be_bytes()[2..].to_vec();
+            timers.extend_from_slice(&parsed.fudge.to_be_bytes());
+            key.algorithm.mac(&key.secret, &[&prior_len, &prior, &unsigned_since, &unsigned, &timers])
+        };
+        if expected.is_empty() || !constant_time_eq(&expected, &parsed.mac) {
+            return Err(format!("bad signature with key {}", key.name));
+        }
+        if now().abs_diff(parsed.time) > u64::from(parsed.fudge) {
+            return Err(format!("signature time outside the fudge of key {}", key.name));
+        }
+        prior = parsed.mac;
+        unsigned_since.clear();
+        unsigned_count = 0;
+    }
+    if unsigned_count > 0 {
+        return Err("the last message of the answer is not signed".into());
+    }
+    Ok(())
+}
+
 /// The error answer to a rejected signed request: NOTAUTH with an unsigned TSIG record that
 /// carries the error (§5.3.2; BADTIME would be signed, left unsigned here as for the others).
 pub fn error_answer(packet: &[u8], rejected: &Rejected) -> Option<Vec<u8>> {
@@ -404,6 +492,26 @@ mod tests {
         for cut in 0..signed.len() {
             let _ = check(&signed[..cut], &keys);
         }
+    }
+
+    #[test]
+    fn a_client_checks_a_signed_multi_message_answer() {
+        let (request, mac) = super::sign_request(&query(), &key());
+        let Checked::Signed(stripped, signed) = check(&request, &Keys::new(vec![key()])) else { panic!("rejected") };
+        assert_eq!(signed.request_mac, mac);
+        let mut answers = vec![stripped.clone(), stripped.clone(), stripped];
+        for a in &mut answers {
+            a[2] |= 0x80;
+        }
+        sign_all(&mut answers, &signed);
+        assert_eq!(verify_answers(&answers, &key(), &mac), Ok(()));
+        assert_eq!(without_tsig(&answers[0]).len(), query().len());
+        let mut tampered = answers.clone();
+        tampered[1][3] ^= 1;
+        assert!(verify_answers(&tampered, &key(), &mac).is_err());
+        assert!(verify_answers(&answers, &key(), b"another request mac").is_err());
+        let unsigned: Vec<Vec<u8>> = answers.iter().map(|a| without_tsig(a).into_owned()).collect();
+        assert!(verify_answers(&unsigned, &key(), &mac).is_err());
     }
 
     #[test]

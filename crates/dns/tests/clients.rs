@@ -154,7 +154,10 @@ async fn resolver_pair(dir: &Path) -> (support::Server, support::Server) {
         forwarders: vec![upstream.addr],
         rpz: vec![RpzZone {
             name: "rpz.pref.example.jp".into(),
-            file: "policy.rpz".into(),
+            file: Some("policy.rpz".into()),
+            primaries: vec![],
+            transfer_key: None,
+            tags: vec![],
             tenant: None,
             action_override: None,
             cname_override: None,
@@ -167,6 +170,7 @@ async fn resolver_pair(dir: &Path) -> (support::Server, support::Server) {
             action: "nxdomain".into(),
             cname_override: None,
             alert: true,
+            tags: vec![],
         }],
         ..Default::default()
     };
@@ -291,4 +295,51 @@ async fn ipv6_transport() {
     assert!(out.contains("2001:db8::80"), "{out}");
     let out = kdig(&s, &["+tcp", "web.city.midori.example.jp", "A"]).await;
     assert!(out.contains("192.0.2.80"), "{out}");
+}
+
+/// Names under `uncached_zones` are asked upstream every time: a change on the upstream shows
+/// at once, where a cached zone keeps its answer until the TTL runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncached_zones_always_go_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    files(dir.path());
+    write(
+        dir.path(),
+        "fresh.zone",
+        "$TTL 300\n@ IN SOA ns h 1 3600 900 604800 60\n IN NS ns\nns IN A 192.0.2.1\nwww IN A 198.51.100.10\n",
+    );
+    let zone = |origin: &str, file: &str| DnsZone {
+        tenant: "midori".into(),
+        origin: origin.into(),
+        file: file.into(),
+        transfer_allow: vec![],
+        notify: vec![],
+        transfer_keys: vec![],
+    };
+    let upstream_config = DnsConfig {
+        recursion: false,
+        zones: vec![zone("upstream.test", "upstream.zone"), zone("fresh.test", "fresh.zone")],
+        ..Default::default()
+    };
+    let upstream = start(&upstream_config, dir.path(), "127.0.0.1").await;
+    let config = DnsConfig {
+        recursion: true,
+        forwarders: vec![upstream.addr],
+        uncached_zones: vec!["fresh.test".into()],
+        ..Default::default()
+    };
+    let s = start(&config, dir.path(), "127.0.0.1").await;
+    assert!(dig(&s, &["www.fresh.test", "A"]).await.contains("198.51.100.10"));
+    assert!(dig(&s, &["ok.upstream.test", "A"]).await.contains("198.51.100.7"));
+    write(
+        dir.path(),
+        "fresh.zone",
+        "$TTL 300\n@ IN SOA ns h 2 3600 900 604800 60\n IN NS ns\nns IN A 192.0.2.1\nwww IN A 198.51.100.11\n",
+    );
+    write(dir.path(), "upstream.zone", &UPSTREAM.replace("198.51.100.7", "198.51.100.8").replace(" 1 3600", " 2 3600"));
+    mamori_dns::build::reload(&upstream.service, &upstream_config, &support::tenants(), dir.path()).expect("reload");
+    let out = dig(&s, &["www.fresh.test", "A"]).await;
+    assert!(out.contains("198.51.100.11"), "uncached: the new address at once: {out}");
+    let out = dig(&s, &["ok.upstream.test", "A"]).await;
+    assert!(out.contains("198.51.100.7"), "cached: the old address until its TTL runs out: {out}");
 }

@@ -63,6 +63,58 @@ async fn ixfr_sends_the_changes_since_the_clients_serial() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_outlives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("xfr.zone"), zone(1, "")).unwrap();
+    let config = config(vec![]);
+    let s = start(&config, dir.path(), "127.0.0.1").await;
+    std::fs::write(dir.path().join("xfr.zone"), zone(2, "mail IN A 192.0.2.25\n")).unwrap();
+    reload(&s, &config, dir.path());
+    assert!(dir.path().join("xfr.zone.jnl").exists(), "the journal is written beside the zone");
+    drop(s);
+    // Started again: IXFR from serial 1 is still the change alone, from the journal.
+    let s = start(&config, dir.path(), "127.0.0.1").await;
+    let out = dig(&s, &["xfr.midori.example.jp", "IXFR=1"]).await;
+    assert_eq!(out.matches("\tSOA\t").count(), 4, "{out}");
+    assert!(out.contains("192.0.2.25") && !out.contains("192.0.2.80"), "{out}");
+    drop(s);
+    // A zone file edited while mamori was down: the journal no longer fits, AXFR form.
+    std::fs::write(dir.path().join("xfr.zone"), zone(3, "mail IN A 192.0.2.26\n")).unwrap();
+    let s = start(&config, dir.path(), "127.0.0.1").await;
+    let out = dig(&s, &["xfr.midori.example.jp", "IXFR=1"]).await;
+    assert!(out.contains("192.0.2.80") && out.contains("192.0.2.26"), "{out}");
+}
+
+/// At start every zone's secondaries get a NOTIFY, signed with the zone's transfer key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_at_start_is_signed_with_the_zones_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("xfr.zone"), zone(7, "")).unwrap();
+    let secondary = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let config = config(vec![secondary.local_addr().unwrap()]);
+    let _s = start(&config, dir.path(), "127.0.0.1").await;
+    let mut buf = [0u8; 1500];
+    let (n, from) = tokio::time::timeout(Duration::from_secs(10), secondary.recv_from(&mut buf))
+        .await
+        .expect("a NOTIFY at start")
+        .unwrap();
+    assert_eq!((buf[2] >> 3) & 0x0f, 4, "opcode NOTIFY");
+    use base64::Engine;
+    let secret = base64::engine::general_purpose::STANDARD.decode(SECRET).unwrap();
+    let key = mamori_dns::tsig::Key::new("xfr-key", mamori_dns::tsig::Algorithm::HmacSha256, secret).unwrap();
+    let checked = mamori_dns::tsig::check(&buf[..n], &mamori_dns::tsig::Keys::new(vec![key]));
+    let mamori_dns::tsig::Checked::Signed(unsigned, _) = checked else {
+        panic!("the NOTIFY is not signed with xfr-key")
+    };
+    let m = hickory_proto::op::Message::from_vec(&unsigned).unwrap();
+    assert_eq!(m.queries[0].name().to_ascii(), "xfr.midori.example.jp.");
+    // Acknowledged, so it is not sent again.
+    let mut ack = unsigned.clone();
+    ack[2] |= 0x80;
+    secondary.send_to(&ack, from).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tsig_signed_transfers_are_allowed_and_bad_keys_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("xfr.zone"), zone(1, "")).unwrap();

@@ -41,6 +41,10 @@ pub struct DnsConfig {
     pub forward_zones: BTreeMap<String, Vec<SocketAddr>>,
     #[serde(default = "default_cache_entries")]
     pub cache_entries: usize,
+    /// Answers for names under these zones are never cached: every question goes to the
+    /// servers again (Unbound's `forward-no-cache`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncached_zones: Vec<String>,
     /// Tenants' authoritative zones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zones: Vec<DnsZone>,
@@ -52,9 +56,89 @@ pub struct DnsConfig {
     /// accepted), each compiled into a policy zone applied after the `rpz` zones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub threat_lists: Vec<ThreatList>,
-    /// TSIG keys for zone transfers (`transfer_keys` of a zone names them).
+    /// TSIG keys for zone transfers (`transfer_keys` of a zone and `transfer_key` of a policy
+    /// zone name them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tsig_keys: Vec<TsigKey>,
+    /// Client tags: a tag name and the client networks that carry it. A policy zone or threat
+    /// list with `tags` applies only to clients with one of its tags (Unbound's
+    /// `access-control-tag`); at most 64 tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_tags: BTreeMap<String, Vec<IpNet>>,
+    /// DNS64 (RFC 6147): AAAA answers synthesized from A records for names without AAAA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns64: Option<Dns64Config>,
+    /// Response rate limiting over UDP, per client network; off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<DnsRateLimit>,
+}
+
+/// `[dns.rate_limit]`: answers a second per client network over UDP (BIND's RRL, per client).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsRateLimit {
+    /// Answers a second per client network (and as many at once); more are dropped.
+    #[serde(default = "default_responses_per_second")]
+    pub responses_per_second: u32,
+    /// Every n-th limited answer goes out empty with TC, so real clients retry over TCP;
+    /// 0 drops them all.
+    #[serde(default = "default_slip")]
+    pub slip: u32,
+    /// Client networks counted together.
+    #[serde(default = "default_ipv4_prefix")]
+    pub ipv4_prefix: u8,
+    #[serde(default = "default_ipv6_prefix")]
+    pub ipv6_prefix: u8,
+    /// Never limited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exempt: Vec<IpNet>,
+    /// Tenant networks are never limited (their own resolvers send much).
+    #[serde(default = "default_true")]
+    pub exempt_tenants: bool,
+}
+
+fn default_responses_per_second() -> u32 {
+    20
+}
+fn default_slip() -> u32 {
+    2
+}
+fn default_ipv4_prefix() -> u8 {
+    24
+}
+fn default_ipv6_prefix() -> u8 {
+    56
+}
+
+/// `[dns.dns64]`: the translator's prefix and what is never synthesized from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns64Config {
+    /// RFC 6052 prefix of length 32, 40, 48, 56, 64 or 96; the well-known `64:ff9b::/96` by
+    /// default.
+    #[serde(default = "default_dns64_prefix")]
+    pub prefix: IpNet,
+    /// AAAA records in these networks count as absent, so the name is synthesized
+    /// (RFC 6147 §5.1.4; `::ffff:0:0/96` by default).
+    #[serde(default = "default_dns64_exclude")]
+    pub exclude: Vec<IpNet>,
+    /// Only clients in these networks get synthesized answers; every tenant client when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<IpNet>,
+}
+
+impl Default for Dns64Config {
+    fn default() -> Self {
+        Dns64Config { prefix: default_dns64_prefix(), exclude: default_dns64_exclude(), clients: Vec::new() }
+    }
+}
+
+fn default_dns64_prefix() -> IpNet {
+    "64:ff9b::/96".parse().expect("literal prefix")
+}
+
+fn default_dns64_exclude() -> Vec<IpNet> {
+    vec!["::ffff:0:0/96".parse().expect("literal prefix")]
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,7 +189,22 @@ fn default_tsig_algorithm() -> String {
 pub struct RpzZone {
     /// The policy zone's name (its origin).
     pub name: String,
-    pub file: PathBuf,
+    /// The zone in master format. With `primaries` it is optional: it is read at start when
+    /// present and rewritten after every transfer, so that a restart starts from the newest
+    /// version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Primary servers the zone is transferred from (AXFR, then IXFR from the serial held),
+    /// checked by SOA every refresh interval of the zone's SOA and at once on their NOTIFY.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub primaries: Vec<SocketAddr>,
+    /// TSIG key (a name from `dns.tsig_keys`) that signs the requests to the primaries and
+    /// must sign their answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_key: Option<String>,
+    /// Only clients with one of these tags (`dns.client_tags`); every client when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// Only for this tenant; for every tenant when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
@@ -136,6 +235,9 @@ pub struct ThreatList {
     /// Hits raise alerts (default: these are C&C lists).
     #[serde(default = "default_true")]
     pub alert: bool,
+    /// Only clients with one of these tags (`dns.client_tags`); every client when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 impl Default for DnsConfig {
@@ -150,10 +252,14 @@ impl Default for DnsConfig {
             root_hints: Vec::new(),
             forward_zones: BTreeMap::new(),
             cache_entries: default_cache_entries(),
+            uncached_zones: Vec::new(),
             zones: Vec::new(),
             rpz: Vec::new(),
             threat_lists: Vec::new(),
             tsig_keys: Vec::new(),
+            client_tags: BTreeMap::new(),
+            dns64: None,
+            rate_limit: None,
         }
     }
 }
@@ -233,6 +339,28 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
         if let Some(a) = &r.action_override {
             check_action(a, r.cname_override.as_deref(), &rp, "action_override", &mut problems);
         }
+        if r.file.is_none() && r.primaries.is_empty() {
+            problems.push(Problem::new(
+                rp.key("file"),
+                "a policy zone needs a file, primaries to transfer it from, or both",
+            ));
+        }
+        if let Some(key) = &r.transfer_key {
+            if r.primaries.is_empty() {
+                problems.push(Problem::new(rp.key("transfer_key"), "transfer_key needs primaries"));
+            }
+            if !dns
+                .tsig_keys
+                .iter()
+                .any(|t| t.name.trim_end_matches('.').eq_ignore_ascii_case(key.trim_end_matches('.')))
+            {
+                problems.push(Problem::new(
+                    rp.key("transfer_key"),
+                    format!("there is no key '{key}' in [[dns.tsig_keys]]"),
+                ));
+            }
+        }
+        check_tags(&r.tags, dns, &rp, &mut problems);
     }
     for (i, l) in dns.threat_lists.iter().enumerate() {
         let lp = p.key("threat_lists").index(i);
@@ -243,6 +371,38 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
             problems.push(Problem::new(lp.key("tenant"), format!("there is no tenant '{t}' in [[tenants]]")));
         }
         check_action(&l.action, l.cname_override.as_deref(), &lp, "action", &mut problems);
+        check_tags(&l.tags, dns, &lp, &mut problems);
+    }
+    if let Some(r) = &dns.rate_limit {
+        let rp = p.key("rate_limit");
+        if r.responses_per_second == 0 {
+            problems.push(Problem::new(rp.key("responses_per_second"), "responses_per_second must be at least 1"));
+        }
+        if r.ipv4_prefix > 32 {
+            problems.push(Problem::new(rp.key("ipv4_prefix"), "ipv4_prefix must be at most 32"));
+        }
+        if r.ipv6_prefix > 128 {
+            problems.push(Problem::new(rp.key("ipv6_prefix"), "ipv6_prefix must be at most 128"));
+        }
+    }
+    if dns.client_tags.len() > 64 {
+        problems.push(Problem::new(p.key("client_tags"), "at most 64 client tags"));
+    }
+    if let Some(d) = &dns.dns64 {
+        let ok = matches!(d.prefix, IpNet::V6(_)) && [32, 40, 48, 56, 64, 96].contains(&d.prefix.prefix_len());
+        if !ok {
+            problems.push(Problem::new(
+                p.key("dns64").key("prefix"),
+                "the DNS64 prefix must be IPv6 of length 32, 40, 48, 56, 64 or 96 (RFC 6052)",
+            ));
+        } else if d.prefix.trunc() != d.prefix {
+            problems.push(Problem::new(p.key("dns64").key("prefix"), "the DNS64 prefix has bits set past its length"));
+        }
+    }
+    for (i, zone) in dns.uncached_zones.iter().enumerate() {
+        if let Err(e) = normalize_domain(zone) {
+            problems.push(Problem::new(p.key("uncached_zones").index(i), e));
+        }
     }
     for zone in dns.forward_zones.keys() {
         if let Err(e) = normalize_domain(zone) {
@@ -250,6 +410,14 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
         }
     }
     problems
+}
+
+fn check_tags(tags: &[String], dns: &DnsConfig, at: &FieldPath, problems: &mut Vec<Problem>) {
+    for (i, t) in tags.iter().enumerate() {
+        if !dns.client_tags.contains_key(t) {
+            problems.push(Problem::new(at.key("tags").index(i), format!("there is no tag '{t}' in [dns.client_tags]")));
+        }
+    }
 }
 
 fn check_action(action: &str, cname: Option<&str>, at: &FieldPath, key: &str, problems: &mut Vec<Problem>) {
@@ -261,5 +429,62 @@ fn check_action(action: &str, cname: Option<&str>, at: &FieldPath, key: &str, pr
             at.key("cname_override"),
             "the cname action needs cname_override (the block page host)",
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rpz(name: &str) -> RpzZone {
+        RpzZone {
+            name: name.into(),
+            file: None,
+            primaries: vec![],
+            transfer_key: None,
+            tags: vec![],
+            tenant: None,
+            action_override: None,
+            cname_override: None,
+            alert: false,
+        }
+    }
+
+    fn messages(dns: &DnsConfig) -> Vec<String> {
+        check(dns, &["midori"], &FieldPath::root()).into_iter().map(|p| p.message).collect()
+    }
+
+    #[test]
+    fn policy_feeds_tags_dns64_and_rate_limits_are_checked() {
+        let mut dns = DnsConfig::default();
+        dns.rpz.push(rpz("rpz.a.example"));
+        let mut keyed = rpz("rpz.b.example");
+        keyed.transfer_key = Some("nokey".into());
+        keyed.tags = vec!["schools".into()];
+        dns.rpz.push(keyed);
+        dns.dns64 = Some(Dns64Config { prefix: "64:ff9b::/80".parse().unwrap(), ..Default::default() });
+        dns.rate_limit = Some(DnsRateLimit {
+            responses_per_second: 0,
+            slip: 2,
+            ipv4_prefix: 33,
+            ipv6_prefix: 56,
+            exempt: vec![],
+            exempt_tenants: true,
+        });
+        let m = messages(&dns).join("\n");
+        assert!(m.contains("needs a file, primaries"), "{m}");
+        assert!(m.contains("transfer_key needs primaries") && m.contains("no key 'nokey'"), "{m}");
+        assert!(m.contains("no tag 'schools'"), "{m}");
+        assert!(m.contains("RFC 6052"), "{m}");
+        assert!(m.contains("responses_per_second") && m.contains("ipv4_prefix"), "{m}");
+
+        let mut dns = DnsConfig::default();
+        let mut fed = rpz("rpz.feed.example");
+        fed.primaries = vec!["192.0.2.60:53".parse().unwrap()];
+        fed.tags = vec!["schools".into()];
+        dns.rpz.push(fed);
+        dns.client_tags.insert("schools".into(), vec!["10.20.0.0/16".parse().unwrap()]);
+        dns.dns64 = Some(Dns64Config::default());
+        assert!(messages(&dns).is_empty(), "{:?}", messages(&dns));
     }
 }

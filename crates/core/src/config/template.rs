@@ -180,6 +180,8 @@ recursion = true
 # forwarders = ["192.0.2.53:53"]
 # forward_zones = { "lg.jp" = ["192.0.2.54:53"] }
 cache_entries = 100000
+# Never cached: every question for these goes to the servers again.
+# uncached_zones = ["dyn.pref.example.jp"]
 
 # [[dns.zones]]
 # tenant = "midori"
@@ -201,6 +203,26 @@ cache_entries = 100000
 # # action_override = "cname"                   # nxdomain, nodata, passthru, drop, tcp-only, disabled, cname
 # # cname_override = "block.pref.example.jp"
 # alert = false
+# # primaries = ["192.0.2.60:53"]               # transferred (AXFR, then IXFR) and refreshed by SOA;
+# # transfer_key = "rpz-feed"                   # NOTIFY from a primary refreshes at once; file is then
+# #                                             # optional and rewritten after each transfer
+# # tags = ["schools"]                          # only for clients with this tag
+
+# [dns.client_tags]                             # tags for client networks (per-tag policy zones)
+# schools = ["10.20.0.0/16"]
+
+# [dns.dns64]                                   # DNS64 (RFC 6147) for IPv6-only networks
+# prefix = "64:ff9b::/96"                       # RFC 6052 prefix: /32, /40, /48, /56, /64 or /96
+# exclude = ["::ffff:0:0/96"]                   # AAAA records here count as absent
+# clients = ["2001:db8:64::/48"]                # only these clients; all tenant clients when empty
+
+# [dns.rate_limit]                              # UDP response rate limiting per client network
+# responses_per_second = 20                     # and as many at once; more are dropped
+# slip = 2                                      # every 2nd limited answer empty with TC (retry TCP)
+# ipv4_prefix = 24
+# ipv6_prefix = 56
+# exempt = ["192.0.2.0/24"]
+# exempt_tenants = true
 
 # [[dns.threat_lists]]                          # one domain a line; hits are alerts
 # name = "cnc.intel.pref.example.jp"

@@ -24,8 +24,10 @@ use hickory_proto::rr::Name;
 use mamori_core::{NetworkModel, Tenant, TenantDirectory};
 use mamori_dns::catalog::Catalog;
 use mamori_dns::metrics::DnsMetrics;
-use mamori_dns::resolver::{ManualClock, Resolver, ResolverConfig};
+use mamori_dns::resolver::{Clock, ManualClock, Resolver, ResolverConfig};
+use mamori_dns::rpz::secondary::{Secondary, ZoneSettings};
 use mamori_dns::rpz::{Override, PolicyZone};
+use mamori_dns::state::ClientTags;
 use mamori_dns::{DnsService, DnsSettings, DnsState, Reply, Transport};
 
 use rpl::{Scenario, StepKind};
@@ -147,7 +149,12 @@ async fn run_file(path: &Path) -> Result<(), String> {
                     return Err(format!("step {}: {e}", s.number));
                 }
             }
-            StepKind::TimePasses(secs) => clock.advance(*secs),
+            StepKind::TimePasses(secs) => {
+                // Timers fire when time passes, as in testbound: policy zones due for a
+                // refresh ask their primaries now.
+                clock.advance(*secs);
+                service.refresh_policy_zones(false).await;
+            }
             StepKind::Reply(_) | StepKind::Timeout => {}
             StepKind::CheckOutQuery(e) => {
                 let sent = upstream.sent.lock().unwrap();
@@ -172,6 +179,33 @@ fn service_for(
 ) -> Result<(DnsService, Arc<scripted::Scripted>), String> {
     let mut config = ResolverConfig { upstream_port: 53, cache_entries: 10_000, ..Default::default() };
     let mut policies = Vec::new();
+    let mut secondaries = Vec::new();
+    let mut settings = DnsSettings::default();
+    // `define-tag` and `access-control-tag: NET "tag ..."` of the server clause.
+    let mut tag_names: Vec<String> = Vec::new();
+    let mut tag_nets: Vec<(String, ipnet::IpNet)> = Vec::new();
+    for clause in sc.clauses.iter().filter(|c| c.kind == "server") {
+        for v in clause.all("define-tag") {
+            tag_names.extend(v.replace('"', " ").split_whitespace().map(String::from));
+        }
+        for v in clause.all("access-control-tag") {
+            let v = v.replace('"', " ");
+            let mut words = v.split_whitespace();
+            let net: ipnet::IpNet = words.next().and_then(|n| n.parse().ok()).ok_or("a bad access-control-tag")?;
+            tag_nets.extend(words.map(|t| (t.to_string(), net)));
+        }
+        if clause.get("module-config").is_some_and(|m| m.split_whitespace().any(|m| m == "dns64")) {
+            let prefix = clause.get("dns64-prefix").unwrap_or("64:ff9b::/96");
+            let prefix: ipnet::IpNet = prefix.parse().map_err(|e| format!("dns64-prefix {prefix}: {e}"))?;
+            let exclude = vec!["::ffff:0:0/96".parse().expect("literal")];
+            settings.dns64 = Some(mamori_dns::dns64::Dns64::new(prefix, exclude, vec![]));
+        }
+    }
+    let tag_lists: Vec<(String, Vec<ipnet::IpNet>)> = tag_names
+        .iter()
+        .map(|t| (t.clone(), tag_nets.iter().filter(|(n, _)| n == t).map(|(_, net)| *net).collect()))
+        .collect();
+    let client_tags = ClientTags::new(tag_lists.iter().map(|(t, nets)| (t.as_str(), &nets[..])));
     for clause in &sc.clauses {
         match clause.kind.as_str() {
             "stub-zone" | "forward-zone" => {
@@ -181,6 +215,10 @@ fn service_for(
                 if clause.get("stub-host").is_some() || clause.get("forward-host").is_some() {
                     return Err("stub-host/forward-host are not supported by this runner".into());
                 }
+                let no_cache = if clause.kind == "stub-zone" { "stub-no-cache" } else { "forward-no-cache" };
+                if clause.get(no_cache) == Some("yes") {
+                    config.uncached_zones.push(zone.clone());
+                }
                 if clause.kind == "stub-zone" {
                     config.stub_zones.push((zone, servers));
                 } else {
@@ -189,17 +227,43 @@ fn service_for(
             }
             "rpz" => {
                 let zname = name(clause.get("name").ok_or("an rpz without a name")?)?;
-                let file = clause.get("zonefile").ok_or("an rpz without a zonefile (transfers are not supported)")?;
-                let text = sc.files.get(file).ok_or(format!("the inline file {file} is missing"))?;
-                let mut zone = PolicyZone::parse(text, &zname, None)?;
-                if let Some(a) = clause.get("rpz-action-override") {
-                    zone.override_action = Some(Override::parse(a, clause.get("rpz-cname-override"))?);
+                let text = match clause.get("zonefile").filter(|f| !f.is_empty()) {
+                    Some(file) => Some(sc.files.get(file).ok_or(format!("the inline file {file} is missing"))?),
+                    None => None,
+                };
+                let zone_settings = ZoneSettings {
+                    alert: false,
+                    override_action: match clause.get("rpz-action-override") {
+                        Some(a) => Some(Override::parse(a, clause.get("rpz-cname-override"))?),
+                        None => None,
+                    },
+                    signal_nxdomain_ra: clause.get("rpz-signal-nxdomain-ra") == Some("yes"),
+                    tags: clause.get("tags").map_or(0, |t| {
+                        let names: Vec<String> = t.replace('"', " ").split_whitespace().map(String::from).collect();
+                        client_tags.mask_of(&names)
+                    }),
+                };
+                let primaries: Vec<SocketAddr> =
+                    clause.all("master").chain(clause.all("primary")).filter_map(address).collect();
+                if primaries.is_empty() {
+                    let text = text.ok_or("an rpz without a zonefile or a master")?;
+                    let mut zone = PolicyZone::parse(text, &zname, None)?;
+                    zone_settings.apply(&mut zone);
+                    policies.push(Arc::new(zone));
+                } else {
+                    // A policy zone with primaries: its file is the version held at start.
+                    let records = match text {
+                        Some(t) => mamori_dns::zone::master::parse_with_default_ttl(t, &zname, None, Some(3600))?
+                            .into_iter()
+                            .map(|p| p.record)
+                            .collect(),
+                        None => Vec::new(),
+                    };
+                    let (secondary, zone) =
+                        Secondary::new(&zname, primaries, None, None, zone_settings, records, clock.now());
+                    secondaries.push(Arc::new(secondary));
+                    policies.push(zone);
                 }
-                zone.signal_nxdomain_ra = clause.get("rpz-signal-nxdomain-ra") == Some("yes");
-                if clause.get("tags").is_some() {
-                    return Err("rpz tags are not supported".into());
-                }
-                policies.push(Arc::new(zone));
             }
             "auth-zone" | "local-zone" => return Err(format!("{} is not supported by this runner", clause.kind)),
             _ => {}
@@ -215,8 +279,10 @@ fn service_for(
         contacts: vec![],
         retention: Default::default(),
     };
-    let state =
+    let mut state =
         DnsState::new(Catalog::default(), TenantDirectory::new(vec![everyone], &[]), policies, Default::default());
+    state.secondaries = secondaries;
+    state.client_tags = Arc::new(client_tags);
     let upstream = Arc::new(scripted::Scripted {
         ranges: sc.ranges.clone(),
         step,
@@ -224,7 +290,7 @@ fn service_for(
         sent: Default::default(),
     });
     let resolver = Resolver::new(config, upstream.clone(), clock);
-    Ok((DnsService::new(state, Some(resolver), None, DnsMetrics::default(), DnsSettings::default()), upstream))
+    Ok((DnsService::new(state, Some(resolver), None, DnsMetrics::default(), settings), upstream))
 }
 
 fn name(s: &str) -> Result<Name, String> {

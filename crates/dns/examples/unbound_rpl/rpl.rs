@@ -308,17 +308,18 @@ fn parse_entry<'a>(lines: &mut impl Iterator<Item = (usize, &'a str)>) -> Result
 fn parse_question(text: &str) -> Option<(Name, RecordType, DNSClass)> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let name = Name::parse(words.first()?, Some(&Name::root())).ok()?;
+    // `name [class] type`: the type comes last (`IN ANY` is a class and a type).
+    let (last, middle) = words[1..].split_last()?;
     let mut class = DNSClass::IN;
-    let mut rtype = None;
-    for w in &words[1..] {
-        let u = w.to_ascii_uppercase();
-        if let Ok(c) = u.parse::<DNSClass>() {
+    for w in middle {
+        if let Ok(c) = w.to_ascii_uppercase().parse::<DNSClass>() {
             class = c;
-        } else if let Ok(t) = u.parse::<RecordType>() {
-            rtype = Some(t);
         }
     }
-    Some((name, rtype?, class))
+    let u = last.to_ascii_uppercase();
+    // hickory's RecordType::from_str has no IXFR.
+    let rtype = if u == "IXFR" { RecordType::IXFR } else { u.parse::<RecordType>().ok()? };
+    Some((name, rtype, class))
 }
 
 fn rcode(w: &str) -> Option<ResponseCode> {

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use mamori_dns::resolver::upstream::{Upstream, UpstreamError, UpstreamFuture};
+use hickory_proto::rr::RecordType;
+use mamori_dns::resolver::upstream::{TransferFuture, Upstream, UpstreamError, UpstreamFuture};
 
 use crate::rpl::{Entry, Range};
 
@@ -47,6 +48,16 @@ impl Upstream for Scripted {
                     Err(UpstreamError::Failed { server, message: "no scripted answer".into() })
                 }
             }
+        })
+    }
+
+    /// A transfer is answered by the matching entry, in one message.
+    fn transfer(&self, server: SocketAddr, request: Vec<u8>, _rtype: RecordType) -> TransferFuture<'_> {
+        Box::pin(async move {
+            let fail = |message: String| UpstreamError::Failed { server, message };
+            let request = Message::from_vec(&request).map_err(|e| fail(e.to_string()))?;
+            let answer = self.query(server, &request).await?;
+            Ok(vec![answer.to_vec().map_err(|e| fail(e.to_string()))?])
         })
     }
 }

@@ -28,6 +28,9 @@ pub struct ResolverConfig {
     /// The port name servers found by iteration are asked on (53).
     pub upstream_port: u16,
     pub cache_entries: usize,
+    /// Answers for names under these zones are never cached (Unbound's `forward-no-cache` and
+    /// `stub-no-cache`): every question goes upstream.
+    pub uncached_zones: Vec<Name>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +81,16 @@ impl Resolver {
         &self.cache
     }
 
+    /// False for names under an uncached zone (their answers are never kept).
+    pub fn caches(&self, name: &Name) -> bool {
+        !self.config.uncached_zones.iter().any(|z| z.zone_of(name))
+    }
+
+    /// Where the resolver's queries go (zone transfers of policy zones go there too).
+    pub fn upstream(&self) -> &dyn Upstream {
+        self.upstream.as_ref()
+    }
+
     /// Resolves a question; `policy` is consulted for triggers met during resolution (CNAME
     /// targets, name servers); it is `None` once the query name itself passed through.
     pub async fn resolve(
@@ -87,7 +100,8 @@ impl Resolver {
         policy: Option<&PolicySet>,
     ) -> Result<Resolution, ResolveError> {
         let now = self.clock.now();
-        if let Some(answer) = self.cache.get(qname, qtype, now) {
+        let cached = self.caches(qname);
+        if let Some(answer) = self.cache.get(qname, qtype, now).filter(|_| cached) {
             // The chain of a cached answer meets the CNAME-target triggers again.
             let hit = policy.and_then(|p| chain_hit(p, &answer));
             if let Some((hit, name)) = hit {
@@ -99,7 +113,7 @@ impl Resolver {
         }
         let mut trace = Trace { policy, hit: None, queries: 0 };
         let answer = self.iterate_chain(qname, qtype, &mut trace, 0).await?;
-        if trace.hit.is_none() {
+        if trace.hit.is_none() && cached {
             self.cache.insert(qname, qtype, &answer, now);
         }
         Ok(Resolution { answer, hit: trace.hit, from_cache: false, upstream_queries: trace.queries })

@@ -2,8 +2,10 @@
 //! the tenant's), the first zone with a matching trigger decides.
 
 pub mod policy;
+pub mod secondary;
 pub mod trigger;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -52,15 +54,34 @@ impl Hit {
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
     zones: Vec<Arc<PolicyZone>>,
+    tagged: bool,
 }
 
 impl PolicySet {
     pub fn new(zones: Vec<Arc<PolicyZone>>) -> PolicySet {
-        PolicySet { zones }
+        let tagged = zones.iter().any(|z| z.tags != 0);
+        PolicySet { zones, tagged }
     }
 
     pub fn is_empty(&self) -> bool {
         self.zones.is_empty()
+    }
+
+    pub fn zones(&self) -> &[Arc<PolicyZone>] {
+        &self.zones
+    }
+
+    /// True when some zone applies only to clients with certain tags.
+    pub fn has_tagged_zones(&self) -> bool {
+        self.tagged
+    }
+
+    /// The zones that apply to a client with these tags (a bit per tag), in order.
+    pub fn for_client(&self, client_tags: u64) -> Cow<'_, PolicySet> {
+        if self.zones.iter().all(|z| z.applies_to(client_tags)) {
+            return Cow::Borrowed(self);
+        }
+        Cow::Owned(PolicySet::new(self.zones.iter().filter(|z| z.applies_to(client_tags)).cloned().collect()))
     }
 
     /// The first zone's hit that acts; a hit in a disabled (log-only) zone lets the later

@@ -101,6 +101,8 @@ pub struct PolicyZone {
     /// entry blocks its whole subtree).
     deep_wildcards: bool,
     pub rule_count: usize,
+    /// The client tags this zone applies to, a bit per tag; every client when 0.
+    pub tags: u64,
 }
 
 impl PolicyZone {
@@ -115,40 +117,26 @@ impl PolicyZone {
         let name = fqdn_lower(name);
         let file = path.map_or_else(|| name.to_string(), |p| p.display().to_string());
         let parsed = master::parse_with_default_ttl(text, &name, path, Some(DEFAULT_TTL))?;
-        let mut by_owner: Vec<(Name, usize, Vec<Record>)> = Vec::new();
-        let mut soa = None;
-        let mut index: HashMap<Name, usize> = HashMap::new();
-        for p in parsed {
-            let owner = fqdn_lower(&p.record.name);
-            if owner == name {
-                if p.record.record_type() == RecordType::SOA {
-                    soa = Some(p.record);
-                }
-                continue;
-            }
-            if !name.zone_of(&owner) {
-                return Err(format!("{file}:{}: {owner} lies outside the policy zone {name}", p.line));
-            }
-            let i = *index.entry(owner.clone()).or_insert_with(|| {
-                by_owner.push((owner.clone(), p.line, Vec::new()));
-                by_owner.len() - 1
-            });
-            by_owner[i].2.push(p.record);
-        }
-        let mut zone = PolicyZone { name: name.clone(), soa, ..Default::default() };
-        // Counted by iterating: num_labels() leaves out a leading `*` (RFC 4034 §3.1.3).
-        let origin_labels = name.iter().count();
-        for (owner, line, records) in by_owner {
-            let labels: Vec<String> = owner
-                .iter()
-                .take(owner.iter().count() - origin_labels)
-                .map(|l| String::from_utf8_lossy(l).into_owned())
-                .collect();
-            let trigger = classify(&labels).map_err(|e| format!("{file}:{line}: {owner}: {e}"))?;
-            let action = action_of(records);
-            zone.insert(Rule { trigger, owner, action });
-        }
+        let (zone, skipped) = compile(&name, parsed.into_iter().map(|p| (p.line, p.record)), &file, true)?;
+        debug_assert!(skipped.is_empty());
         Ok(zone)
+    }
+
+    /// A policy zone from the records of a zone transfer. A record outside the zone or a bad
+    /// trigger is left out (a primary's mistake in one trigger does not drop the whole
+    /// policy); what was left out is returned, one line each.
+    pub fn from_records(name: &Name, records: impl IntoIterator<Item = Record>) -> (PolicyZone, Vec<String>) {
+        let name = fqdn_lower(name);
+        let file = name.to_string();
+        match compile(&name, records.into_iter().map(|r| (0, r)), &file, false) {
+            Ok(compiled) => compiled,
+            Err(e) => (PolicyZone { name, ..Default::default() }, vec![e]),
+        }
+    }
+
+    /// True when this zone applies to a client with these tags (a bit per tag).
+    pub fn applies_to(&self, client_tags: u64) -> bool {
+        self.tags == 0 || self.tags & client_tags != 0
     }
 
     /// A zone built from a plain list of domains (a threat-intelligence feed): each domain and
@@ -243,6 +231,67 @@ impl PolicyZone {
         }
         None
     }
+}
+
+/// The triggers of a zone's records, grouped by owner. `strict`: a bad record is an error
+/// (with its line); otherwise it is left out and described in the second value.
+fn compile(
+    name: &Name,
+    records: impl Iterator<Item = (usize, Record)>,
+    file: &str,
+    strict: bool,
+) -> Result<(PolicyZone, Vec<String>), String> {
+    let mut skipped = Vec::new();
+    let mut by_owner: Vec<(Name, usize, Vec<Record>)> = Vec::new();
+    let mut soa = None;
+    let mut index: HashMap<Name, usize> = HashMap::new();
+    let place = |line: usize| if line > 0 { format!("{file}:{line}") } else { file.to_string() };
+    for (line, record) in records {
+        let owner = fqdn_lower(&record.name);
+        if owner == *name {
+            if record.record_type() == RecordType::SOA {
+                soa = Some(record);
+            }
+            continue;
+        }
+        if !name.zone_of(&owner) {
+            let e = format!("{}: {owner} lies outside the policy zone {name}", place(line));
+            if strict {
+                return Err(e);
+            }
+            skipped.push(e);
+            continue;
+        }
+        let i = *index.entry(owner.clone()).or_insert_with(|| {
+            by_owner.push((owner.clone(), line, Vec::new()));
+            by_owner.len() - 1
+        });
+        by_owner[i].2.push(record);
+    }
+    let mut zone = PolicyZone { name: name.clone(), soa, ..Default::default() };
+    // Counted by iterating: num_labels() leaves out a leading `*` (RFC 4034 §3.1.3).
+    let origin_labels = name.iter().count();
+    for (owner, line, records) in by_owner {
+        let labels: Vec<String> = owner
+            .iter()
+            .take(owner.iter().count() - origin_labels)
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        let trigger = match classify(&labels) {
+            Ok(t) => t,
+            Err(e) => {
+                let e = format!("{}: {owner}: {e}", place(line));
+                if strict {
+                    return Err(e);
+                }
+                skipped.push(e);
+                continue;
+            }
+        };
+        let action = action_of(records);
+        zone.insert(Rule { trigger, owner, action });
+    }
+    Ok((zone, skipped))
 }
 
 fn longest_prefix(rules: &[(IpNet, Rule)], ip: IpAddr) -> Option<&Rule> {

@@ -2,6 +2,7 @@
 
 #[cfg(target_os = "linux")]
 mod mmsg;
+pub mod rate_limit;
 mod tcp;
 mod udp;
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
+use super::rate_limit::{Verdict, truncated_reply};
 use crate::query_log::QueryLogBatch;
 use crate::service::{DnsService, Reply, Transport};
 
@@ -60,6 +61,16 @@ async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown
         };
         for slot in 0..count {
             let Some((packet, client)) = inbox.datagram(slot) else { continue };
+            match service.udp_verdict(client.ip()) {
+                Verdict::Answer => {}
+                Verdict::Drop => continue,
+                Verdict::Slip => {
+                    if let Some(reply) = truncated_reply(packet) {
+                        outbox.push(reply, slot);
+                    }
+                    continue;
+                }
+            }
             match service.answer_cached(packet, client, Transport::Udp) {
                 Some((bytes, hit)) => {
                     outbox.push(bytes, slot);
@@ -106,6 +117,16 @@ async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown
                 continue;
             }
         };
+        match service.udp_verdict(client.ip()) {
+            Verdict::Answer => {}
+            Verdict::Drop => continue,
+            Verdict::Slip => {
+                if let Some(reply) = truncated_reply(&buf[..n]) {
+                    let _ = socket.send_to(&reply, client).await;
+                }
+                continue;
+            }
+        }
         if let Some((bytes, hit)) = service.answer_cached(&buf[..n], client, Transport::Udp) {
             if let Err(e) = socket.send_to(&bytes, client).await {
                 tracing::debug!(error = %e, %client, "DNS UDP reply not sent");

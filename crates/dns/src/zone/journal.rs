@@ -1,5 +1,8 @@
 //! The differences between successive versions of a zone, kept across reloads so that a
-//! secondary asking for IXFR from an older serial gets only what changed (RFC 1995 §4).
+//! secondary asking for IXFR from an older serial gets only what changed (RFC 1995 §4). The
+//! journal is also written beside the zone file (`<file>.jnl`, master format: each change as
+//! old SOA, removed records, new SOA, added records), so that IXFR still works after a restart;
+//! it is used again only when it ends at the serial of the zone file read at start.
 
 use hickory_proto::rr::{Record, RecordType};
 
@@ -85,6 +88,80 @@ pub fn incremental(zone: &Zone, journal: &[Delta], client_serial: u32) -> Option
     Some(out)
 }
 
+/// Where the journal of the zone in `zone_file` is kept.
+pub fn path_for(zone_file: &std::path::Path) -> std::path::PathBuf {
+    let mut name = zone_file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".jnl");
+    zone_file.with_file_name(name)
+}
+
+/// The journal in master format.
+pub fn to_text(journal: &[Delta]) -> String {
+    let mut text = String::from("; mamori IXFR journal: old SOA, removed, new SOA, added, for each change\n");
+    for d in journal {
+        for r in std::iter::once(&d.old_soa).chain(&d.removed).chain(std::iter::once(&d.new_soa)).chain(&d.added) {
+            text.push_str(&crate::zone::master::record_text(r));
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Reads a journal written by [`to_text`].
+pub fn from_text(text: &str, origin: &hickory_proto::rr::Name) -> Result<Vec<Delta>, String> {
+    let records: Vec<Record> = super::master::parse(text, origin, None)?.into_iter().map(|p| p.record).collect();
+    let is_soa = |r: &Record| r.record_type() == RecordType::SOA;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < records.len() {
+        let old_soa = records.get(i).filter(|r| is_soa(r)).ok_or("a change does not start with a SOA")?.clone();
+        i += 1;
+        let mut removed = Vec::new();
+        while i < records.len() && !is_soa(&records[i]) {
+            removed.push(records[i].clone());
+            i += 1;
+        }
+        let new_soa = records.get(i).ok_or("a change without its new SOA")?.clone();
+        i += 1;
+        let mut added = Vec::new();
+        while i < records.len() && !is_soa(&records[i]) {
+            added.push(records[i].clone());
+            i += 1;
+        }
+        out.push(Delta { old_soa, removed, new_soa, added });
+    }
+    Ok(out)
+}
+
+/// Writes the journal through a temporary file renamed into place.
+pub fn save(path: &std::path::Path, journal: &[Delta]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("jnl-tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(to_text(journal).as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// The journal kept for `zone`, when there is one and it ends at the zone's serial (a zone file
+/// edited while mamori was down makes it useless: secondaries then get the whole zone).
+pub fn load(path: &std::path::Path, zone: &Zone) -> Vec<Delta> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    match from_text(&text, zone.origin()) {
+        Ok(j) if j.last().map(Delta::to_serial) == Some(zone.serial()) => j,
+        Ok(_) => {
+            tracing::info!(zone = %zone.origin(), journal = %path.display(), "the journal does not end at the zone's serial; not used");
+            Vec::new()
+        }
+        Err(e) => {
+            tracing::warn!(zone = %zone.origin(), journal = %path.display(), error = %e, "the journal cannot be read");
+            Vec::new()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +191,14 @@ mod tests {
         assert_eq!(incremental(&v3, &journal, 2).unwrap().len(), 5);
         assert_eq!(incremental(&v3, &journal, 3).unwrap().len(), 1);
         assert!(incremental(&v3, &journal, 7).is_none());
+        // Written and read back, it serves the same answers.
+        let dir = tempfile::tempdir().unwrap();
+        let path = path_for(&dir.path().join("example.jp.zone"));
+        assert!(path.ends_with("example.jp.zone.jnl"));
+        save(&path, &journal).unwrap();
+        let back = load(&path, &v3);
+        assert_eq!(back, journal);
+        assert_eq!(incremental(&v3, &back, 1), incremental(&v3, &journal, 1));
+        assert!(load(&path, &v2).is_empty(), "a journal not ending at the zone's serial is not used");
     }
 }

@@ -7,6 +7,21 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+
+#[cfg(test)]
+mod record_text_tests {
+    use super::*;
+
+    #[test]
+    fn records_written_read_back_the_same() {
+        let origin = Name::from_ascii("example.jp.").unwrap();
+        let text = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n@ MX 10 mail\n@ TXT \"v=spf1 mx -all\" \"two words\"\nq TXT \"a \\\"quote\\\" and \\\\ back\"\n@ CAA 0 issue \"letsencrypt.org\"\n_sip._tcp SRV 10 60 5060 web\nweb A 192.0.2.1\nweb AAAA 2001:db8::1\nwww CNAME web\n1 PTR web\n";
+        let records: Vec<Record> = parse(text, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
+        let written: String = records.iter().map(|r| record_text(r) + "\n").collect();
+        let back: Vec<Record> = parse(&written, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
+        assert_eq!(back, records, "{written}");
+    }
+}
 use hickory_proto::serialize::txt::{Parser, parse_ttl};
 
 /// `$INCLUDE` nesting deeper than this is an error (a file including itself).
@@ -152,6 +167,36 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
         .flat_map(|s| s.records_without_rrsigs().cloned().collect::<Vec<_>>())
         .next()
         .ok_or_else(|| format!("{rtype} record of {owner} has no data"))
+}
+
+/// A record as one master-format line that [`parse`] reads back (hickory's `Display` writes
+/// TXT strings unquoted): TXT strings quoted, `"` and `\` escaped, other bytes outside
+/// printable ASCII as `\DDD`.
+pub fn record_text(r: &Record) -> String {
+    let rdata = match &r.data {
+        hickory_proto::rr::RData::TXT(txt) => txt
+            .txt_data
+            .iter()
+            .map(|s| {
+                let mut out = String::from("\"");
+                for &b in s.iter() {
+                    match b {
+                        b'"' | b'\\' => {
+                            out.push('\\');
+                            out.push(b as char);
+                        }
+                        0x20..=0x7e => out.push(b as char),
+                        _ => out.push_str(&format!("\\{b:03}")),
+                    }
+                }
+                out.push('"');
+                out
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    };
+    format!("{} {} {} {} {rdata}", r.name, r.ttl, r.dns_class, r.record_type())
 }
 
 /// One record's tokens, joined across parentheses, with comments removed.

@@ -63,10 +63,15 @@ pub fn tenants() -> Vec<Tenant> {
 
 /// Starts the service on `addr` (port 0: any free one, the same for UDP and TCP).
 pub async fn start(config: &DnsConfig, base: &Path, ip: &str) -> Server {
+    start_for(config, base, ip, &tenants()).await
+}
+
+/// [`start`] with other tenants.
+pub async fn start_for(config: &DnsConfig, base: &Path, ip: &str, tenants: &[Tenant]) -> Server {
     let events = Arc::new(Captured::default());
     let (writer, _task) = EventWriter::start(events.clone(), "dns");
     let service =
-        Arc::new(mamori_dns::build::service(config, &tenants(), base, Some(writer)).expect("the service builds"));
+        Arc::new(mamori_dns::build::service(config, tenants, base, Some(writer)).expect("the service builds"));
     let shutdown = CancellationToken::new();
     // A free port for both protocols: bind UDP on any port, then TCP on the same; retry when
     // the TCP side is taken.
@@ -76,6 +81,7 @@ pub async fn start(config: &DnsConfig, base: &Path, ip: &str) -> Server {
         let Ok(tcp) = tokio::net::TcpListener::bind(addr).await else { continue };
         tokio::spawn(mamori_dns::server::serve_udp(udp, service.clone(), shutdown.clone()));
         tokio::spawn(mamori_dns::server::serve_tcp(tcp, service.clone(), shutdown.clone()));
+        tokio::spawn(service.clone().maintain(shutdown.clone()));
         return Server { addr, service, events, shutdown };
     }
     panic!("no free port for UDP and TCP together");

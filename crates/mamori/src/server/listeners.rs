@@ -286,6 +286,8 @@ impl Running {
                 .await?
                 .map_err(|e| anyhow::anyhow!("the DNS service cannot start: {e}"))?;
         let service = Arc::new(service);
+        // NOTIFY to the secondaries at start, and transferred policy zones kept fresh.
+        self.tasks.push(("dns refresh".to_string(), tokio::spawn(service.clone().maintain(shutdown.clone()))));
         for (i, addr) in std::iter::once(first).chain(dns.also_listen.iter().copied()).enumerate() {
             let key = if i == 0 { "dns.listen".to_string() } else { format!("dns.also_listen[{}]", i - 1) };
             let udp = tokio::net::UdpSocket::bind(addr).await.with_context(|| bind_error(&key, "UDP", addr))?;
