@@ -97,6 +97,9 @@ fn ingested_events_raise_tenant_scoped_alerts() {
         "event.dataset:proxy.access OR event.dataset:winlog",
     ]);
     assert_eq!(out.lines().filter(|l| l.contains("SQLMap user agent")).count(), 2, "{out}");
+    // Hits over the store name their tenant (the second column).
+    assert!(out.lines().next().unwrap().starts_with("Timestamp,Tenant,"), "{out}");
+    assert!(out.lines().filter(|l| l.contains("SQLMap user agent")).all(|l| l.split(',').nth(1) == Some("aoba")));
     assert_eq!(out.lines().filter(|l| l.contains("Password guessing")).count(), 1, "{out}");
 }
 
