@@ -130,6 +130,7 @@ pub fn to_ecs(record: Value, timestamp: jiff::Timestamp, file: &str) -> Value {
             }
         }
     }
+    crate::nxlog::alias_spaced_fields(&mut data);
     winlog.insert("event_data".into(), Value::Object(data));
     let computer = winlog.get("computer_name").cloned();
     let mut out = Map::new();

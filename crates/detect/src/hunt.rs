@@ -21,6 +21,8 @@ pub struct Hit {
     pub level: Option<String>,
     pub tags: Vec<String>,
     pub computer: String,
+    /// `organization.id` of the event (hunts over the store span tenants); empty for files.
+    pub tenant: String,
     pub channel: String,
     pub event_id: String,
     pub record_id: String,
@@ -32,14 +34,18 @@ pub struct Hit {
 impl Hit {
     /// The hit as one JSON object (the `--format jsonl` line).
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "@timestamp": self.timestamp,
             "rule": {"id": self.rule_id, "name": self.title, "level": self.level, "tags": self.tags},
             "host": {"name": self.computer},
             "winlog": {"channel": self.channel, "event_id": self.event_id, "record_id": self.record_id},
             "details": self.details,
             "log": {"file": {"path": self.file}},
-        })
+        });
+        if !self.tenant.is_empty() {
+            v["organization"] = json!({"id": self.tenant});
+        }
+        v
     }
 }
 
@@ -149,6 +155,7 @@ fn hit_of(title: &str, rule_id: Option<String>, level: Option<String>, tags: &[S
         level,
         tags: tags.to_vec(),
         computer: Some(text("winlog.computer_name")).filter(|c| !c.is_empty()).unwrap_or_else(|| text("host.name")),
+        tenant: text("organization.id"),
         channel: text("winlog.channel"),
         event_id: text("winlog.event_id"),
         record_id: text("winlog.record_id"),
@@ -163,6 +170,40 @@ fn plain(v: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     }
+}
+
+/// What a timeline holds, in the spirit of Hayabusa's results summary: hits per level (highest
+/// first), the first and last hit, and the computers with the most hits.
+pub fn summary(hits: &[Hit]) -> String {
+    if hits.is_empty() {
+        return "no hits".into();
+    }
+    let mut levels = [0usize; 6];
+    let mut computers: std::collections::BTreeMap<&str, usize> = Default::default();
+    for h in hits {
+        levels[level_rank(h.level.as_deref()) as usize] += 1;
+        *computers.entry(if h.computer.is_empty() { "-" } else { &h.computer }).or_default() += 1;
+    }
+    let names = ["other", "informational", "low", "medium", "high", "critical"];
+    let by_level: Vec<String> =
+        (0..6).rev().filter(|&i| levels[i] > 0).map(|i| format!("{} {}", names[i], levels[i])).collect();
+    let mut top: Vec<(&str, usize)> = computers.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let top: Vec<String> = top.iter().take(5).map(|(c, n)| format!("{c} ({n})")).collect();
+    let (first, last) = hits
+        .iter()
+        .map(|h| h.timestamp.as_str())
+        .filter(|t| !t.is_empty())
+        .fold((None::<&str>, None::<&str>), |(lo, hi), t| {
+            (Some(lo.map_or(t, |l| l.min(t))), Some(hi.map_or(t, |h| h.max(t))))
+        });
+    format!(
+        "hits by level: {}; first {}, last {}; most hits: {}",
+        by_level.join(", "),
+        first.unwrap_or("-"),
+        last.unwrap_or("-"),
+        top.join(", ")
+    )
 }
 
 /// `.evtx` files under the paths (directories recursively), in name order.
@@ -185,4 +226,34 @@ pub fn evtx_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(ts: &str, level: Option<&str>, computer: &str) -> Hit {
+        let event = json!({"@timestamp": ts, "organization": {"id": "midori"}, "host": {"name": computer}});
+        hit_of("r", None, level.map(str::to_string), &[], &event)
+    }
+
+    #[test]
+    fn hits_carry_the_tenant_and_the_summary_counts_levels_and_computers() {
+        let hits = [
+            hit("2026-11-22T10:00:02Z", Some("high"), "pc1"),
+            hit("2026-11-22T10:00:01Z", Some("critical"), "pc2"),
+            hit("2026-11-22T10:00:03Z", Some("high"), "pc2"),
+            hit("2026-11-22T10:00:04Z", None, ""),
+        ];
+        assert_eq!(hits[0].tenant, "midori");
+        assert_eq!(hits[0].to_json()["organization"]["id"], "midori");
+        assert_eq!(
+            summary(&hits),
+            "hits by level: critical 1, high 2, other 1; first 2026-11-22T10:00:01Z, last 2026-11-22T10:00:04Z; \
+             most hits: pc2 (2), - (1), pc1 (1)"
+        );
+        assert_eq!(summary(&[]), "no hits");
+        let file = hit_of("r", None, None, &[], &json!({"winlog": {"computer_name": "dc1"}}));
+        assert!(file.tenant.is_empty() && file.to_json().get("organization").is_none());
+    }
 }

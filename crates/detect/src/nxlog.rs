@@ -77,20 +77,42 @@ pub fn winlog_of(nx: &Map<String, Value>) -> Value {
     if let Some(v) = nx.get("UserID") {
         winlog.insert("user".into(), serde_json::json!({"identifier": text(v)}));
     }
-    let data: Map<String, Value> = nx
+    let mut data: Map<String, Value> = nx
         .iter()
         .filter(|(k, _)| !SYSTEM.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), Value::String(text(v))))
         .collect();
+    alias_spaced_fields(&mut data);
     winlog.insert("event_data".into(), Value::Object(data));
     Value::Object(winlog)
+}
+
+/// Sigma names event data fields without their spaces (Defender's `Source Name`, `Threat Name`,
+/// `Process Name` are `SourceName`, `ThreatName`, `ProcessName` in SigmaHQ's rules): each field
+/// whose name has spaces is also given under the name without them, unless that is taken.
+pub fn alias_spaced_fields(data: &mut Map<String, Value>) {
+    if !data.keys().any(|k| k.contains(' ')) {
+        return;
+    }
+    let spaced: Vec<(String, Value)> = data
+        .iter()
+        .filter(|(k, _)| k.contains(' '))
+        .map(|(k, v)| (k.replace(' ', ""), v.clone()))
+        .filter(|(k, _)| !k.is_empty())
+        .collect();
+    for (k, v) in spaced {
+        data.entry(k).or_insert(v);
+    }
 }
 
 /// Adds `winlog` (and `host.name`) to an event carrying an NXLog Windows record; `false` when
 /// it carries none.
 pub fn normalize(event: &mut Value) -> bool {
     let Value::Object(root) = event else { return false };
-    if root.contains_key("winlog") {
+    if let Some(winlog) = root.get_mut("winlog") {
+        if let Some(Value::Object(data)) = winlog.get_mut("event_data") {
+            alias_spaced_fields(data);
+        }
         return false;
     }
     let from_message;
@@ -162,5 +184,17 @@ mod tests {
         let mut e = json!({"message": RECORD});
         normalize(&mut e);
         assert_eq!(set.matches(&e), [0]);
+    }
+
+    #[test]
+    fn spaced_event_data_names_also_read_without_spaces() {
+        let mut beat = json!({"winlog": {"channel": "Microsoft-Windows-Windows Defender/Operational",
+            "event_data": {"Source Name": "Real-Time Protection", "Threat Name": "x", "ThreatName": "kept", " ": "y"}}});
+        assert!(!normalize(&mut beat));
+        let data = &beat["winlog"]["event_data"];
+        assert_eq!(data["SourceName"], "Real-Time Protection");
+        assert_eq!(data["Source Name"], "Real-Time Protection");
+        assert_eq!(data["ThreatName"], "kept");
+        assert!(data.get("").is_none());
     }
 }

@@ -97,6 +97,9 @@ fn ingested_events_raise_tenant_scoped_alerts() {
         "event.dataset:proxy.access OR event.dataset:winlog",
     ]);
     assert_eq!(out.lines().filter(|l| l.contains("SQLMap user agent")).count(), 2, "{out}");
+    // Hits over the store name their tenant (the second column).
+    assert!(out.lines().next().unwrap().starts_with("Timestamp,Tenant,"), "{out}");
+    assert!(out.lines().filter(|l| l.contains("SQLMap user agent")).all(|l| l.split(',').nth(1) == Some("aoba")));
     assert_eq!(out.lines().filter(|l| l.contains("Password guessing")).count(), 1, "{out}");
 }
 
@@ -186,4 +189,107 @@ fn monitor_rules_of_revisions_raise_routed_and_suppressed_alerts() {
     assert!(bodies.iter().all(|b| b["rule"]["id"] == "denied-burst" && b["organization"]["id"] == "midori"));
     m.stop();
     assert!(!m.log_text().contains("tok-secret-1"));
+}
+
+/// Waits until the server's output holds `text` at least `n` times (the deadline only bounds a
+/// failing test).
+fn wait_log(m: &Instance, text: &str, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while m.log_text().matches(text).count() < n {
+        assert!(std::time::Instant::now() < deadline, "no {n}× '{text}' in:\n{}", m.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Waits until the webhook has `n` bodies and gives them.
+fn wait_bodies(received: &std::sync::Mutex<Vec<serde_json::Value>>, n: usize) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while received.lock().unwrap().len() < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    received.lock().unwrap().clone()
+}
+
+const SCANNER_RULE: &str = "title: Scanner user agent\nid: eeeeeeee-0000-0000-0000-000000000001\nlevel: high\n\
+logsource: {category: proxy}\ndetection: {s: {c-useragent|expand: '%Scanners%'}, condition: s}\n";
+
+#[test]
+fn reloads_move_alert_channels_and_placeholders_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join("rules/proxy.yml"), PROXY_RULE).unwrap();
+    std::fs::write(dir.path().join("rules/scanner.yml"), SCANNER_RULE).unwrap();
+    let (first_url, first) = webhook_receiver();
+    let (second_url, second) = webhook_receiver();
+    let webhook = |url: &str, placeholders: &str| {
+        format!(
+            "dedup_secs = 300\n{placeholders}[[detect.channels]]\nname = \"soc-hook\"\nkind = \"webhook\"\n\
+             url = \"{url}\"\ntoken = \"tok-secret-2\"\n"
+        )
+    };
+    let started = webhook(&first_url, "");
+    let mut m = Instance::configure(dir.path(), |t| {
+        t.replace("[detect]\n", "[detect]\nrules = [\"rules\"]\n").replace("dedup_secs = 300\n", &started)
+    });
+    m.start();
+    let import = |name: &str, events: &[(&str, &str)]| {
+        let path = dir.path().join(name);
+        let mut f = std::fs::File::create(&path).unwrap();
+        let now = jiff::Timestamp::now();
+        for (host, agent) in events {
+            writeln!(
+                f,
+                r#"{{"@timestamp":"{now}","event":{{"dataset":"proxy.access"}},"organization":{{"id":"aoba"}},"host":{{"name":"{host}"}},"user_agent":{{"original":"{agent}"}}}}"#
+            )
+            .unwrap();
+        }
+        drop(f);
+        m.cli_ok(&["logs", "import", path.to_str().unwrap()]);
+    };
+    let rule_ids = |bodies: &[serde_json::Value]| -> Vec<String> {
+        let mut ids: Vec<String> = bodies.iter().map(|b| b["rule"]["id"].as_str().unwrap().to_string()).collect();
+        ids.sort();
+        ids
+    };
+    // The scanner rule names a placeholder the file does not define yet: not loaded.
+    assert!(m.log_text().contains("detect: 1 Sigma rules (0 correlations; 1 not loaded"), "{}", m.log_text());
+    import("one.ndjson", &[("pc1", "sqlmap/1.7"), ("pc1", "Nikto/2.5.0")]);
+    assert_eq!(rule_ids(&wait_bodies(&first, 1)), ["11111111-2222-3333-4444-555555555555"]);
+
+    // `mamori reload`: another webhook URL, and the placeholder's values.
+    let text = std::fs::read_to_string(&m.config).unwrap();
+    let moved = webhook(&second_url, "[detect.placeholders]\nScanners = [\"Nikto/2.5.0\"]\n");
+    std::fs::write(&m.config, text.replace(&started, &moved)).unwrap();
+    m.cli_ok(&["reload"]);
+    wait_log(&m, "detection reloaded: Sigma rules reloaded: 2 rules", 1);
+    import("two.ndjson", &[("pc2", "sqlmap/1.7"), ("pc2", "Nikto/2.5.0")]);
+    let got = wait_bodies(&second, 2);
+    assert_eq!(rule_ids(&got), ["11111111-2222-3333-4444-555555555555", "eeeeeeee-0000-0000-0000-000000000001"]);
+    assert!(got.iter().all(|b| b["host"]["name"] == "pc2"), "{got:?}");
+
+    // A webhook URL that is not HTTP: `mamori reload` refuses the file.
+    std::fs::write(&m.config, text.replace(&started, &webhook("ftp://127.0.0.1/alerts", ""))).unwrap();
+    let out = m.cli(&["reload"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("detect.channels[0].url") && err.contains("refused"), "{err}");
+    // An e-mail channel whose CA file is missing cannot be built: refused by `mamori reload`,
+    // and by the server when it is sent SIGHUP anyway; the running channels stay.
+    let mail = "dedup_secs = 300\n[[detect.channels]]\nname = \"soc-mail\"\nkind = \"email\"\nserver = \"127.0.0.1:25\"\n\
+                from = \"mamori@soc.example.jp\"\nto = [\"soc@example.jp\"]\nusername = \"soc\"\n\
+                password = \"smtp-secret-3\"\ntls = \"starttls\"\nca_file = \"missing-ca.pem\"\n";
+    std::fs::write(&m.config, text.replace(&started, mail)).unwrap();
+    let out = m.cli(&["reload"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("channel soc-mail") && err.contains("refused"), "{err}");
+    m.signal(libc::SIGHUP);
+    wait_log(&m, "detection keeps its running rules and alert channels", 1);
+    import("three.ndjson", &[("pc3", "sqlmap/1.9")]);
+    let got = wait_bodies(&second, 3);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[2]["host"]["name"], "pc3");
+    assert_eq!(first.lock().unwrap().len(), 1);
+    m.stop();
+    let log = m.log_text();
+    assert!(!log.contains("tok-secret-2") && !log.contains("smtp-secret-3"));
+    assert!(!err.contains("smtp-secret-3"));
 }

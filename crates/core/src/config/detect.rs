@@ -1,6 +1,9 @@
 //! `[detect]`: live evaluation of Sigma rules on every event the log store accepts, and where
-//! alerts go. Service settings, read at start, except `[detect.monitor]` (threshold, absence
-//! and suppression rules), which is versioned like tenants (see [`super::monitor`]).
+//! alerts go. Service settings, read at start and again on `mamori reload` (SIGHUP: rules,
+//! pipeline, placeholders, channels and `dedup_secs`; `enabled` and `queue_batches` take a
+//! restart), except `[detect.monitor]` (threshold, absence and suppression rules), which is
+//! versioned like tenants (see [`super::monitor`]). Channels hold secrets (webhook tokens, SMTP
+//! passwords), so they stay out of revisions, which the API shows and diffs.
 
 use std::path::PathBuf;
 

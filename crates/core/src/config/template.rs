@@ -343,7 +343,8 @@ enabled = true
 dedup_secs = 300
 
 # Values of %name% placeholders for Sigma's `expand` modifier (rules naming one not defined
-# here are not loaded and are listed in the log).
+# here are not loaded and are listed in the log). Rules, placeholders and channels follow
+# `mamori reload` (SIGHUP) without a restart; a file that fails its checks changes nothing.
 # [detect.placeholders]
 # Admins_Workstations = ["ADM-PC*", "SOC-*"]
 
@@ -376,7 +377,8 @@ dedup_secs = 300
 # reason = "the library's catalogue PC polls a blocked site (ticket 123)"
 # expires = "2027-04-01T00:00:00+09:00"
 #
-# # Where alerts go besides the log store (service settings; secrets stay out of the logs).
+# # Where alerts go besides the log store (service settings, not revisions: secrets stay out
+# # of the logs, the revision history and the API; `mamori reload` applies changes).
 # # Delivery never holds up ingestion: each channel has its own queue and retries.
 # [[detect.channels]]
 # name = "soc-webhook"

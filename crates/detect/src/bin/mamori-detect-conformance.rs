@@ -2,7 +2,10 @@
 //! `evtx`. Each prints its failures, then `SUITE: N passed, M failed`.
 //!
 //!   mamori-detect-conformance rules SIGMA_DIR        every rule under SIGMA_DIR/rules* compiles
-//!   mamori-detect-conformance regression SIGMA_DIR   each regression case matches its EVTX sample
+//!   mamori-detect-conformance regression SIGMA_DIR [EXTRA...]
+//!                                                    each regression case matches its EVTX sample;
+//!                                                    EXTRA: more folders of SigmaHQ rules (each
+//!                                                    one's rules* folders, or the folder itself)
 //!   mamori-detect-conformance evtx SAMPLES_DIR       every sample parses or fails clearly
 
 use std::path::{Path, PathBuf};
@@ -15,13 +18,13 @@ use serde_norway::Value;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(suite), Some(dir)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: mamori-detect-conformance rules|regression|evtx DIR");
+        eprintln!("usage: mamori-detect-conformance rules|regression|evtx DIR [EXTRA_RULES_DIR...]");
         return ExitCode::from(2);
     };
     let dir = PathBuf::from(dir);
     match suite.as_str() {
         "rules" => rules(&dir),
-        "regression" => regression(&dir),
+        "regression" => regression(&dir, &args[3..].iter().map(PathBuf::from).collect::<Vec<_>>()),
         "evtx" => evtx_samples(&dir),
         other => {
             eprintln!("unknown suite {other}");
@@ -75,7 +78,7 @@ fn find_info_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn regression(sigma: &Path) -> ExitCode {
+fn regression(sigma: &Path, extra: &[PathBuf]) -> ExitCode {
     let mut infos = Vec::new();
     find_info_files(&sigma.join("regression_data"), &mut infos);
     if infos.is_empty() {
@@ -84,7 +87,23 @@ fn regression(sigma: &Path) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let pipeline = Pipeline::default();
-    let all = RuleSet::load(&rule_dirs(sigma), &pipeline, &CompileOptions::default());
+    let mut dirs = rule_dirs(sigma);
+    for e in extra {
+        if !e.is_dir() {
+            println!("sigma-regression: the extra rule folder {} does not exist", e.display());
+            println!("sigma-regression: 0 passed, 1 failed");
+            return ExitCode::FAILURE;
+        }
+        let inner = rule_dirs(e);
+        match inner.is_empty() {
+            true => dirs.push(e.clone()),
+            false => dirs.extend(inner),
+        }
+    }
+    let names: Vec<String> =
+        dirs.iter().filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+    println!("rule folders: {}", names.join(", "));
+    let all = RuleSet::load(&dirs, &pipeline, &CompileOptions::default());
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for info in &infos {
         let case = info.parent().unwrap_or(sigma).strip_prefix(sigma).unwrap_or(info).display().to_string();
@@ -122,7 +141,19 @@ fn run_case(sigma: &Path, info: &Path, all: &RuleSet) -> Result<Outcome, String>
     let rule = all.rules.iter().position(|r| r.meta.id.as_deref() == Some(rule_id)).ok_or_else(|| {
         match all.failures.iter().find(|f| f.path.to_string_lossy().contains(rule_id)) {
             Some(f) => format!("rule {rule_id} did not compile: {}", f.error),
-            None => format!("rule {rule_id} is not in the test data's rules* folders"),
+            None => {
+                // regression_data/<rules folder>/...: upstream keeps the rule in the same folder.
+                let folder = info
+                    .strip_prefix(sigma.join("regression_data"))
+                    .ok()
+                    .and_then(|p| p.components().next())
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                format!(
+                    "rule {rule_id} is in none of the rule folders read; upstream keeps it under {folder}/, \
+                     which the test data lacks (MAMORI_SIGMA_EXTRA_RULES can name a copy)"
+                )
+            }
         }
     })?;
     let Some(tests) = doc.get("regression_tests_info").and_then(Value::as_sequence) else {

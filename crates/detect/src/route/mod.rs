@@ -4,7 +4,10 @@
 //! Each channel has a thread and a bounded queue of its own: routing only enqueues, so a slow or
 //! dead destination never holds up detection or ingestion; a full queue drops the alert (it is
 //! still in the log store) and counts it. Repeats of the same alert (rule, tenant, host) within
-//! the de-duplication window are sent once per channel. Secrets (webhook tokens, SMTP passwords)
+//! the de-duplication window are sent once per channel. A reloaded configuration starts a new
+//! router ([`Router::start`], refused when a channel cannot be built) which takes over the
+//! de-duplication memory of the channels that did not change ([`Router::take_over`]); the old
+//! channels' threads deliver what they already hold, then end. Secrets (webhook tokens, SMTP passwords)
 //! are never logged: errors name the channel, not its settings.
 
 mod smtp;
@@ -73,21 +76,38 @@ pub struct Router {
 }
 
 impl Router {
-    /// Starts a thread per channel.
-    pub fn start(channels: &[AlertChannel], dedup_secs: u64) -> std::io::Result<Router> {
+    /// Starts a thread per channel; refused (no thread started) when a channel cannot be built,
+    /// e.g. an e-mail channel with `tls = "starttls"` whose `ca_file` does not load. The error
+    /// names the channel, never its secrets.
+    pub fn start(channels: &[AlertChannel], dedup_secs: u64) -> Result<Router, String> {
+        let built = build(channels)?;
         let mut out = Vec::new();
-        for c in channels {
+        for (c, deliver) in built {
             let (tx, rx) = sync_channel::<Value>(QUEUE);
-            let deliver: Box<dyn Deliver> = match c.kind {
-                ChannelKind::Webhook => Box::new(webhook::Webhook::new(c)),
-                ChannelKind::Email => Box::new(smtp::Smtp::new(c)),
-                ChannelKind::Syslog => Box::new(syslog::Syslog::new(c)),
-            };
             let name = c.name.clone();
-            std::thread::Builder::new().name(format!("alerts-{}", c.name)).spawn(move || run(name, deliver, rx))?;
+            std::thread::Builder::new()
+                .name(format!("alerts-{}", c.name))
+                .spawn(move || run(name, deliver, rx))
+                .map_err(|e| format!("channel {}: cannot start its thread: {e}", c.name))?;
             out.push(Channel { config: c.clone(), queue: tx, recent: FxHashMap::default() });
         }
         Ok(Router { channels: out, window: SignedDuration::from_secs(dedup_secs.min(i64::MAX as u64 / 2) as i64) })
+    }
+
+    /// Takes over the de-duplication memory of `old`'s channels that this router has unchanged
+    /// (same name and settings): a reload does not send again what was just sent. A changed
+    /// channel (another URL, server, level, ...) starts with an empty memory.
+    pub fn take_over(&mut self, old: &mut Router) {
+        for c in &mut self.channels {
+            if let Some(o) = old.channels.iter_mut().find(|o| o.config == c.config) {
+                c.recent = std::mem::take(&mut o.recent);
+            }
+        }
+    }
+
+    /// The names of the channels, for messages.
+    pub fn names(&self) -> Vec<&str> {
+        self.channels.iter().map(|c| c.config.name.as_str()).collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -127,6 +147,25 @@ impl Router {
             }
         }
     }
+}
+
+/// Whether every channel can be built (what [`Router::start`] would refuse), without starting
+/// anything: for checking a configuration before it is applied.
+pub fn check(channels: &[AlertChannel]) -> Result<(), String> {
+    build(channels).map(|_| ())
+}
+
+fn build(channels: &[AlertChannel]) -> Result<Vec<(&AlertChannel, Box<dyn Deliver>)>, String> {
+    let mut built = Vec::new();
+    for c in channels {
+        let deliver: Box<dyn Deliver> = match c.kind {
+            ChannelKind::Webhook => Box::new(webhook::Webhook::new(c)),
+            ChannelKind::Email => Box::new(smtp::Smtp::new(c).map_err(|e| format!("channel {}: {e}", c.name))?),
+            ChannelKind::Syslog => Box::new(syslog::Syslog::new(c)),
+        };
+        built.push((c, deliver));
+    }
+    Ok(built)
 }
 
 /// Repeats of one finding: the same rule, tenant and host (and monitor group).

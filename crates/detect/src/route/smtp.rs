@@ -27,31 +27,32 @@ pub struct Smtp {
     to: Vec<String>,
     auth: Option<(String, String)>,
     mode: TlsMode,
-    /// The verifying client configuration, or why it could not be built (reported per delivery).
-    verified: Result<Arc<rustls::ClientConfig>, String>,
+    /// The client configuration: verifying (`starttls`) or not (`opportunistic`, `none`).
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl Smtp {
-    pub fn new(c: &AlertChannel) -> Smtp {
+    /// Fails when `tls = "starttls"` and the CA certificates cannot be loaded.
+    pub fn new(c: &AlertChannel) -> Result<Smtp, String> {
         let mode = match c.tls.as_deref() {
             Some("starttls") => TlsMode::Required,
             Some("none") => TlsMode::Off,
             _ => TlsMode::Opportunistic,
         };
-        let verified = match mode {
+        let tls = match mode {
             TlsMode::Required => {
-                mamori_core::tls_client::verified(c.ca_file.as_deref()).map_err(|e| format!("SMTP ca_file: {e}"))
+                mamori_core::tls_client::verified(c.ca_file.as_deref()).map_err(|e| format!("SMTP ca_file: {e}"))?
             }
-            _ => Ok(mamori_core::tls_client::opportunistic()),
+            _ => mamori_core::tls_client::opportunistic(),
         };
-        Smtp {
+        Ok(Smtp {
             server: c.server.clone().unwrap_or_default(),
             from: c.from.clone().unwrap_or_default(),
             to: c.to.clone(),
             auth: c.username.clone().map(|u| (u, c.password.clone().unwrap_or_default())),
             mode,
-            verified,
-        }
+            tls,
+        })
     }
 }
 
@@ -190,7 +191,7 @@ impl super::Deliver for Smtp {
             TlsMode::Required => return Err("SMTP: the server does not offer STARTTLS (tls = \"starttls\")".into()),
         };
         if use_tls {
-            let config = self.verified.clone()?;
+            let config = self.tls.clone();
             s.send("STARTTLS\r\n", '2', "STARTTLS")?;
             // Anything the server sent before the handshake could be an injection (RFC 3207 §6).
             if !s.io.buffer().is_empty() {

@@ -296,7 +296,7 @@ fn email_over_verified_starttls_with_auth() {
     let mut c = mail_channel(port);
     c.tls = Some("starttls".into());
     c.ca_file = Some(ca);
-    super::smtp::Smtp::new(&c).deliver(&alert("r1", "midori", "high")).unwrap();
+    super::smtp::Smtp::new(&c).unwrap().deliver(&alert("r1", "midori", "high")).unwrap();
     let seen = seen.lock().unwrap();
     assert!(seen.tls && seen.auth, "{seen:?}");
     assert!(seen.message.as_deref().unwrap().contains("\"r1\""), "{seen:?}");
@@ -310,7 +310,7 @@ fn an_unverifiable_certificate_stops_required_starttls() {
     let mut c = mail_channel(port);
     c.tls = Some("starttls".into());
     // Public roots only: the test certificate is self-signed.
-    let err = super::smtp::Smtp::new(&c).deliver(&alert("r1", "midori", "high")).unwrap_err();
+    let err = super::smtp::Smtp::new(&c).unwrap().deliver(&alert("r1", "midori", "high")).unwrap_err();
     assert!(err.contains("SMTP"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
     std::thread::sleep(Duration::from_millis(100));
@@ -326,13 +326,55 @@ fn opportunistic_tls_encrypts_but_keeps_the_password() {
     // Unverified TLS: the alert may go, the password may not.
     let mut c = mail_channel(port);
     c.tls = Some("opportunistic".into());
-    let err = super::smtp::Smtp::new(&c).deliver(&alert("r1", "midori", "high")).unwrap_err();
+    let err = super::smtp::Smtp::new(&c).unwrap().deliver(&alert("r1", "midori", "high")).unwrap_err();
     assert!(err.contains("verified TLS"), "{err}");
     assert!(seen.lock().unwrap().tls && !seen.lock().unwrap().auth);
     let (port, _, seen) = starttls_server(dir.path());
     let mut c = mail_channel(port);
     (c.username, c.password) = (None, None);
-    super::smtp::Smtp::new(&c).deliver(&alert("r2", "midori", "high")).unwrap();
+    super::smtp::Smtp::new(&c).unwrap().deliver(&alert("r2", "midori", "high")).unwrap();
     let seen = seen.lock().unwrap();
     assert!(seen.tls && seen.message.as_deref().unwrap().contains("\"r2\""), "{seen:?}");
+}
+
+#[test]
+fn a_channel_that_cannot_be_built_refuses_the_router() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = mail_channel(25);
+    c.tls = Some("starttls".into());
+    c.ca_file = Some(dir.path().join("missing-ca.pem"));
+    let err = Router::start(&[channel("ok", ChannelKind::Syslog), c], 300).err().expect("refused");
+    assert!(err.contains("channel mail") && err.contains("ca_file"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+}
+
+#[test]
+fn a_new_router_keeps_the_dedup_memory_of_unchanged_channels_only() {
+    let (first_url, first) = http_server();
+    let (second_url, second) = http_server();
+    let mut c = channel("soc", ChannelKind::Webhook);
+    c.url = Some(first_url);
+    let now = Timestamp::now();
+    let later = |s: i64| now + jiff::SignedDuration::from_secs(s);
+    let mut old = Router::start(std::slice::from_ref(&c), 300).unwrap();
+    old.route(&[alert("r1", "midori", "high")], now);
+    wait_for(|| (first.lock().unwrap().len() == 1).then_some(()));
+    // The same channel after a reload: the repeat is within the window and not sent again.
+    let mut same = Router::start(std::slice::from_ref(&c), 300).unwrap();
+    same.take_over(&mut old);
+    same.route(&[alert("r1", "midori", "high"), alert("r2", "midori", "high")], later(10));
+    wait_for(|| (first.lock().unwrap().len() == 2).then_some(()));
+    // Another URL is a new destination: it gets the repeat too.
+    c.url = Some(second_url);
+    let mut moved = Router::start(std::slice::from_ref(&c), 300).unwrap();
+    moved.take_over(&mut same);
+    moved.route(&[alert("r1", "midori", "high")], later(20));
+    let got = wait_for(|| {
+        let g = second.lock().unwrap();
+        (!g.is_empty()).then(|| g.clone())
+    });
+    assert_eq!(got[0].1["rule"]["id"], "r1");
+    let first = first.lock().unwrap();
+    let ids: Vec<&Value> = first.iter().map(|(_, b)| &b["rule"]["id"]).collect();
+    assert_eq!(ids, ["r1", "r2"]);
 }

@@ -133,6 +133,13 @@ pub fn reload(path: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("the configuration was refused; the running one stays");
         return Ok(ExitCode::FAILURE);
     }
+    if ctx.config.file.detect.enabled
+        && let Err(e) = crate::server::detect_service::check(&ctx.config)
+    {
+        eprintln!("{}: {e:#}", path.display());
+        eprintln!("the configuration was refused; the running one stays");
+        return Ok(ExitCode::FAILURE);
+    }
     let service = ctx.config_service()?;
     let outcome = service.offer_file(&ctx.config.managed(), &file_author(path), "mamori reload")?;
     println!("{}", describe(&outcome));

@@ -182,6 +182,7 @@ fn evtx(paths: &[PathBuf], out: &RuleOutput) -> anyhow::Result<ExitCode> {
         files.len(),
         hits.len()
     );
+    eprintln!("{}", hunt::summary(&hits));
     Ok(if bad_files > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
@@ -223,6 +224,7 @@ fn store(args: &StoreHunt, out: &RuleOutput) -> anyhow::Result<ExitCode> {
     let hits = filter_level(hunt::timeline(&rules, matches), out.min_level.as_deref())?;
     write_timeline(&hits, out)?;
     eprintln!("{} events, {} hits", bar.position(), hits.len());
+    eprintln!("{}", hunt::summary(&hits));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -249,10 +251,11 @@ fn write_timeline(hits: &[Hit], out: &RuleOutput) -> anyhow::Result<()> {
             }
         }
         Format::Csv => {
-            writeln!(w, "Timestamp,Computer,Channel,EventID,RecordID,Level,RuleTitle,RuleID,Details")?;
+            writeln!(w, "Timestamp,Tenant,Computer,Channel,EventID,RecordID,Level,RuleTitle,RuleID,Details")?;
             for h in hits {
                 let fields = [
                     &h.timestamp,
+                    &h.tenant,
                     &h.computer,
                     &h.channel,
                     &h.event_id,
@@ -267,12 +270,25 @@ fn write_timeline(hits: &[Hit], out: &RuleOutput) -> anyhow::Result<()> {
             }
         }
         Format::Table => {
-            writeln!(w, "{:<27} {:<16} {:<13} {:>5} {:<60} Details", "Timestamp", "Computer", "Level", "EvID", "Rule")?;
+            // The tenant column only when the hits come from the store (files have none).
+            let tenants = hits.iter().any(|h| !h.tenant.is_empty());
+            let tenant = |t: &str| if tenants { format!("{:<12} ", cut(t, 12)) } else { String::new() };
+            writeln!(
+                w,
+                "{:<27} {}{:<16} {:<13} {:>5} {:<60} Details",
+                "Timestamp",
+                tenant("Tenant"),
+                "Computer",
+                "Level",
+                "EvID",
+                "Rule"
+            )?;
             for h in hits {
                 writeln!(
                     w,
-                    "{:<27} {:<16} {:<13} {:>5} {:<60} {}",
+                    "{:<27} {}{:<16} {:<13} {:>5} {:<60} {}",
                     h.timestamp,
+                    tenant(&h.tenant),
                     cut(&h.computer, 16),
                     h.level.as_deref().unwrap_or("-"),
                     h.event_id,
@@ -286,8 +302,16 @@ fn write_timeline(hits: &[Hit], out: &RuleOutput) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One CSV field, quoted when needed. Event data is written by whoever controls the logged
+/// machine: a field a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR first)
+/// gets a leading `'` (OWASP's advice against CSV injection) so that opening the timeline in
+/// Excel never runs it.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    let s = match s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => format!("'{s}"),
+        false => s.to_string(),
+    };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 fn cut(s: &str, n: usize) -> String {
@@ -312,6 +336,17 @@ mod tests {
             output: None,
             placeholders: placeholders.iter().map(|p| p.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn csv_fields_never_start_a_formula() {
+        assert_eq!(csv_field("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(csv_field("@SUM(1+1)"), "'@SUM(1+1)");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
+        assert_eq!(csv_field("+x,y"), "\"'+x,y\"");
+        assert_eq!(csv_field("a \"b\", c"), "\"a \"\"b\"\", c\"");
+        assert_eq!(csv_field("2026-11-22T10:00:00Z"), "2026-11-22T10:00:00Z");
+        assert_eq!(csv_field(""), "");
     }
 
     #[test]

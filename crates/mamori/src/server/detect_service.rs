@@ -1,8 +1,15 @@
 //! Live detection in `mamori up`: the Sigma rules of `[detect]` and the monitor rules of the
 //! revision in force see every batch the log store accepts (through its tap, whichever receiver
 //! sent it) on a thread of their own; their alerts go back into the store and to the channels
-//! of `[[detect.channels]]`. SIGHUP (`mamori reload`) re-reads the rule files; each revision's
-//! monitor rules are handed over by the applier.
+//! of `[[detect.channels]]`.
+//!
+//! Following changes without a restart: each revision's monitor rules are handed over by the
+//! applier; SIGHUP (`mamori reload`) re-reads the file, and once the whole file is accepted
+//! [`DetectHandle::reload`] re-reads the rule files with the file's `rules`, `windows_pipeline`
+//! and `[detect.placeholders]`, and starts the file's channels with its `dedup_secs` when they
+//! changed. A file that is refused, a pipeline that does not load or a channel that cannot be
+//! built leaves everything running as it was. Turning `enabled` on or off and `queue_batches`
+//! take a restart.
 //!
 //! Ingestion never waits for detection: when the queue is full a batch is left unevaluated,
 //! counted (`detect_events_skipped`) and logged.
@@ -13,6 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mamori_core::ManagedConfig;
+use mamori_core::config::LoadedConfig;
+use mamori_core::config::detect::AlertChannel;
 use mamori_core::sink::{EncodedEvents, EventSink, SubmitError};
 use mamori_detect::live::{LiveDetector, count_skipped};
 use mamori_detect::monitor::Monitors;
@@ -25,18 +34,31 @@ use crate::cli::context::Context;
 /// How often absence rules are checked.
 const TICK: Duration = Duration::from_secs(5);
 
-/// Lets revisions reach the detection thread: the latest revision's configuration waits here
-/// until the thread picks it up.
+/// Lets revisions and reloads reach the detection thread: what changed waits here until the
+/// thread picks it up (before its next batch).
 #[derive(Clone, Default)]
 pub struct DetectHandle {
     pending: Arc<Mutex<Option<ManagedConfig>>>,
-    /// Rules re-read on SIGHUP, waiting for the thread.
+    /// Rules re-read on reload, waiting for the thread.
     rules: Arc<Mutex<Option<RuleSet>>>,
+    /// The channels of a reloaded file, waiting for the thread.
+    router: Arc<Mutex<Option<Router>>>,
+    /// The `[detect]` settings in force (what a reload compares with and falls back to).
+    settings: Arc<Mutex<Option<Settings>>>,
     /// Whether any rule could use events (the tap copies batches only then).
     active: Arc<AtomicBool>,
 }
 
-/// Where the Sigma rules come from (read at start and on SIGHUP).
+/// The file's `[detect]` settings that a reload can change.
+#[derive(Clone)]
+struct Settings {
+    source: Arc<RuleSource>,
+    /// With `ca_file` resolved against the file's directory.
+    channels: Vec<AlertChannel>,
+    dedup_secs: u64,
+}
+
+/// Where the Sigma rules come from (read at start and on reload).
 struct RuleSource {
     paths: Vec<std::path::PathBuf>,
     pipeline: Pipeline,
@@ -55,6 +77,44 @@ impl RuleSource {
     }
 }
 
+impl Settings {
+    /// The settings of `config`; fails when the Windows pipeline does not load.
+    fn of(config: &LoadedConfig) -> anyhow::Result<Settings> {
+        let detect = &config.file.detect;
+        let pipeline = match &detect.windows_pipeline {
+            Some(p) => {
+                let path = config.resolve(p);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("[detect] windows_pipeline {}: {e}", path.display()))?;
+                Pipeline::from_yaml(&text)
+                    .map_err(|e| anyhow::anyhow!("[detect] windows_pipeline {}: {e}", path.display()))?
+            }
+            None => Pipeline::default(),
+        };
+        let source = RuleSource {
+            paths: detect.rules.iter().map(|p| config.resolve(p)).collect(),
+            pipeline,
+            placeholders: detect.placeholders.clone(),
+        };
+        let mut channels = detect.channels.clone();
+        for c in &mut channels {
+            c.ca_file = c.ca_file.as_deref().map(|p| config.resolve(p));
+        }
+        Ok(Settings { source: Arc::new(source), channels, dedup_secs: detect.dedup_secs })
+    }
+
+    fn start_router(&self) -> anyhow::Result<Router> {
+        Router::start(&self.channels, self.dedup_secs).map_err(|e| anyhow::anyhow!("[detect] {e}"))
+    }
+}
+
+/// Problems `[detect]` of `config` would meet when put in force (a Windows pipeline that does not
+/// load, a channel that cannot be built): what `mamori reload` checks before telling the server.
+pub fn check(config: &LoadedConfig) -> anyhow::Result<()> {
+    let settings = Settings::of(config)?;
+    mamori_detect::route::check(&settings.channels).map_err(|e| anyhow::anyhow!("[detect] {e}"))
+}
+
 impl DetectHandle {
     pub fn apply(&self, config: &ManagedConfig) {
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(config.clone());
@@ -66,6 +126,47 @@ impl DetectHandle {
 
     fn take(&self) -> Option<ManagedConfig> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Puts the `[detect]` settings of an accepted file in force (call off the async threads):
+    /// the rule files are re-read with its rules, pipeline and placeholders; its channels and
+    /// de-duplication window replace the running ones when they differ. When the pipeline does
+    /// not load or a channel cannot be built nothing changes and the error says why. Returns a
+    /// summary for the log.
+    pub fn reload(&self, config: &LoadedConfig) -> anyhow::Result<String> {
+        anyhow::ensure!(config.file.detect.enabled, "[detect] enabled = false takes effect at the next start");
+        let settings = Settings::of(config)?;
+        let previous = self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let same_channels =
+            previous.as_ref().is_some_and(|p| p.channels == settings.channels && p.dedup_secs == settings.dedup_secs);
+        let router = match same_channels {
+            true => None,
+            false => Some(settings.start_router()?),
+        };
+        let rules = settings.source.load();
+        let mut summary = format!(
+            "Sigma rules reloaded: {} rules ({} correlations), {} not loaded",
+            rules.rules.len(),
+            rules.correlations.len(),
+            rules.failures.len()
+        );
+        if let Some(r) = &router {
+            let names = r.names();
+            summary += &match names.is_empty() {
+                true => "; no alert channels".to_string(),
+                false => format!("; alert channels {} (de-duplication {} s)", names.join(", "), settings.dedup_secs),
+            };
+        }
+        // At once, so that no batch after the reload is passed over.
+        if !rules.rules.is_empty() {
+            self.active.store(true, Ordering::Release);
+        }
+        *self.rules.lock().unwrap_or_else(|e| e.into_inner()) = Some(rules);
+        if let Some(r) = router {
+            *self.router.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        }
+        *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = Some(settings);
+        Ok(summary)
     }
 }
 
@@ -80,22 +181,8 @@ pub fn start(
     if !config.enabled {
         return Ok(None);
     }
-    let pipeline = match &config.windows_pipeline {
-        Some(p) => {
-            let path = ctx.config.resolve(p);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| anyhow::anyhow!("[detect] windows_pipeline {}: {e}", path.display()))?;
-            Pipeline::from_yaml(&text)
-                .map_err(|e| anyhow::anyhow!("[detect] windows_pipeline {}: {e}", path.display()))?
-        }
-        None => Pipeline::default(),
-    };
-    let source = RuleSource {
-        paths: config.rules.iter().map(|p| ctx.config.resolve(p)).collect(),
-        pipeline,
-        placeholders: config.placeholders.clone(),
-    };
-    let rules = source.load();
+    let settings = Settings::of(&ctx.config)?;
+    let rules = settings.source.load();
     let loaded = rules.rules.len();
     if loaded > 0 {
         println!(
@@ -105,12 +192,12 @@ pub fn start(
             rules.unmapped().count()
         );
     }
-    let router = Router::start(&config.channels, config.dedup_secs)?;
+    let router = settings.start_router()?;
     if !router.is_empty() {
-        let names: Vec<&str> = config.channels.iter().map(|c| c.name.as_str()).collect();
-        println!("detect: alerts also go to {}", names.join(", "));
+        println!("detect: alerts also go to {}", router.names().join(", "));
     }
     let handle = DetectHandle::default();
+    *handle.settings.lock().unwrap_or_else(|e| e.into_inner()) = Some(settings);
     handle.active.store(!rules.rules.is_empty(), Ordering::Release);
     let active = handle.active.clone();
     let (tx, rx) = sync_channel::<EncodedEvents>(config.queue_batches.max(1));
@@ -133,23 +220,6 @@ pub fn start(
     }
     let sink = logs.sink();
     let updates = handle.clone();
-    // SIGHUP (`mamori reload`) re-reads the rule files.
-    let reloads = handle.clone();
-    runtime.spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
-        let source = Arc::new(source);
-        while hup.recv().await.is_some() {
-            let source = source.clone();
-            if let Ok(rules) = tokio::task::spawn_blocking(move || source.load()).await {
-                tracing::info!(
-                    rules = rules.rules.len(),
-                    failed = rules.failures.len(),
-                    "SIGHUP: Sigma rules reloaded"
-                );
-                *reloads.rules.lock().unwrap_or_else(|e| e.into_inner()) = Some(rules);
-            }
-        }
-    });
     std::thread::Builder::new()
         .name("detect".into())
         .spawn(move || evaluate(LiveDetector::new(rules), rx, sink, runtime, router, updates))?;
@@ -169,6 +239,11 @@ fn evaluate(
         let received = rx.recv_timeout(TICK);
         if let Some(rules) = updates.rules.lock().unwrap_or_else(|e| e.into_inner()).take() {
             detector.set_rules(rules);
+        }
+        if let Some(mut reloaded) = updates.router.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            // The old channels' threads deliver what they hold, then end.
+            reloaded.take_over(&mut router);
+            router = reloaded;
         }
         // A revision applied while waiting counts for the batch that woke us.
         if let Some(config) = updates.take() {

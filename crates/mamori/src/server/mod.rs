@@ -2,7 +2,7 @@
 
 mod apply;
 mod bootstrap;
-mod detect_service;
+pub(crate) mod detect_service;
 mod listeners;
 mod quarantine_api;
 mod scan_service;
@@ -104,8 +104,8 @@ async fn serve(
         timezone,
         file.collect.syslog.max_message_bytes,
     ));
-    if let Some(d) = detect {
-        applier.attach_detect(d);
+    if let Some(d) = &detect {
+        applier.attach_detect(d.clone());
     }
     applier.apply(&revision, &managed);
 
@@ -176,6 +176,7 @@ async fn serve(
         api_state,
         edge,
         dns,
+        detect,
         shutdown.clone(),
     ));
     watcher.await.context("the signal watcher stopped")?;

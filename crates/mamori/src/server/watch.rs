@@ -1,6 +1,7 @@
 //! Keeping the running services on the latest configuration revision: revisions recorded by
-//! other processes (the CLI) are picked up by polling the store, `SIGHUP` re-reads the file,
-//! `SIGUSR1` applies the latest revision at once, `SIGINT`/`SIGTERM` stop mamori.
+//! other processes (the CLI) are picked up by polling the store, `SIGHUP` re-reads the file
+//! (and, when the whole file is accepted, hands its service settings to the edge, DNS and live
+//! detection), `SIGUSR1` applies the latest revision at once, `SIGINT`/`SIGTERM` stop mamori.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub async fn revisions_and_signals(
     api: Option<mamori_api::AppState>,
     edge: Option<Arc<mamori_edge::EdgeContext>>,
     dns: Option<Arc<mamori_dns::DnsService>>,
+    detect: Option<super::detect_service::DetectHandle>,
     shutdown: CancellationToken,
 ) {
     let (Ok(mut hup), Ok(mut usr1), Ok(mut term), Ok(mut int)) = (
@@ -45,13 +47,16 @@ pub async fn revisions_and_signals(
                 let svc = service.clone();
                 let outcome = tokio::task::spawn_blocking(move || reload_file(&path, &svc)).await;
                 match outcome {
-                    Ok(Ok((msg, file))) => {
+                    Ok(Ok((msg, loaded))) => {
                         tracing::info!("{msg}");
                         if let Some(edge) = &edge {
-                            reload_edge(edge, file.edge.clone(), &config_path).await;
+                            reload_edge(edge, loaded.file.edge.clone(), &config_path).await;
+                        }
+                        if let Some(detect) = &detect {
+                            reload_detect(detect.clone(), loaded.clone()).await;
                         }
                         if let Some(dns) = &dns {
-                            reload_dns(dns.clone(), file, &config_path).await;
+                            reload_dns(dns.clone(), loaded.file, &config_path).await;
                         }
                     }
                     Ok(Err(e)) => tracing::error!("the configuration was refused; the running one stays: {e:#}"),
@@ -69,10 +74,20 @@ pub async fn revisions_and_signals(
 fn reload_file(
     path: &std::path::Path,
     service: &ConfigService,
-) -> anyhow::Result<(String, mamori_core::config::ConfigFile)> {
+) -> anyhow::Result<(String, mamori_core::config::LoadedConfig)> {
     let ctx = Context::load(path)?;
     let outcome = service.offer_file(&ctx.config.managed(), &file_author(path), "SIGHUP")?;
-    Ok((describe(&outcome), ctx.config.file.clone()))
+    Ok((describe(&outcome), ctx.config))
+}
+
+/// Sigma rules, placeholders and alert channels from the file, put in force only when the
+/// pipeline loads and every channel can be built.
+async fn reload_detect(detect: super::detect_service::DetectHandle, config: mamori_core::config::LoadedConfig) {
+    match tokio::task::spawn_blocking(move || detect.reload(&config)).await {
+        Ok(Ok(summary)) => tracing::info!("detection reloaded: {summary}"),
+        Ok(Err(e)) => tracing::error!("detection keeps its running rules and alert channels: {e:#}"),
+        Err(e) => tracing::error!(error = %e, "detection reload task failed"),
+    }
 }
 
 /// Zones and policy zones from the file, put in force only when every one of them loads.
