@@ -24,8 +24,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let p = parse(&ct, body, limit);
 
-    let held: usize = p.args.iter().map(|(_, v)| v.len()).sum::<usize>()
-        + p.files.iter().map(|(_, _, d)| d.len()).sum::<usize>();
+    let held: usize =
+        p.args.iter().map(|(_, v)| v.len()).sum::<usize>() + p.files.iter().map(|(_, _, d)| d.len()).sum::<usize>();
     assert!(held <= body.len(), "parts hold {held} bytes of a {}-byte body", body.len());
     assert!(p.no_files_bytes <= body.len());
     assert_eq!(p.flags.file_limit_exceeded, limit > 0 && p.files.len() > limit, "{:?}", p.flags);
