@@ -8,7 +8,8 @@
 //! clickjacking headers when the origin sent none. Every request is an access event and every
 //! rule match an alert event in the log store. Sites, rulesets and certificates are compiled
 //! into one [`EdgeState`] and swapped whole on reload; a ruleset that does not compile leaves
-//! the running one in force.
+//! the running one in force. Listen addresses change on reload too: the new ones are bound
+//! first, the old ones stop accepting while their connections finish.
 
 mod access_event;
 mod alert_event;
@@ -20,6 +21,7 @@ mod forward;
 mod handler;
 mod headers;
 mod health;
+mod listeners;
 pub mod metrics;
 mod origin_tls;
 mod origins;
@@ -31,6 +33,7 @@ mod state;
 mod waf;
 
 pub use build::{BuildError, build_state};
+pub use listeners::{ListenError, ListenerKind};
 pub use mamori_core::event_writer::EventWriter;
 pub use server::{EdgeContext, EdgeSettings, serve_http, serve_https};
 pub use state::{EdgeState, Site};

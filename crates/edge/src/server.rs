@@ -4,6 +4,7 @@
 //! client, with its own trusted CAs).
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +20,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::build::{BuildError, build_state};
 use crate::handler::{Conn, ServerName};
+use crate::listeners::{ListenError, ListenerKind, Listeners};
 use crate::state::EdgeState;
 use mamori_core::event_writer::EventWriter;
 
-/// The settings that need a restart to change (reloads swap the state only).
+/// The settings that need a restart to change (reloads swap the state and move listeners).
 #[derive(Debug, Clone)]
 pub struct EdgeSettings {
     pub header_timeout: Duration,
@@ -50,35 +52,93 @@ pub struct EdgeContext {
     pub state: Arc<ArcSwap<EdgeState>>,
     pub settings: EdgeSettings,
     pub events: EventWriter,
+    /// The listeners started by [`EdgeContext::listen`], which reloads move; `None` when the
+    /// caller serves its own listeners ([`serve_http`], [`serve_https`]).
+    listeners: tokio::sync::Mutex<Option<Listeners>>,
 }
 
 impl EdgeContext {
     pub fn new(state: EdgeState, settings: EdgeSettings, events: EventWriter) -> Arc<EdgeContext> {
-        Arc::new(EdgeContext { state: Arc::new(ArcSwap::from_pointee(state)), settings, events })
+        Arc::new(EdgeContext {
+            state: Arc::new(ArcSwap::from_pointee(state)),
+            settings,
+            events,
+            listeners: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Binds the listen addresses of `config` (`[edge] http`, and `https` when a site has a
+    /// certificate) and serves them until `shutdown`; later reloads move them when the
+    /// configuration does. Returns the bound addresses.
+    pub async fn listen(
+        self: &Arc<Self>,
+        config: &EdgeConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Vec<(ListenerKind, SocketAddr)>, ListenError> {
+        let mut guard = self.listeners.lock().await;
+        let mut listeners = Listeners::new(shutdown);
+        let changes = listeners.bind_changes(config).await?;
+        listeners.apply(self, changes).await;
+        let bound = [ListenerKind::Http, ListenerKind::Https]
+            .into_iter()
+            .filter_map(|k| listeners.local(k).map(|a| (k, a)))
+            .collect();
+        *guard = Some(listeners);
+        Ok(bound)
+    }
+
+    /// The local address a listener started by [`EdgeContext::listen`] is bound to.
+    pub async fn local_addr(&self, kind: ListenerKind) -> Option<SocketAddr> {
+        self.listeners.lock().await.as_ref().and_then(|l| l.local(kind))
+    }
+
+    /// Stops the listeners started by [`EdgeContext::listen`] and waits until their sockets
+    /// are closed (connections finish their requests on their own).
+    pub async fn close_listeners(&self) -> std::io::Result<()> {
+        match self.listeners.lock().await.as_mut() {
+            Some(l) => l.close().await,
+            None => Ok(()),
+        }
     }
 
     /// Builds the state of `config` off the async threads and puts it in force; when anything
-    /// fails to load the state in force stays and the error says what and where.
-    pub async fn reload(&self, config: EdgeConfig, base: &Path) -> Result<(), BuildError> {
+    /// fails to load the state in force stays and the error says what and where. Listen
+    /// addresses that changed are bound first: one that cannot be bound fails the reload the
+    /// same way, and the listeners, sites and rulesets in force stay. A listener that moved
+    /// stops accepting; its connections finish the requests they serve.
+    pub async fn reload(self: &Arc<Self>, config: EdgeConfig, base: &Path) -> Result<(), BuildError> {
+        let failed = |e: BuildError| -> Result<(), BuildError> {
+            crate::metrics::metrics().reload_failures.inc();
+            Err(e)
+        };
         let base = base.to_path_buf();
-        let built = tokio::task::spawn_blocking(move || build_state(&config, &base))
-            .await
-            .map_err(|e| BuildError { problems: vec![format!("the reload task failed: {e}")] })?;
-        match built {
-            Ok(state) => {
-                tracing::info!(
-                    sites = state.sites.len(),
-                    rulesets = state.ruleset_count(),
-                    "edge configuration reloaded"
-                );
-                self.state.store(Arc::new(state));
-                Ok(())
-            }
-            Err(e) => {
-                crate::metrics::metrics().reload_failures.inc();
-                Err(e)
-            }
+        let built = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || build_state(&config, &base))
+                .await
+                .map_err(|e| BuildError { problems: vec![format!("the reload task failed: {e}")] })?
+        };
+        let state = match built {
+            Ok(state) => state,
+            Err(e) => return failed(e),
+        };
+        let mut listeners = self.listeners.lock().await;
+        let changes = match listeners.as_ref() {
+            Some(l) => match l.bind_changes(&config).await {
+                Ok(c) => Some(c),
+                Err(e) => return failed(BuildError { problems: vec![e.to_string()] }),
+            },
+            None => None,
+        };
+        tracing::info!(sites = state.sites.len(), rulesets = state.ruleset_count(), "edge configuration reloaded");
+        self.state.store(Arc::new(state));
+        if let (Some(l), Some(changes)) = (listeners.as_mut(), changes)
+            && !changes.is_empty()
+        {
+            tracing::info!(changes = %changes.describe(), "edge listeners moved");
+            l.apply(self, changes).await;
         }
+        Ok(())
     }
 
     /// Starts the active health checks of every site's origins.

@@ -48,6 +48,9 @@ pub fn process(processor: &str, content_type: &str, body: &[u8], limits: Limits)
     match processor {
         "URLENCODED" => b.urlencoded_error = parse_urlencoded(body, &mut b.args_post),
         "MULTIPART" => multipart(content_type, body, limits.upload_files, &mut b),
+        // An empty JSON body is no error: libmodsecurity sets REQBODY_ERROR only for a JSON
+        // parse error on a body that has bytes (its regression case for issue #1822).
+        "JSON" if body.is_empty() => {}
         "JSON" => match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(v) if json_depth(&v) > limits.json_depth => {
                 b.error = Some(format!("JSON parsing error: nested deeper than {} levels", limits.json_depth));
@@ -221,6 +224,9 @@ mod tests {
         );
         assert!(process("JSON", "", b"{\"a\":", Limits { json_depth: 100, ..Limits::default() }).error.is_some());
         assert!(process("XML", "", b"<a><b>", Limits { json_depth: 100, ..Limits::default() }).error.is_some());
+        let empty = process("JSON", "application/json", b"", Limits { json_depth: 100, ..Limits::default() });
+        assert_eq!(empty.error, None, "an empty JSON body is not a parse error");
+        assert!(process("JSON", "", b" ", Limits { json_depth: 100, ..Limits::default() }).error.is_some());
         let j = process("JSON", "", b"{\"a\":{\"b\":[1,\"x\"]}}", Limits { json_depth: 100, ..Limits::default() });
         assert_eq!(j.args_post[1], (b"json.a.b.1".to_vec(), b"x".to_vec()));
     }

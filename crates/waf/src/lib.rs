@@ -6,7 +6,7 @@ mod collect;
 pub mod engine;
 pub mod libinjection;
 pub mod macros;
-mod multipart;
+pub mod multipart;
 pub mod operators;
 pub mod request;
 pub mod request_check;

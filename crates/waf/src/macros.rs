@@ -20,6 +20,17 @@ pub trait Resolve {
 
 impl Macro {
     pub fn parse(s: &str) -> Macro {
+        Macro::parse_with(s, false)
+    }
+
+    /// A macro in an action's value (`setvar`, `msg`, `logdata`, `redirect`): as libmodsecurity's
+    /// rule lexer reads these, a `%` right after the closing brace ends the reference too
+    /// (`%{REQUEST_HEADERS:Cookie}%`), unless it opens the next one (`%{TX.1}%{TX.2}`).
+    pub fn parse_action(s: &str) -> Macro {
+        Macro::parse_with(s, true)
+    }
+
+    fn parse_with(s: &str, closing_percent: bool) -> Macro {
         let mut parts = Vec::new();
         let mut rest = s;
         while let Some(p) = rest.find("%{") {
@@ -36,6 +47,9 @@ impl Macro {
             };
             parts.push(Part::Var(name.to_ascii_uppercase(), key));
             rest = &rest[p + end + 1..];
+            if closing_percent && rest.starts_with('%') && !rest.starts_with("%{") {
+                rest = &rest[1..];
+            }
         }
         if !rest.is_empty() {
             parts.push(Part::Lit(rest.as_bytes().to_vec()));
@@ -87,5 +101,15 @@ mod tests {
         let m = Macro::parse("a %{tx.Foo} b %{MATCHED_VAR}%{x");
         assert_eq!(m.expand(&R), b"a <TX|foo> b <MATCHED_VAR|->%{x");
         assert_eq!(Macro::parse("plain").literal(), Some(&b"plain"[..]));
+    }
+
+    #[test]
+    fn a_percent_closes_a_reference_in_actions() {
+        assert_eq!(Macro::parse_action("%{tx.a}%").expand(&R), b"<TX|a>");
+        assert_eq!(Macro::parse_action("x%{tx.a}%y").expand(&R), b"x<TX|a>y");
+        assert_eq!(Macro::parse_action("%{TX.1}%{TX.2}").expand(&R), b"<TX|1><TX|2>");
+        assert_eq!(Macro::parse_action("%{tx.a}%%").expand(&R), b"<TX|a>%");
+        // Operator parameters keep the percent sign.
+        assert_eq!(Macro::parse("%{tx.a}%").expand(&R), b"<TX|a>%");
     }
 }

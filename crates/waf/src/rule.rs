@@ -160,8 +160,8 @@ impl Rule {
                             .push(Transform::from_name(v).ok_or_else(|| format!("unknown transformation '{v}'"))?);
                     }
                 }
-                "msg" => self.msg = Some(Macro::parse(v)),
-                "logdata" => self.logdata = Some(Macro::parse(v)),
+                "msg" => self.msg = Some(Macro::parse_action(v)),
+                "logdata" => self.logdata = Some(Macro::parse_action(v)),
                 "tag" => self.tags.push(v.to_string()),
                 "severity" => self.severity = Some(severity(v)?),
                 "log" => self.log = true,
@@ -186,7 +186,7 @@ impl Rule {
                     };
                     self.disruptive = Some(Disruptive::Allow(scope))
                 }
-                "redirect" => self.disruptive = Some(Disruptive::Redirect(Macro::parse(need()?))),
+                "redirect" => self.disruptive = Some(Disruptive::Redirect(Macro::parse_action(need()?))),
                 "status" => self.status = Some(need()?.trim().parse().map_err(|_| format!("invalid status '{v}'"))?),
                 // Metadata and actions without effect on matching.
                 "ver"
@@ -276,9 +276,9 @@ fn setvar(v: &str) -> Result<SetVar, String> {
     };
     Ok(SetVar {
         collection: coll.to_ascii_uppercase(),
-        key: Macro::parse(&key.to_ascii_lowercase()),
+        key: Macro::parse_action(&key.to_ascii_lowercase()),
         op,
-        value: Macro::parse(value),
+        value: Macro::parse_action(value),
     })
 }
 

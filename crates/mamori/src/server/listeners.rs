@@ -243,26 +243,27 @@ impl Running {
         tracing::info!(sites = state.sites.len(), rulesets = state.ruleset_count(), "edge sites loaded");
         let (events, _writer) = mamori_edge::EventWriter::start(logs.sink(), "edge");
         let context = mamori_edge::EdgeContext::new(state, mamori_edge::EdgeSettings::from_config(&edge), events);
-        if let Some(addr) = edge.http {
-            let listener =
-                tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("edge.http", "TCP", addr))?;
-            self.spawn(
-                "edge http",
-                format!("http://{addr} (web sites, WAF)"),
-                mamori_edge::serve_http(listener, context.clone(), shutdown.clone()),
-            );
+        // The edge owns its listeners (HTTPS only when a site has a certificate): a reload may
+        // move them. This task closes them on shutdown.
+        let bound = context.listen(&edge, shutdown.clone()).await.map_err(|e| {
+            let what = bind_error(e.kind.key(), "TCP", e.addr);
+            anyhow::Error::new(e.source).context(what)
+        })?;
+        for (kind, addr) in &bound {
+            let (name, scheme) = match kind {
+                mamori_edge::ListenerKind::Http => ("edge http", "http"),
+                mamori_edge::ListenerKind::Https => ("edge https", "https"),
+            };
+            self.endpoints.push((name.to_string(), format!("{scheme}://{addr} (web sites, WAF)")));
         }
-        // Without any certificate every TLS handshake would fail: no HTTPS listener then.
-        let certificates = edge.sites.iter().any(|s| s.tls_cert.is_some());
-        if let Some(addr) = edge.https.filter(|_| certificates) {
-            let listener =
-                tokio::net::TcpListener::bind(addr).await.with_context(|| bind_error("edge.https", "TCP", addr))?;
-            self.spawn(
-                "edge https",
-                format!("https://{addr} (web sites, WAF)"),
-                mamori_edge::serve_https(listener, context.clone(), shutdown.clone()),
-            );
-        }
+        let (edge_ctx, edge_shutdown) = (context.clone(), shutdown.clone());
+        self.tasks.push((
+            "edge".to_string(),
+            tokio::spawn(async move {
+                edge_shutdown.cancelled().await;
+                edge_ctx.close_listeners().await
+            }),
+        ));
         context.start_health_checks(shutdown);
         Ok(Some(context))
     }

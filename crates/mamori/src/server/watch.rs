@@ -102,9 +102,9 @@ async fn reload_dns(dns: Arc<mamori_dns::DnsService>, file: mamori_core::config:
     }
 }
 
-/// Sites, rulesets and certificates from the file: compiled first, put in force only when all
-/// of it loads (listen addresses change with a restart only).
-async fn reload_edge(edge: &mamori_edge::EdgeContext, config: mamori_core::config::edge::EdgeConfig, path: &Path) {
+/// Sites, rulesets, certificates and listen addresses from the file: compiled and bound first,
+/// put in force only when all of it loads (a listener that moves lets its connections finish).
+async fn reload_edge(edge: &Arc<mamori_edge::EdgeContext>, config: mamori_core::config::edge::EdgeConfig, path: &Path) {
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     if let Err(e) = edge.reload(config, &base).await {
         tracing::error!("the edge keeps its running sites and rulesets: {e}");
