@@ -30,6 +30,22 @@ mod walk;
 #[cfg(feature = "yara")]
 pub mod yara;
 
+/// Entry points for the fuzz targets in `fuzz/` only: each unpacker of packed programs on its
+/// own, and their raw decompressors. Not a stable interface.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// One unpacker on `data` (a PE file): 0 UPX, 1 WWPack, 2 ASPack, 3 Petite, 4 yC,
+    /// 5 PESpin, 6 MEW, 7 Upack, anything else the chain the container walker runs.
+    pub fn unpacker(which: u8, data: &[u8], max_bytes: u64) -> Option<Vec<u8>> {
+        crate::containers::fuzzing::unpacker(which, data, max_bytes)
+    }
+
+    /// A raw decompressor on any bytes: 0 NRV2B, 1 NRV2D, 2 NRV2E, anything else FSG's.
+    pub fn decoder(which: u8, data: &[u8], max_out: usize) -> Option<Vec<u8>> {
+        crate::containers::fuzzing::decoder(which, data, max_out)
+    }
+}
+
 pub use engine::{Engine, scan_with};
 pub use limits::Limits;
 pub use session::Session;

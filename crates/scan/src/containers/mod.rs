@@ -108,6 +108,32 @@ pub fn extract(file_type: FileType, data: &[u8], visitor: &mut dyn Visitor) -> O
     Some(result)
 }
 
+/// The unpackers and their decompressors one by one, for the fuzz targets (through
+/// [`crate::fuzzing`]): `which` 0 UPX, 1–7 the packers of [`packers::unpack_only`], 8 the chain
+/// the walker runs on a program; the raw decoders take bytes that need not be a PE file.
+pub(crate) mod fuzzing {
+    use super::{nrv, packers, upx};
+
+    pub fn unpacker(which: u8, data: &[u8], max_bytes: u64) -> Option<Vec<u8>> {
+        match which {
+            0 => upx::unpack(data, max_bytes),
+            1..=7 => packers::unpack_only(which - 1, data, max_bytes),
+            _ => upx::unpack(data, max_bytes).or_else(|| packers::unpack(data, max_bytes).map(|(_, out)| out)),
+        }
+    }
+
+    /// `which` 0–2: NRV2B, NRV2D, NRV2E; otherwise FSG's decompressor.
+    pub fn decoder(which: u8, data: &[u8], max_out: usize) -> Option<Vec<u8>> {
+        let method = match which {
+            0 => nrv::Method::Nrv2b,
+            1 => nrv::Method::Nrv2d,
+            2 => nrv::Method::Nrv2e,
+            _ => return packers::fsg_decompress(data, max_out).map(|(out, _)| out),
+        };
+        nrv::decompress(method, data, max_out)
+    }
+}
+
 /// Programs: the original of a UPX-, WWPack- (...) packed file, the blocks of an NSIS
 /// installer, the files of a compiled AutoIt script, an embedded zip, then the first program
 /// stored inside.

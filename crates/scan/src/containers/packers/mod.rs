@@ -143,6 +143,29 @@ pub fn unpack(data: &[u8], max_bytes: u64) -> Option<(&'static str, Vec<u8>)> {
     None
 }
 
+/// One unpacker alone, chosen by `which` (for the fuzz targets: each unpacker is reached
+/// even when an earlier one in [`unpack`] would have claimed the input): 0 WWPack, 1 ASPack,
+/// 2 Petite, 3 yC, 4 PESpin, 5 MEW, 6 Upack.
+pub fn unpack_only(which: u8, data: &[u8], max_bytes: u64) -> Option<Vec<u8>> {
+    let layout = Layout::parse(data)?;
+    let entry = layout.raw_offset(layout.entry_rva)?;
+    let entry_code = data.get(entry..)?;
+    match which % 7 {
+        0 => wwpack::unpack(data, &layout, entry_code, max_bytes),
+        1 => aspack::unpack(data, &layout, entry_code, max_bytes),
+        2 => petite::unpack(data, &layout, entry_code, layout.image_base, max_bytes),
+        3 => yc::unpack(data, &layout, entry_code),
+        4 => pespin::unpack(data, &layout, entry_code, max_bytes),
+        5 => mew::unpack(data, &layout, entry_code, max_bytes),
+        _ => upack::unpack(data, &layout, entry_code, max_bytes),
+    }
+}
+
+/// FSG's decompressor on raw bytes (for the fuzz targets).
+pub fn fsg_decompress(source: &[u8], size: usize) -> Option<(Vec<u8>, usize)> {
+    fsg::decompress(source, size)
+}
+
 /// Rewrites the section table for `sections`, each with its raw data where it lies in memory
 /// (raw size and offset = virtual size and address); returns where the table now ends.
 pub fn write_section_table(image: &mut [u8], layout: &Layout, sections: &[Sect]) -> Option<usize> {

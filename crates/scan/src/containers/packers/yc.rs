@@ -10,6 +10,10 @@ use crate::containers::{le_u16, le_u32};
 /// Longest routine interpreted per byte.
 const ROUTINE: usize = 0x30;
 
+/// Most instructions run per byte: a jump backwards could otherwise loop for ever (a routine
+/// whose jump lands on itself, found by fuzzing); yC's own routines run straight through.
+const MAX_STEPS: usize = 4 * ROUTINE;
+
 /// Section names (first four bytes, little-endian) yC leaves alone.
 const SKIPPED: [u32; 8] =
     [0x6372_7372, 0x7273_722e, 0x6f6c_6572, 0x6c65_722e, 0x6164_652e, 0x6164_722e, 0x6164_692e, 0x736c_742e];
@@ -93,7 +97,12 @@ fn decrypt(routine: &[u8], code: &mut [u8], count: u32) -> Option<()> {
     for byte in code.iter_mut() {
         let mut al = *byte;
         let mut j = 0usize;
+        let mut steps = 0usize;
         while j < ROUTINE {
+            steps += 1;
+            if steps > MAX_STEPS {
+                return None;
+            }
             let operand = |at: usize| routine.get(at).copied();
             match routine.get(j).copied()? {
                 0xeb => {
@@ -177,5 +186,12 @@ mod tests {
         let mut back = vec![0xeb, 0x80];
         back.resize(ROUTINE, 0x90);
         assert!(decrypt(&back, &mut [1], 1).is_none());
+        // A jump onto itself (or any loop) ends with nothing decrypted instead of running for
+        // ever (the fuzz target `scan_unpackers` found this one).
+        for loop_back in [vec![0xeb, 0xfe], vec![0x90, 0x90, 0xeb, 0xfd], vec![0x90, 0x34, 0x01, 0xeb, 0xfc]] {
+            let mut routine = loop_back;
+            routine.resize(ROUTINE, 0x90);
+            assert!(decrypt(&routine, &mut [1, 2], 2).is_none());
+        }
     }
 }
