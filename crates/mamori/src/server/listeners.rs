@@ -61,6 +61,7 @@ impl Running {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)] // each is a part the API serves or reports
     pub async fn start_api(
         &mut self,
         ctx: &Context,
