@@ -55,6 +55,9 @@ pub struct EdgeContext {
     /// The listeners started by [`EdgeContext::listen`], which reloads move; `None` when the
     /// caller serves its own listeners ([`serve_http`], [`serve_https`]).
     listeners: tokio::sync::Mutex<Option<Listeners>>,
+    /// The addresses those listeners are bound to now, readable without waiting (for status
+    /// reports): set by [`EdgeContext::listen`], updated when a reload moves a listener.
+    bound: std::sync::Mutex<Vec<(ListenerKind, SocketAddr)>>,
 }
 
 impl EdgeContext {
@@ -64,6 +67,7 @@ impl EdgeContext {
             settings,
             events,
             listeners: tokio::sync::Mutex::new(None),
+            bound: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -79,12 +83,24 @@ impl EdgeContext {
         let mut listeners = Listeners::new(shutdown);
         let changes = listeners.bind_changes(config).await?;
         listeners.apply(self, changes).await;
-        let bound = [ListenerKind::Http, ListenerKind::Https]
+        let bound = self.record_bound(&listeners);
+        *guard = Some(listeners);
+        Ok(bound)
+    }
+
+    fn record_bound(&self, listeners: &Listeners) -> Vec<(ListenerKind, SocketAddr)> {
+        let bound: Vec<_> = [ListenerKind::Http, ListenerKind::Https]
             .into_iter()
             .filter_map(|k| listeners.local(k).map(|a| (k, a)))
             .collect();
-        *guard = Some(listeners);
-        Ok(bound)
+        *self.bound.lock().unwrap_or_else(|e| e.into_inner()) = bound.clone();
+        bound
+    }
+
+    /// The addresses the listeners started by [`EdgeContext::listen`] are bound to now (after
+    /// the reloads that moved them), without waiting for a reload in progress.
+    pub fn bound_addrs(&self) -> Vec<(ListenerKind, SocketAddr)> {
+        self.bound.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The local address a listener started by [`EdgeContext::listen`] is bound to.
@@ -137,6 +153,7 @@ impl EdgeContext {
         {
             tracing::info!(changes = %changes.describe(), "edge listeners moved");
             l.apply(self, changes).await;
+            self.record_bound(l);
         }
         Ok(())
     }

@@ -127,8 +127,10 @@ async fn listen_addresses_move_on_reload_and_requests_in_flight_finish() {
     let new = free_addr();
     let mut moved = cfg.clone();
     moved.http = Some(new);
+    assert_eq!(ctx.bound_addrs(), vec![(ListenerKind::Http, old)], "what status reports before the move");
     ctx.reload(moved.clone(), std::path::Path::new(".")).await.unwrap();
     assert_eq!(ctx.local_addr(ListenerKind::Http).await, Some(new));
+    assert_eq!(ctx.bound_addrs(), vec![(ListenerKind::Http, new)], "what status reports after the move");
     assert_eq!(get_at(new, "/").await.body, "quick answer");
     let refused = tokio::net::TcpStream::connect(old).await;
     assert!(refused.is_err(), "the old address still accepts connections");
@@ -145,6 +147,7 @@ async fn listen_addresses_move_on_reload_and_requests_in_flight_finish() {
     off.http = None;
     ctx.reload(off, std::path::Path::new(".")).await.unwrap();
     assert_eq!(ctx.local_addr(ListenerKind::Http).await, None);
+    assert!(ctx.bound_addrs().is_empty());
     assert!(tokio::net::TcpStream::connect(new).await.is_err(), "a removed listener still accepts");
     stop.cancel();
     ctx.close_listeners().await.unwrap();

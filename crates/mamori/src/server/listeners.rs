@@ -61,6 +61,7 @@ impl Running {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)] // each is a part the API serves or reports
     pub async fn start_api(
         &mut self,
         ctx: &Context,
@@ -69,6 +70,7 @@ impl Running {
         applier: Arc<Applier>,
         revision: &mamori_store::Revision,
         managed: &mamori_core::ManagedConfig,
+        edge: Option<Arc<mamori_edge::EdgeContext>>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<mamori_api::AppState> {
         let api = &ctx.config.file.api;
@@ -85,11 +87,9 @@ impl Running {
                 applier.apply(rev, config);
             })
             .status(move || {
-                let listeners: serde_json::Map<String, serde_json::Value> = endpoints
-                    .iter()
-                    .map(|(name, url)| (name.clone(), serde_json::json!({"state": "running", "url": url})))
-                    .collect();
-                serde_json::json!({"listeners": listeners})
+                // The edge's listeners move on reload: their addresses are read when asked.
+                let edge_bound = edge.as_ref().map(|e| e.bound_addrs());
+                serde_json::json!({"listeners": status_listeners(&endpoints, edge_bound.as_deref())})
             })
             .build()?;
         let tls = mamori_api::load_tls(&api_config)?;
@@ -249,13 +249,7 @@ impl Running {
             let what = bind_error(e.kind.key(), "TCP", e.addr);
             anyhow::Error::new(e.source).context(what)
         })?;
-        for (kind, addr) in &bound {
-            let (name, scheme) = match kind {
-                mamori_edge::ListenerKind::Http => ("edge http", "http"),
-                mamori_edge::ListenerKind::Https => ("edge https", "https"),
-            };
-            self.endpoints.push((name.to_string(), format!("{scheme}://{addr} (web sites, WAF)")));
-        }
+        self.endpoints.extend(edge_endpoints(&bound));
         let (edge_ctx, edge_shutdown) = (context.clone(), shutdown.clone());
         self.tasks.push((
             "edge".to_string(),
@@ -345,4 +339,58 @@ fn access_log_sink(store: Arc<dyn mamori_core::EventSink>) -> Arc<dyn mamori_cor
 
 fn bind_error(key: &str, proto: &str, addr: SocketAddr) -> String {
     format!("cannot listen on {proto} {addr} ({key}): is another program using it? Change {key} in the configuration")
+}
+
+/// The edge's listeners as banner and status entries (name, URL).
+fn edge_endpoints(bound: &[(mamori_edge::ListenerKind, SocketAddr)]) -> Vec<(String, String)> {
+    bound
+        .iter()
+        .map(|(kind, addr)| {
+            let (name, scheme) = match kind {
+                mamori_edge::ListenerKind::Http => ("edge http", "http"),
+                mamori_edge::ListenerKind::Https => ("edge https", "https"),
+            };
+            (name.to_string(), format!("{scheme}://{addr} (web sites, WAF)"))
+        })
+        .collect()
+}
+
+/// The `listeners` of the status report: the endpoints started, with the edge's entries
+/// replaced by the addresses it is bound to now (`edge_bound`), since reloads move them.
+fn status_listeners(
+    endpoints: &[(String, String)],
+    edge_bound: Option<&[(mamori_edge::ListenerKind, SocketAddr)]>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let started = endpoints.iter().filter(|(name, _)| edge_bound.is_none() || !name.starts_with("edge "));
+    let edge = edge_bound.map(edge_endpoints).unwrap_or_default();
+    started
+        .chain(edge.iter())
+        .map(|(name, url)| (name.clone(), serde_json::json!({"state": "running", "url": url})))
+        .collect()
+}
+
+#[cfg(test)]
+mod status_tests {
+    use mamori_edge::ListenerKind;
+
+    #[test]
+    fn status_lists_the_edge_addresses_in_force() {
+        let at_start = super::edge_endpoints(&[(ListenerKind::Http, "127.0.0.1:8080".parse().unwrap())]);
+        let mut endpoints = vec![("syslog udp".to_string(), "udp://127.0.0.1:514".to_string())];
+        endpoints.extend(at_start);
+        let moved = [
+            (ListenerKind::Http, "127.0.0.1:8081".parse().unwrap()),
+            (ListenerKind::Https, "127.0.0.1:8443".parse().unwrap()),
+        ];
+        let status = super::status_listeners(&endpoints, Some(&moved));
+        assert_eq!(status.len(), 3, "{status:?}");
+        assert_eq!(status["edge http"]["url"], "http://127.0.0.1:8081 (web sites, WAF)");
+        assert_eq!(status["edge https"]["url"], "https://127.0.0.1:8443 (web sites, WAF)");
+        assert_eq!(status["syslog udp"]["url"], "udp://127.0.0.1:514");
+        // Without the edge running, the endpoints are reported as started.
+        assert_eq!(
+            super::status_listeners(&endpoints, None)["edge http"]["url"],
+            "http://127.0.0.1:8080 (web sites, WAF)"
+        );
+    }
 }

@@ -150,6 +150,7 @@ async fn serve(
                     applier.clone(),
                     &revision,
                     &managed,
+                    edge.clone(),
                     shutdown.clone(),
                 )
                 .await?,
