@@ -29,16 +29,7 @@ pub struct ColumnBuilder {
     /// Dictionary bytes and entries before the last row's values, to undo that row.
     before_last_row: (usize, u32),
     tokens: Option<TokenBuilder>,
-    /// Whether strings are looked up before being added. Columns whose values are nearly all
-    /// different (message texts, event ids, URLs) gain nothing from it and lose the hashing, so
-    /// they append every string as a new entry: the dictionary may then hold repeats, which
-    /// readers do not mind (codes point at entries, and aggregations count by value).
-    dedupe: bool,
 }
-
-/// A column whose last block had more distinct strings than this share of its values (as
-/// numerator over 8) appends strings without looking them up in the next block.
-const APPEND_ABOVE_EIGHTHS: usize = 6;
 
 impl ColumnBuilder {
     pub fn new(text: bool) -> Self {
@@ -54,7 +45,6 @@ impl ColumnBuilder {
             codes: Vec::new(),
             before_last_row: (0, 0),
             tokens: text.then(TokenBuilder::default),
-            dedupe: true,
         }
     }
 
@@ -101,17 +91,8 @@ impl ColumnBuilder {
         self.rows.is_empty()
     }
 
-    /// Empties the column, keeping its memory for the next block, and decides from the block
-    /// just built whether the next one looks its strings up.
+    /// Empties the column, keeping its memory for the next block.
     pub fn clear(&mut self) {
-        self.dedupe = if self.dedupe {
-            let values = self.codes.len();
-            values == 0 || (self.dict_len as usize) * 8 <= values * APPEND_ABOVE_EIGHTHS
-        } else {
-            // Appended entries are all counted as distinct: judge by a sample instead.
-            let (distinct, sampled) = sample_distinct(&self.dict, 1024);
-            distinct * 8 <= sampled * APPEND_ABOVE_EIGHTHS
-        };
         self.dict.clear();
         self.dict_len = 0;
         self.strs.clear();
@@ -150,12 +131,6 @@ impl ColumnBuilder {
     }
 
     fn string_code(&mut self, s: &str, next: u32) -> (u32, bool) {
-        if !self.dedupe {
-            self.dict.push(0);
-            put_u32(&mut self.dict, s.len() as u32);
-            self.dict.extend_from_slice(s.as_bytes());
-            return (next, true);
-        }
         let dict = &self.dict;
         let hash = hash_bytes(s.as_bytes());
         if let Some(&(code, _)) = self.strs.find(hash, |&(_, at)| same_bytes(dict_str(dict, at), s.as_bytes())) {
@@ -203,27 +178,6 @@ impl ColumnBuilder {
             tokens.write(out);
         }
     }
-}
-
-/// How many of the first `limit` entries of a dictionary are different, and how many were
-/// looked at.
-fn sample_distinct(dict: &[u8], limit: usize) -> (usize, usize) {
-    let mut seen = rustc_hash::FxHashSet::default();
-    let (mut at, mut sampled) = (0, 0);
-    while at < dict.len() && sampled < limit {
-        let len = match dict[at] {
-            0 => {
-                dict.get(at + 1..at + 5).map_or(0, |b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize) + 4
-            }
-            4 => 1,
-            _ => 8,
-        };
-        let Some(entry) = dict.get(at..at + 1 + len) else { break };
-        seen.insert(entry);
-        sampled += 1;
-        at += 1 + len;
-    }
-    (seen.len(), sampled)
 }
 
 /// The string whose length prefix sits at `at` in the dictionary bytes.
