@@ -8,14 +8,20 @@ use std::time::Duration;
 use mamori_core::config::dns::{DnsConfig, DnsZone};
 use support::{kdig, start};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tcp_connections_over_the_cap_are_closed_and_counted() {
+/// A directory holding `z.zone`, the smallest zone the limits are tried on.
+fn minimal_zone_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("z.zone"),
         "$TTL 300\n@ IN SOA ns1 h 1 3600 900 604800 300\n IN NS ns1\nns1 IN A 192.0.2.53\n",
     )
     .unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_connections_over_the_cap_are_closed_and_counted() {
+    let dir = minimal_zone_dir();
     let config = DnsConfig {
         recursion: false,
         max_tcp_connections: 1,
@@ -54,12 +60,7 @@ async fn tcp_connections_over_the_cap_are_closed_and_counted() {
 /// counted; over TCP the same client is answered; the tenant's 127.0.0.1 is exempt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_answers_past_the_rate_are_dropped_or_truncated_and_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("z.zone"),
-        "$TTL 300\n@ IN SOA ns1 h 1 3600 900 604800 300\n IN NS ns1\nns1 IN A 192.0.2.53\n",
-    )
-    .unwrap();
+    let dir = minimal_zone_dir();
     let config = DnsConfig {
         recursion: false,
         rate_limit: Some(mamori_core::config::dns::DnsRateLimit {
