@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mamori_collect::syslog::{self, Admission, ParseContext};
+use mamori_collect::syslog::{self, Admission, ParseContext, RecordFormat};
 use mamori_core::sink::EncodedEvents;
 use mamori_logs::{LogStore, LogStoreConfig};
 
@@ -33,7 +33,7 @@ pub fn run(dir: &Path, input: &Path) -> anyhow::Result<()> {
         batch.clear();
         for line in chunk {
             batch.push_with(|out| {
-                syslog::write_line(line, &ctx, Some(&admission), out);
+                syslog::write_line(line, &ctx, Some(&admission), RecordFormat::Compact, out);
             });
         }
         parse_cpu += thread_cpu_seconds() - p0;

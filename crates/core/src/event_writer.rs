@@ -105,7 +105,7 @@ mod tests {
         }
 
         fn submit_encoded(&self, batch: &EncodedEvents) -> SubmitFuture {
-            self.records.lock().unwrap().extend(batch.iter().map(<[u8]>::to_vec));
+            self.records.lock().unwrap().extend(batch.records().map(<[u8]>::to_vec));
             let count = batch.len();
             Box::pin(async move { Ok(Receipt { last_lsn: 0, count }) })
         }

@@ -4,12 +4,14 @@
 
 pub mod accept;
 pub mod attribution;
+pub mod compact;
 pub mod config;
 pub mod domain_map;
 pub mod error_text;
 pub mod event;
 pub mod event_writer;
 pub mod h2c;
+pub mod json_text;
 pub mod managed;
 pub mod metrics;
 pub mod prefix_map;

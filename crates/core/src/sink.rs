@@ -1,8 +1,10 @@
 //! Where receivers hand over events. The log store implements it; receivers know nothing of it.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::compact;
 use crate::event::Event;
 
 /// Why a sink did not take a batch. Receivers turn each into push-back of their own protocol
@@ -49,8 +51,9 @@ pub trait EventSink: Send + Sync + 'static {
     }
 }
 
-/// Events encoded as their JSON records, back to back in one buffer: what the log store
-/// appends. Receivers that write JSON directly (syslog) fill it without building [`Event`]s.
+/// Events encoded as their records (JSON, or compact: [`crate::compact`]), back to back in one
+/// buffer: what the log store appends. Receivers that write records directly (syslog) fill it
+/// without building [`Event`]s.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EncodedEvents {
     bytes: Vec<u8>,
@@ -74,7 +77,8 @@ impl EncodedEvents {
         self.push_with(|out| serde_json::to_writer(out, event).expect("an Event always serializes"));
     }
 
-    /// Appends one record, written by `write` (which must write one JSON object of an event).
+    /// Appends one record, written by `write` (which must write one JSON object of an event, or
+    /// one compact record).
     pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         write(&mut self.bytes);
         self.ends.push(self.bytes.len());
@@ -103,15 +107,32 @@ impl EncodedEvents {
         self.bytes.len()
     }
 
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+    /// The records as they are stored: JSON or compact ([`crate::compact`]).
+    pub fn records(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
         (0..self.ends.len()).map(|i| {
             let start = if i == 0 { 0 } else { self.ends[i - 1] };
             &self.bytes[start..self.ends[i]]
         })
     }
 
+    /// The records as JSON: compact ones rendered, JSON ones as they are. A compact record that
+    /// cannot be read gives its bytes unchanged, which no JSON reader accepts, so the error
+    /// surfaces where the JSON is read.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Cow<'_, [u8]>> + '_ {
+        self.records().map(|r| {
+            if !compact::is_compact(r) {
+                return Cow::Borrowed(r);
+            }
+            let mut json = Vec::with_capacity(r.len() * 2);
+            match compact::render_json(r, &mut json) {
+                Ok(()) => Cow::Owned(json),
+                Err(_) => Cow::Borrowed(r),
+            }
+        })
+    }
+
     /// Decodes the records (for sinks that keep events, such as test sinks).
     pub fn decode(&self) -> Result<Vec<Event>, serde_json::Error> {
-        self.iter().map(serde_json::from_slice).collect()
+        self.iter().map(|r| serde_json::from_slice(&r)).collect()
     }
 }

@@ -102,14 +102,14 @@ impl LiveDetector {
     }
 
     /// Evaluates the records of one batch; returns the alerts to store.
-    pub fn evaluate<'a>(&mut self, records: impl Iterator<Item = &'a [u8]>, now: Timestamp) -> Vec<Event> {
+    pub fn evaluate<R: AsRef<[u8]>>(&mut self, records: impl Iterator<Item = R>, now: Timestamp) -> Vec<Event> {
         let mut alerts = Vec::new();
         let mut evaluated = 0;
         if self.is_idle() {
             return Vec::new();
         }
         for record in records {
-            let mut event: Value = match serde_json::from_slice(record) {
+            let mut event: Value = match serde_json::from_slice(record.as_ref()) {
                 Ok(v) => v,
                 Err(_) => {
                     metrics().unreadable.inc();

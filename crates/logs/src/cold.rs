@@ -135,7 +135,7 @@ impl ColdStore {
                 if lsn <= from_lsn || lsn > upto_lsn {
                     continue;
                 }
-                let Ok(event) = serde_json::from_slice::<Value>(sources.get(row)) else { continue };
+                let Ok(event) = serde_json::from_slice::<Value>(&sources.json(row)) else { continue };
                 self.archive_event(&mut writers, day, event)?;
             }
         }

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::LogError;
-use crate::hot::block::{BlockBuilder, MAX_ROWS, event_time};
+use crate::hot::block::{BlockBuilder, MAX_ROWS, RecordError, event_time};
 use crate::hot::compact;
 use crate::hot::partition::{CommitPayload, Partition};
 use crate::hot::{HotStore, filing_day};
@@ -352,7 +352,7 @@ impl Worker {
 }
 
 /// Counts and reports a WAL record that is not an event; it stays in the WAL, unindexed.
-fn bad_record(lsn: u64, e: &serde_json::Error) {
+fn bad_record(lsn: u64, e: &RecordError) {
     metrics().bad_records.inc();
     tracing::error!(lsn, error = %e, "a WAL record is not an event; it is not indexed");
 }

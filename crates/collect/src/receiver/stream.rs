@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::CollectContext;
 use crate::framing::{Frame, FrameDecoder};
 use crate::metrics::{RecordCounts, Transport, metrics};
-use crate::syslog::{self, Admission, ParseContext};
+use crate::syslog::{self, Admission, ParseContext, RecordFormat};
 
 /// Size of each read from the socket.
 const READ_BUFFER: usize = 16 * 1024;
@@ -107,7 +107,10 @@ fn to_events(
     let admission = Admission { tenant, ingested: &ingested };
     let mut counts = RecordCounts::default();
     for frame in frames.drain(..) {
-        out.push_with(|buf| counts.add(syslog::write_frame(&frame, &parse_ctx, Some(&admission), buf), unassigned));
+        out.push_with(|buf| {
+            counts
+                .add(syslog::write_frame(&frame, &parse_ctx, Some(&admission), RecordFormat::Compact, buf), unassigned)
+        });
     }
     metrics().count_records(transport, &counts);
 }

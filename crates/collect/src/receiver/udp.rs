@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::CollectContext;
 use crate::metrics::{RecordCounts, Transport, metrics};
-use crate::syslog::{self, Admission, ParseContext};
+use crate::syslog::{self, Admission, ParseContext, RecordFormat};
 
 /// Largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;
@@ -112,7 +112,10 @@ async fn drain(
             let ingested = d.received.to_string();
             let admission = Admission { tenant, ingested: &ingested };
             events.push_with(|buf| {
-                counts.add(syslog::write_line(&d.data, &parse_ctx, Some(&admission), buf), unassigned)
+                counts.add(
+                    syslog::write_line(&d.data, &parse_ctx, Some(&admission), RecordFormat::Compact, buf),
+                    unassigned,
+                )
             });
         }
         metrics().count_records(Transport::Udp, &counts);

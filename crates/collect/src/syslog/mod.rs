@@ -4,6 +4,7 @@
 //! event tagged `_parse_failure` with the whole line as `message` and the reason in
 //! `error.message`. The line as received (decoded to text) is always in `event.original`.
 
+mod compact;
 mod ecs;
 pub mod pri;
 pub mod rfc3164;
@@ -64,7 +65,7 @@ pub fn parse(line: &[u8], ctx: &ParseContext) -> Event {
 /// or that the connection ended in the middle of.
 pub fn parse_frame(frame: &Frame, ctx: &ParseContext) -> Event {
     let mut json = Vec::new();
-    write_frame(frame, ctx, None, &mut json);
+    write_frame(frame, ctx, None, RecordFormat::Json, &mut json);
     to_event(&json)
 }
 
@@ -72,7 +73,7 @@ pub fn parse_frame(frame: &Frame, ctx: &ParseContext) -> Event {
 /// than `raw.len()` when a reader already cut it, and then the event is flagged `_truncated`.
 pub fn parse_cut(raw: &[u8], original_len: usize, ctx: &ParseContext) -> Event {
     let mut json = Vec::new();
-    write_cut(raw, original_len, ctx, None, &mut json, |_| {});
+    write_cut(raw, original_len, ctx, None, RecordFormat::Json, &mut json, |_| {});
     to_event(&json)
 }
 
@@ -87,12 +88,28 @@ pub struct Flags {
     pub truncated: bool,
 }
 
-/// Writes the event of a frame as its JSON record to `out`; with `admission`, stamped with
-/// tenant, id and ingestion time as a receiver stores it.
-pub fn write_frame(frame: &Frame, ctx: &ParseContext, admission: Option<&Admission<'_>>, out: &mut Vec<u8>) -> Flags {
+/// How [`write_line`] and [`write_frame`] write an event's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordFormat {
+    /// The event's JSON object.
+    Json,
+    /// A compact record (`mamori_core::compact`), what the receivers hand to the log store: less
+    /// to write and nothing to parse for the indexer. It renders to the same JSON.
+    Compact,
+}
+
+/// Writes the event of a frame as its record to `out`; with `admission`, stamped with tenant,
+/// id and ingestion time as a receiver stores it.
+pub fn write_frame(
+    frame: &Frame,
+    ctx: &ParseContext,
+    admission: Option<&Admission<'_>>,
+    format: RecordFormat,
+    out: &mut Vec<u8>,
+) -> Flags {
     let raw = text::trim_terminators(&frame.data);
     let original_len = if frame.is_truncated() { frame.received_len } else { raw.len() };
-    write_cut(raw, original_len, ctx, admission, out, |content| {
+    write_cut(raw, original_len, ctx, admission, format, out, |content| {
         if frame.incomplete {
             content.add_tag(core_tags::TRUNCATED);
             content.add_error(format!(
@@ -104,9 +121,15 @@ pub fn write_frame(frame: &Frame, ctx: &ParseContext, admission: Option<&Admissi
 }
 
 /// Writes the event of one line (trailing NUL, CR and LF are ignored); see [`write_frame`].
-pub fn write_line(line: &[u8], ctx: &ParseContext, admission: Option<&Admission<'_>>, out: &mut Vec<u8>) -> Flags {
+pub fn write_line(
+    line: &[u8],
+    ctx: &ParseContext,
+    admission: Option<&Admission<'_>>,
+    format: RecordFormat,
+    out: &mut Vec<u8>,
+) -> Flags {
     let raw = text::trim_terminators(line);
-    write_cut(raw, raw.len(), ctx, admission, out, |_| {})
+    write_cut(raw, raw.len(), ctx, admission, format, out, |_| {})
 }
 
 /// Parses `raw` as [`parse_cut`] does, lets `finish` add to the result, and writes it.
@@ -115,6 +138,7 @@ fn write_cut(
     original_len: usize,
     ctx: &ParseContext,
     admission: Option<&Admission<'_>>,
+    format: RecordFormat,
     out: &mut Vec<u8>,
     finish: impl FnOnce(&mut Content<'_>),
 ) -> Flags {
@@ -124,7 +148,10 @@ fn write_cut(
     decoded.flag(&mut content, ctx.max_message_bytes);
     parse_into(&mut content, line, ctx);
     finish(&mut content);
-    content.write_json(admission, out);
+    match format {
+        RecordFormat::Json => content.write_json(admission, out),
+        RecordFormat::Compact => content.write_compact(admission, out),
+    }
     Flags {
         parse_failure: content.tags.contains(&core_tags::PARSE_FAILURE),
         truncated: content.tags.contains(&core_tags::TRUNCATED),

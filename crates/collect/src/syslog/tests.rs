@@ -300,7 +300,7 @@ fn written_records_are_the_serialized_events() {
     for line in lines {
         for admission in [None, Some(&admitted), Some(&unassigned)] {
             let mut json = Vec::new();
-            write_line(line, &ctx(), admission, &mut json);
+            write_line(line, &ctx(), admission, RecordFormat::Json, &mut json);
             let event: Event =
                 serde_json::from_slice(&json).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&json)));
             let written: Value = serde_json::from_slice(&json).unwrap();
@@ -313,5 +313,64 @@ fn written_records_are_the_serialized_events() {
                 assert_eq!(flagged, a.tenant == mamori_core::event::UNASSIGNED);
             }
         }
+    }
+}
+
+/// Receivers store compact records; rendered, each must be the JSON record byte for byte (but
+/// for the event id, which is new for every record), whatever the line and the sender.
+#[test]
+fn compact_records_render_to_the_json_records() {
+    let lines: [&[u8]; 16] = [
+        b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \xef\xbb\xbf'su root' failed",
+        b"<165>1 2003-10-11T22:14:15.003Z mymachine evntslog 12 ID47 [a@1 x=\"1\\\"\"][b y=\"\xe6\x97\xa5\"] msg",
+        b"<165>1 2003-10-11T22:14:15.003Z - - - - -",
+        b"<134>Mar  1 11:59:58 proxy01 squid[2211]: 1709261998.123 5 10.1.2.3 TCP_MISS/200 GET http://a/",
+        b"<187>123: Mar  1 12:00:00.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
+        b"%ASA-6-302013: Built outbound TCP connection",
+        b"Mar  1 12:00:00 host app: plain file line",
+        b"just some text",
+        b"<13>",
+        b"<999>Mar  1 12:00:00 host x",
+        b"<13>1 bad",
+        b"\x82\xa0\x82\xa2 Shift_JIS",
+        b"\xff\xfe bytes",
+        b"",
+        b"<13>Mar 99 12:00:00 host app[abc]: \"quoted\" \\ back\tslash \x01",
+        "<14>Mar  1 12:00:00 庁内サーバ ログイン[77]: 認証失敗 user=山田".as_bytes(),
+    ];
+    let admitted = Admission { tenant: "midori", ingested: "2024-03-01T03:00:00.5Z" };
+    let unassigned = Admission { tenant: mamori_core::event::UNASSIGNED, ingested: "2024-03-01T03:00:00Z" };
+    let no_sender = ParseContext::new("2024-03-01T03:00:00Z".parse().unwrap(), default_timezone(), 64 * 1024);
+    let port_zero = no_sender.clone().with_sender("[2001:db8::1]:0".parse().unwrap());
+    let short = ParseContext::new("2024-03-01T03:00:00Z".parse().unwrap(), default_timezone(), 16);
+    for line in lines {
+        for context in [&ctx(), &no_sender, &port_zero, &short] {
+            for admission in [None, Some(&admitted), Some(&unassigned)] {
+                let (mut json, mut compact) = (Vec::new(), Vec::new());
+                let flags = write_line(line, context, admission, RecordFormat::Json, &mut json);
+                assert_eq!(write_line(line, context, admission, RecordFormat::Compact, &mut compact), flags);
+                let rendered = if mamori_core::compact::is_compact(&compact) {
+                    let mut out = Vec::new();
+                    mamori_core::compact::render_json(&compact, &mut out).unwrap();
+                    out
+                } else {
+                    compact.clone()
+                };
+                let (json, rendered) = (without_id(&json), without_id(&rendered));
+                assert_eq!(rendered, json, "{}", String::from_utf8_lossy(line));
+            }
+        }
+    }
+}
+
+/// The record's text with its event id's digits zeroed.
+fn without_id(record: &[u8]) -> String {
+    let text = String::from_utf8(record.to_vec()).unwrap();
+    match text.find("\"event\":{\"id\":\"") {
+        Some(at) => {
+            let start = at + "\"event\":{\"id\":\"".len();
+            format!("{}{}{}", &text[..start], "0".repeat(32), &text[start + 32..])
+        }
+        None => text,
     }
 }

@@ -120,7 +120,7 @@ pub fn search_partition(
         let sources = block.sources().map_err(|e| LogError::index(&partition.dir, e))?;
         while i < winners.len() && winners[i].1 == bi {
             let row = winners[i].2;
-            match serde_json::from_slice(sources.get(row)) {
+            match serde_json::from_slice(&sources.json(row)) {
                 Ok(v) => events.push((block.time(row), v)),
                 Err(e) => tracing::error!(partition = %partition.dir.display(), error = %e, "stored event is not JSON"),
             }

@@ -76,7 +76,7 @@ impl Writer {
         let mut receipts = Vec::with_capacity(group.len());
         let mut lsn = start_lsn;
         for req in &group {
-            for p in req.payloads.iter() {
+            for p in req.payloads.records() {
                 encode_record(buf, lsn, p);
                 lsn += 1;
             }

@@ -1,6 +1,7 @@
 //! Building a block from events as they come out of the write-ahead log.
 
 use jiff::Timestamp;
+use mamori_core::compact;
 use mamori_query::{FieldKind, ValueRef, field_kind};
 use rustc_hash::FxHashMap;
 
@@ -46,6 +47,15 @@ pub struct BlockBuilder {
     packed: Vec<u8>,
 }
 
+/// A WAL record that is not an event: JSON that does not parse, or a damaged compact record.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Compact(#[from] compact::CompactError),
+}
+
 #[derive(Clone, Copy)]
 enum Slot {
     Column { index: usize, text: bool },
@@ -65,9 +75,10 @@ impl BlockBuilder {
         self.times.is_empty()
     }
 
-    /// Adds an event given as its JSON and returns its `@timestamp`. A malformed event is an
-    /// error and leaves the block as it was.
-    pub fn add(&mut self, lsn: u64, json: &[u8]) -> Result<Option<Timestamp>, serde_json::Error> {
+    /// Adds an event given as its record (JSON or compact) and returns its `@timestamp`. A
+    /// malformed event is an error and leaves the block as it was. The record is kept as it is;
+    /// readers get JSON from [`super::Sources::json`].
+    pub fn add(&mut self, lsn: u64, json: &[u8]) -> Result<Option<Timestamp>, RecordError> {
         self.add_inner(lsn, json, None)
     }
 
@@ -78,7 +89,7 @@ impl BlockBuilder {
         lsn: u64,
         json: &[u8],
         time: Option<Timestamp>,
-    ) -> Result<Option<Timestamp>, serde_json::Error> {
+    ) -> Result<Option<Timestamp>, RecordError> {
         self.add_inner(lsn, json, Some(time))
     }
 
@@ -87,14 +98,14 @@ impl BlockBuilder {
         lsn: u64,
         json: &[u8],
         known: Option<Option<Timestamp>>,
-    ) -> Result<Option<Timestamp>, serde_json::Error> {
+    ) -> Result<Option<Timestamp>, RecordError> {
         let row = self.times.len() as u32;
         let looking = known.is_none();
         let mut time = known.flatten();
         let BlockBuilder { columns, paths, by_path, shape, scratch, touched, .. } = self;
         touched.clear();
         let mut leaf = 0;
-        let walked = for_each_leaf(json, &mut |path, v| {
+        let mut visit = |path: &str, v: ValueRef<'_>| {
             if looking && path == "@timestamp" && time.is_none() {
                 time = v.time();
             }
@@ -125,7 +136,18 @@ impl BlockBuilder {
                 }
             }
             column.push(row, v);
-        });
+        };
+        let walked = match compact::is_compact(json) {
+            true => compact::for_each_leaf(json, &mut visit).map_err(RecordError::from),
+            false => for_each_leaf(json, &mut visit).map_err(RecordError::from),
+        };
+        if self.source.is_empty() {
+            self.source.resize(ENDS_ROOM, 0);
+        }
+        if walked.is_ok() {
+            // Kept as it came: a compact record is rendered only when it is read.
+            self.source.extend_from_slice(json);
+        }
         if let Err(e) = walked {
             for &i in &self.touched {
                 self.columns[i].1.forget(row);
@@ -134,10 +156,6 @@ impl BlockBuilder {
         }
         self.times.push(time.map_or(i64::MIN, |t| t.as_microsecond()));
         self.lsns.push(lsn);
-        if self.source.is_empty() {
-            self.source.resize(ENDS_ROOM, 0);
-        }
-        self.source.extend_from_slice(json);
         self.source_ends.push((self.source.len() - ENDS_ROOM) as u32);
         Ok(time)
     }
@@ -260,9 +278,21 @@ fn path_index(
     i
 }
 
-/// The `@timestamp` of an event's JSON without walking all of it when, as mamori writes its
-/// events, it is the first key; otherwise found by a walk.
-pub fn event_time(json: &[u8]) -> Result<Option<Timestamp>, serde_json::Error> {
+/// The `@timestamp` of an event's record without reading all of it when, as mamori writes its
+/// events, it is the first leaf; otherwise found by a walk.
+pub fn event_time(json: &[u8]) -> Result<Option<Timestamp>, RecordError> {
+    if compact::is_compact(json) {
+        if let Some(t) = compact::leading_str(json, "@timestamp").and_then(|s| ValueRef::Str(s).time()) {
+            return Ok(Some(t));
+        }
+        let mut time = None;
+        compact::for_each_leaf(json, &mut |path, leaf| {
+            if path == "@timestamp" && time.is_none() {
+                time = leaf.time();
+            }
+        })?;
+        return Ok(time);
+    }
     const PREFIX: &[u8] = br#"{"@timestamp":""#;
     if let Some(rest) = json.strip_prefix(PREFIX)
         && let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\')

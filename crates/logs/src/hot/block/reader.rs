@@ -1,6 +1,9 @@
 //! Reading a block in place (from a memory map or a buffer).
 
+use std::borrow::Cow;
 use std::sync::Arc;
+
+use mamori_core::compact;
 
 use super::bytes::{Cursor, U32s};
 use super::column::ColumnReader;
@@ -118,7 +121,14 @@ impl Block {
         self.columns.iter().map(|(p, _, _)| &**p)
     }
 
-    /// The events' JSON, decompressed.
+    /// The section of column `path`, as written (for tests comparing builds).
+    #[cfg(test)]
+    pub fn column_section(&self, path: &str) -> Option<&[u8]> {
+        let &(_, off, len) = self.columns.iter().find(|(p, _, _)| &**p == path)?;
+        Some(&self.raw()[off..off + len])
+    }
+
+    /// The events' records, decompressed.
     pub fn sources(&self) -> Result<Sources, BlockError> {
         let (at, len) = self.source;
         let packed = &self.raw()[at..at + len];
@@ -152,7 +162,21 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// The JSON of row `row`.
+    /// The JSON of row `row`: compact records rendered. A damaged compact record gives its
+    /// bytes, which no JSON reader accepts, so the row is skipped or reported where it is read.
+    pub fn json(&self, row: usize) -> Cow<'_, [u8]> {
+        let record = self.get(row);
+        if !compact::is_compact(record) {
+            return Cow::Borrowed(record);
+        }
+        let mut json = Vec::with_capacity(record.len() * 2);
+        match compact::render_json(record, &mut json) {
+            Ok(()) => Cow::Owned(json),
+            Err(_) => Cow::Borrowed(record),
+        }
+    }
+
+    /// The record of row `row` as it was added: JSON or compact.
     pub fn get(&self, row: usize) -> &[u8] {
         let ends = U32s(&self.plain[..self.rows * 4]);
         let body = &self.plain[self.rows * 4..];

@@ -213,3 +213,52 @@ fn a_builder_filled_past_max_rows_still_writes_every_source() {
     let again = Block::open(Arc::new(b.finish().to_vec())).unwrap();
     assert_eq!(again.sources().unwrap().get(0), br#"{"@timestamp":"2026-11-21T00:00:00Z","n":-1}"#);
 }
+
+/// A compact record gives the very block its JSON gives: same columns, tokens and stored text.
+#[test]
+fn compact_records_build_the_block_their_json_builds() {
+    use mamori_core::compact::{CompactWriter, Known, render_json};
+    let lines = ["<13>Nov 23 host sshd[7]: Failed password for 山田 from 10.0.0.9", "plain \"quoted\" line"];
+    let mut records = Vec::new();
+    for (i, line) in lines.iter().cycle().take(50).enumerate() {
+        let mut r = Vec::new();
+        let mut w = CompactWriter::new(&mut r);
+        w.blob(line);
+        w.str(Known::new("@timestamp"), &format!("2026-11-21T00:00:{:02}Z", i % 60));
+        w.str(Known::new("message"), &line[line.len() / 2..]);
+        if i % 3 == 0 {
+            w.array_str(Known::new("tags"), "_parse_failure");
+        }
+        w.str(Known::new("event.original"), line);
+        w.str(Known::new("organization.id"), if i % 2 == 0 { "midori" } else { "aoba" });
+        w.uint(Known::new("log.syslog.priority"), 13);
+        w.str_at("source.ip", "10.0.0.9");
+        w.int(Known::new("process.pid"), i as i64 - 3);
+        records.push(r);
+    }
+    let (mut from_compact, mut from_json) = (BlockBuilder::new(), BlockBuilder::new());
+    for (i, r) in records.iter().enumerate() {
+        let mut json = Vec::new();
+        render_json(r, &mut json).unwrap();
+        let t = from_compact.add(i as u64, r).unwrap();
+        assert_eq!(from_json.add(i as u64, &json).unwrap(), t);
+        assert_eq!(super::event_time(r).unwrap(), t);
+    }
+    // A damaged compact record is refused and changes nothing.
+    assert!(from_compact.add(99, &records[0][..records[0].len() - 1]).is_err());
+    let compact = Block::open(Arc::new(from_compact.finish().to_vec())).unwrap();
+    let json = Block::open(Arc::new(from_json.finish().to_vec())).unwrap();
+    assert_eq!(compact.rows(), json.rows());
+    let (cs, js) = (compact.sources().unwrap(), json.sources().unwrap());
+    for row in 0..compact.rows() {
+        assert_eq!(cs.json(row), js.json(row));
+        assert_eq!(cs.get(row), &records[row][..], "kept as it came");
+        assert_eq!((compact.time(row), compact.lsn(row)), (json.time(row), json.lsn(row)));
+    }
+    let paths: Vec<&str> = compact.column_paths().collect();
+    assert_eq!(paths, json.column_paths().collect::<Vec<_>>());
+    assert!(paths.contains(&"message") && paths.contains(&"tags") && paths.contains(&"source.ip"));
+    for path in paths {
+        assert_eq!(compact.column_section(path), json.column_section(path), "{path}");
+    }
+}

@@ -1,0 +1,169 @@
+//! Reading a compact record: its leaves, checked as they are read, so that any bytes give
+//! either leaves or an error, never a panic.
+
+use mamori_query::ValueRef;
+
+use super::{
+    ARRAY, BLOB, EMPTY_OBJECT, FALSE, FLOAT, INLINE_PATH, INT, KIND_MASK, KNOWN_PATHS, SLICE, STR, TAG, TRUE, UINT,
+};
+
+/// A record that is not a valid compact record, with the byte where reading stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("compact event record: {what} at byte {at}")]
+pub struct CompactError {
+    pub what: &'static str,
+    pub at: usize,
+}
+
+/// One entry as read.
+pub(super) enum Entry<'r> {
+    Leaf { path: &'r str, value: ValueRef<'r>, array: bool },
+    EmptyObject { path: &'r str },
+    Blob,
+}
+
+/// Calls `f(path, value)` for every leaf, as a walk of the rendered JSON would (array elements
+/// one by one, empty objects not at all).
+pub fn for_each_leaf(record: &[u8], f: &mut dyn FnMut(&str, ValueRef<'_>)) -> Result<(), CompactError> {
+    for_each_entry(record, &mut |entry| {
+        if let Entry::Leaf { path, value, .. } = entry {
+            f(path, value);
+        }
+    })
+}
+
+/// The text of the record's first leaf when it is a string at `path` (after the blob, if the
+/// record starts with one): where writers put `@timestamp`, so that it is found without reading
+/// the whole record.
+pub fn leading_str<'r>(record: &'r [u8], path: &str) -> Option<&'r str> {
+    let mut r = Reader { b: record, pos: 0 };
+    if r.byte().ok()? != TAG {
+        return None;
+    }
+    let mut head = r.byte().ok()?;
+    if head == BLOB {
+        let len = r.len().ok()?;
+        r.take(len).ok()?;
+        head = r.byte().ok()?;
+    }
+    if head != STR || r.path().ok()? != path {
+        return None;
+    }
+    let len = r.len().ok()?;
+    r.text_at(r.pos, len).ok()
+}
+
+pub(super) fn for_each_entry<'r>(record: &'r [u8], f: &mut dyn FnMut(Entry<'r>)) -> Result<(), CompactError> {
+    let mut r = Reader { b: record, pos: 0 };
+    if r.byte()? != TAG {
+        return Err(r.fail("not a compact record"));
+    }
+    while r.pos < record.len() {
+        let entry_at = r.pos;
+        let head = r.byte()?;
+        let kind = head & KIND_MASK;
+        if kind == BLOB {
+            let len = r.len()?;
+            r.take(len)?;
+            f(Entry::Blob);
+            continue;
+        }
+        let path = r.path()?;
+        let value = match kind {
+            STR => {
+                let len = r.len()?;
+                let text = r.text_at(r.pos, len)?;
+                r.pos += len;
+                ValueRef::Str(text)
+            }
+            SLICE => {
+                let (start, len) = (r.len()?, r.len()?);
+                if start.checked_add(len).is_none_or(|end| end > entry_at) {
+                    return Err(r.fail("slice outside the earlier bytes"));
+                }
+                ValueRef::Str(r.text_at(start, len)?)
+            }
+            UINT => {
+                let v = r.varint()?;
+                i64::try_from(v).map_or(ValueRef::UInt(v), ValueRef::Int)
+            }
+            INT => {
+                let v = r.varint()?;
+                ValueRef::Int(((v >> 1) as i64) ^ -((v & 1) as i64))
+            }
+            FLOAT => ValueRef::Float(f64::from_le_bytes(r.take(8)?.try_into().expect("8 bytes"))),
+            FALSE => ValueRef::Bool(false),
+            TRUE => ValueRef::Bool(true),
+            EMPTY_OBJECT => {
+                f(Entry::EmptyObject { path });
+                continue;
+            }
+            _ => return Err(r.fail("unknown kind")),
+        };
+        f(Entry::Leaf { path, value, array: head & ARRAY != 0 });
+    }
+    Ok(())
+}
+
+struct Reader<'r> {
+    b: &'r [u8],
+    pos: usize,
+}
+
+impl<'r> Reader<'r> {
+    fn fail(&self, what: &'static str) -> CompactError {
+        CompactError { what, at: self.pos }
+    }
+
+    fn byte(&mut self) -> Result<u8, CompactError> {
+        let b = *self.b.get(self.pos).ok_or_else(|| self.fail("unexpected end"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self) -> Result<u64, CompactError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(self.fail("varint too long"))
+    }
+
+    fn len(&mut self) -> Result<usize, CompactError> {
+        usize::try_from(self.varint()?).map_err(|_| self.fail("length too large"))
+    }
+
+    fn take(&mut self, len: usize) -> Result<&'r [u8], CompactError> {
+        let end =
+            self.pos.checked_add(len).filter(|&e| e <= self.b.len()).ok_or_else(|| self.fail("unexpected end"))?;
+        let bytes = &self.b[self.pos..end];
+        self.pos = end;
+        Ok(bytes)
+    }
+
+    /// `len` bytes at `start` as text.
+    fn text_at(&self, start: usize, len: usize) -> Result<&'r str, CompactError> {
+        let end = start.checked_add(len).filter(|&e| e <= self.b.len()).ok_or_else(|| self.fail("unexpected end"))?;
+        simdutf8::basic::from_utf8(&self.b[start..end]).map_err(|_| self.fail("text not UTF-8"))
+    }
+
+    fn path(&mut self) -> Result<&'r str, CompactError> {
+        match self.byte()? {
+            INLINE_PATH => {
+                let len = self.len()?;
+                let at = self.pos;
+                let path = self.text_at(at, len)?;
+                self.pos += len;
+                if path.is_empty() || path.split('.').any(str::is_empty) {
+                    return Err(CompactError { what: "empty key in a path", at });
+                }
+                Ok(path)
+            }
+            i => KNOWN_PATHS.get(i as usize).copied().ok_or_else(|| self.fail("unknown path index")),
+        }
+    }
+}
