@@ -25,6 +25,7 @@ use crate::resolve::Resolver;
 use crate::scan_body::SharedScanner;
 use crate::state::ProxyState;
 use crate::tls::TlsInspector;
+use crate::upstream::Upstream;
 use crate::{forward, tunnel};
 use mamori_core::h2c::H2cOrigin;
 
@@ -77,7 +78,7 @@ pub struct ProxyContext {
     /// The access-log records, written as JSON into shared batches.
     pub(crate) access_batch: AccessBatch,
     pub settings: ProxySettings,
-    pub(crate) upstream: HttpClient<HttpConnector<Resolver>, Body>,
+    pub(crate) upstream: Upstream,
     /// For `settings.h2c_origins`.
     pub(crate) upstream_h2c: HttpClient<HttpConnector<Resolver>, Body>,
     pub(crate) resolver: Resolver,
@@ -111,8 +112,8 @@ impl ProxyContext {
         connector.set_nodelay(true);
         let mut builder = HttpClient::builder(TokioExecutor::new());
         builder.pool_idle_timeout(settings.pool_idle_timeout).pool_timer(TokioTimer::new()).set_host(true);
-        let upstream = builder.build(connector.clone());
         let upstream_h2c = builder.http2_only(true).build(connector);
+        let upstream = Upstream::new(services.resolver.clone(), settings.connect_timeout, settings.pool_idle_timeout);
         Arc::new(ProxyContext {
             state: ArcSwap::from_pointee(state),
             access_batch: AccessBatch::new(access_log.clone()),
