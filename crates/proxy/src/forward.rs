@@ -45,11 +45,16 @@ pub(crate) async fn forward(x: Exchange, req: Request<Incoming>) -> Response<Bod
         // HTTP/2 names the origin in :authority, taken from the absolute URI.
         req.headers_mut().remove(http::header::HOST);
         *req.version_mut() = http::Version::HTTP_2;
-        x.ctx.upstream_h2c.request(req).await
+        x.ctx.upstream_h2c.request(req).await.map(boxed_response).map_err(BoxError::from)
     } else {
-        x.ctx.upstream.request(req).await
+        x.ctx.upstream.request(target.host(), port, req).await
     };
-    deliver(&x, method, &url, target.host(), d, result.map_err(BoxError::from)).await
+    deliver(&x, method, &url, target.host(), d, result).await
+}
+
+/// A response of hyper's with its body in the proxy's body type.
+pub(crate) fn boxed_response(r: Response<Incoming>) -> Response<Body> {
+    r.map(|b| b.map_err(BoxError::from).boxed())
 }
 
 /// The URL filter, the request size limit and (if the tenant wants it) the upload scan; the
@@ -101,7 +106,7 @@ pub(crate) async fn deliver(
     url: &str,
     host: &str,
     d: Decided,
-    result: Result<Response<Incoming>, BoxError>,
+    result: Result<Response<Body>, BoxError>,
 ) -> Response<Body> {
     let response = match result {
         Ok(r) => r,
@@ -112,11 +117,10 @@ pub(crate) async fn deliver(
             return pages::bad_gateway(url, &why, x.lang);
         }
     };
-    let (mut parts, body) = response.into_parts();
+    let (mut parts, mut body) = response.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
     // Terminals speak HTTP/1.1 to the proxy, whatever the origin spoke.
     parts.version = http::Version::HTTP_11;
-    let mut body: Body = body.map_err(Into::into).boxed();
     let bodiless = method == "HEAD"
         || parts.status.is_informational()
         || parts.status == StatusCode::NO_CONTENT

@@ -25,6 +25,7 @@ mod sni;
 mod state;
 pub mod tls;
 mod tunnel;
+mod upstream;
 
 pub use access_log::{AccessLog, DiscardSink};
 pub use build::{BuildReport, build_state};

@@ -85,7 +85,7 @@ pub(crate) async fn check(x: &Exchange, url: &str, name: String, body: Body, len
     for mut alert in outcome.alerts {
         alert.source = Some(Endpoint { ip: Some(x.client.terminal), ..Default::default() });
         alert.extra.insert("url".into(), json!({ "full": url }));
-        alert.event.extra.insert("reference".into(), json!(x.request_id));
+        alert.event.extra.insert("reference".into(), json!(x.request_id.as_str()));
         if alert.organization.id.is_none() {
             alert.organization.id = x.client.tenant.clone();
         }

@@ -18,13 +18,14 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::access_log::{AccessLog, AccessRecord, access_event};
+use crate::access_log::{AccessBatch, AccessLog, AccessRecord, write_access_event};
 use crate::client::Client;
 use crate::pages::{self, BlockInfo, BlockKind, Lang};
 use crate::resolve::Resolver;
 use crate::scan_body::SharedScanner;
 use crate::state::ProxyState;
 use crate::tls::TlsInspector;
+use crate::upstream::Upstream;
 use crate::{forward, tunnel};
 use mamori_core::h2c::H2cOrigin;
 
@@ -72,9 +73,12 @@ impl Default for ProxySettings {
 
 pub struct ProxyContext {
     pub state: ArcSwap<ProxyState>,
+    /// For events that are not access-log records (the malware scan's alerts).
     pub access_log: AccessLog,
+    /// The access-log records, written as JSON into shared batches.
+    pub(crate) access_batch: AccessBatch,
     pub settings: ProxySettings,
-    pub(crate) upstream: HttpClient<HttpConnector<Resolver>, Body>,
+    pub(crate) upstream: Upstream,
     /// For `settings.h2c_origins`.
     pub(crate) upstream_h2c: HttpClient<HttpConnector<Resolver>, Body>,
     pub(crate) resolver: Resolver,
@@ -108,10 +112,11 @@ impl ProxyContext {
         connector.set_nodelay(true);
         let mut builder = HttpClient::builder(TokioExecutor::new());
         builder.pool_idle_timeout(settings.pool_idle_timeout).pool_timer(TokioTimer::new()).set_host(true);
-        let upstream = builder.build(connector.clone());
         let upstream_h2c = builder.http2_only(true).build(connector);
+        let upstream = Upstream::new(services.resolver.clone(), settings.connect_timeout, settings.pool_idle_timeout);
         Arc::new(ProxyContext {
             state: ArcSwap::from_pointee(state),
+            access_batch: AccessBatch::new(access_log.clone()),
             access_log,
             settings,
             upstream,
@@ -159,12 +164,29 @@ pub async fn serve(listener: TcpListener, ctx: Arc<ProxyContext>, shutdown: Canc
     Ok(())
 }
 
+/// A request's id (the block page shows it; the access log has it as `event.reference`): an
+/// event id's 32 hex digits, kept without a heap allocation.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestId([u8; 32]);
+
+impl RequestId {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What every handler needs to know about the request it serves.
 pub(crate) struct Exchange {
     pub ctx: Arc<ProxyContext>,
     pub state: Arc<ProxyState>,
     pub client: Client,
-    pub request_id: String,
+    pub request_id: RequestId,
     pub started: Instant,
     pub lang: Lang,
     /// What the malware scan made of the bodies, for the access log.
@@ -173,7 +195,7 @@ pub(crate) struct Exchange {
 
 impl Exchange {
     pub fn new(ctx: Arc<ProxyContext>, state: Arc<ProxyState>, client: Client, lang: Lang) -> Exchange {
-        let request_id = mamori_core::event::new_event_id();
+        let request_id = RequestId(mamori_core::event::next_event_id());
         Exchange { ctx, state, client, request_id, started: Instant::now(), lang, scan: Default::default() }
     }
 
@@ -196,7 +218,7 @@ impl Exchange {
             url: url.to_string(),
             kind,
             list: list.to_string(),
-            request_id: self.request_id.clone(),
+            request_id: self.request_id.as_str().to_string(),
             helpdesk,
         };
         let response = if method == "CONNECT" {
@@ -224,21 +246,23 @@ impl Exchange {
         categories: Vec<String>,
         error: Option<String>,
     ) {
-        let event = access_event(AccessRecord {
+        let scan = self.scan.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let record = AccessRecord {
             client: &self.client,
-            request_id: &self.request_id,
+            request_id: self.request_id.as_str(),
             method,
             url,
             host,
             status,
             action,
             rule,
-            categories,
+            categories: &categories,
             duration: self.started.elapsed(),
-            error,
-            scan: self.scan.lock().unwrap_or_else(|e| e.into_inner()).take(),
-        });
-        self.ctx.access_log.record(event).await;
+            error: error.as_deref(),
+            scan: scan.as_deref(),
+        };
+        let now = jiff::Timestamp::now();
+        self.ctx.access_batch.push(|out| write_access_event(&record, now, out)).await;
     }
 }
 

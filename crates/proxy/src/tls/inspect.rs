@@ -236,7 +236,7 @@ impl Session {
                 }
             }
         };
-        let result = sent.await.map_err(BoxError::from);
+        let result = sent.await.map(crate::forward::boxed_response).map_err(BoxError::from);
         deliver(&x, &method, &url, host, d, result).await
     }
 
