@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod prefix_map;
 pub mod sink;
 pub mod tenant;
+pub mod time_text;
 pub mod tls_client;
 pub mod web;
 

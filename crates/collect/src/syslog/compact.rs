@@ -3,6 +3,7 @@
 //! the program as slices of it. This is what the receivers hand to the log store.
 
 use mamori_core::compact::{CompactWriter, Known};
+use mamori_core::json_text;
 
 use super::ecs::{Admission, Content};
 
@@ -47,7 +48,7 @@ impl Content<'_> {
         }
         let mut w = CompactWriter::new(out);
         w.blob(self.original);
-        w.fmt_str(TIMESTAMP, format_args!("{}", self.timestamp));
+        w.timestamp(TIMESTAMP, self.timestamp);
         if let Some(message) = self.message {
             w.str(MESSAGE, message);
         }
@@ -132,8 +133,10 @@ impl Content<'_> {
             }
         }
         match self.sender {
-            Some(sender) if sender.port() == 0 => w.fmt_str(SOURCE_ADDRESS, format_args!("{}", sender.ip())),
-            Some(sender) => w.fmt_str(SOURCE_ADDRESS, format_args!("{sender}")),
+            Some(sender) if sender.port() == 0 => {
+                w.str_with(SOURCE_ADDRESS, |out| json_text::write_ip(out, sender.ip()))
+            }
+            Some(sender) => w.str_with(SOURCE_ADDRESS, |out| json_text::write_socket_addr(out, sender)),
             None if !written => w.empty_object(LOG),
             None => {}
         }

@@ -58,13 +58,18 @@ pub(super) fn for_each_entry<'r>(record: &'r [u8], f: &mut dyn FnMut(Entry<'r>))
     if r.byte()? != TAG {
         return Err(r.fail("not a compact record"));
     }
+    // The blob's text, checked once: slices of it (the message, the host) need no check of
+    // their own beyond falling on character boundaries.
+    let mut blob: Option<(usize, &'r str)> = None;
     while r.pos < record.len() {
         let entry_at = r.pos;
         let head = r.byte()?;
         let kind = head & KIND_MASK;
         if kind == BLOB {
             let len = r.len()?;
-            r.take(len)?;
+            let text = r.text_at(r.pos, len)?;
+            blob = Some((r.pos, text));
+            r.pos += len;
             f(Entry::Blob);
             continue;
         }
@@ -81,7 +86,13 @@ pub(super) fn for_each_entry<'r>(record: &'r [u8], f: &mut dyn FnMut(Entry<'r>))
                 if start.checked_add(len).is_none_or(|end| end > entry_at) {
                     return Err(r.fail("slice outside the earlier bytes"));
                 }
-                ValueRef::Str(r.text_at(start, len)?)
+                match blob {
+                    Some((at, text)) if start >= at && start + len <= at + text.len() => ValueRef::Str(
+                        text.get(start - at..start - at + len)
+                            .ok_or_else(|| r.fail("slice not on character boundaries"))?,
+                    ),
+                    _ => ValueRef::Str(r.text_at(start, len)?),
+                }
             }
             UINT => {
                 let v = r.varint()?;

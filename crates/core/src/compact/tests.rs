@@ -118,6 +118,13 @@ fn damaged_records_are_errors_never_panics() {
         }
     }
     assert_eq!(for_each_leaf(b"{}", &mut |_, _| {}).unwrap_err().what, "not a compact record");
+    // A slice of the blob must fall on character boundaries.
+    let mut split = Vec::new();
+    let mut w = CompactWriter::new(&mut split);
+    w.blob("日本");
+    let at = split.len() - 6;
+    split.extend_from_slice(&[1, 1, at as u8 + 1, 2]);
+    assert_eq!(for_each_leaf(&split, &mut |_, _| {}).unwrap_err().what, "slice not on character boundaries");
     // A slice must point before its own entry.
     let forward = [TAG, 1, 1, 5, 3];
     assert!(for_each_leaf(&forward, &mut |_, _| {}).is_err());
@@ -129,4 +136,18 @@ fn every_known_path_has_keys_without_empty_parts() {
         assert!(p.split('.').all(|k| !k.is_empty()), "{p}");
     }
     assert!(KNOWN_PATHS.len() < INLINE_PATH as usize);
+}
+
+#[test]
+fn text_written_in_place_may_be_long() {
+    for len in [0, 1, 127, 128, 300, 20_000] {
+        let mut record = Vec::new();
+        let mut w = CompactWriter::new(&mut record);
+        w.str_with(MESSAGE, |out| out.extend(std::iter::repeat_n(b'x', len)));
+        w.timestamp(TS, jiff::Timestamp::new(1_700_000_000, 5_000).unwrap());
+        assert_eq!(
+            render(&record),
+            format!(r#"{{"message":"{}","@timestamp":"2023-11-14T22:13:20.000005Z"}}"#, "x".repeat(len))
+        );
+    }
 }

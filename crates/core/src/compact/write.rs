@@ -79,14 +79,13 @@ impl<'o> CompactWriter<'o> {
         self.raw_str(s);
     }
 
-    /// A string leaf written by `format` straight into the record (a time, an address), with no
-    /// string of its own.
-    pub fn fmt_str(&mut self, path: Known, format: std::fmt::Arguments<'_>) {
-        use std::io::Write as _;
+    /// A string leaf whose text `write` appends straight into the record (a time, an
+    /// address), with no string of its own. The text must be UTF-8.
+    pub fn str_with(&mut self, path: Known, write: impl FnOnce(&mut Vec<u8>)) {
         self.head(STR, path);
         let len_at = self.out.len();
         self.out.push(0);
-        self.out.write_fmt(format).expect("writing to a Vec cannot fail");
+        write(self.out);
         let len = self.out.len() - len_at - 1;
         if len < 0x80 {
             self.out[len_at] = len as u8;
@@ -95,6 +94,11 @@ impl<'o> CompactWriter<'o> {
             put_varint(&mut prefix, len as u64);
             self.out.splice(len_at..=len_at, prefix);
         }
+    }
+
+    /// An instant as jiff writes it (RFC 3339, UTC).
+    pub fn timestamp(&mut self, path: Known, ts: jiff::Timestamp) {
+        self.str_with(path, |out| crate::time_text::write_timestamp(ts, out));
     }
 
     /// A string leaf at a path that is not one of [`KNOWN_PATHS`]. Its keys must not contain

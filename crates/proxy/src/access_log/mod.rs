@@ -7,7 +7,6 @@
 //! (`tests.rs` compares the two).
 
 mod batch;
-mod clock;
 mod json;
 mod record;
 #[cfg(test)]

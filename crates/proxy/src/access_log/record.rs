@@ -5,8 +5,8 @@
 use jiff::Timestamp;
 
 use super::AccessRecord;
-use super::clock::write_timestamp;
 use super::json::Json;
+use mamori_core::time_text::write_timestamp;
 
 /// Appends the JSON record of `r`'s event, stamped `now` (its time, creation and ingestion:
 /// the proxy is the receiver, so the log store takes the record as it is), to `out`.

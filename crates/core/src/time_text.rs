@@ -1,7 +1,7 @@
-//! `@timestamp` text without formatting a date per request: the date and time of day are
+//! `@timestamp` text without formatting a date per event: the date and time of day are
 //! formatted once per second (per thread) and only the fraction is written each time, in the
-//! form jiff gives a `Timestamp` (RFC 3339, UTC, fraction without trailing zeros). The DNS
-//! query log has the same clock; neither crate depends on the other.
+//! form jiff gives a `Timestamp` (RFC 3339, UTC, fraction without trailing zeros). The writers
+//! of busy records (access log, query log, syslog) all stamp their events with it.
 
 use std::cell::Cell;
 
@@ -14,6 +14,7 @@ thread_local! {
     static SECOND: Cell<(i64, [u8; PREFIX])> = const { Cell::new((i64::MIN, [0; PREFIX])) };
 }
 
+/// Appends `ts` as jiff's `Display` writes it.
 pub fn write_timestamp(ts: Timestamp, out: &mut Vec<u8>) {
     let (second, nanos) = (ts.as_second(), ts.subsec_nanosecond());
     // Before 1970 or after 9999 the text has another shape: let jiff write it.
