@@ -1,53 +1,16 @@
 //! `mamori`: the one binary of the security cloud. `mamori up` runs every enabled service;
 //! the other subcommands manage configuration, tenants, users and logs.
 
+mod allocator;
 mod cli;
 mod server;
 
+pub(crate) use allocator::release_free_memory;
 use clap::Parser;
-
-/// mimalloc: the log pipeline allocates and frees many small strings on several threads at
-/// once, where glibc's allocator spent a third of the CPU time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Returns memory freed so far to the operating system. Loading signatures builds large
-/// temporaries (the pattern automaton is built from a bigger one) that mimalloc would keep
-/// resident for as long as the process runs.
-pub fn release_free_memory() {
-    unsafe extern "C" {
-        fn mi_collect(force: bool);
-    }
-    // SAFETY: mimalloc is the global allocator and mi_collect may be called from any thread.
-    unsafe { mi_collect(true) }
-}
-
-/// mimalloc on Linux commits each arena whole when it reserves it and later returns freed
-/// pages with a lazy reset that leaves them resident; committing on demand instead lets
-/// `release_free_memory` give back what loading signatures used (`mamori scan` with 28,000
-/// ClamAV signatures: 29 MiB resident without this, 17 MiB with it). The option must be set
-/// before the first allocation reserves the first arena, which happens before `main`: hence a
-/// constructor that runs ahead of the others (`.init_array` entries with a priority run first).
-#[cfg(target_os = "linux")]
-#[used]
-#[unsafe(link_section = ".init_array.00099")]
-static CONFIGURE_ALLOCATOR: extern "C" fn() = configure_allocator;
-
-#[cfg(target_os = "linux")]
-extern "C" fn configure_allocator() {
-    unsafe extern "C" {
-        fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-    }
-    /// `mi_option_arena_eager_commit` in `mi_option_t` (the same in mimalloc 2 and 3).
-    const ARENA_EAGER_COMMIT: std::ffi::c_int = 4;
-    // SAFETY: a plain option setter of the allocator in use, called once before any thread
-    // exists and before anything is allocated.
-    unsafe { mi_option_set(ARENA_EAGER_COMMIT, 0) }
-}
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
-    cli::logging::init(&args);
+    cli::logging::init(&args.log_level);
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -47,8 +47,10 @@ pub struct ScanArgs {
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let config = SignatureConfig { clamav: args.clamav_db.clone(), yara: args.rules.clone() };
+    let purge = crate::allocator::PromptPurge::start();
     let store = Arc::new(SignatureStore::open(config));
     crate::release_free_memory();
+    drop(purge);
     let set = store.snapshot();
     let report = &set.report;
     eprintln!(

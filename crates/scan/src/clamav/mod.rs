@@ -70,7 +70,11 @@ pub struct ClamDatabase {
     body: Vec<BodySig>,
     logical: Vec<LogicalSig>,
     automaton: Option<AhoCorasick>,
-    anchor_owners: Vec<Vec<PatternRef>>,
+    /// The patterns of each automaton anchor, grouped by anchor: anchor `i`'s end at
+    /// `anchor_owner_ends[i]`. Two flat arrays, not a list per anchor: thousands of small
+    /// lists, allocated among the temporaries of loading, kept partly used pages resident.
+    anchor_owners: Vec<PatternRef>,
+    anchor_owner_ends: Vec<u32>,
     always_check: Vec<PatternRef>,
     pub stats: LoadStats,
 }
@@ -197,7 +201,8 @@ impl ClamDatabase {
     pub fn finish(&mut self) -> Result<(), String> {
         let mut anchors: Vec<Vec<u8>> = Vec::new();
         let mut index_of: std::collections::HashMap<Vec<u8>, usize> = Default::default();
-        let mut owners: Vec<Vec<PatternRef>> = Vec::new();
+        // (anchor slot, pattern), in the order the patterns come.
+        let mut owners: Vec<(u32, PatternRef)> = Vec::new();
         // Logical signatures that hold without any pattern stay; the rest is rebuilt.
         self.always_check.retain(|owner| matches!(owner, PatternRef::Sub(_)));
         self.always_check.dedup_by_key(|owner| match owner {
@@ -211,10 +216,9 @@ impl ClamDatabase {
             }
             let slot = *index_of.entry(anchor.clone()).or_insert_with(|| {
                 anchors.push(anchor);
-                owners.push(Vec::new());
-                owners.len() - 1
+                anchors.len() - 1
             });
-            owners[slot].push(owner);
+            owners.push((slot as u32, owner));
         };
         for (index, sig) in self.body.iter().enumerate() {
             add(sig.pattern.anchor(), PatternRef::Body(index as u32), &mut self.always_check);
@@ -242,9 +246,19 @@ impl ClamDatabase {
                     .map_err(|e| format!("cannot build the pattern automaton: {e}"))?,
             )
         };
-        owners.iter_mut().for_each(|list| list.shrink_to_fit());
-        owners.shrink_to_fit();
-        self.anchor_owners = owners;
+        // A stable sort keeps each anchor's patterns in their loading order.
+        owners.sort_by_key(|&(slot, _)| slot);
+        let mut ends = vec![0u32; anchors.len()];
+        for &(slot, _) in &owners {
+            ends[slot as usize] += 1;
+        }
+        let mut total = 0;
+        for end in &mut ends {
+            total += *end;
+            *end = total;
+        }
+        self.anchor_owners = owners.into_iter().map(|(_, owner)| owner).collect();
+        self.anchor_owner_ends = ends;
         self.names.shrink_to_fit();
         self.name_ends.shrink_to_fit();
         self.body.shrink_to_fit();
@@ -311,11 +325,13 @@ impl ClamDatabase {
         };
         self.always_check.iter().for_each(&mut note);
         if let Some(automaton) = &self.automaton {
-            let mut seen = vec![false; self.anchor_owners.len()];
+            let mut seen = vec![false; self.anchor_owner_ends.len()];
             for found in automaton.find_overlapping_iter(data) {
                 let slot = found.pattern().as_usize();
                 if !std::mem::replace(&mut seen[slot], true) {
-                    self.anchor_owners[slot].iter().for_each(&mut note);
+                    let start = if slot == 0 { 0 } else { self.anchor_owner_ends[slot - 1] as usize };
+                    let end = self.anchor_owner_ends[slot] as usize;
+                    self.anchor_owners[start..end].iter().for_each(&mut note);
                 }
             }
         }
