@@ -55,8 +55,9 @@ fn previous_form(r: &AccessRecord<'_>, now: Timestamp, id: &str) -> Event {
     event
 }
 
-/// Writes `r`'s record and checks it against the previous form, field for field and byte for
-/// byte (the field order is serde's).
+/// Writes `r`'s record and checks it against the previous form, field for field. (Not byte
+/// for byte: the previous form's order of the free-form fields depends on whether a crate in
+/// the build turns on serde_json's `preserve_order`, which the workspace build does.)
 fn assert_same_as_before(r: &AccessRecord<'_>) {
     let now = Timestamp::now();
     let mut out = Vec::new();
@@ -66,7 +67,6 @@ fn assert_same_as_before(r: &AccessRecord<'_>) {
     let id = written["event"]["id"].as_str().expect("an event id");
     let expected = previous_form(r, now, id);
     assert_eq!(written, serde_json::to_value(&expected).unwrap());
-    assert_eq!(String::from_utf8(out.clone()).unwrap(), serde_json::to_string(&expected).unwrap());
     // What the log store and its readers decode gives the same record back.
     let decoded: Event = serde_json::from_slice(&out).expect("a valid Event");
     assert_eq!(decoded, expected);
