@@ -189,6 +189,8 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
         upstream_port: 53,
         cache_entries: config.cache_entries,
         uncached_zones,
+        keep_promiscuous_ns: false,
+        local_zones: Vec::new(),
     })
 }
 

@@ -68,6 +68,11 @@ pub struct DnsSettings {
     pub rate_limit: Option<crate::server::rate_limit::RateLimitSettings>,
     /// Tenant networks are never rate limited.
     pub rate_limit_exempt_tenants: bool,
+    /// Recursive answers leave out what the client did not ask for, as Unbound's default
+    /// `minimal-responses: yes`: a positive answer goes without its authority and additional
+    /// sections, a negative one without its additional section. Off, they carry the name
+    /// servers and glue the authoritative server sent.
+    pub minimal_responses: bool,
 }
 
 impl Default for DnsSettings {
@@ -79,6 +84,7 @@ impl Default for DnsSettings {
             dns64: None,
             rate_limit: None,
             rate_limit_exempt_tenants: true,
+            minimal_responses: true,
         }
     }
 }
@@ -556,7 +562,17 @@ impl DnsService {
                 (Some(resolver), Some(t)) => {
                     self.metrics.query(transport.name(), "recursive");
                     let policy = self.policy_of(&state, t, client.ip());
-                    self.recurse(resolver, &policy, client, &qname, qtype, transport).await
+                    let mut o = self.recurse(resolver, &policy, client, &qname, qtype, transport).await;
+                    if self.settings.minimal_responses {
+                        crate::resolver::sections::minimise(
+                            o.rcode,
+                            qtype,
+                            &o.answers,
+                            &mut o.authority,
+                            &mut o.additional,
+                        );
+                    }
+                    o
                 }
                 (None, _) => Outcome::refused("refused", "recursion is not offered here".into()),
                 (Some(_), None) => {
@@ -703,6 +719,15 @@ impl DnsService {
                 }
             }
         }
+        if let Some(a) = resolver.local_answer(qname, qtype) {
+            // A zone held for clients (Unbound's `auth-zone` with `for-downstream`).
+            outcome.authoritative = a.authoritative;
+            outcome.rcode = a.rcode;
+            outcome.answers = a.answers;
+            outcome.authority = a.authority;
+            outcome.additional = a.additional;
+            return outcome;
+        }
         if qtype == RecordType::PTR
             && let Some(dns64) = self.settings.dns64.as_ref().filter(|d| d.serves(crate::server::unmap(client.ip())))
             && let Some(cname) = dns64.reverse(qname)
@@ -717,6 +742,7 @@ impl DnsService {
                     outcome.rcode = r.answer.rcode;
                     outcome.answers.extend(r.answer.answers);
                     outcome.authority = r.answer.authority;
+                    outcome.additional = r.answer.additional;
                 }
                 Err(e) => {
                     outcome.rcode = ResponseCode::ServFail;
@@ -750,6 +776,7 @@ impl DnsService {
                     outcome.rcode = r.answer.rcode;
                     outcome.answers = r.answer.answers;
                     outcome.authority = r.answer.authority;
+                    outcome.additional = r.answer.additional;
                     outcome
                 }
                 Err(e) => {
@@ -774,6 +801,7 @@ impl DnsService {
         outcome.rcode = resolution.answer.rcode;
         outcome.answers = resolution.answer.answers;
         outcome.authority = resolution.answer.authority;
+        outcome.additional = resolution.answer.additional;
         if qtype == RecordType::AAAA
             && let Some(dns64) = self.settings.dns64.as_ref().filter(|d| d.serves(crate::server::unmap(client.ip())))
         {

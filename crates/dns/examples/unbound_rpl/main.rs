@@ -24,6 +24,7 @@ use hickory_proto::rr::Name;
 use mamori_core::{NetworkModel, Tenant, TenantDirectory};
 use mamori_dns::catalog::Catalog;
 use mamori_dns::metrics::DnsMetrics;
+use mamori_dns::resolver::local::LocalZone;
 use mamori_dns::resolver::{Clock, ManualClock, Resolver, ResolverConfig};
 use mamori_dns::rpz::secondary::{Secondary, ZoneSettings};
 use mamori_dns::rpz::{Override, PolicyZone};
@@ -194,6 +195,13 @@ fn service_for(
             let net: ipnet::IpNet = words.next().and_then(|n| n.parse().ok()).ok_or("a bad access-control-tag")?;
             tag_nets.extend(words.map(|t| (t.to_string(), net)));
         }
+        // Unbound's defaults are `minimal-responses: yes` and `iter-scrub-promiscuous: yes`.
+        if let Some(v) = clause.get("minimal-responses") {
+            settings.minimal_responses = yes(v);
+        }
+        if let Some(v) = clause.get("iter-scrub-promiscuous") {
+            config.keep_promiscuous_ns = !yes(v);
+        }
         if clause.get("module-config").is_some_and(|m| m.split_whitespace().any(|m| m == "dns64")) {
             let prefix = clause.get("dns64-prefix").unwrap_or("64:ff9b::/96");
             let prefix: ipnet::IpNet = prefix.parse().map_err(|e| format!("dns64-prefix {prefix}: {e}"))?;
@@ -265,7 +273,8 @@ fn service_for(
                     policies.push(zone);
                 }
             }
-            "auth-zone" | "local-zone" => return Err(format!("{} is not supported by this runner", clause.kind)),
+            "auth-zone" => config.local_zones.push(auth_zone(sc, clause)?),
+            "local-zone" => return Err(format!("{} is not supported by this runner", clause.kind)),
             _ => {}
         }
     }
@@ -291,6 +300,49 @@ fn service_for(
     });
     let resolver = Resolver::new(config, upstream.clone(), clock);
     Ok((DnsService::new(state, Some(resolver), None, DnsMetrics::default(), settings), upstream))
+}
+
+/// An `auth-zone:` clause from its zone file as a zone the resolver holds.
+fn auth_zone(sc: &Scenario, clause: &rpl::Clause) -> Result<LocalZone, String> {
+    let zname = name(clause.get("name").ok_or("an auth-zone without a name")?)?;
+    for unsupported in ["master", "primary", "url", "allow-notify"] {
+        if clause.get(unsupported).is_some() {
+            return Err(format!("auth-zone {unsupported}: is not supported by this runner"));
+        }
+    }
+    if clause.get("zonemd-check").is_some_and(yes) {
+        return Err("auth-zone zonemd-check: is not supported by this runner".into());
+    }
+    let file = clause.get("zonefile").filter(|f| !f.is_empty()).ok_or("an auth-zone without a zonefile")?;
+    let text = inline_file(sc, file)?;
+    let zone = mamori_dns::zone::Zone::parse(&text, &zname, None)?;
+    // Unbound's defaults: `for-downstream: yes`, `for-upstream: yes`.
+    Ok(LocalZone {
+        zone: Arc::new(zone),
+        for_upstream: clause.get("for-upstream").is_none_or(yes),
+        for_downstream: clause.get("for-downstream").is_none_or(yes),
+    })
+}
+
+/// An inline file with its `$INCLUDE_TEMPFILE` lines replaced by the files they name.
+fn inline_file(sc: &Scenario, file: &str) -> Result<String, String> {
+    let text = sc.files.get(file).ok_or(format!("the inline file {file} is missing"))?;
+    let mut out = String::new();
+    for line in text.lines() {
+        match line.trim().strip_prefix("$INCLUDE_TEMPFILE") {
+            Some(inc) => out.push_str(sc.files.get(inc.trim()).ok_or(format!("the inline file {inc} is missing"))?),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A yes/no option's value (`yes`, `"no"`).
+fn yes(v: &str) -> bool {
+    v.trim_matches('"') == "yes"
 }
 
 fn name(s: &str) -> Result<Name, String> {

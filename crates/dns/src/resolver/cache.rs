@@ -51,6 +51,15 @@ pub struct Answer {
     pub rcode: ResponseCode,
     pub answers: Vec<Record>,
     pub authority: Vec<Record>,
+    /// Address records of the names in the other sections (glue), as the server sent them.
+    pub additional: Vec<Record>,
+}
+
+impl Answer {
+    /// The CNAMEs up to a policy trigger met during resolution.
+    pub fn hit(chain: Vec<Record>) -> Answer {
+        Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![], additional: vec![] }
+    }
 }
 
 struct Entry {
@@ -85,7 +94,7 @@ impl Cache {
             }
             let age = age as u32;
             let mut answer = entry.answer.clone();
-            for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()) {
+            for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()).chain(answer.additional.iter_mut()) {
                 r.ttl = r.ttl.min(entry.ttl).saturating_sub(age);
             }
             return Some(answer);
@@ -114,7 +123,7 @@ impl Cache {
             }
         }
         let mut answer = answer.clone();
-        for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()) {
+        for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()).chain(answer.additional.iter_mut()) {
             r.ttl = r.ttl.min(ttl);
         }
         entries.insert((crate::zone::fqdn_lower(name), key_type), Entry { stored: now, ttl, answer });
@@ -153,7 +162,7 @@ mod tests {
     fn ttls_count_down_and_expire() {
         let cache = Cache::new(100);
         let a = Record::from_rdata(name("a.example."), 60, RData::A(A::new(192, 0, 2, 1)));
-        let answer = Answer { rcode: ResponseCode::NoError, answers: vec![a], authority: vec![] };
+        let answer = Answer { rcode: ResponseCode::NoError, answers: vec![a], authority: vec![], additional: vec![] };
         cache.insert(&name("a.example."), RecordType::A, &answer, 100);
         assert_eq!(cache.get(&name("A.example."), RecordType::A, 110).unwrap().answers[0].ttl, 50);
         assert!(cache.get(&name("a.example."), RecordType::AAAA, 110).is_none());
@@ -165,7 +174,8 @@ mod tests {
         let cache = Cache::new(100);
         let soa = SOA::new(name("ns.example."), name("h.example."), 1, 2, 3, 4, 30);
         let soa = Record::from_rdata(name("example."), 3600, RData::SOA(soa));
-        let answer = Answer { rcode: ResponseCode::NXDomain, answers: vec![], authority: vec![soa] };
+        let answer =
+            Answer { rcode: ResponseCode::NXDomain, answers: vec![], authority: vec![soa], additional: vec![] };
         cache.insert(&name("x.example."), RecordType::A, &answer, 0);
         let hit = cache.get(&name("x.example."), RecordType::MX, 10).unwrap();
         assert_eq!(hit.rcode, ResponseCode::NXDomain);

@@ -41,9 +41,9 @@ impl Resolver {
             let mut chain: Vec<Record> = Vec::new();
             let mut name = fqdn_lower(qname);
             for _ in 0..MAX_CNAME_CHAIN {
-                let response = self.lookup(&name, qtype, trace, depth).await?;
+                let (response, zone) = self.lookup(&name, qtype, trace, depth).await?;
                 if trace.hit.is_some() {
-                    return Ok(Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![] });
+                    return Ok(Answer::hit(chain));
                 }
                 let rcode = response.metadata.response_code;
                 if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
@@ -62,25 +62,15 @@ impl Resolver {
                         && let Some(hit) = policy.check_name(&target)
                     {
                         trace.hit = Some((hit, target));
-                        return Ok(Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![] });
+                        return Ok(Answer::hit(chain));
                     }
                 }
                 match next {
                     Some(target) if qtype != RecordType::CNAME => name = target,
                     _ => {
-                        let negative = (chain.is_empty() || qtype != RecordType::CNAME)
-                            && chain.iter().all(|r| r.record_type() == RecordType::CNAME);
-                        let authority = if negative {
-                            response
-                                .authorities
-                                .iter()
-                                .filter(|r| r.record_type() == RecordType::SOA)
-                                .cloned()
-                                .collect()
-                        } else {
-                            vec![]
-                        };
-                        return Ok(Answer { rcode, answers: chain, authority });
+                        let (authority, additional) =
+                            super::sections::scrub(&response, &zone, &name, self.config.keep_promiscuous_ns);
+                        return Ok(Answer { rcode, answers: chain, authority, additional });
                     }
                 }
             }
@@ -95,7 +85,7 @@ impl Resolver {
         qtype: RecordType,
         trace: &mut Trace<'_>,
         depth: usize,
-    ) -> Result<Message, ResolveError> {
+    ) -> Result<(Message, Name), ResolveError> {
         let Start { mut zone, mut servers, recursive, ns_names } = self.start(name)?;
         if let Some(policy) = trace.policy
             && !ns_names.is_empty()
@@ -103,16 +93,23 @@ impl Resolver {
             let ips: Vec<IpAddr> = servers.iter().map(SocketAddr::ip).collect();
             if let Some(hit) = policy.check_name_servers(&ns_names, &ips) {
                 trace.hit = Some((hit, name.clone()));
-                return Ok(Message::new(0, MessageType::Response, OpCode::Query));
+                return Ok((Message::new(0, MessageType::Response, OpCode::Query), zone));
             }
         }
         for _ in 0..MAX_REFERRALS {
-            trace.queries += 1;
-            let response = self.ask(&servers, name, qtype, recursive).await?;
+            let held = super::local::deepest(&self.config.local_zones, name, |z| z.for_upstream)
+                .filter(|z| *z.zone.origin() == zone);
+            let response = match held {
+                Some(z) => super::local::response(&z.zone, name, qtype),
+                None => {
+                    trace.queries += 1;
+                    self.ask(&servers, name, qtype, recursive).await?
+                }
+            };
             if recursive {
-                return Ok(response);
+                return Ok((response, zone));
             }
-            let Some((child, ns_names)) = referral(&response, &zone, name) else { return Ok(response) };
+            let Some((child, ns_names)) = referral(&response, &zone, name) else { return Ok((response, zone)) };
             let mut addresses = glue(&response, &ns_names);
             if addresses.is_empty() && depth < MAX_DEPTH {
                 for ns in &ns_names {
@@ -123,7 +120,7 @@ impl Resolver {
                 && let Some(hit) = policy.check_name_servers(&ns_names, &addresses)
             {
                 trace.hit = Some((hit, name.clone()));
-                return Ok(response);
+                return Ok((response, zone));
             }
             if addresses.is_empty() {
                 return Err(ResolveError::Upstream(format!("{name}: no address for the name servers of {child}")));
@@ -150,6 +147,19 @@ impl Resolver {
     }
 
     fn start(&self, name: &Name) -> Result<Start, ResolveError> {
+        let start = self.start_upstream(name);
+        // A zone held here answers for everything under it down to the next zone cut known.
+        let held = super::local::deepest(&self.config.local_zones, name, |z| z.for_upstream);
+        match (held, start) {
+            (Some(z), Ok(s)) if s.zone.num_labels() > z.zone.origin().num_labels() => Ok(s),
+            (Some(z), _) => {
+                Ok(Start { zone: z.zone.origin().clone(), servers: vec![], recursive: false, ns_names: vec![] })
+            }
+            (None, s) => s,
+        }
+    }
+
+    fn start_upstream(&self, name: &Name) -> Result<Start, ResolveError> {
         let best = |zones: &[(Name, Vec<SocketAddr>)]| {
             zones.iter().filter(|(z, _)| z.zone_of(name)).max_by_key(|(z, _)| z.num_labels()).cloned()
         };

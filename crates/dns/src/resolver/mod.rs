@@ -3,6 +3,8 @@
 pub mod cache;
 mod delegations;
 mod iterate;
+pub mod local;
+pub mod sections;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -31,6 +33,12 @@ pub struct ResolverConfig {
     /// Answers for names under these zones are never cached (Unbound's `forward-no-cache` and
     /// `stub-no-cache`): every question goes upstream.
     pub uncached_zones: Vec<Name>,
+    /// Keep the NS set (and its glue) that a server sends beside a positive answer (Unbound's
+    /// `iter-scrub-promiscuous: no`); by default it is dropped, as it may be poison for the
+    /// rest of the zone.
+    pub keep_promiscuous_ns: bool,
+    /// Zones held here (Unbound's `auth-zone`).
+    pub local_zones: Vec<local::LocalZone>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +94,13 @@ impl Resolver {
         !self.config.uncached_zones.iter().any(|z| z.zone_of(name))
     }
 
+    /// The authoritative answer from a zone held for clients (`for_downstream`), if `name` is
+    /// in one.
+    pub fn local_answer(&self, name: &Name, qtype: RecordType) -> Option<crate::zone::lookup::AuthAnswer> {
+        let z = local::deepest(&self.config.local_zones, name, |z| z.for_downstream)?;
+        Some(crate::zone::lookup::answer(&z.zone, name, qtype))
+    }
+
     /// Where the resolver's queries go (zone transfers of policy zones go there too).
     pub fn upstream(&self) -> &dyn Upstream {
         self.upstream.as_ref()
@@ -106,7 +121,7 @@ impl Resolver {
             let hit = policy.and_then(|p| chain_hit(p, &answer));
             if let Some((hit, name)) = hit {
                 let answers = chain_until(&answer, &name);
-                let answer = Answer { rcode: answer.rcode, answers, authority: vec![] };
+                let answer = Answer { rcode: answer.rcode, answers, authority: vec![], additional: vec![] };
                 return Ok(Resolution { answer, hit: Some((hit, name)), from_cache: true, upstream_queries: 0 });
             }
             return Ok(Resolution { answer, hit: None, from_cache: true, upstream_queries: 0 });

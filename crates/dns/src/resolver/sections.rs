@@ -1,0 +1,165 @@
+//! The authority and additional sections of a final answer, kept from the authoritative
+//! server's response after the checks Unbound's scrubber makes (`iter_scrub.c`): only records
+//! at or below the zone that server was asked as (anything else may be poison), one NS set and
+//! only one that is an ancestor of the name asked, no NS set beside a negative answer, and
+//! address records in the additional section only for names the kept NS, MX and SRV records
+//! point at. Whether a client sees them is the service's choice (`minimal_responses`).
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use crate::zone::fqdn_lower;
+
+/// The sections kept from `response`, the answer from a server for `zone` to a query for
+/// `name`. `promiscuous_ns` false drops the NS set of a positive answer (Unbound's
+/// `iter-scrub-promiscuous: yes`), and with it its glue.
+pub fn scrub(response: &Message, zone: &Name, name: &Name, promiscuous_ns: bool) -> (Vec<Record>, Vec<Record>) {
+    let rcode = response.metadata.response_code;
+    let positive = !response.answers.is_empty();
+    let has_soa = response.authorities.iter().any(|r| r.record_type() == RecordType::SOA);
+    let negative = rcode == ResponseCode::NXDomain || (rcode == ResponseCode::NoError && has_soa && !positive);
+    let mut ns_owner: Option<Name> = None;
+    let mut authority = Vec::new();
+    for r in &response.authorities {
+        let owner = fqdn_lower(&r.name);
+        if !zone.zone_of(&owner) {
+            continue;
+        }
+        match r.record_type() {
+            RecordType::SOA => authority.push(r.clone()),
+            RecordType::NS => {
+                if negative || !owner.zone_of(name) || (positive && !promiscuous_ns) {
+                    continue;
+                }
+                match &ns_owner {
+                    Some(o) if *o != owner => continue,
+                    _ => ns_owner = Some(owner),
+                }
+                authority.push(r.clone());
+            }
+            _ => {}
+        }
+    }
+    let wanted: Vec<Name> = response
+        .answers
+        .iter()
+        .chain(authority.iter())
+        .filter_map(|r| match &r.data {
+            RData::NS(n) => Some(fqdn_lower(&n.0)),
+            RData::MX(mx) => Some(fqdn_lower(&mx.exchange)),
+            RData::SRV(srv) => Some(fqdn_lower(&srv.target)),
+            _ => None,
+        })
+        .collect();
+    let additional = response
+        .additionals
+        .iter()
+        .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
+        .filter(|r| {
+            let owner = fqdn_lower(&r.name);
+            zone.zone_of(&owner) && wanted.contains(&owner)
+        })
+        .cloned()
+        .collect();
+    (authority, additional)
+}
+
+/// Unbound's minimal responses (`msgencode.c`): a positive answer (NOERROR with records of
+/// the type asked) goes without its authority and additional sections; a negative one
+/// (NXDOMAIN, or NOERROR without answers that is not a referral) without its additional
+/// section.
+pub fn minimise(
+    rcode: ResponseCode,
+    qtype: RecordType,
+    answers: &[Record],
+    authority: &mut Vec<Record>,
+    additional: &mut Vec<Record>,
+) {
+    let positive = rcode == ResponseCode::NoError && answers.iter().any(|r| r.record_type() == qtype);
+    let has = |t: RecordType| authority.iter().any(|r| r.record_type() == t);
+    let negative = rcode == ResponseCode::NXDomain
+        || (rcode == ResponseCode::NoError && answers.is_empty() && (has(RecordType::SOA) || !has(RecordType::NS)));
+    if positive {
+        authority.clear();
+        additional.clear();
+    } else if negative {
+        additional.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use hickory_proto::op::{MessageType, OpCode};
+    use hickory_proto::rr::rdata::{A, NS, SOA};
+
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::from_str(s).unwrap()
+    }
+
+    fn a(owner: &str, ip: [u8; 4]) -> Record {
+        Record::from_rdata(name(owner), 300, RData::A(A::new(ip[0], ip[1], ip[2], ip[3])))
+    }
+
+    fn ns(owner: &str, target: &str) -> Record {
+        Record::from_rdata(name(owner), 300, RData::NS(NS(name(target))))
+    }
+
+    fn response(answers: Vec<Record>, authority: Vec<Record>, additional: Vec<Record>) -> Message {
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        m.answers = answers;
+        m.authorities = authority;
+        m.additionals = additional;
+        m
+    }
+
+    #[test]
+    fn out_of_zone_and_unrelated_records_are_dropped() {
+        let m = response(
+            vec![a("www.example.com.", [10, 0, 0, 1])],
+            vec![
+                ns("example.com.", "ns.example.com."),
+                ns("example.net.", "ns.example.net."),
+                ns("other.example.com.", "x."),
+            ],
+            vec![
+                a("ns.example.com.", [1, 2, 3, 4]),
+                a("ns.example.net.", [5, 6, 7, 8]),
+                a("mail.example.com.", [9, 9, 9, 9]),
+            ],
+        );
+        let (auth, add) = scrub(&m, &name("example.com."), &name("www.example.com."), true);
+        assert_eq!(auth, vec![ns("example.com.", "ns.example.com.")]);
+        assert_eq!(add, vec![a("ns.example.com.", [1, 2, 3, 4])]);
+        // `iter-scrub-promiscuous: yes`: the NS set of a positive answer goes, and its glue.
+        let (auth, add) = scrub(&m, &name("example.com."), &name("www.example.com."), false);
+        assert!(auth.is_empty() && add.is_empty());
+    }
+
+    #[test]
+    fn a_negative_answer_keeps_its_soa_and_no_ns() {
+        let soa = SOA::new(name("ns.example.com."), name("h.example.com."), 1, 2, 3, 4, 5);
+        let soa = Record::from_rdata(name("example.com."), 300, RData::SOA(soa));
+        let mut m = response(vec![], vec![soa.clone(), ns("example.com.", "ns.example.com.")], vec![]);
+        m.metadata.response_code = ResponseCode::NXDomain;
+        let (auth, _) = scrub(&m, &name("example.com."), &name("x.example.com."), true);
+        assert_eq!(auth, vec![soa]);
+    }
+
+    #[test]
+    fn minimal_responses_cut_what_was_not_asked() {
+        let answers = vec![a("www.example.com.", [10, 0, 0, 1])];
+        let (mut auth, mut add) =
+            (vec![ns("example.com.", "ns.example.com.")], vec![a("ns.example.com.", [1, 2, 3, 4])]);
+        minimise(ResponseCode::NoError, RecordType::A, &answers, &mut auth, &mut add);
+        assert!(auth.is_empty() && add.is_empty());
+        let (mut auth, mut add) =
+            (vec![ns("example.com.", "ns.example.com.")], vec![a("ns.example.com.", [1, 2, 3, 4])]);
+        minimise(ResponseCode::NXDomain, RecordType::A, &[], &mut auth, &mut add);
+        assert_eq!(auth.len(), 1);
+        assert!(add.is_empty());
+    }
+}
