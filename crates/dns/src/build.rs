@@ -190,6 +190,7 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
         cache_entries: config.cache_entries,
         uncached_zones,
         keep_promiscuous_ns: false,
+        first_zones: Vec::new(),
         local_zones: Vec::new(),
     })
 }

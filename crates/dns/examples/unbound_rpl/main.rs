@@ -227,6 +227,10 @@ fn service_for(
                 if clause.get(no_cache) == Some("yes") {
                     config.uncached_zones.push(zone.clone());
                 }
+                let first = if clause.kind == "stub-zone" { "stub-first" } else { "forward-first" };
+                if clause.get(first).is_some_and(yes) {
+                    config.first_zones.push(zone.clone());
+                }
                 if clause.kind == "stub-zone" {
                     config.stub_zones.push((zone, servers));
                 } else {

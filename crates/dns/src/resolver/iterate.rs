@@ -86,7 +86,29 @@ impl Resolver {
         trace: &mut Trace<'_>,
         depth: usize,
     ) -> Result<(Message, Name), ResolveError> {
-        let Start { mut zone, mut servers, recursive, ns_names } = self.start(name)?;
+        let start = self.start(name, &[])?;
+        let first = self.config.first_zones.contains(&start.zone).then(|| start.zone.clone());
+        match self.lookup_from(start, name, qtype, trace, depth).await {
+            // `forward-first`/`stub-first`: when the zone's servers fail, resolve as if the
+            // zone were not configured.
+            Err(e) if let Some(zone) = first => {
+                tracing::debug!(%zone, error = %e, "the servers configured for the zone failed; iterating");
+                let start = self.start(name, std::slice::from_ref(&zone))?;
+                self.lookup_from(start, name, qtype, trace, depth).await
+            }
+            r => r,
+        }
+    }
+
+    async fn lookup_from(
+        &self,
+        start: Start,
+        name: &Name,
+        qtype: RecordType,
+        trace: &mut Trace<'_>,
+        depth: usize,
+    ) -> Result<(Message, Name), ResolveError> {
+        let Start { mut zone, mut servers, recursive, ns_names } = start;
         if let Some(policy) = trace.policy
             && !ns_names.is_empty()
         {
@@ -111,6 +133,11 @@ impl Resolver {
             }
             let Some((child, ns_names)) = referral(&response, &zone, name) else { return Ok((response, zone)) };
             let mut addresses = glue(&response, &ns_names);
+            // Glue outside the zone asked is not that server's to give (poison).
+            for ns in ns_names.iter().filter(|ns| zone.zone_of(ns)) {
+                let (ips, ttl) = glue_of(&response, ns);
+                self.delegations.insert_glue(ns, ips, ttl, self.clock.now());
+            }
             if addresses.is_empty() && depth < MAX_DEPTH {
                 for ns in &ns_names {
                     addresses.extend(self.addresses_of(ns, trace, depth + 1).await);
@@ -134,6 +161,9 @@ impl Resolver {
     }
 
     async fn addresses_of(&self, ns: &Name, trace: &mut Trace<'_>, depth: usize) -> Vec<IpAddr> {
+        if let Some(glue) = self.delegations.glue_of(ns, self.clock.now()) {
+            return glue;
+        }
         let mut out = Vec::new();
         for t in [RecordType::A, RecordType::AAAA] {
             // The name server's own lookup is not subject to the client's policy.
@@ -143,11 +173,17 @@ impl Resolver {
             }
             trace.queries += inner.queries;
         }
+        if out.is_empty() {
+            // The child failed to give its own server's address: the parent's glue learnt on
+            // the way (parent-side addresses, as Unbound falls back to) is what is left.
+            return self.delegations.glue_of(ns, self.clock.now()).unwrap_or_default();
+        }
         out
     }
 
-    fn start(&self, name: &Name) -> Result<Start, ResolveError> {
-        let start = self.start_upstream(name);
+    /// Where `name`'s resolution starts; the configured zones in `skip` are passed over.
+    fn start(&self, name: &Name, skip: &[Name]) -> Result<Start, ResolveError> {
+        let start = self.start_upstream(name, skip);
         // A zone held here answers for everything under it down to the next zone cut known.
         let held = super::local::deepest(&self.config.local_zones, name, |z| z.for_upstream);
         match (held, start) {
@@ -159,9 +195,13 @@ impl Resolver {
         }
     }
 
-    fn start_upstream(&self, name: &Name) -> Result<Start, ResolveError> {
+    fn start_upstream(&self, name: &Name, skip: &[Name]) -> Result<Start, ResolveError> {
         let best = |zones: &[(Name, Vec<SocketAddr>)]| {
-            zones.iter().filter(|(z, _)| z.zone_of(name)).max_by_key(|(z, _)| z.num_labels()).cloned()
+            zones
+                .iter()
+                .filter(|(z, _)| z.zone_of(name) && !skip.contains(z))
+                .max_by_key(|(z, _)| z.num_labels())
+                .cloned()
         };
         let forward = best(&self.config.forward_zones);
         let stub = best(&self.config.stub_zones);
@@ -296,4 +336,11 @@ fn glue(response: &Message, ns_names: &[Name]) -> Vec<IpAddr> {
         .filter(|r| ns_names.contains(&fqdn_lower(&r.name)))
         .filter_map(crate::rpz::record_ip)
         .collect()
+}
+
+/// One name server's glue addresses in a referral and their smallest TTL.
+fn glue_of(response: &Message, ns: &Name) -> (Vec<IpAddr>, u32) {
+    let records: Vec<&Record> = response.additionals.iter().filter(|r| fqdn_lower(&r.name) == *ns).collect();
+    let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
+    (records.into_iter().filter_map(crate::rpz::record_ip).collect(), ttl)
 }

@@ -37,6 +37,9 @@ pub struct ResolverConfig {
     /// `iter-scrub-promiscuous: no`); by default it is dropped, as it may be poison for the
     /// rest of the zone.
     pub keep_promiscuous_ns: bool,
+    /// Forward and stub zones whose servers, when they fail, are passed over for iteration
+    /// (Unbound's `forward-first` and `stub-first`).
+    pub first_zones: Vec<Name>,
     /// Zones held here (Unbound's `auth-zone`).
     pub local_zones: Vec<local::LocalZone>,
 }

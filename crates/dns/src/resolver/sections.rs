@@ -26,7 +26,16 @@ pub fn scrub(response: &Message, zone: &Name, name: &Name, promiscuous_ns: bool)
             continue;
         }
         match r.record_type() {
-            RecordType::SOA => authority.push(r.clone()),
+            RecordType::SOA => {
+                let mut soa = r.clone();
+                // RFC 2308 §3: a negative answer lives no longer than the SOA's MINIMUM.
+                if let RData::SOA(data) = &r.data
+                    && negative
+                {
+                    soa.ttl = soa.ttl.min(data.minimum);
+                }
+                authority.push(soa);
+            }
             RecordType::NS => {
                 if negative || !owner.zone_of(name) || (positive && !promiscuous_ns) {
                     continue;
