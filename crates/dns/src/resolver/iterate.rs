@@ -109,6 +109,9 @@ impl Resolver {
         depth: usize,
     ) -> Result<(Message, Name), ResolveError> {
         let Start { mut zone, mut servers, recursive, ns_names } = start;
+        // Name servers of the zone being asked whose addresses were not looked up (those of a
+        // learnt delegation, those without glue in a referral).
+        let mut unresolved: Vec<Name> = ns_names.clone();
         if let Some(policy) = trace.policy
             && !ns_names.is_empty()
         {
@@ -125,7 +128,26 @@ impl Resolver {
                 Some(z) => super::local::response(&z.zone, name, qtype),
                 None => {
                     trace.queries += 1;
-                    self.ask(&servers, name, qtype, recursive).await?
+                    match self.ask(&servers, name, qtype, recursive).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            // The servers with glue failed: the zone's other name servers,
+                            // whose addresses were not needed so far, are looked up now.
+                            let mut more = Vec::new();
+                            if depth < MAX_DEPTH {
+                                for ns in std::mem::take(&mut unresolved) {
+                                    more.extend(self.addresses_of(&ns, trace, depth + 1).await);
+                                }
+                            }
+                            more.retain(|ip| !servers.iter().any(|s| s.ip() == *ip));
+                            if more.is_empty() {
+                                return Err(e);
+                            }
+                            servers =
+                                more.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+                            continue;
+                        }
+                    }
                 }
             };
             if recursive {
@@ -133,6 +155,7 @@ impl Resolver {
             }
             let Some((child, ns_names)) = referral(&response, &zone, name) else { return Ok((response, zone)) };
             let mut addresses = glue(&response, &ns_names);
+            unresolved = ns_names.iter().filter(|ns| glue_of(&response, ns).0.is_empty()).cloned().collect();
             // Glue outside the zone asked is not that server's to give (poison).
             for ns in ns_names.iter().filter(|ns| zone.zone_of(ns)) {
                 let (ips, ttl) = glue_of(&response, ns);
@@ -173,10 +196,12 @@ impl Resolver {
             }
             trace.queries += inner.queries;
         }
-        if out.is_empty() {
-            // The child failed to give its own server's address: the parent's glue learnt on
-            // the way (parent-side addresses, as Unbound falls back to) is what is left.
-            return self.delegations.glue_of(ns, self.clock.now()).unwrap_or_default();
+        // The parent's glue learnt on the way goes last: Unbound falls back to these
+        // parent-side addresses when the child's own answer for its server fails.
+        for ip in self.delegations.glue_of(ns, self.clock.now()).unwrap_or_default() {
+            if !out.contains(&ip) {
+                out.push(ip);
+            }
         }
         out
     }
