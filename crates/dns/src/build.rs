@@ -191,6 +191,8 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
         uncached_zones,
         keep_promiscuous_ns: false,
         first_zones: Vec::new(),
+        private_networks: Vec::new(),
+        private_domains: Vec::new(),
         local_zones: Vec::new(),
     })
 }

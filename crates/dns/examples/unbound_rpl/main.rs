@@ -199,6 +199,12 @@ fn service_for(
         if let Some(v) = clause.get("minimal-responses") {
             settings.minimal_responses = yes(v);
         }
+        for v in clause.all("private-address") {
+            config.private_networks.push(v.parse().map_err(|e| format!("private-address {v}: {e}"))?);
+        }
+        for v in clause.all("private-domain") {
+            config.private_domains.push(name(v.trim_matches('"'))?);
+        }
         if let Some(v) = clause.get("iter-scrub-promiscuous") {
             config.keep_promiscuous_ns = !yes(v);
         }

@@ -41,7 +41,9 @@ impl Resolver {
             let mut chain: Vec<Record> = Vec::new();
             let mut name = fqdn_lower(qname);
             for _ in 0..MAX_CNAME_CHAIN {
-                let (response, zone) = self.lookup(&name, qtype, trace, depth).await?;
+                let (mut response, zone) = self.lookup(&name, qtype, trace, depth).await?;
+                let positive = !response.answers.is_empty();
+                self.scrub_private(&mut response);
                 if trace.hit.is_some() {
                     return Ok(Answer::hit(chain));
                 }
@@ -69,7 +71,7 @@ impl Resolver {
                     Some(target) if qtype != RecordType::CNAME => name = target,
                     _ => {
                         let (authority, additional) =
-                            super::sections::scrub(&response, &zone, &name, self.config.keep_promiscuous_ns);
+                            super::sections::scrub(&response, &zone, &name, positive, self.config.keep_promiscuous_ns);
                         return Ok(Answer { rcode, answers: chain, authority, additional });
                     }
                 }
@@ -154,6 +156,8 @@ impl Resolver {
                 return Ok((response, zone));
             }
             let Some((child, ns_names)) = referral(&response, &zone, name) else { return Ok((response, zone)) };
+            let mut response = response;
+            self.scrub_private(&mut response);
             let mut addresses = glue(&response, &ns_names);
             unresolved = ns_names.iter().filter(|ns| glue_of(&response, ns).0.is_empty()).cloned().collect();
             // Glue outside the zone asked is not that server's to give (poison).
@@ -181,6 +185,10 @@ impl Resolver {
             zone = child;
         }
         Err(ResolveError::Upstream(format!("{name}: more than {MAX_REFERRALS} referrals")))
+    }
+
+    fn scrub_private(&self, response: &mut Message) {
+        super::private::scrub(response, &self.config.private_networks, &self.config.private_domains);
     }
 
     async fn addresses_of(&self, ns: &Name, trace: &mut Trace<'_>, depth: usize) -> Vec<IpAddr> {

@@ -4,6 +4,7 @@ pub mod cache;
 mod delegations;
 mod iterate;
 pub mod local;
+pub mod private;
 pub mod sections;
 pub mod upstream;
 
@@ -40,6 +41,10 @@ pub struct ResolverConfig {
     /// Forward and stub zones whose servers, when they fail, are passed over for iteration
     /// (Unbound's `forward-first` and `stub-first`).
     pub first_zones: Vec<Name>,
+    /// Addresses upstream answers may not carry (DNS rebinding protection, Unbound's
+    /// `private-address`), except for names under `private_domains`.
+    pub private_networks: Vec<ipnet::IpNet>,
+    pub private_domains: Vec<Name>,
     /// Zones held here (Unbound's `auth-zone`).
     pub local_zones: Vec<local::LocalZone>,
 }

@@ -11,11 +11,17 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use crate::zone::fqdn_lower;
 
 /// The sections kept from `response`, the answer from a server for `zone` to a query for
-/// `name`. `promiscuous_ns` false drops the NS set of a positive answer (Unbound's
+/// `name`; `positive` says whether it came with answer records (before any were taken out as
+/// private addresses). `promiscuous_ns` false drops the NS set of a positive answer (Unbound's
 /// `iter-scrub-promiscuous: yes`), and with it its glue.
-pub fn scrub(response: &Message, zone: &Name, name: &Name, promiscuous_ns: bool) -> (Vec<Record>, Vec<Record>) {
+pub fn scrub(
+    response: &Message,
+    zone: &Name,
+    name: &Name,
+    positive: bool,
+    promiscuous_ns: bool,
+) -> (Vec<Record>, Vec<Record>) {
     let rcode = response.metadata.response_code;
-    let positive = !response.answers.is_empty();
     let has_soa = response.authorities.iter().any(|r| r.record_type() == RecordType::SOA);
     let negative = rcode == ResponseCode::NXDomain || (rcode == ResponseCode::NoError && has_soa && !positive);
     let mut ns_owner: Option<Name> = None;
@@ -140,11 +146,11 @@ mod tests {
                 a("mail.example.com.", [9, 9, 9, 9]),
             ],
         );
-        let (auth, add) = scrub(&m, &name("example.com."), &name("www.example.com."), true);
+        let (auth, add) = scrub(&m, &name("example.com."), &name("www.example.com."), true, true);
         assert_eq!(auth, vec![ns("example.com.", "ns.example.com.")]);
         assert_eq!(add, vec![a("ns.example.com.", [1, 2, 3, 4])]);
         // `iter-scrub-promiscuous: yes`: the NS set of a positive answer goes, and its glue.
-        let (auth, add) = scrub(&m, &name("example.com."), &name("www.example.com."), false);
+        let (auth, add) = scrub(&m, &name("example.com."), &name("www.example.com."), true, false);
         assert!(auth.is_empty() && add.is_empty());
     }
 
@@ -154,7 +160,7 @@ mod tests {
         let soa = Record::from_rdata(name("example.com."), 300, RData::SOA(soa));
         let mut m = response(vec![], vec![soa.clone(), ns("example.com.", "ns.example.com.")], vec![]);
         m.metadata.response_code = ResponseCode::NXDomain;
-        let (auth, _) = scrub(&m, &name("example.com."), &name("x.example.com."), true);
+        let (auth, _) = scrub(&m, &name("example.com."), &name("x.example.com."), false, true);
         assert_eq!(auth, vec![soa]);
     }
 
