@@ -218,7 +218,7 @@ impl DnsService {
     pub async fn refresh_policy_zones(&self, force: bool) -> usize {
         let Some(resolver) = &self.resolver else { return 0 };
         let secondaries = self.state.load().secondaries.clone();
-        let mut changed = 0;
+        let mut changed = resolver.refresh_held_zones(force).await;
         for secondary in secondaries {
             let now = resolver.now();
             if !force && secondary.next_check() > now {
@@ -647,6 +647,10 @@ impl DnsService {
             return Err(format!("NOTIFY for type {qtype}"));
         }
         let qname = crate::zone::fqdn_lower(qname);
+        if self.resolver.as_ref().is_some_and(|r| r.held_zone_notified(&qname, client.ip())) {
+            self.refresh_wake.notify_one();
+            return Ok(());
+        }
         let Some(secondary) = state.secondaries.iter().find(|s| s.name == qname) else {
             return Err(format!("NOTIFY for {qname}, not a zone transferred here"));
         };

@@ -29,6 +29,7 @@ use mamori_dns::resolver::{Clock, ManualClock, Resolver, ResolverConfig};
 use mamori_dns::rpz::secondary::{Secondary, ZoneSettings};
 use mamori_dns::rpz::{Override, PolicyZone};
 use mamori_dns::state::ClientTags;
+use mamori_dns::zone::held::HeldZone;
 use mamori_dns::{DnsService, DnsSettings, DnsState, Reply, Transport};
 
 use rpl::{Scenario, StepKind};
@@ -94,9 +95,35 @@ fn main() {
 async fn run_file(path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let scenario = rpl::parse(&text)?;
+    // The scenario's files that the resolver writes (transferred zones), in a directory of
+    // its own.
+    let files = std::env::temp_dir().join(format!(
+        "unbound-rpl-{}-{}",
+        std::process::id(),
+        SCENARIO.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
+    let result = run_scenario(&scenario, &files, path).await;
+    let _ = std::fs::remove_dir_all(&files);
+    result
+}
+
+/// Numbers the scenarios' file directories.
+static SCENARIO: AtomicU64 = AtomicU64::new(0);
+
+/// A zone file's records as sorted lower-case text, for comparing files.
+fn zone_records(text: &str) -> Result<Vec<String>, String> {
+    let records = mamori_dns::zone::master::parse_with_default_ttl(text, &Name::root(), None, Some(3600))?;
+    let mut out: Vec<String> =
+        records.iter().map(|p| mamori_dns::zone::master::record_text(&p.record).to_lowercase()).collect();
+    out.sort();
+    Ok(out)
+}
+
+async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<(), String> {
     let step = Arc::new(AtomicU64::new(0));
     let clock = Arc::new(ManualClock::default());
-    let (service, upstream) = service_for(&scenario, step.clone(), clock.clone())?;
+    let (service, upstream) = service_for(scenario, files, step.clone(), clock.clone())?;
     let mut last: Option<Message> = None;
     for (i, s) in scenario.steps.iter().enumerate() {
         step.store(s.number, Ordering::SeqCst);
@@ -163,6 +190,15 @@ async fn run_file(path: &Path) -> Result<(), String> {
                     return Err(format!("step {}: the expected upstream query was not sent", s.number));
                 }
             }
+            StepKind::CheckTempfile { name, contents } => {
+                let path = files.join(name);
+                let written = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("step {}: the file {name} was not written: {e}", s.number))?;
+                let (want, got) = (zone_records(contents)?, zone_records(&written)?);
+                if want != got {
+                    return Err(format!("step {}: file {name}: expected {want:?}, got {got:?}", s.number));
+                }
+            }
             StepKind::Other(kind) if matches!(kind.as_str(), "TRAFFIC" | "NOTHING") => {}
             StepKind::Other(kind) => {
                 return Err(format!("step {}: STEP {kind} is not supported by this runner", s.number));
@@ -175,6 +211,7 @@ async fn run_file(path: &Path) -> Result<(), String> {
 /// The scenario's configuration as a DNS service with a scripted upstream.
 fn service_for(
     sc: &Scenario,
+    files: &Path,
     step: Arc<AtomicU64>,
     clock: Arc<ManualClock>,
 ) -> Result<(DnsService, Arc<scripted::Scripted>), String> {
@@ -283,7 +320,7 @@ fn service_for(
                     policies.push(zone);
                 }
             }
-            "auth-zone" => config.local_zones.push(auth_zone(sc, clause)?),
+            "auth-zone" => config.local_zones.push(auth_zone(sc, clause, files, clock.now())?),
             "local-zone" => return Err(format!("{} is not supported by this runner", clause.kind)),
             _ => {}
         }
@@ -312,25 +349,36 @@ fn service_for(
     Ok((DnsService::new(state, Some(resolver), None, DnsMetrics::default(), settings), upstream))
 }
 
-/// An `auth-zone:` clause from its zone file as a zone the resolver holds.
-fn auth_zone(sc: &Scenario, clause: &rpl::Clause) -> Result<LocalZone, String> {
+/// An `auth-zone:` clause as a zone the resolver holds: read from its zone file, and kept
+/// current from its masters (the file is rewritten in `files` after each transfer).
+fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Result<LocalZone, String> {
     let zname = name(clause.get("name").ok_or("an auth-zone without a name")?)?;
-    for unsupported in ["master", "primary", "url", "allow-notify"] {
-        if clause.get(unsupported).is_some() {
-            return Err(format!("auth-zone {unsupported}: is not supported by this runner"));
-        }
+    if clause.get("url").is_some() {
+        return Err("auth-zone url: is not supported by this runner".into());
     }
     if clause.get("zonemd-check").is_some_and(yes) {
         return Err("auth-zone zonemd-check: is not supported by this runner".into());
     }
-    let file = clause.get("zonefile").filter(|f| !f.is_empty()).ok_or("an auth-zone without a zonefile")?;
-    let text = inline_file(sc, file)?;
-    let zone = mamori_dns::zone::Zone::parse(&text, &zname, None)?;
-    // Unbound's defaults: `for-downstream: yes`, `for-upstream: yes`.
+    let mut primaries = Vec::new();
+    for m in clause.all("master").chain(clause.all("primary")) {
+        primaries.push(address(m).ok_or(format!("auth-zone master {m}: only addresses are supported by this runner"))?);
+    }
+    let file = clause.get("zonefile").filter(|f| !f.is_empty());
+    let records = match file {
+        Some(f) => mamori_dns::zone::master::parse_with_default_ttl(&inline_file(sc, f)?, &zname, None, Some(3600))?
+            .into_iter()
+            .map(|p| p.record)
+            .collect(),
+        None => Vec::new(),
+    };
+    let written = file.filter(|_| !primaries.is_empty()).map(|f| files.join(f));
+    let held = HeldZone::new(&zname, primaries, written, records, now)?;
+    // Unbound's defaults: `for-downstream: yes`, `for-upstream: yes`, `fallback-enabled: no`.
     Ok(LocalZone {
-        zone: Arc::new(zone),
+        zone: Arc::new(held),
         for_upstream: clause.get("for-upstream").is_none_or(yes),
         for_downstream: clause.get("for-downstream").is_none_or(yes),
+        fallback: clause.get("fallback-enabled").is_some_and(yes),
     })
 }
 

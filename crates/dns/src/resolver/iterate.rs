@@ -124,10 +124,12 @@ impl Resolver {
             }
         }
         for _ in 0..MAX_REFERRALS {
-            let held = super::local::deepest(&self.config.local_zones, name, |z| z.for_upstream)
-                .filter(|z| *z.zone.origin() == zone);
-            let response = match held {
-                Some(z) => super::local::response(&z.zone, name, qtype),
+            let held = super::local::deepest(&self.config.local_zones, name, usable).filter(|z| z.zone.name == zone);
+            let response = match held.map(|z| z.zone.zone()) {
+                Some(Some(z)) => super::local::response(&z, name, qtype),
+                Some(None) => {
+                    return Err(ResolveError::Upstream(format!("{name}: no copy of {zone} is held yet")));
+                }
                 None => {
                     trace.queries += 1;
                     match self.ask(&servers, name, qtype, recursive).await {
@@ -218,11 +220,11 @@ impl Resolver {
     fn start(&self, name: &Name, skip: &[Name]) -> Result<Start, ResolveError> {
         let start = self.start_upstream(name, skip);
         // A zone held here answers for everything under it down to the next zone cut known.
-        let held = super::local::deepest(&self.config.local_zones, name, |z| z.for_upstream);
+        let held = super::local::deepest(&self.config.local_zones, name, usable);
         match (held, start) {
-            (Some(z), Ok(s)) if s.zone.num_labels() > z.zone.origin().num_labels() => Ok(s),
+            (Some(z), Ok(s)) if s.zone.num_labels() > z.zone.name.num_labels() => Ok(s),
             (Some(z), _) => {
-                Ok(Start { zone: z.zone.origin().clone(), servers: vec![], recursive: false, ns_names: vec![] })
+                Ok(Start { zone: z.zone.name.clone(), servers: vec![], recursive: false, ns_names: vec![] })
             }
             (None, s) => s,
         }
@@ -376,4 +378,10 @@ fn glue_of(response: &Message, ns: &Name) -> (Vec<IpAddr>, u32) {
     let records: Vec<&Record> = response.additionals.iter().filter(|r| fqdn_lower(&r.name) == *ns).collect();
     let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
     (records.into_iter().filter_map(crate::rpz::record_ip).collect(), ttl)
+}
+
+/// A held zone iteration takes answers from: one for upstream, unless it has no copy yet and
+/// may fall back to the zone's servers.
+fn usable(z: &super::local::LocalZone) -> bool {
+    z.for_upstream && !(z.fallback && z.zone.zone().is_none())
 }

@@ -8,20 +8,23 @@ use hickory_proto::op::{Message, MessageType, OpCode};
 use hickory_proto::rr::{Name, RecordType};
 
 use crate::zone::Zone;
+use crate::zone::held::HeldZone;
 use crate::zone::lookup::{self, AuthAnswer};
 
 #[derive(Debug, Clone)]
 pub struct LocalZone {
-    pub zone: Arc<Zone>,
+    pub zone: Arc<HeldZone>,
     /// Iteration reaching this zone takes its answers from the copy.
     pub for_upstream: bool,
     /// Clients' questions under this zone are answered from the copy, with AA.
     pub for_downstream: bool,
+    /// While no copy is held, iteration goes to the zone's servers (else it fails).
+    pub fallback: bool,
 }
 
 /// The deepest zone of `zones` that holds `name` and passes `wanted`.
 pub fn deepest<'z>(zones: &'z [LocalZone], name: &Name, wanted: impl Fn(&LocalZone) -> bool) -> Option<&'z LocalZone> {
-    zones.iter().filter(|z| wanted(z) && z.zone.origin().zone_of(name)).max_by_key(|z| z.zone.origin().num_labels())
+    zones.iter().filter(|z| wanted(z) && z.zone.name.zone_of(name)).max_by_key(|z| z.zone.name.num_labels())
 }
 
 /// The zone's answer as the message its server would have sent.

@@ -106,7 +106,50 @@ impl Resolver {
     /// in one.
     pub fn local_answer(&self, name: &Name, qtype: RecordType) -> Option<crate::zone::lookup::AuthAnswer> {
         let z = local::deepest(&self.config.local_zones, name, |z| z.for_downstream)?;
-        Some(crate::zone::lookup::answer(&z.zone, name, qtype))
+        Some(match z.zone.zone() {
+            Some(zone) => crate::zone::lookup::answer(&zone, name, qtype),
+            // No copy held yet: nothing to say, with authority.
+            None => crate::zone::lookup::AuthAnswer {
+                rcode: hickory_proto::op::ResponseCode::ServFail,
+                authoritative: true,
+                answers: vec![],
+                authority: vec![],
+                additional: vec![],
+            },
+        })
+    }
+
+    /// Checks the held zones with primaries whose refresh time has come; returns how many
+    /// changed.
+    pub async fn refresh_held_zones(&self, force: bool) -> usize {
+        let mut changed = 0;
+        for z in &self.config.local_zones {
+            let now = self.clock.now();
+            if !(force && !z.zone.primaries.is_empty()) && !z.zone.due(now) {
+                continue;
+            }
+            match z.zone.refresh(self.upstream.as_ref(), now).await {
+                Ok(true) => {
+                    tracing::info!(zone = %z.zone.name, "held zone transferred");
+                    changed += 1;
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(zone = %z.zone.name, error = %e, "held zone refresh failed"),
+            }
+        }
+        changed
+    }
+
+    /// The held zone a NOTIFY from `ip` names, if `ip` is one of its primaries.
+    pub fn held_zone_notified(&self, zone: &Name, ip: std::net::IpAddr) -> bool {
+        let zone = crate::zone::fqdn_lower(zone);
+        match self.config.local_zones.iter().find(|z| z.zone.name == zone && z.zone.is_primary(ip)) {
+            Some(z) => {
+                z.zone.check_now();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Where the resolver's queries go (zone transfers of policy zones go there too).

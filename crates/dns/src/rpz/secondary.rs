@@ -206,79 +206,90 @@ impl Secondary {
         }
     }
 
-    /// The newer version from the first primary that has one, or `None` when the primaries
-    /// have the serial held (or older).
     async fn check(&self, upstream: &dyn Upstream, held: Option<&SOA>) -> Result<Option<(Transferred, bool)>, String> {
-        let mut errors = Vec::new();
-        for &primary in &self.primaries {
-            let serial = match soa_serial(upstream, primary, &self.name).await {
-                Ok(s) => s,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
-            if let Some(held) = held
-                && !serial_newer(serial, held.serial)
-            {
-                return Ok(None);
-            }
-            if let Some(held) = held {
-                match self.transfer(upstream, primary, Some(held)).await {
-                    Ok(Transferred::UpToDate) => return Ok(None),
-                    Ok(t @ Transferred::Incremental(_)) => return Ok(Some((t, true))),
-                    Ok(t) => return Ok(Some((t, false))),
-                    // A primary without IXFR (or without the journal for it): the whole zone.
-                    Err(e) => tracing::info!(zone = %self.name, %primary, error = %e, "IXFR failed, trying AXFR"),
-                }
-            }
-            match self.transfer(upstream, primary, None).await {
-                Ok(t) => return Ok(Some((t, false))),
-                Err(e) => errors.push(e),
-            }
-        }
-        Err(if errors.is_empty() { "no primaries".into() } else { errors.join("; ") })
+        fetch_newer(upstream, &self.name, &self.primaries, self.key.as_ref(), held).await
     }
+}
 
-    /// One AXFR (`held` is `None`) or IXFR from `held`'s serial, read and checked.
-    async fn transfer(
-        &self,
-        upstream: &dyn Upstream,
-        primary: SocketAddr,
-        held: Option<&SOA>,
-    ) -> Result<Transferred, String> {
-        let rtype = if held.is_some() { RecordType::IXFR } else { RecordType::AXFR };
-        let mut request = Message::new(rand::random(), MessageType::Query, OpCode::Query);
-        request.add_query(Query::query(self.name.clone(), rtype));
-        if let Some(soa) = held {
-            // RFC 1995 §3: the serial held goes in the authority section.
-            request.authorities.push(Record::from_rdata(self.name.clone(), 0, RData::SOA(soa.clone())));
-        }
-        let bytes = request.to_vec().map_err(|e| format!("cannot encode the {rtype} request: {e}"))?;
-        let (bytes, request_mac) = match &self.key {
-            Some(key) => {
-                let (signed, mac) = tsig::sign_request(&bytes, key);
-                (signed, Some(mac))
+/// The newer version from the first primary that has one, or `None` when the primaries
+/// have the serial held (or older).
+pub(crate) async fn fetch_newer(
+    upstream: &dyn Upstream,
+    name: &Name,
+    primaries: &[SocketAddr],
+    key: Option<&tsig::Key>,
+    held: Option<&SOA>,
+) -> Result<Option<(Transferred, bool)>, String> {
+    let mut errors = Vec::new();
+    for &primary in primaries {
+        let serial = match soa_serial(upstream, primary, name).await {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(e);
+                continue;
             }
-            None => (bytes, None),
         };
-        let messages = upstream.transfer(primary, bytes, rtype).await.map_err(|e| e.to_string())?;
-        if let (Some(key), Some(mac)) = (&self.key, &request_mac) {
-            tsig::verify_answers(&messages, key, mac).map_err(|e| format!("{primary}: {rtype}: {e}"))?;
+        if let Some(held) = held
+            && !serial_newer(serial, held.serial)
+        {
+            return Ok(None);
         }
-        let mut records = Vec::new();
-        for m in &messages {
-            let m = Message::from_vec(m).map_err(|e| format!("{primary}: {rtype}: malformed answer: {e}"))?;
-            if m.metadata.id != request.metadata.id {
-                return Err(format!("{primary}: {rtype}: an answer with another id"));
+        if let Some(held) = held {
+            match transfer(upstream, name, key, primary, Some(held)).await {
+                Ok(Transferred::UpToDate) => return Ok(None),
+                Ok(t @ Transferred::Incremental(_)) => return Ok(Some((t, true))),
+                Ok(t) => return Ok(Some((t, false))),
+                // A primary without IXFR (or without the journal for it): the whole zone.
+                Err(e) => tracing::info!(zone = %name, %primary, error = %e, "IXFR failed, trying AXFR"),
             }
-            if m.metadata.response_code != ResponseCode::NoError {
-                return Err(format!("{primary}: {rtype}: {}", m.metadata.response_code));
-            }
-            records.extend(m.answers);
         }
-        read_transfer(&self.name, records, rtype == RecordType::IXFR).map_err(|e| format!("{primary}: {rtype}: {e}"))
+        match transfer(upstream, name, key, primary, None).await {
+            Ok(t) => return Ok(Some((t, false))),
+            Err(e) => errors.push(e),
+        }
     }
+    Err(if errors.is_empty() { "no primaries".into() } else { errors.join("; ") })
+}
+
+/// One AXFR (`held` is `None`) or IXFR from `held`'s serial, read and checked.
+async fn transfer(
+    upstream: &dyn Upstream,
+    name: &Name,
+    key: Option<&tsig::Key>,
+    primary: SocketAddr,
+    held: Option<&SOA>,
+) -> Result<Transferred, String> {
+    let rtype = if held.is_some() { RecordType::IXFR } else { RecordType::AXFR };
+    let mut request = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+    request.add_query(Query::query(name.clone(), rtype));
+    if let Some(soa) = held {
+        // RFC 1995 §3: the serial held goes in the authority section.
+        request.authorities.push(Record::from_rdata(name.clone(), 0, RData::SOA(soa.clone())));
+    }
+    let bytes = request.to_vec().map_err(|e| format!("cannot encode the {rtype} request: {e}"))?;
+    let (bytes, request_mac) = match key {
+        Some(key) => {
+            let (signed, mac) = tsig::sign_request(&bytes, key);
+            (signed, Some(mac))
+        }
+        None => (bytes, None),
+    };
+    let messages = upstream.transfer(primary, bytes, rtype).await.map_err(|e| e.to_string())?;
+    if let (Some(key), Some(mac)) = (key, &request_mac) {
+        tsig::verify_answers(&messages, key, mac).map_err(|e| format!("{primary}: {rtype}: {e}"))?;
+    }
+    let mut records = Vec::new();
+    for m in &messages {
+        let m = Message::from_vec(m).map_err(|e| format!("{primary}: {rtype}: malformed answer: {e}"))?;
+        if m.metadata.id != request.metadata.id {
+            return Err(format!("{primary}: {rtype}: an answer with another id"));
+        }
+        if m.metadata.response_code != ResponseCode::NoError {
+            return Err(format!("{primary}: {rtype}: {}", m.metadata.response_code));
+        }
+        records.extend(m.answers);
+    }
+    read_transfer(&name, records, rtype == RecordType::IXFR).map_err(|e| format!("{primary}: {rtype}: {e}"))
 }
 
 /// The SOA serial a primary serves for `zone`.
@@ -420,7 +431,7 @@ pub fn apply_delta(records: &mut Vec<Record>, change: &Change) {
 }
 
 /// Writes the records in master format, through a temporary file renamed into place.
-fn write_zone(path: &std::path::Path, records: &[Record]) -> std::io::Result<()> {
+pub(crate) fn write_zone(path: &std::path::Path, records: &[Record]) -> std::io::Result<()> {
     use std::io::Write;
     let mut text = String::from("; transferred by mamori; rewritten after every transfer\n");
     for r in records {

@@ -1,0 +1,147 @@
+//! A zone the resolver holds a copy of, read from its file and, when it has primaries, kept
+//! current by SOA checks and transfers as a secondary does (RFC 1034 §4.3.5, RFC 1995,
+//! RFC 5936), the way policy zones are (`rpz::secondary`, whose transfer code this shares).
+//! Until a first version is held the zone has none, and the resolver says so (SERVFAIL) or
+//! goes to the zone's servers instead, as configured.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwapOption;
+use hickory_proto::rr::rdata::SOA;
+use hickory_proto::rr::{Name, RData, Record};
+
+use super::Zone;
+use crate::resolver::upstream::Upstream;
+use crate::rpz::secondary::{Transferred, apply_delta, fetch_newer, write_zone};
+
+/// Wait after a failed check when the zone has no SOA to say its retry interval.
+const DEFAULT_RETRY: u64 = 60;
+
+#[derive(Debug)]
+pub struct HeldZone {
+    pub name: Name,
+    pub primaries: Vec<SocketAddr>,
+    /// Rewritten after each transfer.
+    pub file: Option<PathBuf>,
+    current: ArcSwapOption<Zone>,
+    held: Mutex<Held>,
+}
+
+#[derive(Debug)]
+struct Held {
+    records: Vec<Record>,
+    next_check: u64,
+}
+
+impl HeldZone {
+    /// The zone from `records` (its file; none yet when empty), checked with its primaries at
+    /// `now` when it has no SOA, else after the SOA's refresh interval. A file that does not
+    /// make a zone is an error.
+    pub fn new(
+        name: &Name,
+        primaries: Vec<SocketAddr>,
+        file: Option<PathBuf>,
+        records: Vec<Record>,
+        now: u64,
+    ) -> Result<HeldZone, String> {
+        let name = super::fqdn_lower(name);
+        let current =
+            if records.is_empty() { None } else { Some(Arc::new(Zone::from_records(&name, records.clone())?)) };
+        let next_check = match soa_of(&records) {
+            Some(soa) => now + interval(soa.refresh),
+            None => now,
+        };
+        Ok(HeldZone {
+            name,
+            primaries,
+            file,
+            current: ArcSwapOption::new(current),
+            held: Mutex::new(Held { records, next_check }),
+        })
+    }
+
+    /// The version in force, if one is held.
+    pub fn zone(&self) -> Option<Arc<Zone>> {
+        self.current.load_full()
+    }
+
+    /// True when the primaries are to be asked at `now`.
+    pub fn due(&self, now: u64) -> bool {
+        !self.primaries.is_empty() && self.held.lock().unwrap_or_else(|e| e.into_inner()).next_check <= now
+    }
+
+    /// A NOTIFY from a primary: check at once.
+    pub fn check_now(&self) {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).next_check = 0;
+    }
+
+    pub fn is_primary(&self, ip: IpAddr) -> bool {
+        self.primaries.iter().any(|p| p.ip() == ip)
+    }
+
+    /// Asks the primaries for the SOA and transfers a newer version; true when one was put
+    /// in force. On failure the next check is after the SOA's retry interval.
+    pub async fn refresh(&self, upstream: &dyn Upstream, now: u64) -> Result<bool, String> {
+        let (soa, retry, refresh) = {
+            let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            let soa = soa_of(&held.records).cloned();
+            let retry = soa.as_ref().map_or(DEFAULT_RETRY, |s| interval(s.retry));
+            let refresh = soa.as_ref().map_or(DEFAULT_RETRY, |s| interval(s.refresh));
+            (soa, retry, refresh)
+        };
+        let result = fetch_newer(upstream, &self.name, &self.primaries, None, soa.as_ref()).await;
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let transferred = match result {
+            Err(e) => {
+                held.next_check = now + retry;
+                return Err(e);
+            }
+            Ok(None) | Ok(Some((Transferred::UpToDate, _))) => {
+                held.next_check = now + refresh;
+                return Ok(false);
+            }
+            Ok(Some((t, _))) => t,
+        };
+        let records = match transferred {
+            Transferred::Full(records) => records,
+            Transferred::Incremental(deltas) => {
+                let mut records = held.records.clone();
+                for d in &deltas {
+                    apply_delta(&mut records, d);
+                }
+                records
+            }
+            Transferred::UpToDate => unreachable!("handled above"),
+        };
+        let zone = match Zone::from_records(&self.name, records.clone()) {
+            Ok(z) => z,
+            Err(e) => {
+                held.next_check = now + retry;
+                return Err(format!("the transferred zone is not usable: {e}"));
+            }
+        };
+        held.next_check = now + soa_of(&records).map_or(refresh, |s| interval(s.refresh));
+        self.current.store(Some(Arc::new(zone)));
+        held.records = records;
+        if let Some(file) = &self.file
+            && let Err(e) = write_zone(file, &held.records)
+        {
+            tracing::warn!(zone = %self.name, file = %file.display(), error = %e, "the transferred zone is not saved");
+        }
+        Ok(true)
+    }
+}
+
+fn soa_of(records: &[Record]) -> Option<&SOA> {
+    records.iter().find_map(|r| match &r.data {
+        RData::SOA(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// A SOA timer as a wait in seconds (at least 5 s, at most a day).
+fn interval(seconds: i32) -> u64 {
+    u64::try_from(seconds).unwrap_or(0).clamp(5, 86_400)
+}
