@@ -372,6 +372,10 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
         None => Vec::new(),
     };
     let written = file.filter(|_| !primaries.is_empty()).map(|f| files.join(f));
+    if let (Some(path), Some(f)) = (&written, file) {
+        // In testbound the zone file is the inline file itself: it exists before any transfer.
+        std::fs::write(path, inline_file(sc, f)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let held = HeldZone::new(&zname, primaries, written, records, now)?;
     // Unbound's defaults: `for-downstream: yes`, `for-upstream: yes`, `fallback-enabled: no`.
     Ok(LocalZone {

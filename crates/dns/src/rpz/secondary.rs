@@ -419,6 +419,12 @@ fn same(a: &Record, b: &Record) -> bool {
         && a.data == b.data
 }
 
+/// True when every record an IXFR change removes (its SOA aside) is in `records`: a change
+/// that removes what is not there was made against other data than the copy held.
+pub fn delta_applies(records: &[Record], change: &Change) -> bool {
+    change.removed.iter().filter(|d| d.record_type() != RecordType::SOA).all(|d| records.iter().any(|r| same(r, d)))
+}
+
 /// Applies one IXFR change to the records of a zone.
 pub fn apply_delta(records: &mut Vec<Record>, change: &Change) {
     records.retain(|r| r.record_type() != RecordType::SOA && !change.removed.iter().any(|d| same(r, d)));

@@ -14,7 +14,7 @@ use hickory_proto::rr::{Name, RData, Record};
 
 use super::Zone;
 use crate::resolver::upstream::Upstream;
-use crate::rpz::secondary::{Transferred, apply_delta, fetch_newer, write_zone};
+use crate::rpz::secondary::{Transferred, apply_delta, delta_applies, fetch_newer, write_zone};
 
 /// Wait after a failed check when the zone has no SOA to say its retry interval.
 const DEFAULT_RETRY: u64 = 60;
@@ -84,14 +84,27 @@ impl HeldZone {
     /// Asks the primaries for the SOA and transfers a newer version; true when one was put
     /// in force. On failure the next check is after the SOA's retry interval.
     pub async fn refresh(&self, upstream: &dyn Upstream, now: u64) -> Result<bool, String> {
-        let (soa, retry, refresh) = {
+        let (soa, retry, refresh, mut records) = {
             let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
             let soa = soa_of(&held.records).cloned();
             let retry = soa.as_ref().map_or(DEFAULT_RETRY, |s| interval(s.retry));
             let refresh = soa.as_ref().map_or(DEFAULT_RETRY, |s| interval(s.refresh));
-            (soa, retry, refresh)
+            (soa, retry, refresh, held.records.clone())
         };
-        let result = fetch_newer(upstream, &self.name, &self.primaries, None, soa.as_ref()).await;
+        let mut result = fetch_newer(upstream, &self.name, &self.primaries, None, soa.as_ref()).await;
+        if let Ok(Some((Transferred::Incremental(deltas), _))) = &result {
+            let mut check = records.clone();
+            let consistent = deltas.iter().all(|d| {
+                let ok = delta_applies(&check, d);
+                apply_delta(&mut check, d);
+                ok
+            });
+            if !consistent {
+                // The changes do not fit the copy held: the whole zone instead.
+                tracing::info!(zone = %self.name, "IXFR does not match the zone held, trying AXFR");
+                result = fetch_newer(upstream, &self.name, &self.primaries, None, None).await;
+            }
+        }
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         let transferred = match result {
             Err(e) => {
@@ -105,9 +118,8 @@ impl HeldZone {
             Ok(Some((t, _))) => t,
         };
         let records = match transferred {
-            Transferred::Full(records) => records,
+            Transferred::Full(full) => full,
             Transferred::Incremental(deltas) => {
-                let mut records = held.records.clone();
                 for d in &deltas {
                     apply_delta(&mut records, d);
                 }
