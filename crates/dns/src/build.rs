@@ -193,6 +193,7 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
         first_zones: Vec::new(),
         private_networks: Vec::new(),
         private_domains: Vec::new(),
+        prefetch: false,
         local_zones: Vec::new(),
     })
 }

@@ -136,6 +136,8 @@ struct Outcome {
     kind: &'static str,
     hit: Option<Hit>,
     from_cache: bool,
+    /// A cached answer the resolver is refreshing: the answer cache waits for the new one.
+    refreshing: bool,
     upstream_queries: usize,
     reason: Option<String>,
     drop: bool,
@@ -154,6 +156,7 @@ impl Outcome {
             kind,
             hit: None,
             from_cache: false,
+            refreshing: false,
             upstream_queries: 0,
             reason: None,
             drop: false,
@@ -597,6 +600,7 @@ impl DnsService {
             self.keep_answer(&state, packet, transport, &outcome, &bytes);
         } else if outcome.kind == "recursive"
             && outcome.hit.is_none()
+            && !outcome.refreshing
             && outcome.reason.is_none()
             && let (Some(t), Some(resolver)) = (&tenant, &self.resolver)
             && resolver.caches(&qname)
@@ -691,6 +695,9 @@ impl DnsService {
         }
         let Some(query) = plain_query(packet, transport, self.settings.max_udp_payload) else { return };
         let Some(mut cached) = cached_answer(outcome, bytes).and_then(|c| c.aging(now)) else { return };
+        if self.resolver.as_ref().is_some_and(Resolver::prefetches) {
+            cached = cached.until_prefetch();
+        }
         if let Ok(name) = Name::from_ascii(query.name_text(packet)) {
             cached.finding = self.detector.inspect_name(&name);
         }
@@ -764,6 +771,7 @@ impl DnsService {
             }
         };
         outcome.from_cache = resolution.from_cache;
+        outcome.refreshing = resolution.refreshing;
         outcome.upstream_queries = resolution.upstream_queries;
         if let Some((hit, name)) = resolution.hit {
             let action = hit.action.clone();

@@ -83,6 +83,11 @@ impl Cache {
     }
 
     pub fn get(&self, name: &Name, qtype: RecordType, now: u64) -> Option<Answer> {
+        self.get_aged(name, qtype, now).map(|(a, _)| a)
+    }
+
+    /// The answer and whether it is in the last tenth of its TTL (due for a prefetch).
+    pub fn get_aged(&self, name: &Name, qtype: RecordType, now: u64) -> Option<(Answer, bool)> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let name = crate::zone::fqdn_lower(name);
         for key in [(name.clone(), qtype), (name, RecordType::ZERO)] {
@@ -95,9 +100,10 @@ impl Cache {
             let age = age as u32;
             let mut answer = entry.answer.clone();
             for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()).chain(answer.additional.iter_mut()) {
-                r.ttl = r.ttl.min(entry.ttl).saturating_sub(age);
+                r.ttl = r.ttl.saturating_sub(age);
             }
-            return Some(answer);
+            let due = entry.ttl - age <= entry.ttl / 10;
+            return Some((answer, due));
         }
         None
     }
@@ -109,7 +115,10 @@ impl Cache {
             let Some(ttl) = answer.authority.iter().find_map(negative_ttl) else { return };
             ttl.min(self.max_negative_ttl)
         } else {
-            answer.answers.iter().map(|r| r.ttl).min().unwrap_or(0).min(self.max_ttl)
+            // As Unbound's message cache: the answer lives as long as its shortest record, in
+            // whichever section; each record keeps its own TTL.
+            let all = answer.answers.iter().chain(&answer.authority).chain(&answer.additional);
+            all.map(|r| r.ttl).min().unwrap_or(0).min(self.max_ttl)
         };
         if ttl == 0 || !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
             return;
@@ -123,8 +132,11 @@ impl Cache {
             }
         }
         let mut answer = answer.clone();
+        // RFC 2308 §5: a negative answer's records live as long as it; any TTL is cut at the
+        // cache's maximum.
+        let cap = if negative { ttl } else { self.max_ttl };
         for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()).chain(answer.additional.iter_mut()) {
-            r.ttl = r.ttl.min(ttl);
+            r.ttl = r.ttl.min(cap);
         }
         entries.insert((crate::zone::fqdn_lower(name), key_type), Entry { stored: now, ttl, answer });
     }

@@ -47,6 +47,9 @@ pub struct ResolverConfig {
     pub private_domains: Vec<Name>,
     /// Zones held here (Unbound's `auth-zone`).
     pub local_zones: Vec<local::LocalZone>,
+    /// An answer asked for in the last tenth of its TTL is refreshed in the background
+    /// (Unbound's `prefetch`), so that popular names do not expire from the cache.
+    pub prefetch: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,9 @@ pub struct Resolution {
     /// applies to; `answer` then holds the chain up to that name.
     pub hit: Option<(Hit, Name)>,
     pub from_cache: bool,
+    /// A cached answer being refreshed in the background (prefetch): not to be kept
+    /// elsewhere, the refreshed one follows.
+    pub refreshing: bool,
     /// Queries sent upstream for this resolution.
     pub upstream_queries: usize,
 }
@@ -74,18 +80,29 @@ pub(crate) struct Trace<'p> {
     pub queries: usize,
 }
 
+/// Cheap to clone: the clones share the cache and what was learnt (a prefetch runs on one).
+#[derive(Clone)]
 pub struct Resolver {
-    config: ResolverConfig,
+    config: Arc<ResolverConfig>,
     upstream: Arc<dyn Upstream>,
-    cache: Cache,
-    delegations: delegations::Delegations,
+    cache: Arc<Cache>,
+    delegations: Arc<delegations::Delegations>,
     clock: Arc<dyn Clock>,
+    /// Answers being prefetched now (one refresh each at a time).
+    prefetching: Arc<std::sync::Mutex<std::collections::HashSet<(Name, RecordType)>>>,
 }
 
 impl Resolver {
     pub fn new(config: ResolverConfig, upstream: Arc<dyn Upstream>, clock: Arc<dyn Clock>) -> Resolver {
-        let cache = Cache::new(config.cache_entries.max(16));
-        Resolver { config, upstream, cache, delegations: Default::default(), clock }
+        let cache = Arc::new(Cache::new(config.cache_entries.max(16)));
+        Resolver {
+            config: Arc::new(config),
+            upstream,
+            cache,
+            delegations: Default::default(),
+            clock,
+            prefetching: Default::default(),
+        }
     }
 
     /// The resolver's clock (seconds), which its cache's TTLs count down on.
@@ -167,22 +184,57 @@ impl Resolver {
     ) -> Result<Resolution, ResolveError> {
         let now = self.clock.now();
         let cached = self.caches(qname);
-        if let Some(answer) = self.cache.get(qname, qtype, now).filter(|_| cached) {
+        if let Some((answer, due)) = self.cache.get_aged(qname, qtype, now).filter(|_| cached) {
+            let refreshing = due && self.config.prefetch;
+            if refreshing {
+                self.prefetch(qname, qtype);
+            }
             // The chain of a cached answer meets the CNAME-target triggers again.
             let hit = policy.and_then(|p| chain_hit(p, &answer));
             if let Some((hit, name)) = hit {
                 let answers = chain_until(&answer, &name);
                 let answer = Answer { rcode: answer.rcode, answers, authority: vec![], additional: vec![] };
-                return Ok(Resolution { answer, hit: Some((hit, name)), from_cache: true, upstream_queries: 0 });
+                return Ok(Resolution {
+                    answer,
+                    hit: Some((hit, name)),
+                    from_cache: true,
+                    refreshing,
+                    upstream_queries: 0,
+                });
             }
-            return Ok(Resolution { answer, hit: None, from_cache: true, upstream_queries: 0 });
+            return Ok(Resolution { answer, hit: None, from_cache: true, refreshing, upstream_queries: 0 });
         }
         let mut trace = Trace { policy, hit: None, queries: 0 };
         let answer = self.iterate_chain(qname, qtype, &mut trace, 0).await?;
         if trace.hit.is_none() && cached {
             self.cache.insert(qname, qtype, &answer, now);
         }
-        Ok(Resolution { answer, hit: trace.hit, from_cache: false, upstream_queries: trace.queries })
+        Ok(Resolution { answer, hit: trace.hit, from_cache: false, refreshing: false, upstream_queries: trace.queries })
+    }
+}
+
+impl Resolver {
+    /// True when answers are refreshed before they expire: whoever keeps them elsewhere must
+    /// let them go at 90% of their TTL, for the question to reach the resolver again.
+    pub fn prefetches(&self) -> bool {
+        self.config.prefetch
+    }
+
+    /// Refreshes a cached answer in the background.
+    fn prefetch(&self, qname: &Name, qtype: RecordType) {
+        let key = (crate::zone::fqdn_lower(qname), qtype);
+        if !self.prefetching.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
+            return;
+        }
+        let resolver = self.clone();
+        tokio::spawn(async move {
+            let mut trace = Trace { policy: None, hit: None, queries: 0 };
+            match resolver.iterate_chain(&key.0, key.1, &mut trace, 0).await {
+                Ok(answer) => resolver.cache.insert(&key.0, key.1, &answer, resolver.clock.now()),
+                Err(e) => tracing::debug!(name = %key.0, error = %e, "prefetch failed"),
+            }
+            resolver.prefetching.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        });
     }
 }
 
