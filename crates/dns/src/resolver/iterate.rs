@@ -132,9 +132,19 @@ impl Resolver {
                 }
                 None => {
                     trace.queries += 1;
-                    match self.ask(&servers, name, qtype, recursive).await {
-                        Ok(r) => r,
-                        Err(e) => {
+                    let asked = self.ask(&servers, &zone, name, qtype, recursive).await;
+                    match asked {
+                        Ok((r, false)) => r,
+                        // Only recursive servers' answers: taken when no other server is left.
+                        Ok((r, true)) if unresolved.is_empty() => r,
+                        failed => {
+                            let (e, reclame) = match failed {
+                                Ok((r, _)) => (
+                                    ResolveError::Upstream(format!("{name}: only recursive servers answered")),
+                                    Some(r),
+                                ),
+                                Err(e) => (e, None),
+                            };
                             // The servers with glue failed: the zone's other name servers,
                             // whose addresses were not needed so far, are looked up now.
                             let mut more = Vec::new();
@@ -145,11 +155,15 @@ impl Resolver {
                             }
                             more.retain(|ip| !servers.iter().any(|s| s.ip() == *ip));
                             if more.is_empty() {
-                                return Err(e);
+                                match reclame {
+                                    Some(r) => r,
+                                    None => return Err(e),
+                                }
+                            } else {
+                                servers =
+                                    more.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+                                continue;
                             }
-                            servers =
-                                more.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
-                            continue;
                         }
                     }
                 }
@@ -278,14 +292,17 @@ impl Resolver {
         Err(ResolveError::Upstream("no forwarders and no root hints are configured".into()))
     }
 
-    /// Asks each server in turn until one answers.
+    /// Asks each server in turn until one answers; in iteration (`rd` false) a lame answer
+    /// from a server for `zone` counts as none, and a recursive server's answer (RA, no AA)
+    /// is returned, marked `true`, only when no server gave a better one.
     async fn ask(
         &self,
         servers: &[SocketAddr],
+        zone: &Name,
         name: &Name,
         qtype: RecordType,
         rd: bool,
-    ) -> Result<Message, ResolveError> {
+    ) -> Result<(Message, bool), ResolveError> {
         let mut request = Message::new(rand::random(), MessageType::Query, OpCode::Query);
         request.metadata.recursion_desired = rd;
         request.add_query(Query::query(name.clone(), qtype));
@@ -293,6 +310,7 @@ impl Resolver {
         edns.set_max_payload(1232);
         request.set_edns(edns);
         let mut last = String::from("no servers");
+        let mut reclame = None;
         for server in servers {
             match self.upstream.query(*server, &request).await {
                 Ok(m)
@@ -301,9 +319,18 @@ impl Resolver {
                 {
                     last = format!("{server} answered {}", m.metadata.response_code);
                 }
-                Ok(m) => return Ok(m),
+                Ok(m) if !rd && lame(&m, zone) => last = format!("{server} is lame for {zone}"),
+                Ok(m) if !rd && recursion_lame(&m, zone) => {
+                    last = format!("{server} answered as a recursive server");
+                    reclame.get_or_insert(m);
+                }
+                Ok(m) => return Ok((m, false)),
                 Err(e) => last = e.to_string(),
             }
+        }
+        // Only recursive servers' answers: the first, marked so.
+        if let Some(m) = reclame {
+            return Ok((m, true));
         }
         Err(ResolveError::Upstream(format!("{name} {qtype}: {last}")))
     }
@@ -384,4 +411,32 @@ fn glue_of(response: &Message, ns: &Name) -> (Vec<IpAddr>, u32) {
 /// may fall back to the zone's servers.
 fn usable(z: &super::local::LocalZone) -> bool {
     z.for_upstream && !(z.fallback && z.zone.zone().is_none())
+}
+
+/// NS records for the zone asked or a zone above it, and no answer: the server does not serve
+/// the zone it was asked as (Unbound's `RESPONSE_TYPE_LAME`).
+fn lame(response: &Message, zone: &Name) -> bool {
+    let (ns_owner, has_soa) = authority_kind(response);
+    response.answers.is_empty()
+        && response.metadata.response_code == ResponseCode::NoError
+        && !has_soa
+        && ns_owner.is_some_and(|o| o.zone_of(zone))
+}
+
+/// RA without AA on what is not a referral: a recursive server's answer, not the zone's
+/// (Unbound's `RESPONSE_TYPE_REC_LAME`); used only when every server answers so.
+fn recursion_lame(response: &Message, zone: &Name) -> bool {
+    let md = &response.metadata;
+    let (ns_owner, has_soa) = authority_kind(response);
+    let referral = response.answers.is_empty()
+        && md.response_code == ResponseCode::NoError
+        && !has_soa
+        && ns_owner.as_ref().is_some_and(|o| zone.zone_of(o) && o != zone);
+    md.recursion_available && !md.authoritative && !referral
+}
+
+/// The owner of the first NS record in the authority section, and whether there is an SOA.
+fn authority_kind(response: &Message) -> (Option<Name>, bool) {
+    let ns = response.authorities.iter().find(|r| r.record_type() == RecordType::NS).map(|r| fqdn_lower(&r.name));
+    (ns, response.authorities.iter().any(|r| r.record_type() == RecordType::SOA))
 }
