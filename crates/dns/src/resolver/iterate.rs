@@ -88,14 +88,14 @@ impl Resolver {
         trace: &mut Trace<'_>,
         depth: usize,
     ) -> Result<(Message, Name), ResolveError> {
-        let start = self.start(name, &[])?;
-        let first = self.config.first_zones.contains(&start.zone).then(|| start.zone.clone());
+        let start = self.start(name, None)?;
+        let first = self.config.first_zones.contains(&start.zone).then(|| (start.zone.clone(), start.recursive));
         match self.lookup_from(start, name, qtype, trace, depth).await {
             // `forward-first`/`stub-first`: when the zone's servers fail, resolve as if the
             // zone were not configured.
-            Err(e) if let Some(zone) = first => {
+            Err(e) if let Some((zone, forward)) = first => {
                 tracing::debug!(%zone, error = %e, "the servers configured for the zone failed; iterating");
-                let start = self.start(name, std::slice::from_ref(&zone))?;
+                let start = self.start(name, Some((&zone, forward)))?;
                 self.lookup_from(start, name, qtype, trace, depth).await
             }
             r => r,
@@ -230,8 +230,9 @@ impl Resolver {
         out
     }
 
-    /// Where `name`'s resolution starts; the configured zones in `skip` are passed over.
-    fn start(&self, name: &Name, skip: &[Name]) -> Result<Start, ResolveError> {
+    /// Where `name`'s resolution starts; `skip` is a configured zone passed over (a forward
+    /// zone when its flag is true, else a stub zone).
+    fn start(&self, name: &Name, skip: Option<(&Name, bool)>) -> Result<Start, ResolveError> {
         let start = self.start_upstream(name, skip);
         // A zone held here answers for everything under it down to the next zone cut known.
         let held = super::local::deepest(&self.config.local_zones, name, usable);
@@ -244,16 +245,16 @@ impl Resolver {
         }
     }
 
-    fn start_upstream(&self, name: &Name, skip: &[Name]) -> Result<Start, ResolveError> {
-        let best = |zones: &[(Name, Vec<SocketAddr>)]| {
+    fn start_upstream(&self, name: &Name, skip: Option<(&Name, bool)>) -> Result<Start, ResolveError> {
+        let best = |zones: &[(Name, Vec<SocketAddr>)], forward: bool| {
             zones
                 .iter()
-                .filter(|(z, _)| z.zone_of(name) && !skip.contains(z))
+                .filter(|(z, _)| z.zone_of(name) && skip != Some((z, forward)))
                 .max_by_key(|(z, _)| z.num_labels())
                 .cloned()
         };
-        let forward = best(&self.config.forward_zones);
-        let stub = best(&self.config.stub_zones);
+        let forward = best(&self.config.forward_zones, true);
+        let stub = best(&self.config.stub_zones, false);
         let pick = match (forward, stub) {
             (Some(f), Some(s)) if s.0.num_labels() > f.0.num_labels() => Some((s, false)),
             (Some(f), _) => Some((f, true)),
