@@ -194,6 +194,7 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
         private_networks: Vec::new(),
         private_domains: Vec::new(),
         prefetch: false,
+        qname_minimisation: true,
         local_zones: Vec::new(),
     })
 }

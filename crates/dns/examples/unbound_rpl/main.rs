@@ -252,6 +252,8 @@ fn service_for(
         for v in clause.all("private-domain") {
             config.private_domains.push(name(v.trim_matches('"'))?);
         }
+        // Unbound's default is `qname-minimisation: yes`.
+        config.qname_minimisation = clause.get("qname-minimisation").is_none_or(yes);
         if let Some(v) = clause.get("prefetch") {
             config.prefetch = yes(v);
         }

@@ -123,8 +123,19 @@ impl Resolver {
                 return Ok((Message::new(0, MessageType::Response, OpCode::Query), zone));
             }
         }
-        for _ in 0..MAX_REFERRALS {
+        // QNAME minimisation (RFC 9156, relaxed as Unbound's default): a zone's servers are
+        // asked for one label more than the zone (type A) until the name is reached; a
+        // failure or an error answer to such a question falls back to the full question.
+        let mut minimise = self.config.qname_minimisation && !recursive && qtype != RecordType::DS;
+        let mut labels = zone.num_labels() + 1;
+        for _ in 0..MAX_REFERRALS + 2 * usize::from(name.num_labels()) {
             let held = super::local::deepest(&self.config.local_zones, name, usable).filter(|z| z.zone.name == zone);
+            let (ask_name, ask_type) = if minimise && held.is_none() && labels <= name.num_labels() {
+                (name.trim_to(usize::from(labels)), RecordType::A)
+            } else {
+                (name.clone(), qtype)
+            };
+            let minimised = ask_name != *name || ask_type != qtype;
             let response = match held.map(|z| z.zone.zone()) {
                 Some(Some(z)) => super::local::response(&z, name, qtype),
                 Some(None) => {
@@ -132,8 +143,12 @@ impl Resolver {
                 }
                 None => {
                     trace.queries += 1;
-                    let asked = self.ask(&servers, &zone, name, qtype, recursive).await;
+                    let asked = self.ask(&servers, &zone, &ask_name, ask_type, recursive).await;
                     match asked {
+                        Err(_) if minimised => {
+                            minimise = false;
+                            continue;
+                        }
                         Ok((r, false)) => r,
                         // Only recursive servers' answers: taken when no other server is left.
                         Ok((r, true)) if unresolved.is_empty() => r,
@@ -171,7 +186,18 @@ impl Resolver {
             if recursive {
                 return Ok((response, zone));
             }
-            let Some((child, ns_names)) = referral(&response, &zone, name) else { return Ok((response, zone)) };
+            let Some((child, ns_names)) = referral(&response, &zone, &ask_name) else {
+                if minimised {
+                    // Not a zone cut: one label more (or, on an error, the full question).
+                    if response.metadata.response_code == ResponseCode::NoError {
+                        labels += 1;
+                    } else {
+                        minimise = false;
+                    }
+                    continue;
+                }
+                return Ok((response, zone));
+            };
             let mut response = response;
             self.scrub_private(&mut response);
             let mut addresses = glue(&response, &ns_names);
@@ -198,6 +224,7 @@ impl Resolver {
             servers = addresses.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
             let ttl = response.authorities.iter().filter(|r| r.record_type() == RecordType::NS).map(|r| r.ttl).min();
             self.delegations.insert(&child, &servers, &ns_names, ttl.unwrap_or(0), self.clock.now());
+            labels = child.num_labels() + 1;
             zone = child;
         }
         Err(ResolveError::Upstream(format!("{name}: more than {MAX_REFERRALS} referrals")))

@@ -50,6 +50,9 @@ pub struct ResolverConfig {
     /// An answer asked for in the last tenth of its TTL is refreshed in the background
     /// (Unbound's `prefetch`), so that popular names do not expire from the cache.
     pub prefetch: bool,
+    /// Iteration asks each zone's servers only for the next label of the name (RFC 9156), so
+    /// that the root and TLD servers do not learn the full names tenants look up.
+    pub qname_minimisation: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
