@@ -63,6 +63,15 @@ impl Delegations {
         glue.get(&crate::zone::fqdn_lower(ns)).filter(|(_, expires)| *expires > now).map(|(a, _)| a.clone())
     }
 
+    /// The unexpired servers and name server names learnt for exactly `zone`.
+    pub fn exact(&self, zone: &Name, now: u64) -> Option<(Vec<SocketAddr>, Vec<Name>)> {
+        let zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
+        zones
+            .get(&crate::zone::fqdn_lower(zone))
+            .filter(|l| l.expires > now)
+            .map(|l| (l.servers.clone(), l.ns_names.clone()))
+    }
+
     /// The deepest unexpired zone containing `name`.
     pub fn closest(&self, name: &Name, now: u64) -> Option<(Name, Vec<SocketAddr>, Vec<Name>)> {
         let zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());

@@ -88,7 +88,12 @@ impl Resolver {
         trace: &mut Trace<'_>,
         depth: usize,
     ) -> Result<(Message, Name), ResolveError> {
-        let start = self.start(name, None)?;
+        let mut start = self.start(name, None)?;
+        if start.zone.is_root() && !start.recursive && self.delegations.exact(&Name::root(), self.clock.now()).is_none()
+        {
+            self.prime(&start.servers, trace).await;
+            start = self.start(name, None)?;
+        }
         let first = self.config.first_zones.contains(&start.zone).then(|| (start.zone.clone(), start.recursive));
         match self.lookup_from(start, name, qtype, trace, depth).await {
             // `forward-first`/`stub-first`: when the zone's servers fail, resolve as if the
@@ -230,6 +235,28 @@ impl Resolver {
         Err(ResolveError::Upstream(format!("{name}: more than {MAX_REFERRALS} referrals")))
     }
 
+    /// Root priming (RFC 8109): the root's name servers and addresses asked of the
+    /// configured ones, learnt for the NS set's TTL. Without a usable answer iteration starts
+    /// at the configured servers.
+    async fn prime(&self, hints: &[SocketAddr], trace: &mut Trace<'_>) {
+        let root = Name::root();
+        trace.queries += 1;
+        let Ok((response, _)) = self.ask(hints, &root, &root, RecordType::NS, false).await else { return };
+        let ns: Vec<&Record> =
+            response.answers.iter().filter(|r| r.record_type() == RecordType::NS && r.name.is_root()).collect();
+        let names: Vec<Name> = ns
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::NS(n) => Some(fqdn_lower(&n.0)),
+                _ => None,
+            })
+            .collect();
+        let servers: Vec<SocketAddr> =
+            glue(&response, &names).into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+        let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
+        self.delegations.insert(&root, &servers, &names, ttl, self.clock.now());
+    }
+
     fn scrub_private(&self, response: &mut Message) {
         super::private::scrub(response, &self.config.private_networks, &self.config.private_domains);
     }
@@ -292,8 +319,16 @@ impl Resolver {
         let learnt = |below: &Name| {
             self.delegations.closest(name, self.clock.now()).filter(|(z, _, _)| z.num_labels() > below.num_labels())
         };
+        // The root's servers as priming found them.
+        let primed = || self.delegations.exact(&Name::root(), self.clock.now());
         if let Some(((zone, servers), recursive)) = pick {
             if !recursive && let Some((zone, servers, ns_names)) = learnt(&zone) {
+                return Ok(Start { zone, servers, recursive, ns_names });
+            }
+            if !recursive
+                && zone.is_root()
+                && let Some((servers, ns_names)) = primed()
+            {
                 return Ok(Start { zone, servers, recursive, ns_names });
             }
             return Ok(Start { zone, servers, recursive, ns_names: vec![] });
@@ -309,6 +344,9 @@ impl Resolver {
         if !self.config.root_hints.is_empty() {
             if let Some((zone, servers, ns_names)) = learnt(&Name::root()) {
                 return Ok(Start { zone, servers, recursive: false, ns_names });
+            }
+            if let Some((servers, ns_names)) = primed() {
+                return Ok(Start { zone: Name::root(), servers, recursive: false, ns_names });
             }
             return Ok(Start {
                 zone: Name::root(),
