@@ -145,7 +145,7 @@ impl Resolver {
         let mut changed = 0;
         for z in &self.config.local_zones {
             let now = self.clock.now();
-            if !(force && !z.zone.primaries.is_empty()) && !z.zone.due(now) {
+            if (!force || z.zone.primaries.is_empty()) && !z.zone.due(now) {
                 continue;
             }
             match z.zone.refresh(self.upstream.as_ref(), now).await {

@@ -289,7 +289,7 @@ async fn transfer(
         }
         records.extend(m.answers);
     }
-    read_transfer(&name, records, rtype == RecordType::IXFR).map_err(|e| format!("{primary}: {rtype}: {e}"))
+    read_transfer(name, records, rtype == RecordType::IXFR).map_err(|e| format!("{primary}: {rtype}: {e}"))
 }
 
 /// The SOA serial a primary serves for `zone`.

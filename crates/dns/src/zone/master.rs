@@ -8,20 +8,6 @@ use std::str::FromStr;
 
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
-#[cfg(test)]
-mod record_text_tests {
-    use super::*;
-
-    #[test]
-    fn records_written_read_back_the_same() {
-        let origin = Name::from_ascii("example.jp.").unwrap();
-        let text = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n@ MX 10 mail\n@ TXT \"v=spf1 mx -all\" \"two words\"\nq TXT \"a \\\"quote\\\" and \\\\ back\"\n@ CAA 0 issue \"letsencrypt.org\"\n_sip._tcp SRV 10 60 5060 web\nweb A 192.0.2.1\nweb AAAA 2001:db8::1\nwww CNAME web\n1 PTR web\n";
-        let records: Vec<Record> = parse(text, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
-        let written: String = records.iter().map(|r| record_text(r) + "\n").collect();
-        let back: Vec<Record> = parse(&written, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
-        assert_eq!(back, records, "{written}");
-    }
-}
 use hickory_proto::serialize::txt::{Parser, parse_ttl};
 
 /// `$INCLUDE` nesting deeper than this is an error (a file including itself).
@@ -293,4 +279,19 @@ fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
         }
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod record_text_tests {
+    use super::*;
+
+    #[test]
+    fn records_written_read_back_the_same() {
+        let origin = Name::from_ascii("example.jp.").unwrap();
+        let text = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n@ MX 10 mail\n@ TXT \"v=spf1 mx -all\" \"two words\"\nq TXT \"a \\\"quote\\\" and \\\\ back\"\n@ CAA 0 issue \"letsencrypt.org\"\n_sip._tcp SRV 10 60 5060 web\nweb A 192.0.2.1\nweb AAAA 2001:db8::1\nwww CNAME web\n1 PTR web\n";
+        let records: Vec<Record> = parse(text, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
+        let written: String = records.iter().map(|r| record_text(r) + "\n").collect();
+        let back: Vec<Record> = parse(&written, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
+        assert_eq!(back, records, "{written}");
+    }
 }
