@@ -254,7 +254,7 @@ impl DnsService {
 
     /// Background work while the service runs: NOTIFY to the secondaries of every zone at
     /// start (RFC 1996 §3.1: they may have missed changes while this server was down), and
-    /// the refresh of transferred policy zones, on time and on a primary's NOTIFY.
+    /// the refresh of transferred policy zones and held zones, on time and on a primary's NOTIFY.
     pub async fn maintain(self: Arc<Self>, shutdown: tokio_util::sync::CancellationToken) -> std::io::Result<()> {
         let state = self.state();
         crate::notify::send_in_background(crate::notify::changed_zones(
@@ -265,7 +265,8 @@ impl DnsService {
         loop {
             self.refresh_policy_zones(false).await;
             let now = self.resolver.as_ref().map_or(0, |r| r.now());
-            let next = self.state.load().secondaries.iter().map(|s| s.next_check()).min();
+            let held = self.resolver.as_ref().and_then(Resolver::next_held_check);
+            let next = self.state.load().secondaries.iter().map(|s| s.next_check()).chain(held).min();
             let wait = next.map_or(60, |n| n.saturating_sub(now)).clamp(1, 60);
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),

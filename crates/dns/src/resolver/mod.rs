@@ -160,6 +160,11 @@ impl Resolver {
         changed
     }
 
+    /// When the first held zone with primaries is to be checked.
+    pub fn next_held_check(&self) -> Option<u64> {
+        self.config.local_zones.iter().filter_map(|z| z.zone.next_check()).min()
+    }
+
     /// The held zone a NOTIFY from `ip` names, if `ip` is one of its primaries.
     pub fn held_zone_notified(&self, zone: &Name, ip: std::net::IpAddr) -> bool {
         let zone = crate::zone::fqdn_lower(zone);

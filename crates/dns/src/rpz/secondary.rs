@@ -152,14 +152,21 @@ impl Secondary {
     /// Asks the primaries for the SOA and transfers a newer version. On failure the next check
     /// is after the SOA's retry interval.
     pub async fn refresh(&self, upstream: &dyn Upstream, now: u64) -> Result<Refreshed, String> {
-        let (held_soa, retry, refresh) = {
+        let (held_soa, retry, refresh, records) = {
             let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
             let soa = soa_of(&held.records).cloned();
             let retry = soa.as_ref().map_or(DEFAULT_RETRY, |s| interval(s.retry));
             let refresh = soa.as_ref().map_or(DEFAULT_RETRY, |s| interval(s.refresh));
-            (soa, retry, refresh)
+            (soa, retry, refresh, held.records.clone())
         };
-        let result = self.check(upstream, held_soa.as_ref()).await;
+        let mut result = self.check(upstream, held_soa.as_ref()).await;
+        if let Ok(Some((Transferred::Incremental(deltas), _))) = &result
+            && !deltas_apply(&records, deltas)
+        {
+            // The changes do not fit the version held: the whole zone instead.
+            tracing::info!(zone = %self.name, "IXFR does not match the policy zone held, trying AXFR");
+            result = self.check(upstream, None).await;
+        }
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         match result {
             Err(e) => {
@@ -425,6 +432,16 @@ pub fn delta_applies(records: &[Record], change: &Change) -> bool {
     change.removed.iter().filter(|d| d.record_type() != RecordType::SOA).all(|d| records.iter().any(|r| same(r, d)))
 }
 
+/// True when the changes, applied in order from `records`, each remove only what is there.
+pub fn deltas_apply(records: &[Record], deltas: &[Change]) -> bool {
+    let mut check = records.to_vec();
+    deltas.iter().all(|d| {
+        let ok = delta_applies(&check, d);
+        apply_delta(&mut check, d);
+        ok
+    })
+}
+
 /// Applies one IXFR change to the records of a zone.
 pub fn apply_delta(records: &mut Vec<Record>, change: &Change) {
     records.retain(|r| r.record_type() != RecordType::SOA && !change.removed.iter().any(|d| same(r, d)));
@@ -498,6 +515,20 @@ mod tests {
         assert!(!text.iter().any(|t| t.contains("\"one\"")));
         assert!(text.iter().any(|t| t.contains("new")));
         assert!(text.iter().any(|t| t.starts_with("a.rpz.example.") && t.ends_with("*.")));
+    }
+
+    #[test]
+    fn an_ixfr_removing_what_is_not_held_does_not_apply() {
+        let name = Name::from_str("rpz.example.").unwrap();
+        let held = vec![soa(1), rr("a 60 IN CNAME .\n")];
+        let fits = vec![soa(2), soa(1), rr("a 60 IN CNAME .\n"), soa(2), soa(2)];
+        let stale = vec![soa(2), soa(1), rr("gone 60 IN CNAME .\n"), soa(2), soa(2)];
+        for (answer, applies) in [(fits, true), (stale, false)] {
+            let Transferred::Incremental(changes) = read_transfer(&name, answer, true).unwrap() else {
+                panic!("not read as incremental")
+            };
+            assert_eq!(deltas_apply(&held, &changes), applies);
+        }
     }
 
     #[test]

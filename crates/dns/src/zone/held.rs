@@ -14,7 +14,7 @@ use hickory_proto::rr::{Name, RData, Record};
 
 use super::Zone;
 use crate::resolver::upstream::Upstream;
-use crate::rpz::secondary::{Transferred, apply_delta, delta_applies, fetch_newer, write_zone};
+use crate::rpz::secondary::{Transferred, apply_delta, deltas_apply, fetch_newer, write_zone};
 
 /// Wait after a failed check when the zone has no SOA to say its retry interval.
 const DEFAULT_RETRY: u64 = 60;
@@ -69,7 +69,12 @@ impl HeldZone {
 
     /// True when the primaries are to be asked at `now`.
     pub fn due(&self, now: u64) -> bool {
-        !self.primaries.is_empty() && self.held.lock().unwrap_or_else(|e| e.into_inner()).next_check <= now
+        self.next_check().is_some_and(|n| n <= now)
+    }
+
+    /// When the primaries are asked next (`None` without primaries).
+    pub fn next_check(&self) -> Option<u64> {
+        (!self.primaries.is_empty()).then(|| self.held.lock().unwrap_or_else(|e| e.into_inner()).next_check)
     }
 
     /// A NOTIFY from a primary: check at once.
@@ -92,18 +97,12 @@ impl HeldZone {
             (soa, retry, refresh, held.records.clone())
         };
         let mut result = fetch_newer(upstream, &self.name, &self.primaries, None, soa.as_ref()).await;
-        if let Ok(Some((Transferred::Incremental(deltas), _))) = &result {
-            let mut check = records.clone();
-            let consistent = deltas.iter().all(|d| {
-                let ok = delta_applies(&check, d);
-                apply_delta(&mut check, d);
-                ok
-            });
-            if !consistent {
-                // The changes do not fit the copy held: the whole zone instead.
-                tracing::info!(zone = %self.name, "IXFR does not match the zone held, trying AXFR");
-                result = fetch_newer(upstream, &self.name, &self.primaries, None, None).await;
-            }
+        if let Ok(Some((Transferred::Incremental(deltas), _))) = &result
+            && !deltas_apply(&records, deltas)
+        {
+            // The changes do not fit the copy held: the whole zone instead.
+            tracing::info!(zone = %self.name, "IXFR does not match the zone held, trying AXFR");
+            result = fetch_newer(upstream, &self.name, &self.primaries, None, None).await;
         }
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         let transferred = match result {
