@@ -359,8 +359,8 @@ impl Resolver {
     }
 
     /// Asks each server in turn until one answers; in iteration (`rd` false) a lame answer
-    /// from a server for `zone` counts as none, and a recursive server's answer (RA, no AA)
-    /// is returned, marked `true`, only when no server gave a better one.
+    /// from a server for `zone` counts as none, and a recursive server's answer (RA, no AA) or
+    /// an empty one is returned, marked `true`, only when no server gave a better one.
     async fn ask(
         &self,
         servers: &[SocketAddr],
@@ -386,8 +386,8 @@ impl Resolver {
                     last = format!("{server} answered {}", m.metadata.response_code);
                 }
                 Ok(m) if !rd && lame(&m, zone) => last = format!("{server} is lame for {zone}"),
-                Ok(m) if !rd && recursion_lame(&m, zone) => {
-                    last = format!("{server} answered as a recursive server");
+                Ok(m) if !rd && (recursion_lame(&m, zone) || empty(&m)) => {
+                    last = format!("{server} answered as a recursive server, or with nothing");
                     reclame.get_or_insert(m);
                 }
                 Ok(m) => return Ok((m, false)),
@@ -499,6 +499,14 @@ fn recursion_lame(response: &Message, zone: &Name) -> bool {
         && !has_soa
         && ns_owner.as_ref().is_some_and(|o| zone.zone_of(o) && o != zone);
     md.recursion_available && !md.authoritative && !referral
+}
+
+/// NOERROR with no records at all: no answer, and neither the SOA that says there is no data
+/// nor a referral (a broken server, as Unbound takes it); used only when no server does better.
+fn empty(response: &Message) -> bool {
+    response.metadata.response_code == ResponseCode::NoError
+        && response.answers.is_empty()
+        && response.authorities.is_empty()
 }
 
 /// The owner of the first NS record in the authority section, and whether there is an SOA.
