@@ -385,6 +385,9 @@ impl Resolver {
                 {
                     last = format!("{server} answered {}", m.metadata.response_code);
                 }
+                // The transport retried over TCP already (RFC 7766 §5): still truncated, the
+                // answer is not whole and not used.
+                Ok(m) if m.metadata.truncation => last = format!("{server} answered truncated"),
                 Ok(m) if !rd && lame(&m, zone) => last = format!("{server} is lame for {zone}"),
                 Ok(m) if !rd && (recursion_lame(&m, zone) || empty(&m)) => {
                     last = format!("{server} answered as a recursive server, or with nothing");
