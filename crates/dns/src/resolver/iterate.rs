@@ -378,7 +378,15 @@ impl Resolver {
         let mut last = String::from("no servers");
         let mut reclame = None;
         for server in servers {
-            match self.upstream.query(*server, &request).await {
+            // Records of another class than asked are no part of the answer (Unbound's
+            // scrubber drops them): only IN is asked.
+            let asked = self.upstream.query(*server, &request).await.map(|mut m| {
+                for section in [&mut m.answers, &mut m.authorities, &mut m.additionals] {
+                    section.retain(|r| r.dns_class == hickory_proto::rr::DNSClass::IN);
+                }
+                m
+            });
+            match asked {
                 Ok(m)
                     if m.metadata.response_code == ResponseCode::ServFail
                         || m.metadata.response_code == ResponseCode::Refused =>
