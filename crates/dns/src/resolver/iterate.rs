@@ -358,9 +358,9 @@ impl Resolver {
         Err(ResolveError::Upstream("no forwarders and no root hints are configured".into()))
     }
 
-    /// Asks each server in turn until one answers; in iteration (`rd` false) a lame answer
-    /// from a server for `zone` counts as none, and a recursive server's answer (RA, no AA) or
-    /// an empty one is returned, marked `true`, only when no server gave a better one.
+    /// Asks each server in turn until one answers. A lame answer (a referral to `zone` itself
+    /// or above) counts as none; in iteration (`rd` false) a recursive server's answer (RA, no
+    /// AA) or an empty one is returned, marked `true`, only when no server gave a better one.
     async fn ask(
         &self,
         servers: &[SocketAddr],
@@ -396,7 +396,7 @@ impl Resolver {
                 // The transport retried over TCP already (RFC 7766 §5): still truncated, the
                 // answer is not whole and not used.
                 Ok(m) if m.metadata.truncation => last = format!("{server} answered truncated"),
-                Ok(m) if !rd && lame(&m, zone) => last = format!("{server} is lame for {zone}"),
+                Ok(m) if lame(&m, zone) => last = format!("{server} is lame for {zone}"),
                 Ok(m) if !rd && (recursion_lame(&m, zone) || empty(&m)) => {
                     last = format!("{server} answered as a recursive server, or with nothing");
                     reclame.get_or_insert(m);
