@@ -29,7 +29,7 @@ use mamori_dns::resolver::{Clock, ManualClock, Resolver, ResolverConfig};
 use mamori_dns::rpz::secondary::{Secondary, ZoneSettings};
 use mamori_dns::rpz::{Override, PolicyZone};
 use mamori_dns::state::ClientTags;
-use mamori_dns::zone::held::HeldZone;
+use mamori_dns::zone::held::{HeldZone, ZonemdPolicy};
 use mamori_dns::{DnsService, DnsSettings, DnsState, Reply, Transport};
 
 use rpl::{Scenario, StepKind};
@@ -371,9 +371,6 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
     if clause.get("url").is_some() {
         return Err("auth-zone url: is not supported by this runner".into());
     }
-    if clause.get("zonemd-check").is_some_and(yes) {
-        return Err("auth-zone zonemd-check: is not supported by this runner".into());
-    }
     let mut primaries = Vec::new();
     for m in clause.all("master").chain(clause.all("primary")) {
         primaries.push(address(m).ok_or(format!("auth-zone master {m}: only addresses are supported by this runner"))?);
@@ -391,7 +388,14 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
         // In testbound the zone file is the inline file itself: it exists before any transfer.
         std::fs::write(path, inline_file(sc, f)?).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let held = HeldZone::new(&zname, primaries, written, records, now)?;
+    // `zonemd-permissive-mode` and `zonemd-reject-absence` are server options.
+    let server = |key: &str| sc.clauses.iter().filter(|c| c.kind == "server").find_map(|c| c.get(key)).is_some_and(yes);
+    let zonemd = ZonemdPolicy {
+        check: clause.get("zonemd-check").is_some_and(yes),
+        reject_absence: clause.get("zonemd-reject-absence").is_some_and(yes) || server("zonemd-reject-absence"),
+        permissive: server("zonemd-permissive-mode"),
+    };
+    let held = HeldZone::new(&zname, primaries, written, records, now)?.with_zonemd(zonemd);
     // Unbound's defaults: `for-downstream: yes`, `for-upstream: yes`, `fallback-enabled: no`.
     Ok(LocalZone {
         zone: Arc::new(held),

@@ -19,12 +19,44 @@ use crate::rpz::secondary::{Transferred, apply_delta, deltas_apply, fetch_newer,
 /// Wait after a failed check when the zone has no SOA to say its retry interval.
 const DEFAULT_RETRY: u64 = 60;
 
+/// What a held zone's ZONEMD (RFC 8976) must show before a version is put in force.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ZonemdPolicy {
+    /// Check the digest; a version whose digest does not match is not used.
+    pub check: bool,
+    /// A version without ZONEMD is not used either.
+    pub reject_absence: bool,
+    /// Failures are logged, and the version used all the same.
+    pub permissive: bool,
+}
+
+impl ZonemdPolicy {
+    /// `Err` when the records may not be put in force.
+    fn verify(&self, name: &Name, records: &[Record]) -> Result<(), String> {
+        if !self.check {
+            return Ok(());
+        }
+        let failure = match super::zonemd::check(name, records) {
+            super::zonemd::Verdict::Verified | super::zonemd::Verdict::Unsupported => return Ok(()),
+            super::zonemd::Verdict::Absent if !self.reject_absence => return Ok(()),
+            super::zonemd::Verdict::Absent => "the zone has no ZONEMD".to_string(),
+            super::zonemd::Verdict::Failed(why) => why,
+        };
+        if self.permissive {
+            tracing::warn!(zone = %name, "ZONEMD: {failure}; used all the same (permissive)");
+            return Ok(());
+        }
+        Err(format!("ZONEMD: {failure}"))
+    }
+}
+
 #[derive(Debug)]
 pub struct HeldZone {
     pub name: Name,
     pub primaries: Vec<SocketAddr>,
     /// Rewritten after each transfer.
     pub file: Option<PathBuf>,
+    pub zonemd: ZonemdPolicy,
     current: ArcSwapOption<Zone>,
     held: Mutex<Held>,
 }
@@ -57,9 +89,25 @@ impl HeldZone {
             name,
             primaries,
             file,
+            zonemd: ZonemdPolicy::default(),
             current: ArcSwapOption::new(current),
             held: Mutex::new(Held { records, next_check }),
         })
+    }
+
+    /// Checks the ZONEMD of what is held as `policy` says from now on; the version read at
+    /// start is dropped when it fails (the zone is then as if never loaded).
+    pub fn with_zonemd(mut self, policy: ZonemdPolicy) -> HeldZone {
+        self.zonemd = policy;
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if self.current.load().is_some()
+            && let Err(e) = policy.verify(&self.name, &held.records)
+        {
+            tracing::warn!(zone = %self.name, error = %e, "the zone file is not used");
+            self.current.store(None);
+        }
+        drop(held);
+        self
     }
 
     /// The version in force, if one is held.
@@ -126,6 +174,10 @@ impl HeldZone {
             }
             Transferred::UpToDate => unreachable!("handled above"),
         };
+        if let Err(e) = self.zonemd.verify(&self.name, &records) {
+            held.next_check = now + retry;
+            return Err(format!("the transferred zone is not used: {e}"));
+        }
         let zone = match Zone::from_records(&self.name, records.clone()) {
             Ok(z) => z,
             Err(e) => {

@@ -130,6 +130,10 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
             && let Ok(c) = DNSClass::from_str(&upper)
         {
             class = Some(c);
+        } else if upper == "ZONEMD" {
+            // RFC 8976; hickory's parser does not know the type.
+            rtype = Some(super::zonemd::ZONEMD);
+            break;
         } else {
             rtype = Some(RecordType::from_str(&upper).map_err(|_| format!("unknown record type or class '{token}'"))?);
             break;
@@ -145,6 +149,9 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
         None => return Err("no TTL for this record and no $TTL before it".into()),
     };
     state.last_ttl = Some(ttl);
+    if rtype == super::zonemd::ZONEMD {
+        return super::zonemd::record(owner.clone(), ttl, &rdata).map_err(|e| format!("ZONEMD record of {owner}: {e}"));
+    }
     let text = format!("{owner} {ttl} {class} {rtype} {}\n", rdata.join(" "));
     let (_, sets) = Parser::new(text, None, Some(state.origin.clone()))
         .parse()
@@ -153,6 +160,10 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
         .flat_map(|s| s.records_without_rrsigs().cloned().collect::<Vec<_>>())
         .next()
         .ok_or_else(|| format!("{rtype} record of {owner} has no data"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// A record as one master-format line that [`parse`] reads back (hickory's `Display` writes
@@ -180,6 +191,14 @@ pub fn record_text(r: &Record) -> String {
             })
             .collect::<Vec<_>>()
             .join(" "),
+        hickory_proto::rr::RData::Unknown { code, rdata } if *code == super::zonemd::ZONEMD => {
+            let b = &rdata.anything[..];
+            if b.len() < 6 {
+                return format!("{} {} {} TYPE63 \\# {} {}", r.name, r.ttl, r.dns_class, b.len(), hex(b));
+            }
+            let serial = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            return format!("{} {} {} ZONEMD {serial} {} {} {}", r.name, r.ttl, r.dns_class, b[4], b[5], hex(&b[6..]));
+        }
         other => other.to_string(),
     };
     format!("{} {} {} {} {rdata}", r.name, r.ttl, r.dns_class, r.record_type())

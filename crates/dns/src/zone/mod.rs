@@ -6,6 +6,7 @@ pub mod held;
 pub mod journal;
 pub mod lookup;
 pub mod master;
+pub mod zonemd;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
