@@ -32,7 +32,7 @@ pub fn record(owner: Name, ttl: u32, fields: &[&str]) -> Result<Record, String> 
     let scheme: u8 = scheme.parse().map_err(|_| format!("ZONEMD scheme {scheme}"))?;
     let algorithm: u8 = algorithm.parse().map_err(|_| format!("ZONEMD algorithm {algorithm}"))?;
     let hex: String = digest.concat();
-    if hex.len() % 2 != 0 || hex.len() < 24 {
+    if !hex.len().is_multiple_of(2) || hex.len() < 24 {
         return Err("ZONEMD digest: hexadecimal, 12 octets at least".into());
     }
     let mut rdata = serial.to_be_bytes().to_vec();
