@@ -42,6 +42,20 @@ impl Delegations {
         zones.insert(crate::zone::fqdn_lower(zone), learnt);
     }
 
+    /// Adds the names of a zone's NS set as its own servers gave it (the child's side, which
+    /// may list servers the parent's referral did not) to a learnt delegation: when the
+    /// servers in use stop answering, these are looked up too.
+    pub fn add_ns_names(&self, zone: &Name, names: &[Name]) {
+        let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = zones.get_mut(&crate::zone::fqdn_lower(zone)) {
+            for n in names {
+                if !l.ns_names.contains(n) {
+                    l.ns_names.push(n.clone());
+                }
+            }
+        }
+    }
+
     /// Keeps the glue addresses of a referral, per name server, for their TTL.
     pub fn insert_glue(&self, ns: &Name, addresses: Vec<IpAddr>, ttl: u32, now: u64) {
         if ttl == 0 || addresses.is_empty() {

@@ -201,6 +201,18 @@ impl Resolver {
                     }
                     continue;
                 }
+                if response.metadata.authoritative {
+                    let child_side: Vec<Name> = response
+                        .authorities
+                        .iter()
+                        .filter(|r| fqdn_lower(&r.name) == zone)
+                        .filter_map(|r| match &r.data {
+                            RData::NS(n) => Some(fqdn_lower(&n.0)),
+                            _ => None,
+                        })
+                        .collect();
+                    self.delegations.add_ns_names(&zone, &child_side);
+                }
                 return Ok((response, zone));
             };
             let mut response = response;
