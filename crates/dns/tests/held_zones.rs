@@ -114,3 +114,92 @@ async fn a_zone_held_for_upstream_only_answers_as_the_resolver() {
     assert!(out.contains("status: NXDOMAIN"), "{out}");
     assert!(out.contains("held.test.") && out.contains("SOA"), "{out}");
 }
+
+/// The same from `[dns]` as `mamori up` reads it: a zone held from a primary, one held from
+/// its file only (for resolution, not for clients), rebinding protection, prefetch and full
+/// responses, all built by `build::service` and asked with dig.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_zones_and_resolver_settings_from_the_configuration() {
+    use mamori_core::config::dns::HeldZoneConfig;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("held.zone"), HELD).unwrap();
+    let other = format!("{OTHER}inner IN A 10.1.2.3\nouter IN A 198.51.100.31\n");
+    std::fs::write(dir.path().join("other.zone"), other).unwrap();
+    let local = "$TTL 300\n@ IN SOA ns h 3 3600 900 604800 60\n IN NS ns\nns IN A 192.0.2.1\nwww IN A 198.51.100.40\n";
+    std::fs::write(dir.path().join("local.zone"), local).unwrap();
+    let primary_config = DnsConfig {
+        recursion: false,
+        zones: vec![zone("held.test", "held.zone"), zone("other.test", "other.zone")],
+        ..Default::default()
+    };
+    let primary = start(&primary_config, dir.path(), "127.0.0.1").await;
+    let held = |name: &str| HeldZoneConfig {
+        name: name.into(),
+        file: None,
+        primaries: vec![],
+        for_upstream: true,
+        for_downstream: true,
+        fallback: false,
+        zonemd_check: false,
+        zonemd_reject_absence: false,
+        zonemd_permissive: false,
+    };
+    let config = DnsConfig {
+        forwarders: vec![primary.addr],
+        held_zones: vec![
+            HeldZoneConfig { primaries: vec![primary.addr], file: Some("held.copy".into()), ..held("held.test") },
+            HeldZoneConfig { file: Some("local.zone".into()), for_downstream: false, ..held("local.test") },
+        ],
+        private_addresses: vec!["10.0.0.0/8".parse().unwrap()],
+        prefetch: true,
+        minimal_responses: false,
+        ..Default::default()
+    };
+    let s = start(&config, dir.path(), "127.0.0.1").await;
+    assert!(s.service.resolver().is_some_and(|r| r.prefetches()));
+
+    let out = until(&s, &["www.held.test", "A"], "198.51.100.20").await;
+    assert!(out.contains(" aa "), "held for clients: authoritative: {out}");
+    assert!(std::fs::read_to_string(dir.path().join("held.copy")).unwrap().contains("198.51.100.20"));
+
+    let out = dig(&s, &["www.local.test", "A"]).await;
+    assert!(out.contains("198.51.100.40"), "from the file: {out}");
+    assert!(!out.contains(" aa "), "held for resolution only: {out}");
+
+    let out = dig(&s, &["inner.other.test", "A"]).await;
+    assert!(!out.contains("10.1.2.3"), "a private address is taken out: {out}");
+    let out = dig(&s, &["outer.other.test", "A"]).await;
+    assert!(out.contains("198.51.100.31"), "{out}");
+    // Full responses: the name servers' addresses stay in the additional section.
+    let out = dig(&s, &["other.test", "NS"]).await;
+    assert!(out.contains("ADDITIONAL SECTION") && out.contains("192.0.2.1"), "{out}");
+}
+
+/// A held zone whose file does not parse stops the build with the file and line.
+#[test]
+fn a_broken_held_zone_file_is_named() {
+    use mamori_core::config::dns::HeldZoneConfig;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.zone"),
+        "$TTL 300\n@ IN SOA ns h 1 3600 900 604800 60\nwww IN A not-an-address\n",
+    )
+    .unwrap();
+    let config = DnsConfig {
+        held_zones: vec![HeldZoneConfig {
+            name: "bad.test".into(),
+            file: Some("bad.zone".into()),
+            primaries: vec![],
+            for_upstream: true,
+            for_downstream: true,
+            fallback: false,
+            zonemd_check: false,
+            zonemd_reject_absence: false,
+            zonemd_permissive: false,
+        }],
+        ..Default::default()
+    };
+    let e = mamori_dns::build::service(&config, &support::tenants(), dir.path(), None).err().expect("an error");
+    let e = e.to_string();
+    assert!(e.contains("dns.held_zones bad.test") && e.contains("bad.zone:3"), "{e}");
+}
