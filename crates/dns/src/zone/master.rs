@@ -152,6 +152,10 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
     if rtype == super::zonemd::ZONEMD {
         return super::zonemd::record(owner.clone(), ttl, &rdata).map_err(|e| format!("ZONEMD record of {owner}: {e}"));
     }
+    if super::dnssec_text::handles(rtype) {
+        return super::dnssec_text::record(owner.clone(), ttl, class, rtype, &rdata, &state.origin)
+            .map_err(|e| format!("{rtype} record of {owner}: {e}"));
+    }
     let text = format!("{owner} {ttl} {class} {rtype} {}\n", rdata.join(" "));
     let (_, sets) = Parser::new(text, None, Some(state.origin.clone()))
         .parse()
