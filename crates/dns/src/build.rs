@@ -8,7 +8,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{Name, RecordType};
 use mamori_core::config::dns::{DnsConfig, HeldZoneConfig, ThreatList};
 use mamori_core::{Tenant, TenantDirectory};
 
@@ -191,6 +191,14 @@ pub fn resolver_config(config: &DnsConfig, base: &Path, now: u64) -> Result<Reso
             Err(e) => errors.push(format!("dns.uncached_zones: {e}")),
         }
     }
+    let trust_anchors = if config.dnssec_validation {
+        trust_anchors(config).unwrap_or_else(|e| {
+            errors.push(e);
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
     if !errors.is_empty() {
         return Err(BuildError(errors));
     }
@@ -214,7 +222,29 @@ pub fn resolver_config(config: &DnsConfig, base: &Path, now: u64) -> Result<Reso
         prefetch: config.prefetch,
         qname_minimisation: true,
         local_zones,
+        trust_anchors,
+        validation_time: None,
     })
+}
+
+/// The configured trust anchors (DS or DNSKEY records in master format), the IANA root's
+/// keys when none are given.
+fn trust_anchors(config: &DnsConfig) -> Result<Vec<hickory_proto::rr::Record>, String> {
+    if config.trust_anchors.is_empty() {
+        return Ok(crate::resolver::validate::root_anchors());
+    }
+    let mut out = Vec::new();
+    for (i, line) in config.trust_anchors.iter().enumerate() {
+        let parsed = crate::zone::master::parse_with_default_ttl(line, &Name::root(), None, Some(3600))
+            .map_err(|e| format!("dns.trust_anchors[{i}]: {e}"))?;
+        for p in parsed {
+            if !matches!(p.record.record_type(), RecordType::DS | RecordType::DNSKEY) {
+                return Err(format!("dns.trust_anchors[{i}]: a trust anchor is a DS or DNSKEY record"));
+            }
+            out.push(p.record);
+        }
+    }
+    Ok(out)
 }
 
 /// A held zone from its settings: the file read when there is one (with primaries it may not

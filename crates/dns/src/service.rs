@@ -20,6 +20,7 @@ use crate::events::{finding_alert, rpz_alert};
 use crate::metrics::DnsMetrics;
 use crate::query_log::{AnswerLog, HeaderFlags, LoggedAnswers, QueryLogBatch, QueryRecord};
 use crate::resolver::Resolver;
+use crate::resolver::validate::Security;
 use crate::rpz::{Action, Hit, PolicySet, Trigger, local_answer};
 use crate::state::DnsState;
 use crate::transfer;
@@ -141,6 +142,9 @@ struct Outcome {
     upstream_queries: usize,
     reason: Option<String>,
     drop: bool,
+    /// The answer was validated (DNSSEC): AD.
+    authentic_data: bool,
+    security: Security,
 }
 
 impl Outcome {
@@ -160,6 +164,8 @@ impl Outcome {
             upstream_queries: 0,
             reason: None,
             drop: false,
+            authentic_data: false,
+            security: Security::Unchecked,
         }
     }
 
@@ -567,6 +573,23 @@ impl DnsService {
                     self.metrics.query(transport.name(), "recursive");
                     let policy = self.policy_of(&state, t, client.ip());
                     let mut o = self.recurse(resolver, &policy, client, &qname, qtype, transport).await;
+                    match std::mem::take(&mut o.security) {
+                        // RFC 4035 §5.5: a bogus answer is not given out, unless the client
+                        // validates itself (CD).
+                        Security::Bogus(why) if !request.metadata.checking_disabled => {
+                            o.rcode = ResponseCode::ServFail;
+                            o.answers.clear();
+                            o.authority.clear();
+                            o.additional.clear();
+                            o.reason = Some(format!("DNSSEC validation failed: {why}"));
+                        }
+                        // RFC 6840 §5.8: AD for clients that show they understand it.
+                        Security::Secure => {
+                            o.authentic_data = request.metadata.authentic_data
+                                || request.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+                        }
+                        _ => {}
+                    }
                     if self.settings.minimal_responses {
                         crate::resolver::sections::minimise(
                             o.rcode,
@@ -815,6 +838,7 @@ impl DnsService {
         outcome.answers = resolution.answer.answers;
         outcome.authority = resolution.answer.authority;
         outcome.additional = resolution.answer.additional;
+        outcome.security = resolution.answer.security;
         if qtype == RecordType::AAAA
             && let Some(dns64) = self.settings.dns64.as_ref().filter(|d| d.serves(crate::server::unmap(client.ip())))
         {
@@ -957,12 +981,26 @@ impl DnsService {
         m.authoritative = outcome.authoritative;
         m.recursion_available = outcome.recursion_available;
         m.truncation = outcome.truncated;
+        m.authentic_data = outcome.authentic_data;
+        let dnssec_ok = request.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+        if !dnssec_ok {
+            // RFC 4035 §3.2.1: signatures and denial proofs only to clients that set DO,
+            // unless they asked for those types.
+            let qtype = request.queries.first().map(|q| q.query_type());
+            for section in [&mut outcome.answers, &mut outcome.authority, &mut outcome.additional] {
+                section.retain(|r| {
+                    !matches!(r.record_type(), RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3)
+                        || Some(r.record_type()) == qtype
+                });
+            }
+        }
         response.answers = std::mem::take(&mut outcome.answers);
         response.authorities = std::mem::take(&mut outcome.authority);
         response.additionals = std::mem::take(&mut outcome.additional);
         if request.edns.is_some() {
             let mut edns = Edns::new();
             edns.set_max_payload(self.settings.max_udp_payload);
+            edns.set_dnssec_ok(dnssec_ok);
             response.set_edns(edns);
         }
         let limit = match transport {

@@ -92,6 +92,14 @@ pub struct DnsConfig {
     /// read at start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held_zones: Vec<HeldZoneConfig>,
+    /// DNSSEC validation of recursive answers: validated ones carry AD, those whose
+    /// signatures fail get SERVFAIL (unless the client sets CD).
+    #[serde(default)]
+    pub dnssec_validation: bool,
+    /// Trust anchors for validation, DS or DNSKEY records in master format
+    /// (`". IN DS 20326 8 2 E06D..."`); the IANA root's keys when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trust_anchors: Vec<String>,
 }
 
 /// `[[dns.held_zones]]`: a zone the resolver answers from its own copy, read from a file and,
@@ -321,6 +329,8 @@ impl Default for DnsConfig {
             private_addresses: Vec::new(),
             private_domains: Vec::new(),
             held_zones: Vec::new(),
+            dnssec_validation: false,
+            trust_anchors: Vec::new(),
         }
     }
 }
@@ -471,6 +481,18 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
         }
     }
     check_held_zones(dns, &p, &mut problems);
+    for (i, anchor) in dns.trust_anchors.iter().enumerate() {
+        let words: Vec<&str> = anchor.split_whitespace().collect();
+        if !words.iter().any(|w| w.eq_ignore_ascii_case("DS") || w.eq_ignore_ascii_case("DNSKEY")) {
+            problems.push(Problem::new(
+                p.key("trust_anchors").index(i),
+                "a trust anchor is a DS or DNSKEY record in master format",
+            ));
+        }
+    }
+    if !dns.trust_anchors.is_empty() && !dns.dnssec_validation {
+        problems.push(Problem::new(p.key("trust_anchors"), "trust_anchors needs dnssec_validation = true"));
+    }
     for zone in dns.forward_zones.keys() {
         if let Err(e) = normalize_domain(zone) {
             problems.push(Problem::new(p.key("forward_zones").key(zone), e));

@@ -146,6 +146,11 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
                 let mut m = Message::new(rand::random(), MessageType::Query, OpCode::Query);
                 scripted::apply_flags(&mut m, entry);
                 m.metadata.message_type = MessageType::Query;
+                if entry.has_flag("DO") {
+                    let mut edns = hickory_proto::op::Edns::new();
+                    edns.set_dnssec_ok(true);
+                    m.set_edns(edns);
+                }
                 let mut q = Query::query(name, rtype);
                 q.set_query_class(class);
                 m.add_query(q);
@@ -251,6 +256,19 @@ fn service_for(
         }
         for v in clause.all("private-domain") {
             config.private_domains.push(name(v.trim_matches('"'))?);
+        }
+        // `trust-anchor:` turns validation on when the module list has the validator (its
+        // default `validator iterator` does); `val-override-date` fixes the time signatures
+        // are checked at.
+        let validator = clause.get("module-config").is_none_or(|m| m.contains("validator"));
+        for v in clause.all("trust-anchor").filter(|_| validator) {
+            let text = v.trim_matches('"');
+            let parsed = mamori_dns::zone::master::parse_with_default_ttl(text, &Name::root(), None, Some(3600))
+                .map_err(|e| format!("trust-anchor {text}: {e}"))?;
+            config.trust_anchors.extend(parsed.into_iter().map(|p| p.record));
+        }
+        if let Some(v) = clause.get("val-override-date") {
+            config.validation_time = Some(date(v.trim_matches('"'))?);
         }
         // Unbound's default is `qname-minimisation: yes`.
         config.qname_minimisation = clause.get("qname-minimisation").is_none_or(yes);
@@ -439,4 +457,15 @@ fn address(s: &str) -> Option<SocketAddr> {
         None => (s, 53),
     };
     Some(SocketAddr::new(ip.trim().parse().ok()?, port))
+}
+
+/// `val-override-date`: YYYYMMDDHHmmSS (UTC) or seconds since the epoch.
+fn date(v: &str) -> Result<u32, String> {
+    if v.len() == 14 && v.bytes().all(|b| b.is_ascii_digit()) {
+        let text = format!("{}-{}-{}T{}:{}:{}", &v[0..4], &v[4..6], &v[6..8], &v[8..10], &v[10..12], &v[12..14]);
+        let dt: jiff::civil::DateTime = text.parse().map_err(|e| format!("val-override-date {v}: {e}"))?;
+        let ts = dt.to_zoned(jiff::tz::TimeZone::UTC).map_err(|e| format!("val-override-date {v}: {e}"))?;
+        return Ok(ts.timestamp().as_second() as u32);
+    }
+    v.parse().map_err(|_| format!("val-override-date {v}: not a date"))
 }

@@ -53,12 +53,20 @@ pub struct Answer {
     pub authority: Vec<Record>,
     /// Address records of the names in the other sections (glue), as the server sent them.
     pub additional: Vec<Record>,
+    /// What DNSSEC validation found.
+    pub security: super::validate::Security,
 }
 
 impl Answer {
     /// The CNAMEs up to a policy trigger met during resolution.
     pub fn hit(chain: Vec<Record>) -> Answer {
-        Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![], additional: vec![] }
+        Answer {
+            rcode: ResponseCode::NoError,
+            answers: chain,
+            authority: vec![],
+            additional: vec![],
+            security: Default::default(),
+        }
     }
 }
 
@@ -174,7 +182,13 @@ mod tests {
     fn ttls_count_down_and_expire() {
         let cache = Cache::new(100);
         let a = Record::from_rdata(name("a.example."), 60, RData::A(A::new(192, 0, 2, 1)));
-        let answer = Answer { rcode: ResponseCode::NoError, answers: vec![a], authority: vec![], additional: vec![] };
+        let answer = Answer {
+            rcode: ResponseCode::NoError,
+            answers: vec![a],
+            authority: vec![],
+            additional: vec![],
+            security: Default::default(),
+        };
         cache.insert(&name("a.example."), RecordType::A, &answer, 100);
         assert_eq!(cache.get(&name("A.example."), RecordType::A, 110).unwrap().answers[0].ttl, 50);
         assert!(cache.get(&name("a.example."), RecordType::AAAA, 110).is_none());
@@ -186,8 +200,13 @@ mod tests {
         let cache = Cache::new(100);
         let soa = SOA::new(name("ns.example."), name("h.example."), 1, 2, 3, 4, 30);
         let soa = Record::from_rdata(name("example."), 3600, RData::SOA(soa));
-        let answer =
-            Answer { rcode: ResponseCode::NXDomain, answers: vec![], authority: vec![soa], additional: vec![] };
+        let answer = Answer {
+            rcode: ResponseCode::NXDomain,
+            answers: vec![],
+            authority: vec![soa],
+            additional: vec![],
+            security: Default::default(),
+        };
         cache.insert(&name("x.example."), RecordType::A, &answer, 0);
         let hit = cache.get(&name("x.example."), RecordType::MX, 10).unwrap();
         assert_eq!(hit.rcode, ResponseCode::NXDomain);

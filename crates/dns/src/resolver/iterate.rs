@@ -72,7 +72,13 @@ impl Resolver {
                     _ => {
                         let (authority, additional) =
                             super::sections::scrub(&response, &zone, &name, positive, self.config.keep_promiscuous_ns);
-                        return Ok(Answer { rcode, answers: chain, authority, additional });
+                        return Ok(Answer {
+                            rcode,
+                            answers: chain,
+                            authority,
+                            additional,
+                            security: Default::default(),
+                        });
                     }
                 }
             }
@@ -88,11 +94,14 @@ impl Resolver {
         trace: &mut Trace<'_>,
         depth: usize,
     ) -> Result<(Message, Name), ResolveError> {
-        let mut start = self.start(name, None)?;
+        // A DS record set lives in the parent zone (RFC 4035 §3.1.4.1): asked there, not of
+        // the child's servers a learnt delegation would lead to.
+        let from = if qtype == RecordType::DS && !name.is_root() { name.base_name() } else { name.clone() };
+        let mut start = self.start(&from, None)?;
         if start.zone.is_root() && !start.recursive && self.delegations.exact(&Name::root(), self.clock.now()).is_none()
         {
             self.prime(&start.servers, trace).await;
-            start = self.start(name, None)?;
+            start = self.start(&from, None)?;
         }
         let first = self.config.first_zones.contains(&start.zone).then(|| (start.zone.clone(), start.recursive));
         match self.lookup_from(start, name, qtype, trace, depth).await {
@@ -191,7 +200,11 @@ impl Resolver {
             if recursive {
                 return Ok((response, zone));
             }
-            let Some((child, ns_names)) = referral(&response, &zone, &ask_name) else {
+            let referred = referral(&response, &zone, &ask_name);
+            if let Some((child, _)) = &referred {
+                self.keep_delegation_proof(child, &response);
+            }
+            let Some((child, ns_names)) = referred else {
                 if minimised {
                     // Not a zone cut: one label more (or, on an error, the full question).
                     if response.metadata.response_code == ResponseCode::NoError {
@@ -386,6 +399,9 @@ impl Resolver {
         request.add_query(Query::query(name.clone(), qtype));
         let mut edns = Edns::new();
         edns.set_max_payload(1232);
+        // DO (RFC 3225): signatures and denial proofs come with the answers, for the
+        // validator and for clients that ask for them, as Unbound asks with its validator on.
+        edns.set_dnssec_ok(true);
         request.set_edns(edns);
         let mut last = String::from("no servers");
         let mut reclame = None;
@@ -438,7 +454,12 @@ fn follow(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, O
             .cloned()
             .collect();
         if !data.is_empty() {
+            let types: Vec<RecordType> = data.iter().map(|r| r.record_type()).collect();
             out.extend(data);
+            // ANY took the signatures with the data already.
+            for t in types.into_iter().filter(|_| qtype != RecordType::ANY).collect::<std::collections::BTreeSet<_>>() {
+                out.extend(super::sections::signatures(&response.answers, &current, t));
+            }
             return (out, None);
         }
         let cname =
@@ -446,6 +467,7 @@ fn follow(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, O
         match cname.map(|r| (r, &r.data)) {
             Some((r, RData::CNAME(target))) => {
                 out.push(r.clone());
+                out.extend(super::sections::signatures(&response.answers, &current, RecordType::CNAME));
                 current = fqdn_lower(&target.0);
             }
             _ => break,

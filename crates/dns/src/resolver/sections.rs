@@ -52,7 +52,18 @@ pub fn scrub(
                 }
                 authority.push(r.clone());
             }
+            // Denial proofs (RFC 4035 §3.1.3) go with a negative answer.
+            RecordType::NSEC | RecordType::NSEC3 if negative => authority.push(r.clone()),
             _ => {}
+        }
+    }
+    // The signatures of what was kept, after it (RFC 4035 §3.1.1).
+    let kept: Vec<(Name, RecordType)> = authority.iter().map(|r| (fqdn_lower(&r.name), r.record_type())).collect();
+    let mut seen = Vec::new();
+    for (owner, rtype) in kept {
+        if !seen.contains(&(owner.clone(), rtype)) {
+            authority.extend(signatures(&response.authorities, &owner, rtype));
+            seen.push((owner, rtype));
         }
     }
     let wanted: Vec<Name> = response
@@ -77,6 +88,25 @@ pub fn scrub(
         .cloned()
         .collect();
     (authority, additional)
+}
+
+/// At most this many signatures per record set are kept (Unbound's scrubber: more are an
+/// attempt to make validation costly).
+const MAX_SIGNATURES: usize = 8;
+
+/// The RRSIG records of `records` over the set of `owner` and `rtype`.
+pub fn signatures(records: &[Record], owner: &Name, rtype: RecordType) -> Vec<Record> {
+    records
+        .iter()
+        .filter(|r| match &r.data {
+            RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig)) => {
+                sig.input().type_covered == rtype && fqdn_lower(&r.name) == *owner
+            }
+            _ => false,
+        })
+        .take(MAX_SIGNATURES)
+        .cloned()
+        .collect()
 }
 
 /// Unbound's minimal responses (`msgencode.c`): a positive answer (NOERROR with records of
