@@ -640,5 +640,15 @@ mod tests {
         assert!(has("m.toml:6:", "zonemd_permissive needs zonemd_check"), "{e:?}");
         assert!(has("m.toml:9:", "configured twice"), "{e:?}");
         assert!(has("m.toml:11:", "neither for_upstream nor for_downstream"), "{e:?}");
+
+        let text = "[dns]\ntrust_anchors = [\". IN A 192.0.2.1\"]\n";
+        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(e.iter().any(|d| d.starts_with("m.toml:2:") && d.contains("DS or DNSKEY")), "{e:?}");
+        assert!(e.iter().any(|d| d.contains("needs dnssec_validation")), "{e:?}");
     }
 }

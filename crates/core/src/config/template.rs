@@ -190,6 +190,11 @@ prefetch = false
 # names under private_domains.
 # private_addresses = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"]
 # private_domains = ["lan.midori.example.jp"]
+# DNSSEC validation of recursive answers: validated ones get AD, forged ones SERVFAIL
+# (clients that validate themselves set CD). Trust anchors are DS or DNSKEY records; the
+# IANA root's keys when none are given.
+dnssec_validation = false
+# trust_anchors = [". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"]
 
 # [[dns.zones]]
 # tenant = "midori"
