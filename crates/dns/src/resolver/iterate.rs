@@ -458,7 +458,7 @@ fn follow(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, O
             out.extend(data);
             // ANY took the signatures with the data already.
             for t in types.into_iter().filter(|_| qtype != RecordType::ANY).collect::<std::collections::BTreeSet<_>>() {
-                out.extend(super::sections::signatures(&response.answers, &current, t));
+                out.extend(super::sections::signatures_in(response, &current, t));
             }
             return (out, None);
         }
@@ -467,7 +467,7 @@ fn follow(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, O
         match cname.map(|r| (r, &r.data)) {
             Some((r, RData::CNAME(target))) => {
                 out.push(r.clone());
-                out.extend(super::sections::signatures(&response.answers, &current, RecordType::CNAME));
+                out.extend(super::sections::signatures_in(response, &current, RecordType::CNAME));
                 current = fqdn_lower(&target.0);
             }
             _ => break,

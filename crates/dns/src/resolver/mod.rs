@@ -2,6 +2,7 @@
 
 pub mod cache;
 mod delegations;
+mod dsa;
 mod iterate;
 pub mod local;
 pub mod private;

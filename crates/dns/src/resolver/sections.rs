@@ -62,7 +62,7 @@ pub fn scrub(
     let mut seen = Vec::new();
     for (owner, rtype) in kept {
         if !seen.contains(&(owner.clone(), rtype)) {
-            authority.extend(signatures(&response.authorities, &owner, rtype));
+            authority.extend(signatures_in(response, &owner, rtype));
             seen.push((owner, rtype));
         }
     }
@@ -77,7 +77,7 @@ pub fn scrub(
             _ => None,
         })
         .collect();
-    let additional = response
+    let mut additional: Vec<Record> = response
         .additionals
         .iter()
         .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
@@ -87,6 +87,13 @@ pub fn scrub(
         })
         .cloned()
         .collect();
+    let mut seen = Vec::new();
+    for (owner, rtype) in additional.iter().map(|r| (fqdn_lower(&r.name), r.record_type())).collect::<Vec<_>>() {
+        if !seen.contains(&(owner.clone(), rtype)) {
+            additional.extend(signatures_in(response, &owner, rtype));
+            seen.push((owner, rtype));
+        }
+    }
     (authority, additional)
 }
 
@@ -107,6 +114,14 @@ pub fn signatures(records: &[Record], owner: &Name, rtype: RecordType) -> Vec<Re
         .take(MAX_SIGNATURES)
         .cloned()
         .collect()
+}
+
+/// The signatures over a set of `response`, whichever section the server put them in (they
+/// go with the set they cover, as Unbound moves them).
+pub fn signatures_in(response: &Message, owner: &Name, rtype: RecordType) -> Vec<Record> {
+    let all: Vec<Record> =
+        response.answers.iter().chain(&response.authorities).chain(&response.additionals).cloned().collect();
+    signatures(&all, owner, rtype)
 }
 
 /// Unbound's minimal responses (`msgencode.c`): a positive answer (NOERROR with records of

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 
 use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, NSEC, NSEC3, RRSIG};
-use hickory_proto::dnssec::{PublicKey, TrustAnchors, Verifier};
+use hickory_proto::dnssec::{Algorithm, PublicKey, TBS, TrustAnchors, Verifier};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
@@ -279,7 +279,7 @@ impl Resolver {
         // RFC 4035 §5.2: a zone whose DS (or anchor) names only algorithms not implemented
         // here is treated as insecure.
         let supported = ds.iter().map(DS::algorithm).chain(anchor_keys.iter().map(Verifier::algorithm));
-        if !supported.clone().any(|a| a.is_supported()) {
+        if !supported.clone().any(implemented) {
             return Keys::Insecure;
         }
         let key_answer = match self.fetch(zone, RecordType::DNSKEY).await {
@@ -292,8 +292,8 @@ impl Resolver {
         let entry: Vec<DNSKEY> = keys
             .iter()
             .filter(|k| {
-                Verifier::algorithm(*k).is_supported() && anchor_keys.iter().any(|a| same_key(a, k))
-                    || Verifier::algorithm(*k).is_supported()
+                implemented(Verifier::algorithm(*k)) && anchor_keys.iter().any(|a| same_key(a, k))
+                    || implemented(Verifier::algorithm(*k))
                         && ds
                             .iter()
                             .any(|d| d.algorithm() == Verifier::algorithm(*k) && d.covers(zone, k).unwrap_or(false))
@@ -427,6 +427,11 @@ fn as_dnskey(r: &Record) -> Option<&DNSKEY> {
     }
 }
 
+/// Algorithms whose signatures are verified here: hickory's, and DSA.
+fn implemented(algorithm: Algorithm) -> bool {
+    algorithm.is_supported() || super::dsa::is_dsa(algorithm)
+}
+
 fn same_key(a: &DNSKEY, b: &DNSKEY) -> bool {
     a.public_key().algorithm() == b.public_key().algorithm()
         && a.public_key().public_bytes() == b.public_key().public_bytes()
@@ -446,7 +451,7 @@ fn verify(sig: &RRSIG, owner: &Name, records: &[Record], keys: &[DNSKEY], now: u
         return Err("the signature's label count is larger than its owner's".into());
     }
     // hickory asserts (in debug builds) that it is only handed algorithms it implements.
-    if !input.algorithm.is_supported() {
+    if !implemented(input.algorithm) {
         return Err(format!("algorithm {} is not supported", input.algorithm));
     }
     let mut tried = false;
@@ -455,7 +460,14 @@ fn verify(sig: &RRSIG, owner: &Name, records: &[Record], keys: &[DNSKEY], now: u
             continue;
         }
         tried = true;
-        if key.verify_rrsig(owner, DNSClass::IN, sig, records.iter()).is_ok() {
+        let verified = if super::dsa::is_dsa(input.algorithm) {
+            TBS::from_input(owner, DNSClass::IN, input, records.iter())
+                .map_err(|e| e.to_string())
+                .and_then(|tbs| super::dsa::verify(key.public_key().public_bytes(), tbs.as_ref(), sig.sig()))
+        } else {
+            key.verify_rrsig(owner, DNSClass::IN, sig, records.iter()).map_err(|e| e.to_string())
+        };
+        if verified.is_ok() {
             return Ok(());
         }
     }
