@@ -466,6 +466,19 @@ fn follow(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, O
             response.answers.iter().find(|r| fqdn_lower(&r.name) == current && r.record_type() == RecordType::CNAME);
         match cname.map(|r| (r, &r.data)) {
             Some((r, RData::CNAME(target))) => {
+                // The DNAME the CNAME was synthesized from (RFC 6672 §3.1) goes first, with
+                // its signatures: it is what a validator checks.
+                for d in response.answers.iter().filter(|d| {
+                    u16::from(d.record_type()) == 39 && {
+                        let owner = fqdn_lower(&d.name);
+                        owner != current && owner.zone_of(&current)
+                    }
+                }) {
+                    if !out.contains(d) {
+                        out.push(d.clone());
+                        out.extend(super::sections::signatures_in(response, &fqdn_lower(&d.name), d.record_type()));
+                    }
+                }
                 out.push(r.clone());
                 out.extend(super::sections::signatures_in(response, &current, RecordType::CNAME));
                 current = fqdn_lower(&target.0);

@@ -6,6 +6,7 @@ mod dsa;
 mod iterate;
 pub mod local;
 pub mod private;
+mod rsa_short;
 pub mod sections;
 pub mod upstream;
 pub mod validate;

@@ -126,6 +126,11 @@ impl Resolver {
             }
             let mut verdict = Security::Secure;
             for (owner, rtype) in rrsets(&answer.answers) {
+                // A CNAME synthesized from a DNAME is unsigned (RFC 6672 §5.3.3): the DNAME's
+                // signature covers it.
+                if rtype == RecordType::CNAME && from_dname(&owner, &answer.answers) {
+                    continue;
+                }
                 verdict = verdict.and(self.validate_set(&owner, rtype, &answer.answers, policy, depth).await);
             }
             let last = chain_end(qname, &answer.answers);
@@ -386,6 +391,43 @@ fn rrsets(records: &[Record]) -> Vec<(Name, RecordType)> {
     out
 }
 
+/// True when the CNAME of `owner` in `answers` is what a DNAME in them makes of it.
+fn from_dname(owner: &Name, answers: &[Record]) -> bool {
+    let Some(target) = answers.iter().find_map(|r| match &r.data {
+        RData::CNAME(t) if fqdn_lower(&r.name) == *owner => Some(fqdn_lower(&t.0)),
+        _ => None,
+    }) else {
+        return false;
+    };
+    answers.iter().any(|r| match dname_target(r) {
+        Some(d) => {
+            let from = fqdn_lower(&r.name);
+            if from == *owner || !from.zone_of(owner) {
+                return false;
+            }
+            let prefix: Vec<&[u8]> =
+                owner.iter().take(owner.num_labels() as usize - from.num_labels() as usize).collect();
+            Name::from_labels(prefix)
+                .ok()
+                .and_then(|p| p.append_domain(&d).ok())
+                .is_some_and(|n| fqdn_lower(&n) == target)
+        }
+        _ => false,
+    })
+}
+
+/// The target of a DNAME record (type 39, which hickory keeps as unknown data: the name in
+/// uncompressed wire form, RFC 6672 §2.5).
+fn dname_target(r: &Record) -> Option<Name> {
+    use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+    match &r.data {
+        RData::Unknown { code, rdata } if u16::from(*code) == 39 => {
+            Name::read(&mut BinDecoder::new(&rdata.anything)).ok().map(|n| fqdn_lower(&n))
+        }
+        _ => None,
+    }
+}
+
 /// Where the CNAME chain of `answers` starting at `qname` ends.
 fn chain_end(qname: &Name, answers: &[Record]) -> Name {
     let mut name = fqdn_lower(qname);
@@ -465,7 +507,14 @@ fn verify(sig: &RRSIG, owner: &Name, records: &[Record], keys: &[DNSKEY], now: u
                 .map_err(|e| e.to_string())
                 .and_then(|tbs| super::dsa::verify(key.public_key().public_bytes(), tbs.as_ref(), sig.sig()))
         } else {
-            key.verify_rrsig(owner, DNSClass::IN, sig, records.iter()).map_err(|e| e.to_string())
+            key.verify_rrsig(owner, DNSClass::IN, sig, records.iter()).map_err(|e| e.to_string()).or_else(|e| {
+                // ring takes no RSA modulus below 1024 bits; RFC 3110 allows 512.
+                if !super::rsa_short::is_rsa(input.algorithm) {
+                    return Err(e);
+                }
+                let tbs = TBS::from_input(owner, DNSClass::IN, input, records.iter()).map_err(|e| e.to_string())?;
+                super::rsa_short::verify(input.algorithm, key.public_key().public_bytes(), tbs.as_ref(), sig.sig())
+            })
         };
         if verified.is_ok() {
             return Ok(());

@@ -1,4 +1,4 @@
-//! DNSSEC records in master format (RFC 4034 §2.2, §3.2, §4.2; RFC 5155 §3.3, §4.3), which
+//! DNSSEC records (and DNAME) in master format (RFC 4034 §2.2, §3.2, §4.2; RFC 5155 §3.3, §4.3), which
 //! hickory's text parser refuses as records "to be generated": signed zone files and the
 //! replay scenarios carry them. Each is turned into its wire RDATA and read back by hickory's
 //! decoder, so the record is the same as one received.
@@ -13,7 +13,12 @@ use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 pub fn handles(rtype: RecordType) -> bool {
     matches!(
         rtype,
-        RecordType::DNSKEY | RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3 | RecordType::NSEC3PARAM
+        RecordType::DNSKEY
+            | RecordType::RRSIG
+            | RecordType::NSEC
+            | RecordType::NSEC3
+            | RecordType::NSEC3PARAM
+            | RecordType::DNAME
     )
 }
 
@@ -87,6 +92,11 @@ fn rdata_wire(rtype: RecordType, f: &[&str], origin: &Name) -> Result<Vec<u8>, S
             let salt = salt(f[3])?;
             out.push(u8::try_from(salt.len()).map_err(|_| "salt too long")?);
             out.extend(salt);
+        }
+        // Not DNSSEC, but refused by hickory's text parser too (RFC 6672 §2.5).
+        RecordType::DNAME => {
+            need(1)?;
+            out.extend(name_wire(f[0], origin)?);
         }
         _ => return Err(format!("{rtype} is not a DNSSEC type read here")),
     }
@@ -244,6 +254,8 @@ mod tests {
         let n3 =
             parse("2vptu5timamqttgl4luu9kg21e0aor3s NSEC3 1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A RRSIG");
         assert_eq!(n3.record_type(), RecordType::NSEC3);
+        let d = parse("old DNAME new.example.");
+        assert_eq!(u16::from(d.record_type()), 39);
         let p = parse("@ NSEC3PARAM 1 0 0 -");
         assert_eq!(p.record_type(), RecordType::NSEC3PARAM);
     }
