@@ -3,6 +3,9 @@
 //! data use them, and Unbound verifies them. PKCS #1 v1.5 checked by hand over the `rsa`
 //! crate's raw public operation (`hazmat`; the crate is already in the lock).
 
+// hickory marks the SHA-1 algorithms deprecated; verifying them is the point here.
+#![allow(deprecated)]
+
 use hickory_proto::dnssec::Algorithm;
 use rsa::traits::PublicKeyParts;
 use rsa::{BoxedUint, RsaPublicKey};
