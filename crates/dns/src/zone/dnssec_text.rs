@@ -53,9 +53,14 @@ fn rdata_wire(rtype: RecordType, f: &[&str], origin: &Name) -> Result<Vec<u8>, S
         }
         RecordType::RRSIG => {
             need(9)?;
-            let covered = RecordType::from_str(&f[0].to_ascii_uppercase())
-                .or_else(|_| type_number(f[0]).map(RecordType::from))
-                .map_err(|_| format!("unknown type covered '{}'", f[0]))?;
+            let covered = match RecordType::from_str(&f[0].to_ascii_uppercase()) {
+                Ok(t) => t,
+                // RFC 8976; hickory does not know the mnemonic.
+                Err(_) if f[0].eq_ignore_ascii_case("ZONEMD") => RecordType::from(63),
+                Err(_) => {
+                    type_number(f[0]).map(RecordType::from).map_err(|_| format!("unknown type covered '{}'", f[0]))?
+                }
+            };
             out.extend(u16::from(covered).to_be_bytes());
             out.push(algorithm(f[1])?);
             out.push(num::<u8>(f[2])?);
