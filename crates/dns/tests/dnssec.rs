@@ -2,7 +2,8 @@
 //! `dnssec-signzone` (ECDSA P-256, NSEC) is served by BIND's `named`; the resolver forwards to
 //! it with the zone's key-signing key as its trust anchor. Validated answers carry AD and,
 //! for clients that set DO, their signatures; a record changed after signing makes the answer
-//! bogus: SERVFAIL, unless the client sets CD. Denials are validated by their NSEC proofs.
+//! bogus: SERVFAIL, unless the client sets CD. Denials are validated by their NSEC proofs, and
+//! an unsigned child zone is insecure by the NSEC that shows its delegation has no DS.
 
 mod support;
 
@@ -19,6 +20,16 @@ const ZONE: &str = "$TTL 300
 ns IN A 127.0.0.1
 www IN A 198.51.100.8
 forged IN A 198.51.100.9
+insecure IN NS ns.insecure
+ns.insecure IN A 127.0.0.1
+";
+
+/// An unsigned child of the signed zone (its delegation has no DS).
+const INSECURE: &str = "$TTL 300
+@ IN SOA ns h 1 3600 900 604800 60
+  IN NS ns
+ns IN A 127.0.0.1
+www IN A 198.51.100.10
 ";
 
 /// Runs a BIND tool in `dir`; its output, or the test fails with its error.
@@ -36,6 +47,7 @@ fn tool(dir: &Path, program: &str, args: &[&str]) -> String {
 /// anchor). After signing, `forged` gets another address: its signature no longer matches.
 fn sign(dir: &Path) -> String {
     std::fs::write(dir.join("good.zone"), ZONE).unwrap();
+    std::fs::write(dir.join("insecure.zone"), INSECURE).unwrap();
     tool(dir, "dnssec-keygen", &["-q", "-a", "ECDSAP256SHA256", "-n", "ZONE", "good.test"]);
     let ksk = tool(dir, "dnssec-keygen", &["-q", "-a", "ECDSAP256SHA256", "-f", "KSK", "-n", "ZONE", "good.test"]);
     tool(dir, "dnssec-signzone", &["-q", "-S", "-K", ".", "-o", "good.test", "-f", "good.signed", "good.zone"]);
@@ -79,6 +91,7 @@ async fn named(dir: &Path, port: u16) -> Named {
   notify no;
 }};
 zone "good.test" {{ type primary; file "{d}/good.signed"; }};
+zone "insecure.good.test" {{ type primary; file "{d}/insecure.zone"; }};
 "#
     );
     std::fs::write(dir.join("named.conf"), conf).unwrap();
@@ -133,6 +146,10 @@ async fn signed_answers_are_validated_and_forged_ones_refused() {
     assert!(out.contains("status: NXDOMAIN") && out.contains(" ad") && out.contains("NSEC"), "denial: {out}");
     let out = dig(&s, &["+dnssec", "www.good.test", "TXT"]).await;
     assert!(out.contains("status: NOERROR") && out.contains(" ad") && out.contains("NSEC"), "no data: {out}");
+
+    // Below a delegation proven to have no DS: insecure, answered without AD.
+    let out = dig(&s, &["+dnssec", "www.insecure.good.test", "A"]).await;
+    assert!(out.contains("198.51.100.10") && !out.contains(" ad"), "insecure: {out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
