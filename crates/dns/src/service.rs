@@ -898,6 +898,8 @@ impl DnsService {
         outcome.answers.extend(usable.into_iter().filter(|r| r.record_type() == RecordType::CNAME));
         outcome.answers.extend(synthesized);
         outcome.authority.clear();
+        // Synthesized records are no signed data (RFC 6147 §5.5): no AD for them.
+        outcome.security = Security::Unchecked;
         self.metrics.dns64_synthesized.inc();
     }
 
