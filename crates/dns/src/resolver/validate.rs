@@ -133,7 +133,8 @@ impl Resolver {
                 }
                 verdict = verdict.and(self.validate_set(&owner, rtype, &answer.answers, policy, depth).await);
             }
-            let last = chain_end(qname, &answer.answers);
+            // A question for the CNAME itself ends at its owner.
+            let last = if qtype == RecordType::CNAME { fqdn_lower(qname) } else { chain_end(qname, &answer.answers) };
             let nxdomain = answer.rcode == ResponseCode::NXDomain;
             let nodata = !nxdomain
                 && !answer
