@@ -40,6 +40,22 @@ pub fn record(
     Ok(r)
 }
 
+/// A record in RFC 3597's generic form: `\# LENGTH HEX...` (the `\#` already taken).
+pub fn generic(owner: Name, ttl: u32, class: DNSClass, rtype: RecordType, fields: &[&str]) -> Result<Record, String> {
+    let len: usize = fields.first().ok_or("\\# without a length")?.parse().map_err(|_| "bad \\# length")?;
+    let hex: String = fields[1..].concat();
+    if hex.len() != 2 * len {
+        return Err(format!("\\# says {len} bytes, the data has {}", hex.len() / 2));
+    }
+    let wire = salt(if hex.is_empty() { "-" } else { &hex })?;
+    let length = u16::try_from(wire.len()).map_err(|_| "the record data is longer than 65535 bytes")?;
+    let mut decoder = BinDecoder::new(&wire);
+    let data = RData::read(&mut decoder, rtype, Restrict::new(length)).map_err(|e| format!("{rtype}: {e}"))?;
+    let mut r = Record::from_rdata(owner, ttl, data);
+    r.dns_class = class;
+    Ok(r)
+}
+
 fn rdata_wire(rtype: RecordType, f: &[&str], origin: &Name) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let need = |n: usize| if f.len() < n { Err(format!("{rtype} needs at least {n} fields")) } else { Ok(()) };
@@ -261,6 +277,18 @@ mod tests {
         assert_eq!(n3.record_type(), RecordType::NSEC3);
         let d = parse("old DNAME new.example.");
         assert_eq!(u16::from(d.record_type()), 39);
+        let g = parse("@ TYPE63 \\# 3 0a0b0c");
+        assert_eq!(u16::from(g.record_type()), 63);
+        // Types hickory has no name for are written back as TYPEnnn and read again.
+        for line in [
+            "@ RRSIG TYPE63 8 1 300 20300101000000 20200101000000 12345 example. AwEAAaetidLzsKWUt4sw",
+            "@ NSEC a.example. SOA RRSIG NSEC TYPE63",
+        ] {
+            let r = parse(line);
+            let text = super::super::master::record_text(&r);
+            assert!(text.contains("TYPE63"), "{text}");
+            assert_eq!(parse(&text), r, "{text}");
+        }
         let p = parse("@ NSEC3PARAM 1 0 0 -");
         assert_eq!(p.record_type(), RecordType::NSEC3PARAM);
     }

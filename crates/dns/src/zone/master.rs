@@ -134,6 +134,10 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
             // RFC 8976; hickory's parser does not know the type.
             rtype = Some(super::zonemd::ZONEMD);
             break;
+        } else if let Some(code) = upper.strip_prefix("TYPE").and_then(|n| n.parse::<u16>().ok()) {
+            // RFC 3597 §5: a type by number (`TYPE63`).
+            rtype = Some(RecordType::from(code));
+            break;
         } else {
             rtype = Some(RecordType::from_str(&upper).map_err(|_| format!("unknown record type or class '{token}'"))?);
             break;
@@ -149,6 +153,10 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
         None => return Err("no TTL for this record and no $TTL before it".into()),
     };
     state.last_ttl = Some(ttl);
+    if rdata.first() == Some(&"\\#") {
+        return super::dnssec_text::generic(owner.clone(), ttl, class, rtype, &rdata[1..])
+            .map_err(|e| format!("{rtype} record of {owner}: {e}"));
+    }
     if rtype == super::zonemd::ZONEMD {
         return super::zonemd::record(owner.clone(), ttl, &rdata).map_err(|e| format!("ZONEMD record of {owner}: {e}"));
     }
@@ -175,6 +183,38 @@ fn hex(bytes: &[u8]) -> String {
 /// printable ASCII as `\DDD`.
 pub fn record_text(r: &Record) -> String {
     let rdata = match &r.data {
+        hickory_proto::rr::RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::NSEC(nsec))
+            if nsec.type_bit_maps().any(|t| matches!(t, RecordType::Unknown(_))) =>
+        {
+            let types: Vec<String> = nsec
+                .type_bit_maps()
+                .map(|t| match t {
+                    RecordType::Unknown(n) => format!("TYPE{n}"),
+                    t => t.to_string(),
+                })
+                .collect();
+            format!("{} {}", nsec.next_domain_name(), types.join(" "))
+        }
+        // hickory writes a covered type it has no name for as `Unknown`, which reads back as
+        // nothing: RFC 3597's `TYPEnnn` instead.
+        hickory_proto::rr::RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig))
+            if matches!(sig.input().type_covered, RecordType::Unknown(_)) =>
+        {
+            use base64::Engine;
+            let i = sig.input();
+            format!(
+                "TYPE{} {} {} {} {} {} {} {} {}",
+                u16::from(i.type_covered),
+                u8::from(i.algorithm),
+                i.num_labels,
+                i.original_ttl,
+                i.sig_expiration.get(),
+                i.sig_inception.get(),
+                i.key_tag,
+                i.signer_name,
+                base64::engine::general_purpose::STANDARD.encode(sig.sig())
+            )
+        }
         hickory_proto::rr::RData::TXT(txt) => txt
             .txt_data
             .iter()

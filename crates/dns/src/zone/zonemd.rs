@@ -94,7 +94,11 @@ fn canonical(origin: &Name, records: &[Record]) -> Result<Vec<u8>, String> {
     let mut encoded: Vec<(Name, u16, Vec<u8>, Vec<u8>)> = Vec::new();
     for r in records {
         let owner = super::fqdn_lower(&r.name);
-        if owner == *origin && r.record_type() == ZONEMD {
+        // RFC 8976 §3.3.1.1: the apex ZONEMD records and their signatures are left out.
+        let zonemd_sig = matches!(&r.data,
+            hickory_proto::rr::RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(s))
+                if s.input().type_covered == ZONEMD);
+        if owner == *origin && (r.record_type() == ZONEMD || zonemd_sig) {
             continue;
         }
         let mut name_bytes = Vec::new();
