@@ -8,16 +8,18 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use hickory_proto::rr::Name;
-use mamori_core::config::dns::{DnsConfig, ThreatList};
+use hickory_proto::rr::{Name, RecordType};
+use mamori_core::config::dns::{DnsConfig, HeldZoneConfig, ThreatList};
 use mamori_core::{Tenant, TenantDirectory};
 
 use crate::catalog::{Catalog, ServedZone};
 use crate::resolver::ResolverConfig;
+use crate::resolver::local::LocalZone;
 use crate::rpz::secondary::{Secondary, ZoneSettings};
 use crate::rpz::{Action, Override, PolicyZone};
 use crate::state::DnsState;
 use crate::zone::Zone;
+use crate::zone::held::{HeldZone, ZonemdPolicy};
 
 /// The IANA root servers (a to m), for iteration without forwarders.
 const ROOT_SERVERS: &[&str] = &[
@@ -157,8 +159,24 @@ fn tsig_key(k: &mamori_core::config::dns::TsigKey) -> Result<crate::tsig::Key, S
     crate::tsig::Key::new(&k.name, algorithm, secret)
 }
 
-pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError> {
+/// `base`: where held zones' files are relative to; `now`: the resolver's clock, which their
+/// first checks with their primaries are timed by.
+pub fn resolver_config(config: &DnsConfig, base: &Path, now: u64) -> Result<ResolverConfig, BuildError> {
     let mut errors = Vec::new();
+    let mut local_zones = Vec::new();
+    for h in &config.held_zones {
+        match held_zone(h, base, now) {
+            Ok(z) => local_zones.push(z),
+            Err(e) => errors.push(format!("dns.held_zones {}: {e}", h.name)),
+        }
+    }
+    let mut private_domains = Vec::new();
+    for domain in &config.private_domains {
+        match name(domain) {
+            Ok(n) => private_domains.push(n),
+            Err(e) => errors.push(format!("dns.private_domains: {e}")),
+        }
+    }
     let mut forward_zones = Vec::new();
     for (zone, servers) in &config.forward_zones {
         match name(zone) {
@@ -173,6 +191,14 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
             Err(e) => errors.push(format!("dns.uncached_zones: {e}")),
         }
     }
+    let trust_anchors = if config.dnssec_validation {
+        trust_anchors(config).unwrap_or_else(|e| {
+            errors.push(e);
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
     if !errors.is_empty() {
         return Err(BuildError(errors));
     }
@@ -189,6 +215,65 @@ pub fn resolver_config(config: &DnsConfig) -> Result<ResolverConfig, BuildError>
         upstream_port: 53,
         cache_entries: config.cache_entries,
         uncached_zones,
+        keep_promiscuous_ns: false,
+        first_zones: Vec::new(),
+        private_networks: config.private_addresses.clone(),
+        private_domains,
+        prefetch: config.prefetch,
+        qname_minimisation: true,
+        local_zones,
+        trust_anchors,
+        validation_time: None,
+    })
+}
+
+/// The configured trust anchors (DS or DNSKEY records in master format), the IANA root's
+/// keys when none are given.
+fn trust_anchors(config: &DnsConfig) -> Result<Vec<hickory_proto::rr::Record>, String> {
+    if config.trust_anchors.is_empty() {
+        return Ok(crate::resolver::validate::root_anchors());
+    }
+    let mut out = Vec::new();
+    for (i, line) in config.trust_anchors.iter().enumerate() {
+        let parsed = crate::zone::master::parse_with_default_ttl(line, &Name::root(), None, Some(3600))
+            .map_err(|e| format!("dns.trust_anchors[{i}]: {e}"))?;
+        for p in parsed {
+            if !matches!(p.record.record_type(), RecordType::DS | RecordType::DNSKEY) {
+                return Err(format!("dns.trust_anchors[{i}]: a trust anchor is a DS or DNSKEY record"));
+            }
+            out.push(p.record);
+        }
+    }
+    Ok(out)
+}
+
+/// A held zone from its settings: the file read when there is one (with primaries it may not
+/// exist yet: the first transfer writes it).
+fn held_zone(h: &HeldZoneConfig, base: &Path, now: u64) -> Result<LocalZone, String> {
+    let zone_name = if h.name.trim() == "." { Name::root() } else { name(&h.name)? };
+    let file = h.file.as_ref().map(|f| base.join(f));
+    let records = match &file {
+        Some(f) if f.exists() || h.primaries.is_empty() => {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            crate::zone::master::parse_with_default_ttl(&text, &zone_name, Some(f), Some(3600))?
+                .into_iter()
+                .map(|p| p.record)
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let written = file.filter(|_| !h.primaries.is_empty());
+    let zonemd = ZonemdPolicy {
+        check: h.zonemd_check,
+        reject_absence: h.zonemd_reject_absence,
+        permissive: h.zonemd_permissive,
+    };
+    let held = HeldZone::new(&zone_name, h.primaries.clone(), written, records, now)?.with_zonemd(zonemd);
+    Ok(LocalZone {
+        zone: Arc::new(held),
+        for_upstream: h.for_upstream,
+        for_downstream: h.for_downstream,
+        fallback: h.fallback,
     })
 }
 
@@ -246,7 +331,7 @@ pub fn service(
 ) -> Result<crate::DnsService, BuildError> {
     let state = build_state(config, tenants, base, 0)?;
     let resolver = if config.recursion {
-        let rc = resolver_config(config)?;
+        let rc = resolver_config(config, base, 0)?;
         let upstream = Arc::new(crate::resolver::NetworkUpstream::default());
         Some(crate::resolver::Resolver::new(rc, upstream, Arc::new(crate::resolver::SystemClock::default())))
     } else {
@@ -264,6 +349,7 @@ pub fn service(
             exempt: r.exempt.clone(),
         }),
         rate_limit_exempt_tenants: config.rate_limit.as_ref().is_none_or(|r| r.exempt_tenants),
+        minimal_responses: config.minimal_responses,
         ..Default::default()
     };
     Ok(crate::DnsService::new(state, resolver, events, crate::metrics::DnsMetrics::registered(), settings))

@@ -20,6 +20,7 @@ use crate::events::{finding_alert, rpz_alert};
 use crate::metrics::DnsMetrics;
 use crate::query_log::{AnswerLog, HeaderFlags, LoggedAnswers, QueryLogBatch, QueryRecord};
 use crate::resolver::Resolver;
+use crate::resolver::validate::Security;
 use crate::rpz::{Action, Hit, PolicySet, Trigger, local_answer};
 use crate::state::DnsState;
 use crate::transfer;
@@ -68,6 +69,11 @@ pub struct DnsSettings {
     pub rate_limit: Option<crate::server::rate_limit::RateLimitSettings>,
     /// Tenant networks are never rate limited.
     pub rate_limit_exempt_tenants: bool,
+    /// Recursive answers leave out what the client did not ask for, as Unbound's default
+    /// `minimal-responses: yes`: a positive answer goes without its authority and additional
+    /// sections, a negative one without its additional section. Off, they carry the name
+    /// servers and glue the authoritative server sent.
+    pub minimal_responses: bool,
 }
 
 impl Default for DnsSettings {
@@ -79,6 +85,7 @@ impl Default for DnsSettings {
             dns64: None,
             rate_limit: None,
             rate_limit_exempt_tenants: true,
+            minimal_responses: true,
         }
     }
 }
@@ -130,9 +137,14 @@ struct Outcome {
     kind: &'static str,
     hit: Option<Hit>,
     from_cache: bool,
+    /// A cached answer the resolver is refreshing: the answer cache waits for the new one.
+    refreshing: bool,
     upstream_queries: usize,
     reason: Option<String>,
     drop: bool,
+    /// The answer was validated (DNSSEC): AD.
+    authentic_data: bool,
+    security: Security,
 }
 
 impl Outcome {
@@ -148,9 +160,12 @@ impl Outcome {
             kind,
             hit: None,
             from_cache: false,
+            refreshing: false,
             upstream_queries: 0,
             reason: None,
             drop: false,
+            authentic_data: false,
+            security: Security::Unchecked,
         }
     }
 
@@ -212,7 +227,7 @@ impl DnsService {
     pub async fn refresh_policy_zones(&self, force: bool) -> usize {
         let Some(resolver) = &self.resolver else { return 0 };
         let secondaries = self.state.load().secondaries.clone();
-        let mut changed = 0;
+        let mut changed = resolver.refresh_held_zones(force).await;
         for secondary in secondaries {
             let now = resolver.now();
             if !force && secondary.next_check() > now {
@@ -245,7 +260,7 @@ impl DnsService {
 
     /// Background work while the service runs: NOTIFY to the secondaries of every zone at
     /// start (RFC 1996 §3.1: they may have missed changes while this server was down), and
-    /// the refresh of transferred policy zones, on time and on a primary's NOTIFY.
+    /// the refresh of transferred policy zones and held zones, on time and on a primary's NOTIFY.
     pub async fn maintain(self: Arc<Self>, shutdown: tokio_util::sync::CancellationToken) -> std::io::Result<()> {
         let state = self.state();
         crate::notify::send_in_background(crate::notify::changed_zones(
@@ -256,7 +271,8 @@ impl DnsService {
         loop {
             self.refresh_policy_zones(false).await;
             let now = self.resolver.as_ref().map_or(0, |r| r.now());
-            let next = self.state.load().secondaries.iter().map(|s| s.next_check()).min();
+            let held = self.resolver.as_ref().and_then(Resolver::next_held_check);
+            let next = self.state.load().secondaries.iter().map(|s| s.next_check()).chain(held).min();
             let wait = next.map_or(60, |n| n.saturating_sub(now)).clamp(1, 60);
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -556,7 +572,34 @@ impl DnsService {
                 (Some(resolver), Some(t)) => {
                     self.metrics.query(transport.name(), "recursive");
                     let policy = self.policy_of(&state, t, client.ip());
-                    self.recurse(resolver, &policy, client, &qname, qtype, transport).await
+                    let mut o = self.recurse(resolver, &policy, client, &qname, qtype, transport).await;
+                    match std::mem::take(&mut o.security) {
+                        // RFC 4035 §5.5: a bogus answer is not given out, unless the client
+                        // validates itself (CD).
+                        Security::Bogus(why) if !request.metadata.checking_disabled => {
+                            o.rcode = ResponseCode::ServFail;
+                            o.answers.clear();
+                            o.authority.clear();
+                            o.additional.clear();
+                            o.reason = Some(format!("DNSSEC validation failed: {why}"));
+                        }
+                        // RFC 6840 §5.8: AD for clients that show they understand it.
+                        Security::Secure => {
+                            o.authentic_data = request.metadata.authentic_data
+                                || request.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+                        }
+                        _ => {}
+                    }
+                    if self.settings.minimal_responses {
+                        crate::resolver::sections::minimise(
+                            o.rcode,
+                            qtype,
+                            &o.answers,
+                            &mut o.authority,
+                            &mut o.additional,
+                        );
+                    }
+                    o
                 }
                 (None, _) => Outcome::refused("refused", "recursion is not offered here".into()),
                 (Some(_), None) => {
@@ -581,6 +624,7 @@ impl DnsService {
             self.keep_answer(&state, packet, transport, &outcome, &bytes);
         } else if outcome.kind == "recursive"
             && outcome.hit.is_none()
+            && !outcome.refreshing
             && outcome.reason.is_none()
             && let (Some(t), Some(resolver)) = (&tenant, &self.resolver)
             && resolver.caches(&qname)
@@ -631,6 +675,10 @@ impl DnsService {
             return Err(format!("NOTIFY for type {qtype}"));
         }
         let qname = crate::zone::fqdn_lower(qname);
+        if self.resolver.as_ref().is_some_and(|r| r.held_zone_notified(&qname, client.ip())) {
+            self.refresh_wake.notify_one();
+            return Ok(());
+        }
         let Some(secondary) = state.secondaries.iter().find(|s| s.name == qname) else {
             return Err(format!("NOTIFY for {qname}, not a zone transferred here"));
         };
@@ -671,6 +719,9 @@ impl DnsService {
         }
         let Some(query) = plain_query(packet, transport, self.settings.max_udp_payload) else { return };
         let Some(mut cached) = cached_answer(outcome, bytes).and_then(|c| c.aging(now)) else { return };
+        if self.resolver.as_ref().is_some_and(Resolver::prefetches) {
+            cached = cached.until_prefetch();
+        }
         if let Ok(name) = Name::from_ascii(query.name_text(packet)) {
             cached.finding = self.detector.inspect_name(&name);
         }
@@ -703,6 +754,15 @@ impl DnsService {
                 }
             }
         }
+        if let Some(a) = resolver.local_answer(qname, qtype) {
+            // A zone held for clients (Unbound's `auth-zone` with `for-downstream`).
+            outcome.authoritative = a.authoritative;
+            outcome.rcode = a.rcode;
+            outcome.answers = a.answers;
+            outcome.authority = a.authority;
+            outcome.additional = a.additional;
+            return outcome;
+        }
         if qtype == RecordType::PTR
             && let Some(dns64) = self.settings.dns64.as_ref().filter(|d| d.serves(crate::server::unmap(client.ip())))
             && let Some(cname) = dns64.reverse(qname)
@@ -717,6 +777,7 @@ impl DnsService {
                     outcome.rcode = r.answer.rcode;
                     outcome.answers.extend(r.answer.answers);
                     outcome.authority = r.answer.authority;
+                    outcome.additional = r.answer.additional;
                 }
                 Err(e) => {
                     outcome.rcode = ResponseCode::ServFail;
@@ -734,6 +795,7 @@ impl DnsService {
             }
         };
         outcome.from_cache = resolution.from_cache;
+        outcome.refreshing = resolution.refreshing;
         outcome.upstream_queries = resolution.upstream_queries;
         if let Some((hit, name)) = resolution.hit {
             let action = hit.action.clone();
@@ -750,6 +812,7 @@ impl DnsService {
                     outcome.rcode = r.answer.rcode;
                     outcome.answers = r.answer.answers;
                     outcome.authority = r.answer.authority;
+                    outcome.additional = r.answer.additional;
                     outcome
                 }
                 Err(e) => {
@@ -774,6 +837,8 @@ impl DnsService {
         outcome.rcode = resolution.answer.rcode;
         outcome.answers = resolution.answer.answers;
         outcome.authority = resolution.answer.authority;
+        outcome.additional = resolution.answer.additional;
+        outcome.security = resolution.answer.security;
         if qtype == RecordType::AAAA
             && let Some(dns64) = self.settings.dns64.as_ref().filter(|d| d.serves(crate::server::unmap(client.ip())))
         {
@@ -833,6 +898,8 @@ impl DnsService {
         outcome.answers.extend(usable.into_iter().filter(|r| r.record_type() == RecordType::CNAME));
         outcome.answers.extend(synthesized);
         outcome.authority.clear();
+        // Synthesized records are no signed data (RFC 6147 §5.5): no AD for them.
+        outcome.security = Security::Unchecked;
         self.metrics.dns64_synthesized.inc();
     }
 
@@ -916,12 +983,26 @@ impl DnsService {
         m.authoritative = outcome.authoritative;
         m.recursion_available = outcome.recursion_available;
         m.truncation = outcome.truncated;
+        m.authentic_data = outcome.authentic_data;
+        let dnssec_ok = request.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+        if !dnssec_ok {
+            // RFC 4035 §3.2.1: signatures and denial proofs only to clients that set DO,
+            // unless they asked for those types.
+            let qtype = request.queries.first().map(|q| q.query_type());
+            for section in [&mut outcome.answers, &mut outcome.authority, &mut outcome.additional] {
+                section.retain(|r| {
+                    !matches!(r.record_type(), RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3)
+                        || Some(r.record_type()) == qtype
+                });
+            }
+        }
         response.answers = std::mem::take(&mut outcome.answers);
         response.authorities = std::mem::take(&mut outcome.authority);
         response.additionals = std::mem::take(&mut outcome.additional);
         if request.edns.is_some() {
             let mut edns = Edns::new();
             edns.set_max_payload(self.settings.max_udp_payload);
+            edns.set_dnssec_ok(dnssec_ok);
             response.set_edns(edns);
         }
         let limit = match transport {

@@ -71,6 +71,70 @@ pub struct DnsConfig {
     /// Response rate limiting over UDP, per client network; off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<DnsRateLimit>,
+    /// Answers carry only what the question needs: no authority section on positive answers,
+    /// no additional records besides what the answer's type calls for (Unbound's
+    /// `minimal-responses`, on by default there too).
+    #[serde(default = "default_true")]
+    pub minimal_responses: bool,
+    /// An answer asked for in the last tenth of its TTL is refreshed in the background, so
+    /// popular names never expire from the cache (Unbound's `prefetch`).
+    #[serde(default)]
+    pub prefetch: bool,
+    /// DNS rebinding protection: addresses in these networks are taken out of upstream
+    /// answers (Unbound's `private-address`), except for names under `private_domains`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub private_addresses: Vec<IpNet>,
+    /// Names under these domains may resolve to `private_addresses` (Unbound's
+    /// `private-domain`): the tenants' own internal zones, say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub private_domains: Vec<String>,
+    /// Zones the resolver holds a copy of (Unbound's `auth-zone`; RFC 8806 for the root),
+    /// read at start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_zones: Vec<HeldZoneConfig>,
+    /// DNSSEC validation of recursive answers: validated ones carry AD, those whose
+    /// signatures fail get SERVFAIL (unless the client sets CD).
+    #[serde(default)]
+    pub dnssec_validation: bool,
+    /// Trust anchors for validation, DS or DNSKEY records in master format
+    /// (`". IN DS 20326 8 2 E06D..."`); the IANA root's keys when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trust_anchors: Vec<String>,
+}
+
+/// `[[dns.held_zones]]`: a zone the resolver answers from its own copy, read from a file and,
+/// with `primaries`, kept current from them by SOA checks, AXFR and IXFR.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldZoneConfig {
+    /// The zone's name (`.` for a local copy of the root).
+    pub name: String,
+    /// The zone in master format, relative to the configuration file. With `primaries` it is
+    /// optional: read at start when present and rewritten after every transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Primary servers the zone is transferred from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub primaries: Vec<SocketAddr>,
+    /// Resolution reaching this zone takes its answers from the copy.
+    #[serde(default = "default_true")]
+    pub for_upstream: bool,
+    /// Clients' questions under the zone are answered from the copy, authoritatively (AA).
+    #[serde(default = "default_true")]
+    pub for_downstream: bool,
+    /// While no copy is held (the first transfer not done, or failed), resolution goes to
+    /// the zone's servers instead of failing.
+    #[serde(default)]
+    pub fallback: bool,
+    /// A version whose ZONEMD digest (RFC 8976) does not match is not used.
+    #[serde(default)]
+    pub zonemd_check: bool,
+    /// With `zonemd_check`: a version without ZONEMD is not used either.
+    #[serde(default)]
+    pub zonemd_reject_absence: bool,
+    /// With `zonemd_check`: failures are only logged, and the version used all the same.
+    #[serde(default)]
+    pub zonemd_permissive: bool,
 }
 
 /// `[dns.rate_limit]`: answers a second per client network over UDP (BIND's RRL, per client).
@@ -260,6 +324,13 @@ impl Default for DnsConfig {
             client_tags: BTreeMap::new(),
             dns64: None,
             rate_limit: None,
+            minimal_responses: true,
+            prefetch: false,
+            private_addresses: Vec::new(),
+            private_domains: Vec::new(),
+            held_zones: Vec::new(),
+            dnssec_validation: false,
+            trust_anchors: Vec::new(),
         }
     }
 }
@@ -404,12 +475,65 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
             problems.push(Problem::new(p.key("uncached_zones").index(i), e));
         }
     }
+    for (i, domain) in dns.private_domains.iter().enumerate() {
+        if let Err(e) = normalize_domain(domain) {
+            problems.push(Problem::new(p.key("private_domains").index(i), e));
+        }
+    }
+    check_held_zones(dns, &p, &mut problems);
+    for (i, anchor) in dns.trust_anchors.iter().enumerate() {
+        let words: Vec<&str> = anchor.split_whitespace().collect();
+        if !words.iter().any(|w| w.eq_ignore_ascii_case("DS") || w.eq_ignore_ascii_case("DNSKEY")) {
+            problems.push(Problem::new(
+                p.key("trust_anchors").index(i),
+                "a trust anchor is a DS or DNSKEY record in master format",
+            ));
+        }
+    }
+    if !dns.trust_anchors.is_empty() && !dns.dnssec_validation {
+        problems.push(Problem::new(p.key("trust_anchors"), "trust_anchors needs dnssec_validation = true"));
+    }
     for zone in dns.forward_zones.keys() {
         if let Err(e) = normalize_domain(zone) {
             problems.push(Problem::new(p.key("forward_zones").key(zone), e));
         }
     }
     problems
+}
+
+fn check_held_zones(dns: &DnsConfig, p: &FieldPath, problems: &mut Vec<Problem>) {
+    let mut names = HashSet::new();
+    for (i, h) in dns.held_zones.iter().enumerate() {
+        let hp = p.key("held_zones").index(i);
+        // The root is written `.`, which is no domain to normalize.
+        let normalized = if h.name.trim() == "." { Ok(".".to_string()) } else { normalize_domain(&h.name) };
+        match normalized {
+            Err(e) => problems.push(Problem::new(hp.key("name"), e)),
+            Ok(n) if !names.insert(n.clone()) => {
+                problems.push(Problem::new(hp.key("name"), format!("held zone '{n}' is configured twice")))
+            }
+            Ok(_) => {}
+        }
+        if h.file.is_none() && h.primaries.is_empty() {
+            problems
+                .push(Problem::new(hp.key("file"), "a held zone needs a file, primaries to transfer it from, or both"));
+        }
+        if !h.for_upstream && !h.for_downstream {
+            problems.push(Problem::new(
+                hp.key("for_upstream"),
+                "a held zone with neither for_upstream nor for_downstream is never used",
+            ));
+        }
+        if !h.zonemd_check {
+            for (key, set) in
+                [("zonemd_reject_absence", h.zonemd_reject_absence), ("zonemd_permissive", h.zonemd_permissive)]
+            {
+                if set {
+                    problems.push(Problem::new(hp.key(key), format!("{key} needs zonemd_check = true")));
+                }
+            }
+        }
+    }
 }
 
 fn check_tags(tags: &[String], dns: &DnsConfig, at: &FieldPath, problems: &mut Vec<Problem>) {
@@ -486,5 +610,45 @@ mod tests {
         dns.client_tags.insert("schools".into(), vec!["10.20.0.0/16".parse().unwrap()]);
         dns.dns64 = Some(Dns64Config::default());
         assert!(messages(&dns).is_empty(), "{:?}", messages(&dns));
+    }
+
+    #[test]
+    fn resolver_settings_are_read_and_their_problems_have_a_line() {
+        let text = "[dns]\nprefetch = true\nminimal_responses = false\nprivate_addresses = [\"10.0.0.0/8\"]\n\
+                    private_domains = [\"lan.midori.example.jp\"]\n\n[[dns.held_zones]]\nname = \".\"\n\
+                    primaries = [\"192.0.2.70:53\"]\nzonemd_check = true\n";
+        let file = super::super::parse_and_check(std::path::Path::new("m.toml"), text).expect("valid");
+        assert!(file.dns.prefetch && !file.dns.minimal_responses);
+        assert_eq!(file.dns.held_zones[0].name, ".");
+        assert!(file.dns.held_zones[0].for_upstream && file.dns.held_zones[0].for_downstream);
+        assert!(!file.dns.held_zones[0].fallback);
+        // The defaults stay: minimal responses on, prefetch off.
+        assert!(DnsConfig::default().minimal_responses && !DnsConfig::default().prefetch);
+
+        let text = "[dns]\nprivate_domains = [\"bad domain\"]\n\n[[dns.held_zones]]\nname = \"held.example\"\n\
+                    zonemd_permissive = true\n\n[[dns.held_zones]]\nname = \"held.example\"\nfile = \"h.zone\"\n\
+                    for_upstream = false\nfor_downstream = false\n";
+        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let has = |line: &str, what: &str| e.iter().any(|d| d.starts_with(line) && d.contains(what));
+        assert!(has("m.toml:2:", "dns.private_domains[0]"), "{e:?}");
+        assert!(has("m.toml:4:", "needs a file, primaries"), "{e:?}");
+        assert!(has("m.toml:6:", "zonemd_permissive needs zonemd_check"), "{e:?}");
+        assert!(has("m.toml:9:", "configured twice"), "{e:?}");
+        assert!(has("m.toml:11:", "neither for_upstream nor for_downstream"), "{e:?}");
+
+        let text = "[dns]\ntrust_anchors = [\". IN A 192.0.2.1\"]\n";
+        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(e.iter().any(|d| d.starts_with("m.toml:2:") && d.contains("DS or DNSKEY")), "{e:?}");
+        assert!(e.iter().any(|d| d.contains("needs dnssec_validation")), "{e:?}");
     }
 }

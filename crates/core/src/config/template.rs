@@ -182,6 +182,19 @@ recursion = true
 cache_entries = 100000
 # Never cached: every question for these goes to the servers again.
 # uncached_zones = ["dyn.pref.example.jp"]
+# Answers carry only what the question needs (no authority section on positive answers).
+minimal_responses = true
+# Refresh answers asked for in the last tenth of their TTL in the background.
+prefetch = false
+# DNS rebinding protection: these addresses are taken out of upstream answers, except for
+# names under private_domains.
+# private_addresses = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"]
+# private_domains = ["lan.midori.example.jp"]
+# DNSSEC validation of recursive answers: validated ones get AD, forged ones SERVFAIL
+# (clients that validate themselves set CD). Trust anchors are DS or DNSKEY records; the
+# IANA root's keys when none are given.
+dnssec_validation = false
+# trust_anchors = [". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"]
 
 # [[dns.zones]]
 # tenant = "midori"
@@ -228,6 +241,17 @@ cache_entries = 100000
 # name = "cnc.intel.pref.example.jp"
 # file = "intel/cnc-domains.txt"
 # action = "nxdomain"
+
+# [[dns.held_zones]]                            # zones the resolver answers from its own copy
+# name = "."                                    # (Unbound's auth-zone; RFC 8806 for the root)
+# file = "zones/root.zone"                      # read at start; rewritten after each transfer
+# primaries = ["192.0.2.70:53"]                 # kept current by SOA checks, AXFR and IXFR
+# for_upstream = true                           # resolution takes its answers from the copy
+# for_downstream = false                        # clients get authoritative answers (AA) from it
+# fallback = true                               # ask the zone's servers while no copy is held
+# zonemd_check = true                           # a version whose ZONEMD (RFC 8976) fails is not used
+# zonemd_reject_absence = false                 # nor one without ZONEMD
+# zonemd_permissive = false                     # only log ZONEMD failures
 
 [mail]
 # The SMTP relay (RFC 5321 with STARTTLS, PIPELINING, 8BITMIME, SMTPUTF8, SIZE, CHUNKING).

@@ -24,10 +24,12 @@ use hickory_proto::rr::Name;
 use mamori_core::{NetworkModel, Tenant, TenantDirectory};
 use mamori_dns::catalog::Catalog;
 use mamori_dns::metrics::DnsMetrics;
+use mamori_dns::resolver::local::LocalZone;
 use mamori_dns::resolver::{Clock, ManualClock, Resolver, ResolverConfig};
 use mamori_dns::rpz::secondary::{Secondary, ZoneSettings};
 use mamori_dns::rpz::{Override, PolicyZone};
 use mamori_dns::state::ClientTags;
+use mamori_dns::zone::held::{HeldZone, ZonemdPolicy};
 use mamori_dns::{DnsService, DnsSettings, DnsState, Reply, Transport};
 
 use rpl::{Scenario, StepKind};
@@ -93,9 +95,44 @@ fn main() {
 async fn run_file(path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let scenario = rpl::parse(&text)?;
+    // The scenario's files that the resolver writes (transferred zones), in a directory of
+    // its own.
+    let files = std::env::temp_dir().join(format!(
+        "unbound-rpl-{}-{}",
+        std::process::id(),
+        SCENARIO.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
+    let result = run_scenario(&scenario, &files, path).await;
+    let _ = std::fs::remove_dir_all(&files);
+    result
+}
+
+/// Lets the work the last query left in the background (a prefetch) finish, as testbound
+/// runs every pending event before the next step: the scripted upstream answers at once, so a
+/// few turns of the runtime are enough.
+async fn settle() {
+    for _ in 0..64 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Numbers the scenarios' file directories.
+static SCENARIO: AtomicU64 = AtomicU64::new(0);
+
+/// A zone file's records as sorted lower-case text, for comparing files.
+fn zone_records(text: &str) -> Result<Vec<String>, String> {
+    let records = mamori_dns::zone::master::parse_with_default_ttl(text, &Name::root(), None, Some(3600))?;
+    let mut out: Vec<String> =
+        records.iter().map(|p| mamori_dns::zone::master::record_text(&p.record).to_lowercase()).collect();
+    out.sort();
+    Ok(out)
+}
+
+async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<(), String> {
     let step = Arc::new(AtomicU64::new(0));
     let clock = Arc::new(ManualClock::default());
-    let (service, upstream) = service_for(&scenario, step.clone(), clock.clone())?;
+    let (service, upstream) = service_for(scenario, files, step.clone(), clock.clone())?;
     let mut last: Option<Message> = None;
     for (i, s) in scenario.steps.iter().enumerate() {
         step.store(s.number, Ordering::SeqCst);
@@ -109,6 +146,11 @@ async fn run_file(path: &Path) -> Result<(), String> {
                 let mut m = Message::new(rand::random(), MessageType::Query, OpCode::Query);
                 scripted::apply_flags(&mut m, entry);
                 m.metadata.message_type = MessageType::Query;
+                if entry.has_flag("DO") {
+                    let mut edns = hickory_proto::op::Edns::new();
+                    edns.set_dnssec_ok(true);
+                    m.set_edns(edns);
+                }
                 let mut q = Query::query(name, rtype);
                 q.set_query_class(class);
                 m.add_query(q);
@@ -139,6 +181,7 @@ async fn run_file(path: &Path) -> Result<(), String> {
                     Reply::Many(_) => return Err(format!("step {}: a transfer reply", s.number)),
                     Reply::Nothing => None,
                 };
+                settle().await;
             }
             StepKind::CheckAnswer(expected) => {
                 let got = last.take().ok_or(format!("step {}: no reply to check", s.number))?;
@@ -162,7 +205,16 @@ async fn run_file(path: &Path) -> Result<(), String> {
                     return Err(format!("step {}: the expected upstream query was not sent", s.number));
                 }
             }
-            StepKind::Other(kind) if matches!(kind.as_str(), "TRAFFIC" | "NOTHING") => {}
+            StepKind::CheckTempfile { name, contents } => {
+                let path = files.join(name);
+                let written = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("step {}: the file {name} was not written: {e}", s.number))?;
+                let (want, got) = (zone_records(contents)?, zone_records(&written)?);
+                if want != got {
+                    return Err(format!("step {}: file {name}: expected {want:?}, got {got:?}", s.number));
+                }
+            }
+            StepKind::Other(kind) if matches!(kind.as_str(), "TRAFFIC" | "NOTHING") => settle().await,
             StepKind::Other(kind) => {
                 return Err(format!("step {}: STEP {kind} is not supported by this runner", s.number));
             }
@@ -174,6 +226,7 @@ async fn run_file(path: &Path) -> Result<(), String> {
 /// The scenario's configuration as a DNS service with a scripted upstream.
 fn service_for(
     sc: &Scenario,
+    files: &Path,
     step: Arc<AtomicU64>,
     clock: Arc<ManualClock>,
 ) -> Result<(DnsService, Arc<scripted::Scripted>), String> {
@@ -193,6 +246,37 @@ fn service_for(
             let mut words = v.split_whitespace();
             let net: ipnet::IpNet = words.next().and_then(|n| n.parse().ok()).ok_or("a bad access-control-tag")?;
             tag_nets.extend(words.map(|t| (t.to_string(), net)));
+        }
+        // Unbound's defaults are `minimal-responses: yes` and `iter-scrub-promiscuous: yes`.
+        if let Some(v) = clause.get("minimal-responses") {
+            settings.minimal_responses = yes(v);
+        }
+        for v in clause.all("private-address") {
+            config.private_networks.push(v.parse().map_err(|e| format!("private-address {v}: {e}"))?);
+        }
+        for v in clause.all("private-domain") {
+            config.private_domains.push(name(v.trim_matches('"'))?);
+        }
+        // `trust-anchor:` turns validation on when the module list has the validator (its
+        // default `validator iterator` does); `val-override-date` fixes the time signatures
+        // are checked at.
+        let validator = clause.get("module-config").is_none_or(|m| m.contains("validator"));
+        for v in clause.all("trust-anchor").filter(|_| validator) {
+            let text = v.trim_matches('"');
+            let parsed = mamori_dns::zone::master::parse_with_default_ttl(text, &Name::root(), None, Some(3600))
+                .map_err(|e| format!("trust-anchor {text}: {e}"))?;
+            config.trust_anchors.extend(parsed.into_iter().map(|p| p.record));
+        }
+        if let Some(v) = clause.get("val-override-date") {
+            config.validation_time = Some(date(v.trim_matches('"'))?);
+        }
+        // Unbound's default is `qname-minimisation: yes`.
+        config.qname_minimisation = clause.get("qname-minimisation").is_none_or(yes);
+        if let Some(v) = clause.get("prefetch") {
+            config.prefetch = yes(v);
+        }
+        if let Some(v) = clause.get("iter-scrub-promiscuous") {
+            config.keep_promiscuous_ns = !yes(v);
         }
         if clause.get("module-config").is_some_and(|m| m.split_whitespace().any(|m| m == "dns64")) {
             let prefix = clause.get("dns64-prefix").unwrap_or("64:ff9b::/96");
@@ -218,6 +302,10 @@ fn service_for(
                 let no_cache = if clause.kind == "stub-zone" { "stub-no-cache" } else { "forward-no-cache" };
                 if clause.get(no_cache) == Some("yes") {
                     config.uncached_zones.push(zone.clone());
+                }
+                let first = if clause.kind == "stub-zone" { "stub-first" } else { "forward-first" };
+                if clause.get(first).is_some_and(yes) {
+                    config.first_zones.push(zone.clone());
                 }
                 if clause.kind == "stub-zone" {
                     config.stub_zones.push((zone, servers));
@@ -265,7 +353,8 @@ fn service_for(
                     policies.push(zone);
                 }
             }
-            "auth-zone" | "local-zone" => return Err(format!("{} is not supported by this runner", clause.kind)),
+            "auth-zone" => config.local_zones.push(auth_zone(sc, clause, files, clock.now())?),
+            "local-zone" => return Err(format!("{} is not supported by this runner", clause.kind)),
             _ => {}
         }
     }
@@ -293,6 +382,68 @@ fn service_for(
     Ok((DnsService::new(state, Some(resolver), None, DnsMetrics::default(), settings), upstream))
 }
 
+/// An `auth-zone:` clause as a zone the resolver holds: read from its zone file, and kept
+/// current from its masters (the file is rewritten in `files` after each transfer).
+fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Result<LocalZone, String> {
+    let zname = name(clause.get("name").ok_or("an auth-zone without a name")?)?;
+    if clause.get("url").is_some() {
+        return Err("auth-zone url: is not supported by this runner".into());
+    }
+    let mut primaries = Vec::new();
+    for m in clause.all("master").chain(clause.all("primary")) {
+        primaries.push(address(m).ok_or(format!("auth-zone master {m}: only addresses are supported by this runner"))?);
+    }
+    let file = clause.get("zonefile").filter(|f| !f.is_empty());
+    let records = match file {
+        Some(f) => mamori_dns::zone::master::parse_with_default_ttl(&inline_file(sc, f)?, &zname, None, Some(3600))?
+            .into_iter()
+            .map(|p| p.record)
+            .collect(),
+        None => Vec::new(),
+    };
+    let written = file.filter(|_| !primaries.is_empty()).map(|f| files.join(f));
+    if let (Some(path), Some(f)) = (&written, file) {
+        // In testbound the zone file is the inline file itself: it exists before any transfer.
+        std::fs::write(path, inline_file(sc, f)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    // `zonemd-permissive-mode` and `zonemd-reject-absence` are server options.
+    let server = |key: &str| sc.clauses.iter().filter(|c| c.kind == "server").find_map(|c| c.get(key)).is_some_and(yes);
+    let zonemd = ZonemdPolicy {
+        check: clause.get("zonemd-check").is_some_and(yes),
+        reject_absence: clause.get("zonemd-reject-absence").is_some_and(yes) || server("zonemd-reject-absence"),
+        permissive: server("zonemd-permissive-mode"),
+    };
+    let held = HeldZone::new(&zname, primaries, written, records, now)?.with_zonemd(zonemd);
+    // Unbound's defaults: `for-downstream: yes`, `for-upstream: yes`, `fallback-enabled: no`.
+    Ok(LocalZone {
+        zone: Arc::new(held),
+        for_upstream: clause.get("for-upstream").is_none_or(yes),
+        for_downstream: clause.get("for-downstream").is_none_or(yes),
+        fallback: clause.get("fallback-enabled").is_some_and(yes),
+    })
+}
+
+/// An inline file with its `$INCLUDE_TEMPFILE` lines replaced by the files they name.
+fn inline_file(sc: &Scenario, file: &str) -> Result<String, String> {
+    let text = sc.files.get(file).ok_or(format!("the inline file {file} is missing"))?;
+    let mut out = String::new();
+    for line in text.lines() {
+        match line.trim().strip_prefix("$INCLUDE_TEMPFILE") {
+            Some(inc) => out.push_str(sc.files.get(inc.trim()).ok_or(format!("the inline file {inc} is missing"))?),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A yes/no option's value (`yes`, `"no"`).
+fn yes(v: &str) -> bool {
+    v.trim_matches('"') == "yes"
+}
+
 fn name(s: &str) -> Result<Name, String> {
     let mut n = Name::from_str(s).map_err(|e| format!("{s}: {e}"))?;
     n.set_fqdn(true);
@@ -306,4 +457,15 @@ fn address(s: &str) -> Option<SocketAddr> {
         None => (s, 53),
     };
     Some(SocketAddr::new(ip.trim().parse().ok()?, port))
+}
+
+/// `val-override-date`: YYYYMMDDHHmmSS (UTC) or seconds since the epoch.
+fn date(v: &str) -> Result<u32, String> {
+    if v.len() == 14 && v.bytes().all(|b| b.is_ascii_digit()) {
+        let text = format!("{}-{}-{}T{}:{}:{}", &v[0..4], &v[4..6], &v[6..8], &v[8..10], &v[10..12], &v[12..14]);
+        let dt: jiff::civil::DateTime = text.parse().map_err(|e| format!("val-override-date {v}: {e}"))?;
+        let ts = dt.to_zoned(jiff::tz::TimeZone::UTC).map_err(|e| format!("val-override-date {v}: {e}"))?;
+        return Ok(ts.timestamp().as_second() as u32);
+    }
+    v.parse().map_err(|_| format!("val-override-date {v}: not a date"))
 }

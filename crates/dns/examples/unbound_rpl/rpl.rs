@@ -56,6 +56,11 @@ pub enum StepKind {
     CheckOutQuery(Entry),
     /// The outstanding upstream query gets no answer.
     Timeout,
+    /// The inline file `name`, as the resolver rewrote it, must hold these records.
+    CheckTempfile {
+        name: String,
+        contents: String,
+    },
     /// Steps this runner does not carry out (CHECK_OUT_QUERY, REPLY, TRAFFIC, ...).
     Other(String),
 }
@@ -222,6 +227,21 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
                     Some("CHECK_OUT_QUERY") => {
                         expect_entry(&mut lines)?;
                         StepKind::CheckOutQuery(parse_entry(&mut lines)?)
+                    }
+                    Some("CHECK_TEMPFILE") => {
+                        let name = words.get(3).ok_or(format!("line {}: CHECK_TEMPFILE without a name", n + 1))?;
+                        let mut contents = String::new();
+                        for (_, l) in lines.by_ref() {
+                            match l.trim() {
+                                "FILE_BEGIN" => {}
+                                "FILE_END" => break,
+                                _ => {
+                                    contents.push_str(l);
+                                    contents.push('\n');
+                                }
+                            }
+                        }
+                        StepKind::CheckTempfile { name: name.to_string(), contents }
                     }
                     Some("TIMEOUT") | Some("ERROR") => StepKind::Timeout,
                     Some(other) => StepKind::Other(other.to_string()),

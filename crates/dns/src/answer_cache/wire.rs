@@ -5,7 +5,7 @@
 
 use crate::service::Transport;
 
-/// Longest key: a 255-byte name, type, class, EDNS flag and the UDP size limit.
+/// Longest key: a 255-byte name, type, class, EDNS, DO and CD flags and the UDP size limit.
 pub const KEY_MAX: usize = 255 + 2 + 2 + 1 + 2;
 
 const TYPE_OPT: u16 = 41;
@@ -107,6 +107,7 @@ pub fn plain_query(packet: &[u8], transport: Transport, max_udp_payload: u16) ->
     }
     at += 4;
     let mut edns_payload = None;
+    let mut dnssec_ok = false;
     if ar == 1 {
         // The OPT record (RFC 6891 §6.1.2): root owner, type 41, class = payload size,
         // TTL = extended rcode, version, flags; options are skipped but must be well formed.
@@ -117,6 +118,7 @@ pub fn plain_query(packet: &[u8], transport: Transport, max_udp_payload: u16) ->
         if *packet.get(at + 6)? != 0 {
             return None; // EDNS version above 0: BADVERS from the full path
         }
+        dnssec_ok = *packet.get(at + 7)? & 0x80 != 0;
         let rdlen = usize::from(u16_at(packet, at + 9)?);
         at += 11;
         let end = at + rdlen;
@@ -138,13 +140,19 @@ pub fn plain_query(packet: &[u8], transport: Transport, max_udp_payload: u16) ->
     };
     key[key_len..key_len + 2].copy_from_slice(&qtype.to_be_bytes());
     key[key_len + 2..key_len + 4].copy_from_slice(&qclass.to_be_bytes());
-    key[key_len + 4] = u8::from(edns_payload.is_some());
+    // DO, CD and AD change the answer (signatures, AD, a bogus answer's SERVFAIL).
+    let checking_disabled = header[3] & 0x10 != 0;
+    let authentic_data = header[3] & 0x20 != 0;
+    key[key_len + 4] = u8::from(edns_payload.is_some())
+        | (u8::from(dnssec_ok) << 1)
+        | (u8::from(checking_disabled) << 2)
+        | (u8::from(authentic_data) << 3);
     key[key_len + 5..key_len + 7].copy_from_slice(&limit.to_be_bytes());
     key_len += 7;
     Some(PlainQuery {
         id: u16::from_be_bytes([header[0], header[1]]),
         recursion_desired: header[2] & 0x01 != 0,
-        checking_disabled: header[3] & 0x10 != 0,
+        checking_disabled,
         name_len,
         qtype,
         edns: edns_payload.is_some(),

@@ -51,6 +51,23 @@ pub struct Answer {
     pub rcode: ResponseCode,
     pub answers: Vec<Record>,
     pub authority: Vec<Record>,
+    /// Address records of the names in the other sections (glue), as the server sent them.
+    pub additional: Vec<Record>,
+    /// What DNSSEC validation found.
+    pub security: super::validate::Security,
+}
+
+impl Answer {
+    /// The CNAMEs up to a policy trigger met during resolution.
+    pub fn hit(chain: Vec<Record>) -> Answer {
+        Answer {
+            rcode: ResponseCode::NoError,
+            answers: chain,
+            authority: vec![],
+            additional: vec![],
+            security: Default::default(),
+        }
+    }
 }
 
 struct Entry {
@@ -74,6 +91,11 @@ impl Cache {
     }
 
     pub fn get(&self, name: &Name, qtype: RecordType, now: u64) -> Option<Answer> {
+        self.get_aged(name, qtype, now).map(|(a, _)| a)
+    }
+
+    /// The answer and whether it is in the last tenth of its TTL (due for a prefetch).
+    pub fn get_aged(&self, name: &Name, qtype: RecordType, now: u64) -> Option<(Answer, bool)> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let name = crate::zone::fqdn_lower(name);
         for key in [(name.clone(), qtype), (name, RecordType::ZERO)] {
@@ -85,10 +107,11 @@ impl Cache {
             }
             let age = age as u32;
             let mut answer = entry.answer.clone();
-            for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()) {
-                r.ttl = r.ttl.min(entry.ttl).saturating_sub(age);
+            for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()).chain(answer.additional.iter_mut()) {
+                r.ttl = r.ttl.saturating_sub(age);
             }
-            return Some(answer);
+            let due = entry.ttl - age <= entry.ttl / 10;
+            return Some((answer, due));
         }
         None
     }
@@ -100,7 +123,10 @@ impl Cache {
             let Some(ttl) = answer.authority.iter().find_map(negative_ttl) else { return };
             ttl.min(self.max_negative_ttl)
         } else {
-            answer.answers.iter().map(|r| r.ttl).min().unwrap_or(0).min(self.max_ttl)
+            // As Unbound's message cache: the answer lives as long as its shortest record, in
+            // whichever section; each record keeps its own TTL.
+            let all = answer.answers.iter().chain(&answer.authority).chain(&answer.additional);
+            all.map(|r| r.ttl).min().unwrap_or(0).min(self.max_ttl)
         };
         if ttl == 0 || !matches!(answer.rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
             return;
@@ -114,8 +140,11 @@ impl Cache {
             }
         }
         let mut answer = answer.clone();
-        for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()) {
-            r.ttl = r.ttl.min(ttl);
+        // RFC 2308 §5: a negative answer's records live as long as it; any TTL is cut at the
+        // cache's maximum.
+        let cap = if negative { ttl } else { self.max_ttl };
+        for r in answer.answers.iter_mut().chain(answer.authority.iter_mut()).chain(answer.additional.iter_mut()) {
+            r.ttl = r.ttl.min(cap);
         }
         entries.insert((crate::zone::fqdn_lower(name), key_type), Entry { stored: now, ttl, answer });
     }
@@ -153,7 +182,13 @@ mod tests {
     fn ttls_count_down_and_expire() {
         let cache = Cache::new(100);
         let a = Record::from_rdata(name("a.example."), 60, RData::A(A::new(192, 0, 2, 1)));
-        let answer = Answer { rcode: ResponseCode::NoError, answers: vec![a], authority: vec![] };
+        let answer = Answer {
+            rcode: ResponseCode::NoError,
+            answers: vec![a],
+            authority: vec![],
+            additional: vec![],
+            security: Default::default(),
+        };
         cache.insert(&name("a.example."), RecordType::A, &answer, 100);
         assert_eq!(cache.get(&name("A.example."), RecordType::A, 110).unwrap().answers[0].ttl, 50);
         assert!(cache.get(&name("a.example."), RecordType::AAAA, 110).is_none());
@@ -165,7 +200,13 @@ mod tests {
         let cache = Cache::new(100);
         let soa = SOA::new(name("ns.example."), name("h.example."), 1, 2, 3, 4, 30);
         let soa = Record::from_rdata(name("example."), 3600, RData::SOA(soa));
-        let answer = Answer { rcode: ResponseCode::NXDomain, answers: vec![], authority: vec![soa] };
+        let answer = Answer {
+            rcode: ResponseCode::NXDomain,
+            answers: vec![],
+            authority: vec![soa],
+            additional: vec![],
+            security: Default::default(),
+        };
         cache.insert(&name("x.example."), RecordType::A, &answer, 0);
         let hit = cache.get(&name("x.example."), RecordType::MX, 10).unwrap();
         assert_eq!(hit.rcode, ResponseCode::NXDomain);

@@ -41,9 +41,11 @@ impl Resolver {
             let mut chain: Vec<Record> = Vec::new();
             let mut name = fqdn_lower(qname);
             for _ in 0..MAX_CNAME_CHAIN {
-                let response = self.lookup(&name, qtype, trace, depth).await?;
+                let (mut response, zone) = self.lookup(&name, qtype, trace, depth).await?;
+                let positive = !response.answers.is_empty();
+                self.scrub_private(&mut response);
                 if trace.hit.is_some() {
-                    return Ok(Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![] });
+                    return Ok(Answer::hit(chain));
                 }
                 let rcode = response.metadata.response_code;
                 if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
@@ -62,25 +64,21 @@ impl Resolver {
                         && let Some(hit) = policy.check_name(&target)
                     {
                         trace.hit = Some((hit, target));
-                        return Ok(Answer { rcode: ResponseCode::NoError, answers: chain, authority: vec![] });
+                        return Ok(Answer::hit(chain));
                     }
                 }
                 match next {
                     Some(target) if qtype != RecordType::CNAME => name = target,
                     _ => {
-                        let negative = (chain.is_empty() || qtype != RecordType::CNAME)
-                            && chain.iter().all(|r| r.record_type() == RecordType::CNAME);
-                        let authority = if negative {
-                            response
-                                .authorities
-                                .iter()
-                                .filter(|r| r.record_type() == RecordType::SOA)
-                                .cloned()
-                                .collect()
-                        } else {
-                            vec![]
-                        };
-                        return Ok(Answer { rcode, answers: chain, authority });
+                        let (authority, additional) =
+                            super::sections::scrub(&response, &zone, &name, positive, self.config.keep_promiscuous_ns);
+                        return Ok(Answer {
+                            rcode,
+                            answers: chain,
+                            authority,
+                            additional,
+                            security: Default::default(),
+                        });
                     }
                 }
             }
@@ -95,25 +93,150 @@ impl Resolver {
         qtype: RecordType,
         trace: &mut Trace<'_>,
         depth: usize,
-    ) -> Result<Message, ResolveError> {
-        let Start { mut zone, mut servers, recursive, ns_names } = self.start(name)?;
+    ) -> Result<(Message, Name), ResolveError> {
+        // A DS record set lives in the parent zone (RFC 4035 §3.1.4.1): asked there, not of
+        // the child's servers a learnt delegation would lead to.
+        let from = if qtype == RecordType::DS && !name.is_root() { name.base_name() } else { name.clone() };
+        let mut start = self.start(&from, None)?;
+        if start.zone.is_root() && !start.recursive && self.delegations.exact(&Name::root(), self.clock.now()).is_none()
+        {
+            self.prime(&start.servers, trace).await;
+            start = self.start(&from, None)?;
+        }
+        let first = self.config.first_zones.contains(&start.zone).then(|| (start.zone.clone(), start.recursive));
+        match self.lookup_from(start, name, qtype, trace, depth).await {
+            // `forward-first`/`stub-first`: when the zone's servers fail, resolve as if the
+            // zone were not configured.
+            Err(e) if let Some((zone, forward)) = first => {
+                tracing::debug!(%zone, error = %e, "the servers configured for the zone failed; iterating");
+                let start = self.start(name, Some((&zone, forward)))?;
+                self.lookup_from(start, name, qtype, trace, depth).await
+            }
+            r => r,
+        }
+    }
+
+    async fn lookup_from(
+        &self,
+        start: Start,
+        name: &Name,
+        qtype: RecordType,
+        trace: &mut Trace<'_>,
+        depth: usize,
+    ) -> Result<(Message, Name), ResolveError> {
+        let Start { mut zone, mut servers, recursive, ns_names } = start;
+        // Name servers of the zone being asked whose addresses were not looked up (those of a
+        // learnt delegation, those without glue in a referral).
+        let mut unresolved: Vec<Name> = ns_names.clone();
         if let Some(policy) = trace.policy
             && !ns_names.is_empty()
         {
             let ips: Vec<IpAddr> = servers.iter().map(SocketAddr::ip).collect();
             if let Some(hit) = policy.check_name_servers(&ns_names, &ips) {
                 trace.hit = Some((hit, name.clone()));
-                return Ok(Message::new(0, MessageType::Response, OpCode::Query));
+                return Ok((Message::new(0, MessageType::Response, OpCode::Query), zone));
             }
         }
-        for _ in 0..MAX_REFERRALS {
-            trace.queries += 1;
-            let response = self.ask(&servers, name, qtype, recursive).await?;
+        // QNAME minimisation (RFC 9156, relaxed as Unbound's default): a zone's servers are
+        // asked for one label more than the zone (type A) until the name is reached; a
+        // failure or an error answer to such a question falls back to the full question.
+        let mut minimise = self.config.qname_minimisation && !recursive && qtype != RecordType::DS;
+        let mut labels = zone.num_labels() + 1;
+        for _ in 0..MAX_REFERRALS + 2 * usize::from(name.num_labels()) {
+            let held = super::local::deepest(&self.config.local_zones, name, usable).filter(|z| z.zone.name == zone);
+            let (ask_name, ask_type) = if minimise && held.is_none() && labels <= name.num_labels() {
+                (name.trim_to(usize::from(labels)), RecordType::A)
+            } else {
+                (name.clone(), qtype)
+            };
+            let minimised = ask_name != *name || ask_type != qtype;
+            let response = match held.map(|z| z.zone.zone()) {
+                Some(Some(z)) => super::local::response(&z, name, qtype),
+                Some(None) => {
+                    return Err(ResolveError::Upstream(format!("{name}: no copy of {zone} is held yet")));
+                }
+                None => {
+                    trace.queries += 1;
+                    let asked = self.ask(&servers, &zone, &ask_name, ask_type, recursive).await;
+                    match asked {
+                        Err(_) if minimised => {
+                            minimise = false;
+                            continue;
+                        }
+                        Ok((r, false)) => r,
+                        // Only recursive servers' answers: taken when no other server is left.
+                        Ok((r, true)) if unresolved.is_empty() => r,
+                        failed => {
+                            let (e, reclame) = match failed {
+                                Ok((r, _)) => (
+                                    ResolveError::Upstream(format!("{name}: only recursive servers answered")),
+                                    Some(r),
+                                ),
+                                Err(e) => (e, None),
+                            };
+                            // The servers with glue failed: the zone's other name servers,
+                            // whose addresses were not needed so far, are looked up now.
+                            let mut more = Vec::new();
+                            if depth < MAX_DEPTH {
+                                for ns in std::mem::take(&mut unresolved) {
+                                    more.extend(self.addresses_of(&ns, trace, depth + 1).await);
+                                }
+                            }
+                            more.retain(|ip| !servers.iter().any(|s| s.ip() == *ip));
+                            if more.is_empty() {
+                                match reclame {
+                                    Some(r) => r,
+                                    None => return Err(e),
+                                }
+                            } else {
+                                servers =
+                                    more.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+                                continue;
+                            }
+                        }
+                    }
+                }
+            };
             if recursive {
-                return Ok(response);
+                return Ok((response, zone));
             }
-            let Some((child, ns_names)) = referral(&response, &zone, name) else { return Ok(response) };
+            let referred = referral(&response, &zone, &ask_name);
+            if let Some((child, _)) = &referred {
+                self.keep_delegation_proof(child, &response);
+            }
+            let Some((child, ns_names)) = referred else {
+                if minimised {
+                    // Not a zone cut: one label more (or, on an error, the full question).
+                    if response.metadata.response_code == ResponseCode::NoError {
+                        labels += 1;
+                    } else {
+                        minimise = false;
+                    }
+                    continue;
+                }
+                if response.metadata.authoritative {
+                    let child_side: Vec<Name> = response
+                        .authorities
+                        .iter()
+                        .filter(|r| fqdn_lower(&r.name) == zone)
+                        .filter_map(|r| match &r.data {
+                            RData::NS(n) => Some(fqdn_lower(&n.0)),
+                            _ => None,
+                        })
+                        .collect();
+                    self.delegations.add_ns_names(&zone, &child_side);
+                }
+                return Ok((response, zone));
+            };
+            let mut response = response;
+            self.scrub_private(&mut response);
             let mut addresses = glue(&response, &ns_names);
+            unresolved = ns_names.iter().filter(|ns| glue_of(&response, ns).0.is_empty()).cloned().collect();
+            // Glue outside the zone asked is not that server's to give (poison).
+            for ns in ns_names.iter().filter(|ns| zone.zone_of(ns)) {
+                let (ips, ttl) = glue_of(&response, ns);
+                self.delegations.insert_glue(ns, ips, ttl, self.clock.now());
+            }
             if addresses.is_empty() && depth < MAX_DEPTH {
                 for ns in &ns_names {
                     addresses.extend(self.addresses_of(ns, trace, depth + 1).await);
@@ -123,7 +246,7 @@ impl Resolver {
                 && let Some(hit) = policy.check_name_servers(&ns_names, &addresses)
             {
                 trace.hit = Some((hit, name.clone()));
-                return Ok(response);
+                return Ok((response, zone));
             }
             if addresses.is_empty() {
                 return Err(ResolveError::Upstream(format!("{name}: no address for the name servers of {child}")));
@@ -131,12 +254,42 @@ impl Resolver {
             servers = addresses.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
             let ttl = response.authorities.iter().filter(|r| r.record_type() == RecordType::NS).map(|r| r.ttl).min();
             self.delegations.insert(&child, &servers, &ns_names, ttl.unwrap_or(0), self.clock.now());
+            labels = child.num_labels() + 1;
             zone = child;
         }
         Err(ResolveError::Upstream(format!("{name}: more than {MAX_REFERRALS} referrals")))
     }
 
+    /// Root priming (RFC 8109): the root's name servers and addresses asked of the
+    /// configured ones, learnt for the NS set's TTL. Without a usable answer iteration starts
+    /// at the configured servers.
+    async fn prime(&self, hints: &[SocketAddr], trace: &mut Trace<'_>) {
+        let root = Name::root();
+        trace.queries += 1;
+        let Ok((response, _)) = self.ask(hints, &root, &root, RecordType::NS, false).await else { return };
+        let ns: Vec<&Record> =
+            response.answers.iter().filter(|r| r.record_type() == RecordType::NS && r.name.is_root()).collect();
+        let names: Vec<Name> = ns
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::NS(n) => Some(fqdn_lower(&n.0)),
+                _ => None,
+            })
+            .collect();
+        let servers: Vec<SocketAddr> =
+            glue(&response, &names).into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+        let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
+        self.delegations.insert(&root, &servers, &names, ttl, self.clock.now());
+    }
+
+    fn scrub_private(&self, response: &mut Message) {
+        super::private::scrub(response, &self.config.private_networks, &self.config.private_domains);
+    }
+
     async fn addresses_of(&self, ns: &Name, trace: &mut Trace<'_>, depth: usize) -> Vec<IpAddr> {
+        if let Some(glue) = self.delegations.glue_of(ns, self.clock.now()) {
+            return glue;
+        }
         let mut out = Vec::new();
         for t in [RecordType::A, RecordType::AAAA] {
             // The name server's own lookup is not subject to the client's policy.
@@ -146,15 +299,41 @@ impl Resolver {
             }
             trace.queries += inner.queries;
         }
+        // The parent's glue learnt on the way goes last: Unbound falls back to these
+        // parent-side addresses when the child's own answer for its server fails.
+        for ip in self.delegations.glue_of(ns, self.clock.now()).unwrap_or_default() {
+            if !out.contains(&ip) {
+                out.push(ip);
+            }
+        }
         out
     }
 
-    fn start(&self, name: &Name) -> Result<Start, ResolveError> {
-        let best = |zones: &[(Name, Vec<SocketAddr>)]| {
-            zones.iter().filter(|(z, _)| z.zone_of(name)).max_by_key(|(z, _)| z.num_labels()).cloned()
+    /// Where `name`'s resolution starts; `skip` is a configured zone passed over (a forward
+    /// zone when its flag is true, else a stub zone).
+    fn start(&self, name: &Name, skip: Option<(&Name, bool)>) -> Result<Start, ResolveError> {
+        let start = self.start_upstream(name, skip);
+        // A zone held here answers for everything under it down to the next zone cut known.
+        let held = super::local::deepest(&self.config.local_zones, name, usable);
+        match (held, start) {
+            (Some(z), Ok(s)) if s.zone.num_labels() > z.zone.name.num_labels() => Ok(s),
+            (Some(z), _) => {
+                Ok(Start { zone: z.zone.name.clone(), servers: vec![], recursive: false, ns_names: vec![] })
+            }
+            (None, s) => s,
+        }
+    }
+
+    fn start_upstream(&self, name: &Name, skip: Option<(&Name, bool)>) -> Result<Start, ResolveError> {
+        let best = |zones: &[(Name, Vec<SocketAddr>)], forward: bool| {
+            zones
+                .iter()
+                .filter(|(z, _)| z.zone_of(name) && skip != Some((z, forward)))
+                .max_by_key(|(z, _)| z.num_labels())
+                .cloned()
         };
-        let forward = best(&self.config.forward_zones);
-        let stub = best(&self.config.stub_zones);
+        let forward = best(&self.config.forward_zones, true);
+        let stub = best(&self.config.stub_zones, false);
         let pick = match (forward, stub) {
             (Some(f), Some(s)) if s.0.num_labels() > f.0.num_labels() => Some((s, false)),
             (Some(f), _) => Some((f, true)),
@@ -165,8 +344,16 @@ impl Resolver {
         let learnt = |below: &Name| {
             self.delegations.closest(name, self.clock.now()).filter(|(z, _, _)| z.num_labels() > below.num_labels())
         };
+        // The root's servers as priming found them.
+        let primed = || self.delegations.exact(&Name::root(), self.clock.now());
         if let Some(((zone, servers), recursive)) = pick {
             if !recursive && let Some((zone, servers, ns_names)) = learnt(&zone) {
+                return Ok(Start { zone, servers, recursive, ns_names });
+            }
+            if !recursive
+                && zone.is_root()
+                && let Some((servers, ns_names)) = primed()
+            {
                 return Ok(Start { zone, servers, recursive, ns_names });
             }
             return Ok(Start { zone, servers, recursive, ns_names: vec![] });
@@ -183,6 +370,9 @@ impl Resolver {
             if let Some((zone, servers, ns_names)) = learnt(&Name::root()) {
                 return Ok(Start { zone, servers, recursive: false, ns_names });
             }
+            if let Some((servers, ns_names)) = primed() {
+                return Ok(Start { zone: Name::root(), servers, recursive: false, ns_names });
+            }
             return Ok(Start {
                 zone: Name::root(),
                 servers: self.config.root_hints.clone(),
@@ -193,32 +383,59 @@ impl Resolver {
         Err(ResolveError::Upstream("no forwarders and no root hints are configured".into()))
     }
 
-    /// Asks each server in turn until one answers.
+    /// Asks each server in turn until one answers. A lame answer (a referral to `zone` itself
+    /// or above) counts as none; in iteration (`rd` false) a recursive server's answer (RA, no
+    /// AA) or an empty one is returned, marked `true`, only when no server gave a better one.
     async fn ask(
         &self,
         servers: &[SocketAddr],
+        zone: &Name,
         name: &Name,
         qtype: RecordType,
         rd: bool,
-    ) -> Result<Message, ResolveError> {
+    ) -> Result<(Message, bool), ResolveError> {
         let mut request = Message::new(rand::random(), MessageType::Query, OpCode::Query);
         request.metadata.recursion_desired = rd;
         request.add_query(Query::query(name.clone(), qtype));
         let mut edns = Edns::new();
         edns.set_max_payload(1232);
+        // DO (RFC 3225): signatures and denial proofs come with the answers, for the
+        // validator and for clients that ask for them, as Unbound asks with its validator on.
+        edns.set_dnssec_ok(true);
         request.set_edns(edns);
         let mut last = String::from("no servers");
+        let mut reclame = None;
         for server in servers {
-            match self.upstream.query(*server, &request).await {
+            // Records of another class than asked are no part of the answer (Unbound's
+            // scrubber drops them): only IN is asked.
+            let asked = self.upstream.query(*server, &request).await.map(|mut m| {
+                for section in [&mut m.answers, &mut m.authorities, &mut m.additionals] {
+                    section.retain(|r| r.dns_class == hickory_proto::rr::DNSClass::IN);
+                }
+                m
+            });
+            match asked {
                 Ok(m)
                     if m.metadata.response_code == ResponseCode::ServFail
                         || m.metadata.response_code == ResponseCode::Refused =>
                 {
                     last = format!("{server} answered {}", m.metadata.response_code);
                 }
-                Ok(m) => return Ok(m),
+                // The transport retried over TCP already (RFC 7766 §5): still truncated, the
+                // answer is not whole and not used.
+                Ok(m) if m.metadata.truncation => last = format!("{server} answered truncated"),
+                Ok(m) if lame(&m, zone) => last = format!("{server} is lame for {zone}"),
+                Ok(m) if !rd && (recursion_lame(&m, zone) || empty(&m)) => {
+                    last = format!("{server} answered as a recursive server, or with nothing");
+                    reclame.get_or_insert(m);
+                }
+                Ok(m) => return Ok((m, false)),
                 Err(e) => last = e.to_string(),
             }
+        }
+        // Only recursive servers' answers: the first, marked so.
+        if let Some(m) = reclame {
+            return Ok((m, true));
         }
         Err(ResolveError::Upstream(format!("{name} {qtype}: {last}")))
     }
@@ -237,14 +454,33 @@ fn follow(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, O
             .cloned()
             .collect();
         if !data.is_empty() {
+            let types: Vec<RecordType> = data.iter().map(|r| r.record_type()).collect();
             out.extend(data);
+            // ANY took the signatures with the data already.
+            for t in types.into_iter().filter(|_| qtype != RecordType::ANY).collect::<std::collections::BTreeSet<_>>() {
+                out.extend(super::sections::signatures_in(response, &current, t));
+            }
             return (out, None);
         }
         let cname =
             response.answers.iter().find(|r| fqdn_lower(&r.name) == current && r.record_type() == RecordType::CNAME);
         match cname.map(|r| (r, &r.data)) {
             Some((r, RData::CNAME(target))) => {
+                // The DNAME the CNAME was synthesized from (RFC 6672 §3.1) goes first, with
+                // its signatures: it is what a validator checks.
+                for d in response.answers.iter().filter(|d| {
+                    u16::from(d.record_type()) == 39 && {
+                        let owner = fqdn_lower(&d.name);
+                        owner != current && owner.zone_of(&current)
+                    }
+                }) {
+                    if !out.contains(d) {
+                        out.push(d.clone());
+                        out.extend(super::sections::signatures_in(response, &fqdn_lower(&d.name), d.record_type()));
+                    }
+                }
                 out.push(r.clone());
+                out.extend(super::sections::signatures_in(response, &current, RecordType::CNAME));
                 current = fqdn_lower(&target.0);
             }
             _ => break,
@@ -286,4 +522,53 @@ fn glue(response: &Message, ns_names: &[Name]) -> Vec<IpAddr> {
         .filter(|r| ns_names.contains(&fqdn_lower(&r.name)))
         .filter_map(crate::rpz::record_ip)
         .collect()
+}
+
+/// One name server's glue addresses in a referral and their smallest TTL.
+fn glue_of(response: &Message, ns: &Name) -> (Vec<IpAddr>, u32) {
+    let records: Vec<&Record> = response.additionals.iter().filter(|r| fqdn_lower(&r.name) == *ns).collect();
+    let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
+    (records.into_iter().filter_map(crate::rpz::record_ip).collect(), ttl)
+}
+
+/// A held zone iteration takes answers from: one for upstream, unless it has no copy yet and
+/// may fall back to the zone's servers.
+fn usable(z: &super::local::LocalZone) -> bool {
+    z.for_upstream && !(z.fallback && z.zone.zone().is_none())
+}
+
+/// NS records for the zone asked or a zone above it, and no answer: the server does not serve
+/// the zone it was asked as (Unbound's `RESPONSE_TYPE_LAME`).
+fn lame(response: &Message, zone: &Name) -> bool {
+    let (ns_owner, has_soa) = authority_kind(response);
+    response.answers.is_empty()
+        && response.metadata.response_code == ResponseCode::NoError
+        && !has_soa
+        && ns_owner.is_some_and(|o| o.zone_of(zone))
+}
+
+/// RA without AA on what is not a referral: a recursive server's answer, not the zone's
+/// (Unbound's `RESPONSE_TYPE_REC_LAME`); used only when every server answers so.
+fn recursion_lame(response: &Message, zone: &Name) -> bool {
+    let md = &response.metadata;
+    let (ns_owner, has_soa) = authority_kind(response);
+    let referral = response.answers.is_empty()
+        && md.response_code == ResponseCode::NoError
+        && !has_soa
+        && ns_owner.as_ref().is_some_and(|o| zone.zone_of(o) && o != zone);
+    md.recursion_available && !md.authoritative && !referral
+}
+
+/// NOERROR with no records at all: no answer, and neither the SOA that says there is no data
+/// nor a referral (a broken server, as Unbound takes it); used only when no server does better.
+fn empty(response: &Message) -> bool {
+    response.metadata.response_code == ResponseCode::NoError
+        && response.answers.is_empty()
+        && response.authorities.is_empty()
+}
+
+/// The owner of the first NS record in the authority section, and whether there is an SOA.
+fn authority_kind(response: &Message) -> (Option<Name>, bool) {
+    let ns = response.authorities.iter().find(|r| r.record_type() == RecordType::NS).map(|r| fqdn_lower(&r.name));
+    (ns, response.authorities.iter().any(|r| r.record_type() == RecordType::SOA))
 }

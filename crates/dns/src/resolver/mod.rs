@@ -2,8 +2,14 @@
 
 pub mod cache;
 mod delegations;
+mod dsa;
 mod iterate;
+pub mod local;
+pub mod private;
+mod rsa_short;
+pub mod sections;
 pub mod upstream;
+pub mod validate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +37,31 @@ pub struct ResolverConfig {
     /// Answers for names under these zones are never cached (Unbound's `forward-no-cache` and
     /// `stub-no-cache`): every question goes upstream.
     pub uncached_zones: Vec<Name>,
+    /// Keep the NS set (and its glue) that a server sends beside a positive answer (Unbound's
+    /// `iter-scrub-promiscuous: no`); by default it is dropped, as it may be poison for the
+    /// rest of the zone.
+    pub keep_promiscuous_ns: bool,
+    /// Forward and stub zones whose servers, when they fail, are passed over for iteration
+    /// (Unbound's `forward-first` and `stub-first`).
+    pub first_zones: Vec<Name>,
+    /// Addresses upstream answers may not carry (DNS rebinding protection, Unbound's
+    /// `private-address`), except for names under `private_domains`.
+    pub private_networks: Vec<ipnet::IpNet>,
+    pub private_domains: Vec<Name>,
+    /// Zones held here (Unbound's `auth-zone`).
+    pub local_zones: Vec<local::LocalZone>,
+    /// An answer asked for in the last tenth of its TTL is refreshed in the background
+    /// (Unbound's `prefetch`), so that popular names do not expire from the cache.
+    pub prefetch: bool,
+    /// Iteration asks each zone's servers only for the next label of the name (RFC 9156), so
+    /// that the root and TLD servers do not learn the full names tenants look up.
+    pub qname_minimisation: bool,
+    /// DNSSEC trust anchors (DS or DNSKEY records; `validate::root_anchors` for the root):
+    /// answers under them are validated. No validation when empty.
+    pub trust_anchors: Vec<hickory_proto::rr::Record>,
+    /// The time signatures are checked at (seconds since the epoch), instead of the system
+    /// clock: for replays of recorded data (Unbound's `val-override-date`).
+    pub validation_time: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +78,9 @@ pub struct Resolution {
     /// applies to; `answer` then holds the chain up to that name.
     pub hit: Option<(Hit, Name)>,
     pub from_cache: bool,
+    /// A cached answer being refreshed in the background (prefetch): not to be kept
+    /// elsewhere, the refreshed one follows.
+    pub refreshing: bool,
     /// Queries sent upstream for this resolution.
     pub upstream_queries: usize,
 }
@@ -58,18 +92,32 @@ pub(crate) struct Trace<'p> {
     pub queries: usize,
 }
 
+/// Cheap to clone: the clones share the cache and what was learnt (a prefetch runs on one).
+#[derive(Clone)]
 pub struct Resolver {
-    config: ResolverConfig,
+    config: Arc<ResolverConfig>,
     upstream: Arc<dyn Upstream>,
-    cache: Cache,
-    delegations: delegations::Delegations,
+    cache: Arc<Cache>,
+    delegations: Arc<delegations::Delegations>,
     clock: Arc<dyn Clock>,
+    /// Answers being prefetched now (one refresh each at a time).
+    prefetching: Arc<std::sync::Mutex<std::collections::HashSet<(Name, RecordType)>>>,
+    /// Zones' trusted DNSSEC keys.
+    keys: Arc<validate::KeyCache>,
 }
 
 impl Resolver {
     pub fn new(config: ResolverConfig, upstream: Arc<dyn Upstream>, clock: Arc<dyn Clock>) -> Resolver {
-        let cache = Cache::new(config.cache_entries.max(16));
-        Resolver { config, upstream, cache, delegations: Default::default(), clock }
+        let cache = Arc::new(Cache::new(config.cache_entries.max(16)));
+        Resolver {
+            config: Arc::new(config),
+            upstream,
+            cache,
+            delegations: Default::default(),
+            clock,
+            prefetching: Default::default(),
+            keys: Default::default(),
+        }
     }
 
     /// The resolver's clock (seconds), which its cache's TTLs count down on.
@@ -84,6 +132,61 @@ impl Resolver {
     /// False for names under an uncached zone (their answers are never kept).
     pub fn caches(&self, name: &Name) -> bool {
         !self.config.uncached_zones.iter().any(|z| z.zone_of(name))
+    }
+
+    /// The authoritative answer from a zone held for clients (`for_downstream`), if `name` is
+    /// in one.
+    pub fn local_answer(&self, name: &Name, qtype: RecordType) -> Option<crate::zone::lookup::AuthAnswer> {
+        let z = local::deepest(&self.config.local_zones, name, |z| z.for_downstream)?;
+        Some(match z.zone.zone() {
+            Some(zone) => crate::zone::lookup::answer(&zone, name, qtype),
+            // No copy held yet: nothing to say, with authority.
+            None => crate::zone::lookup::AuthAnswer {
+                rcode: hickory_proto::op::ResponseCode::ServFail,
+                authoritative: true,
+                answers: vec![],
+                authority: vec![],
+                additional: vec![],
+            },
+        })
+    }
+
+    /// Checks the held zones with primaries whose refresh time has come; returns how many
+    /// changed.
+    pub async fn refresh_held_zones(&self, force: bool) -> usize {
+        let mut changed = 0;
+        for z in &self.config.local_zones {
+            let now = self.clock.now();
+            if (!force || z.zone.primaries.is_empty()) && !z.zone.due(now) {
+                continue;
+            }
+            match z.zone.refresh(self.upstream.as_ref(), now).await {
+                Ok(true) => {
+                    tracing::info!(zone = %z.zone.name, "held zone transferred");
+                    changed += 1;
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(zone = %z.zone.name, error = %e, "held zone refresh failed"),
+            }
+        }
+        changed
+    }
+
+    /// When the first held zone with primaries is to be checked.
+    pub fn next_held_check(&self) -> Option<u64> {
+        self.config.local_zones.iter().filter_map(|z| z.zone.next_check()).min()
+    }
+
+    /// The held zone a NOTIFY from `ip` names, if `ip` is one of its primaries.
+    pub fn held_zone_notified(&self, zone: &Name, ip: std::net::IpAddr) -> bool {
+        let zone = crate::zone::fqdn_lower(zone);
+        match self.config.local_zones.iter().find(|z| z.zone.name == zone && z.zone.is_primary(ip)) {
+            Some(z) => {
+                z.zone.check_now();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Where the resolver's queries go (zone transfers of policy zones go there too).
@@ -101,22 +204,69 @@ impl Resolver {
     ) -> Result<Resolution, ResolveError> {
         let now = self.clock.now();
         let cached = self.caches(qname);
-        if let Some(answer) = self.cache.get(qname, qtype, now).filter(|_| cached) {
+        if let Some((answer, due)) = self.cache.get_aged(qname, qtype, now).filter(|_| cached) {
+            let refreshing = due && self.config.prefetch;
+            if refreshing {
+                self.prefetch(qname, qtype);
+            }
             // The chain of a cached answer meets the CNAME-target triggers again.
             let hit = policy.and_then(|p| chain_hit(p, &answer));
             if let Some((hit, name)) = hit {
                 let answers = chain_until(&answer, &name);
-                let answer = Answer { rcode: answer.rcode, answers, authority: vec![] };
-                return Ok(Resolution { answer, hit: Some((hit, name)), from_cache: true, upstream_queries: 0 });
+                let answer = Answer {
+                    rcode: answer.rcode,
+                    answers,
+                    authority: vec![],
+                    additional: vec![],
+                    security: answer.security,
+                };
+                return Ok(Resolution {
+                    answer,
+                    hit: Some((hit, name)),
+                    from_cache: true,
+                    refreshing,
+                    upstream_queries: 0,
+                });
             }
-            return Ok(Resolution { answer, hit: None, from_cache: true, upstream_queries: 0 });
+            return Ok(Resolution { answer, hit: None, from_cache: true, refreshing, upstream_queries: 0 });
         }
         let mut trace = Trace { policy, hit: None, queries: 0 };
-        let answer = self.iterate_chain(qname, qtype, &mut trace, 0).await?;
+        let mut answer = self.iterate_chain(qname, qtype, &mut trace, 0).await?;
+        if trace.hit.is_none() {
+            answer.security = self.validate(qname, qtype, &answer, policy, 0).await;
+        }
         if trace.hit.is_none() && cached {
             self.cache.insert(qname, qtype, &answer, now);
         }
-        Ok(Resolution { answer, hit: trace.hit, from_cache: false, upstream_queries: trace.queries })
+        Ok(Resolution { answer, hit: trace.hit, from_cache: false, refreshing: false, upstream_queries: trace.queries })
+    }
+}
+
+impl Resolver {
+    /// True when answers are refreshed before they expire: whoever keeps them elsewhere must
+    /// let them go at 90% of their TTL, for the question to reach the resolver again.
+    pub fn prefetches(&self) -> bool {
+        self.config.prefetch
+    }
+
+    /// Refreshes a cached answer in the background.
+    fn prefetch(&self, qname: &Name, qtype: RecordType) {
+        let key = (crate::zone::fqdn_lower(qname), qtype);
+        if !self.prefetching.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
+            return;
+        }
+        let resolver = self.clone();
+        tokio::spawn(async move {
+            let mut trace = Trace { policy: None, hit: None, queries: 0 };
+            match resolver.iterate_chain(&key.0, key.1, &mut trace, 0).await {
+                Ok(mut answer) => {
+                    answer.security = resolver.validate(&key.0, key.1, &answer, None, 0).await;
+                    resolver.cache.insert(&key.0, key.1, &answer, resolver.clock.now())
+                }
+                Err(e) => tracing::debug!(name = %key.0, error = %e, "prefetch failed"),
+            }
+            resolver.prefetching.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        });
     }
 }
 

@@ -152,14 +152,21 @@ impl Secondary {
     /// Asks the primaries for the SOA and transfers a newer version. On failure the next check
     /// is after the SOA's retry interval.
     pub async fn refresh(&self, upstream: &dyn Upstream, now: u64) -> Result<Refreshed, String> {
-        let (held_soa, retry, refresh) = {
+        let (held_soa, retry, refresh, records) = {
             let held = self.held.lock().unwrap_or_else(|e| e.into_inner());
             let soa = soa_of(&held.records).cloned();
             let retry = soa.as_ref().map_or(DEFAULT_RETRY, |s| interval(s.retry));
             let refresh = soa.as_ref().map_or(DEFAULT_RETRY, |s| interval(s.refresh));
-            (soa, retry, refresh)
+            (soa, retry, refresh, held.records.clone())
         };
-        let result = self.check(upstream, held_soa.as_ref()).await;
+        let mut result = self.check(upstream, held_soa.as_ref()).await;
+        if let Ok(Some((Transferred::Incremental(deltas), _))) = &result
+            && !deltas_apply(&records, deltas)
+        {
+            // The changes do not fit the version held: the whole zone instead.
+            tracing::info!(zone = %self.name, "IXFR does not match the policy zone held, trying AXFR");
+            result = self.check(upstream, None).await;
+        }
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         match result {
             Err(e) => {
@@ -206,79 +213,90 @@ impl Secondary {
         }
     }
 
-    /// The newer version from the first primary that has one, or `None` when the primaries
-    /// have the serial held (or older).
     async fn check(&self, upstream: &dyn Upstream, held: Option<&SOA>) -> Result<Option<(Transferred, bool)>, String> {
-        let mut errors = Vec::new();
-        for &primary in &self.primaries {
-            let serial = match soa_serial(upstream, primary, &self.name).await {
-                Ok(s) => s,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
-            if let Some(held) = held
-                && !serial_newer(serial, held.serial)
-            {
-                return Ok(None);
-            }
-            if let Some(held) = held {
-                match self.transfer(upstream, primary, Some(held)).await {
-                    Ok(Transferred::UpToDate) => return Ok(None),
-                    Ok(t @ Transferred::Incremental(_)) => return Ok(Some((t, true))),
-                    Ok(t) => return Ok(Some((t, false))),
-                    // A primary without IXFR (or without the journal for it): the whole zone.
-                    Err(e) => tracing::info!(zone = %self.name, %primary, error = %e, "IXFR failed, trying AXFR"),
-                }
-            }
-            match self.transfer(upstream, primary, None).await {
-                Ok(t) => return Ok(Some((t, false))),
-                Err(e) => errors.push(e),
-            }
-        }
-        Err(if errors.is_empty() { "no primaries".into() } else { errors.join("; ") })
+        fetch_newer(upstream, &self.name, &self.primaries, self.key.as_ref(), held).await
     }
+}
 
-    /// One AXFR (`held` is `None`) or IXFR from `held`'s serial, read and checked.
-    async fn transfer(
-        &self,
-        upstream: &dyn Upstream,
-        primary: SocketAddr,
-        held: Option<&SOA>,
-    ) -> Result<Transferred, String> {
-        let rtype = if held.is_some() { RecordType::IXFR } else { RecordType::AXFR };
-        let mut request = Message::new(rand::random(), MessageType::Query, OpCode::Query);
-        request.add_query(Query::query(self.name.clone(), rtype));
-        if let Some(soa) = held {
-            // RFC 1995 §3: the serial held goes in the authority section.
-            request.authorities.push(Record::from_rdata(self.name.clone(), 0, RData::SOA(soa.clone())));
-        }
-        let bytes = request.to_vec().map_err(|e| format!("cannot encode the {rtype} request: {e}"))?;
-        let (bytes, request_mac) = match &self.key {
-            Some(key) => {
-                let (signed, mac) = tsig::sign_request(&bytes, key);
-                (signed, Some(mac))
+/// The newer version from the first primary that has one, or `None` when the primaries
+/// have the serial held (or older).
+pub(crate) async fn fetch_newer(
+    upstream: &dyn Upstream,
+    name: &Name,
+    primaries: &[SocketAddr],
+    key: Option<&tsig::Key>,
+    held: Option<&SOA>,
+) -> Result<Option<(Transferred, bool)>, String> {
+    let mut errors = Vec::new();
+    for &primary in primaries {
+        let serial = match soa_serial(upstream, primary, name).await {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(e);
+                continue;
             }
-            None => (bytes, None),
         };
-        let messages = upstream.transfer(primary, bytes, rtype).await.map_err(|e| e.to_string())?;
-        if let (Some(key), Some(mac)) = (&self.key, &request_mac) {
-            tsig::verify_answers(&messages, key, mac).map_err(|e| format!("{primary}: {rtype}: {e}"))?;
+        if let Some(held) = held
+            && !serial_newer(serial, held.serial)
+        {
+            return Ok(None);
         }
-        let mut records = Vec::new();
-        for m in &messages {
-            let m = Message::from_vec(m).map_err(|e| format!("{primary}: {rtype}: malformed answer: {e}"))?;
-            if m.metadata.id != request.metadata.id {
-                return Err(format!("{primary}: {rtype}: an answer with another id"));
+        if let Some(held) = held {
+            match transfer(upstream, name, key, primary, Some(held)).await {
+                Ok(Transferred::UpToDate) => return Ok(None),
+                Ok(t @ Transferred::Incremental(_)) => return Ok(Some((t, true))),
+                Ok(t) => return Ok(Some((t, false))),
+                // A primary without IXFR (or without the journal for it): the whole zone.
+                Err(e) => tracing::info!(zone = %name, %primary, error = %e, "IXFR failed, trying AXFR"),
             }
-            if m.metadata.response_code != ResponseCode::NoError {
-                return Err(format!("{primary}: {rtype}: {}", m.metadata.response_code));
-            }
-            records.extend(m.answers);
         }
-        read_transfer(&self.name, records, rtype == RecordType::IXFR).map_err(|e| format!("{primary}: {rtype}: {e}"))
+        match transfer(upstream, name, key, primary, None).await {
+            Ok(t) => return Ok(Some((t, false))),
+            Err(e) => errors.push(e),
+        }
     }
+    Err(if errors.is_empty() { "no primaries".into() } else { errors.join("; ") })
+}
+
+/// One AXFR (`held` is `None`) or IXFR from `held`'s serial, read and checked.
+async fn transfer(
+    upstream: &dyn Upstream,
+    name: &Name,
+    key: Option<&tsig::Key>,
+    primary: SocketAddr,
+    held: Option<&SOA>,
+) -> Result<Transferred, String> {
+    let rtype = if held.is_some() { RecordType::IXFR } else { RecordType::AXFR };
+    let mut request = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+    request.add_query(Query::query(name.clone(), rtype));
+    if let Some(soa) = held {
+        // RFC 1995 §3: the serial held goes in the authority section.
+        request.authorities.push(Record::from_rdata(name.clone(), 0, RData::SOA(soa.clone())));
+    }
+    let bytes = request.to_vec().map_err(|e| format!("cannot encode the {rtype} request: {e}"))?;
+    let (bytes, request_mac) = match key {
+        Some(key) => {
+            let (signed, mac) = tsig::sign_request(&bytes, key);
+            (signed, Some(mac))
+        }
+        None => (bytes, None),
+    };
+    let messages = upstream.transfer(primary, bytes, rtype).await.map_err(|e| e.to_string())?;
+    if let (Some(key), Some(mac)) = (key, &request_mac) {
+        tsig::verify_answers(&messages, key, mac).map_err(|e| format!("{primary}: {rtype}: {e}"))?;
+    }
+    let mut records = Vec::new();
+    for m in &messages {
+        let m = Message::from_vec(m).map_err(|e| format!("{primary}: {rtype}: malformed answer: {e}"))?;
+        if m.metadata.id != request.metadata.id {
+            return Err(format!("{primary}: {rtype}: an answer with another id"));
+        }
+        if m.metadata.response_code != ResponseCode::NoError {
+            return Err(format!("{primary}: {rtype}: {}", m.metadata.response_code));
+        }
+        records.extend(m.answers);
+    }
+    read_transfer(name, records, rtype == RecordType::IXFR).map_err(|e| format!("{primary}: {rtype}: {e}"))
 }
 
 /// The SOA serial a primary serves for `zone`.
@@ -408,6 +426,22 @@ fn same(a: &Record, b: &Record) -> bool {
         && a.data == b.data
 }
 
+/// True when every record an IXFR change removes (its SOA aside) is in `records`: a change
+/// that removes what is not there was made against other data than the copy held.
+pub fn delta_applies(records: &[Record], change: &Change) -> bool {
+    change.removed.iter().filter(|d| d.record_type() != RecordType::SOA).all(|d| records.iter().any(|r| same(r, d)))
+}
+
+/// True when the changes, applied in order from `records`, each remove only what is there.
+pub fn deltas_apply(records: &[Record], deltas: &[Change]) -> bool {
+    let mut check = records.to_vec();
+    deltas.iter().all(|d| {
+        let ok = delta_applies(&check, d);
+        apply_delta(&mut check, d);
+        ok
+    })
+}
+
 /// Applies one IXFR change to the records of a zone.
 pub fn apply_delta(records: &mut Vec<Record>, change: &Change) {
     records.retain(|r| r.record_type() != RecordType::SOA && !change.removed.iter().any(|d| same(r, d)));
@@ -420,7 +454,7 @@ pub fn apply_delta(records: &mut Vec<Record>, change: &Change) {
 }
 
 /// Writes the records in master format, through a temporary file renamed into place.
-fn write_zone(path: &std::path::Path, records: &[Record]) -> std::io::Result<()> {
+pub(crate) fn write_zone(path: &std::path::Path, records: &[Record]) -> std::io::Result<()> {
     use std::io::Write;
     let mut text = String::from("; transferred by mamori; rewritten after every transfer\n");
     for r in records {
@@ -481,6 +515,20 @@ mod tests {
         assert!(!text.iter().any(|t| t.contains("\"one\"")));
         assert!(text.iter().any(|t| t.contains("new")));
         assert!(text.iter().any(|t| t.starts_with("a.rpz.example.") && t.ends_with("*.")));
+    }
+
+    #[test]
+    fn an_ixfr_removing_what_is_not_held_does_not_apply() {
+        let name = Name::from_str("rpz.example.").unwrap();
+        let held = vec![soa(1), rr("a 60 IN CNAME .\n")];
+        let fits = vec![soa(2), soa(1), rr("a 60 IN CNAME .\n"), soa(2), soa(2)];
+        let stale = vec![soa(2), soa(1), rr("gone 60 IN CNAME .\n"), soa(2), soa(2)];
+        for (answer, applies) in [(fits, true), (stale, false)] {
+            let Transferred::Incremental(changes) = read_transfer(&name, answer, true).unwrap() else {
+                panic!("not read as incremental")
+            };
+            assert_eq!(deltas_apply(&held, &changes), applies);
+        }
     }
 
     #[test]

@@ -77,10 +77,8 @@ impl RateLimiter {
         let capacity = rate * 1000;
         let key = self.network(ip);
         let shard = {
-            use std::hash::{BuildHasher, Hash, Hasher};
-            let mut h = rustc_hash::FxBuildHasher.build_hasher();
-            key.hash(&mut h);
-            (h.finish() as usize) % SHARDS
+            use std::hash::BuildHasher;
+            (rustc_hash::FxBuildHasher.hash_one(key) as usize) % SHARDS
         };
         let mut map = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_PER_SHARD && !map.contains_key(&key) {
@@ -100,7 +98,7 @@ impl RateLimiter {
         }
         bucket.limited = bucket.limited.wrapping_add(1);
         let slip = self.settings.slip;
-        if slip > 0 && bucket.limited % slip == 0 { Verdict::Slip } else { Verdict::Drop }
+        if slip > 0 && bucket.limited.is_multiple_of(slip) { Verdict::Slip } else { Verdict::Drop }
     }
 }
 

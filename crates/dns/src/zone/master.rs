@@ -8,20 +8,6 @@ use std::str::FromStr;
 
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
-#[cfg(test)]
-mod record_text_tests {
-    use super::*;
-
-    #[test]
-    fn records_written_read_back_the_same() {
-        let origin = Name::from_ascii("example.jp.").unwrap();
-        let text = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n@ MX 10 mail\n@ TXT \"v=spf1 mx -all\" \"two words\"\nq TXT \"a \\\"quote\\\" and \\\\ back\"\n@ CAA 0 issue \"letsencrypt.org\"\n_sip._tcp SRV 10 60 5060 web\nweb A 192.0.2.1\nweb AAAA 2001:db8::1\nwww CNAME web\n1 PTR web\n";
-        let records: Vec<Record> = parse(text, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
-        let written: String = records.iter().map(|r| record_text(r) + "\n").collect();
-        let back: Vec<Record> = parse(&written, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
-        assert_eq!(back, records, "{written}");
-    }
-}
 use hickory_proto::serialize::txt::{Parser, parse_ttl};
 
 /// `$INCLUDE` nesting deeper than this is an error (a file including itself).
@@ -144,6 +130,14 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
             && let Ok(c) = DNSClass::from_str(&upper)
         {
             class = Some(c);
+        } else if upper == "ZONEMD" {
+            // RFC 8976; hickory's parser does not know the type.
+            rtype = Some(super::zonemd::ZONEMD);
+            break;
+        } else if let Some(code) = upper.strip_prefix("TYPE").and_then(|n| n.parse::<u16>().ok()) {
+            // RFC 3597 §5: a type by number (`TYPE63`).
+            rtype = Some(RecordType::from(code));
+            break;
         } else {
             rtype = Some(RecordType::from_str(&upper).map_err(|_| format!("unknown record type or class '{token}'"))?);
             break;
@@ -159,6 +153,17 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
         None => return Err("no TTL for this record and no $TTL before it".into()),
     };
     state.last_ttl = Some(ttl);
+    if rdata.first() == Some(&"\\#") {
+        return super::dnssec_text::generic(owner.clone(), ttl, class, rtype, &rdata[1..])
+            .map_err(|e| format!("{rtype} record of {owner}: {e}"));
+    }
+    if rtype == super::zonemd::ZONEMD {
+        return super::zonemd::record(owner.clone(), ttl, &rdata).map_err(|e| format!("ZONEMD record of {owner}: {e}"));
+    }
+    if super::dnssec_text::handles(rtype) {
+        return super::dnssec_text::record(owner.clone(), ttl, class, rtype, &rdata, &state.origin)
+            .map_err(|e| format!("{rtype} record of {owner}: {e}"));
+    }
     let text = format!("{owner} {ttl} {class} {rtype} {}\n", rdata.join(" "));
     let (_, sets) = Parser::new(text, None, Some(state.origin.clone()))
         .parse()
@@ -169,11 +174,47 @@ fn record(line: &Line, state: &mut State) -> Result<Record, String> {
         .ok_or_else(|| format!("{rtype} record of {owner} has no data"))
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
 /// A record as one master-format line that [`parse`] reads back (hickory's `Display` writes
 /// TXT strings unquoted): TXT strings quoted, `"` and `\` escaped, other bytes outside
 /// printable ASCII as `\DDD`.
 pub fn record_text(r: &Record) -> String {
     let rdata = match &r.data {
+        hickory_proto::rr::RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::NSEC(nsec))
+            if nsec.type_bit_maps().any(|t| matches!(t, RecordType::Unknown(_))) =>
+        {
+            let types: Vec<String> = nsec
+                .type_bit_maps()
+                .map(|t| match t {
+                    RecordType::Unknown(n) => format!("TYPE{n}"),
+                    t => t.to_string(),
+                })
+                .collect();
+            format!("{} {}", nsec.next_domain_name(), types.join(" "))
+        }
+        // hickory writes a covered type it has no name for as `Unknown`, which reads back as
+        // nothing: RFC 3597's `TYPEnnn` instead.
+        hickory_proto::rr::RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig))
+            if matches!(sig.input().type_covered, RecordType::Unknown(_)) =>
+        {
+            use base64::Engine;
+            let i = sig.input();
+            format!(
+                "TYPE{} {} {} {} {} {} {} {} {}",
+                u16::from(i.type_covered),
+                u8::from(i.algorithm),
+                i.num_labels,
+                i.original_ttl,
+                i.sig_expiration.get(),
+                i.sig_inception.get(),
+                i.key_tag,
+                i.signer_name,
+                base64::engine::general_purpose::STANDARD.encode(sig.sig())
+            )
+        }
         hickory_proto::rr::RData::TXT(txt) => txt
             .txt_data
             .iter()
@@ -194,6 +235,14 @@ pub fn record_text(r: &Record) -> String {
             })
             .collect::<Vec<_>>()
             .join(" "),
+        hickory_proto::rr::RData::Unknown { code, rdata } if *code == super::zonemd::ZONEMD => {
+            let b = &rdata.anything[..];
+            if b.len() < 6 {
+                return format!("{} {} {} TYPE63 \\# {} {}", r.name, r.ttl, r.dns_class, b.len(), hex(b));
+            }
+            let serial = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            return format!("{} {} {} ZONEMD {serial} {} {} {}", r.name, r.ttl, r.dns_class, b[4], b[5], hex(&b[6..]));
+        }
         other => other.to_string(),
     };
     format!("{} {} {} {} {rdata}", r.name, r.ttl, r.dns_class, r.record_type())
@@ -293,4 +342,19 @@ fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
         }
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod record_text_tests {
+    use super::*;
+
+    #[test]
+    fn records_written_read_back_the_same() {
+        let origin = Name::from_ascii("example.jp.").unwrap();
+        let text = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n@ MX 10 mail\n@ TXT \"v=spf1 mx -all\" \"two words\"\nq TXT \"a \\\"quote\\\" and \\\\ back\"\n@ CAA 0 issue \"letsencrypt.org\"\n_sip._tcp SRV 10 60 5060 web\nweb A 192.0.2.1\nweb AAAA 2001:db8::1\nwww CNAME web\n1 PTR web\n";
+        let records: Vec<Record> = parse(text, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
+        let written: String = records.iter().map(|r| record_text(r) + "\n").collect();
+        let back: Vec<Record> = parse(&written, &origin, None).unwrap().into_iter().map(|p| p.record).collect();
+        assert_eq!(back, records, "{written}");
+    }
 }

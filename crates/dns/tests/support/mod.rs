@@ -72,6 +72,11 @@ pub async fn start_for(config: &DnsConfig, base: &Path, ip: &str, tenants: &[Ten
     let (writer, _task) = EventWriter::start(events.clone(), "dns");
     let service =
         Arc::new(mamori_dns::build::service(config, tenants, base, Some(writer)).expect("the service builds"));
+    serve(service, events, ip).await
+}
+
+/// Serves a service built by the caller on `ip`, with its background work.
+pub async fn serve(service: Arc<DnsService>, events: Arc<Captured>, ip: &str) -> Server {
     let shutdown = CancellationToken::new();
     // A free port for both protocols: bind UDP on any port, then TCP on the same; retry when
     // the TCP side is taken.
