@@ -1,7 +1,9 @@
-//! The few JSON pieces a query-log record is made of, written into a byte buffer.
+//! The few JSON pieces a query-log record is made of, written into a byte buffer with the
+//! shared fast writers of `mamori_core::json_text`.
 
-use std::io::Write as _;
 use std::net::IpAddr;
+
+use mamori_core::json_text;
 
 pub struct Json<'o>(pub &'o mut Vec<u8>);
 
@@ -10,17 +12,9 @@ impl Json<'_> {
         self.0.extend_from_slice(b);
     }
 
-    /// A string, escaped exactly as serde_json escapes it. Query names of cached answers never
-    /// need escaping, and one check of the bytes costs less than serde's escaping loop.
+    /// A string, escaped exactly as serde_json escapes it.
     pub fn str(&mut self, s: &str) {
-        if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-            serde_json::to_writer(&mut *self.0, s).expect("a string always serializes");
-        } else {
-            self.0.reserve(s.len() + 2);
-            self.0.push(b'"');
-            self.0.extend_from_slice(s.as_bytes());
-            self.0.push(b'"');
-        }
+        json_text::write_str(self.0, s);
     }
 
     pub fn uint(&mut self, v: u64) {
@@ -34,7 +28,7 @@ impl Json<'_> {
     /// An address as a JSON string (serde writes `IpAddr` with its `Display`).
     pub fn ip(&mut self, ip: IpAddr) {
         self.0.push(b'"');
-        let _ = write!(self.0, "{ip}");
+        json_text::write_ip(self.0, ip);
         self.0.push(b'"');
     }
 

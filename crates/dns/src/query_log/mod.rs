@@ -6,7 +6,6 @@
 
 mod answers;
 mod batch;
-mod clock;
 mod json;
 mod record;
 

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use jiff::Timestamp;
 
 use super::answers::LoggedAnswers;
-use super::clock::write_timestamp;
 use super::json::Json;
 use crate::rpz::{Action, Hit};
+use mamori_core::time_text::write_timestamp;
 
 /// What the handler learnt about one query, for its log event and alerts.
 pub struct QueryRecord<'a> {
