@@ -274,27 +274,32 @@ fn frames_cut_by_the_decoder_are_flagged() {
     assert_eq!(v["message"], "abc");
 }
 
+/// Lines of every form the receivers meet, for the tests of the records they write.
+const RECORD_LINES: [&[u8]; 16] = [
+    b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \xef\xbb\xbf'su root' failed",
+    b"<165>1 2003-10-11T22:14:15.003Z mymachine evntslog 12 ID47 [a@1 x=\"1\\\"\"][b y=\"\xe6\x97\xa5\"] msg",
+    b"<165>1 2003-10-11T22:14:15.003Z - - - - -",
+    b"<134>Mar  1 11:59:58 proxy01 squid[2211]: 1709261998.123 5 10.1.2.3 TCP_MISS/200 GET http://a/",
+    b"<187>123: Mar  1 12:00:00.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
+    b"%ASA-6-302013: Built outbound TCP connection",
+    b"Mar  1 12:00:00 host app: plain file line",
+    b"just some text",
+    b"<13>",
+    b"<999>Mar  1 12:00:00 host x",
+    b"<13>1 bad",
+    b"\x82\xa0\x82\xa2 Shift_JIS",
+    b"\xff\xfe bytes",
+    b"",
+    b"<13>Mar 99 12:00:00 host app[abc]: \"quoted\" \\ back\tslash \x01",
+    "<14>Mar  1 12:00:00 庁内サーバ ログイン[77]: 認証失敗 user=山田".as_bytes(),
+];
+
 /// The records receivers store are written directly; they must hold what serializing the same
 /// event gives, so the log store sees one form whichever way an event came in, with
 /// `@timestamp` first (the indexer reads it from there without parsing the record).
 #[test]
 fn written_records_are_the_serialized_events() {
-    let lines: [&[u8]; 14] = [
-        b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \xef\xbb\xbf'su root' failed",
-        b"<165>1 2003-10-11T22:14:15.003Z mymachine evntslog 12 ID47 [a@1 x=\"1\\\"\"][b y=\"\xe6\x97\xa5\"] msg",
-        b"<134>Mar  1 11:59:58 proxy01 squid[2211]: 1709261998.123 5 10.1.2.3 TCP_MISS/200 GET http://a/",
-        b"<187>123: Mar  1 12:00:00.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
-        b"%ASA-6-302013: Built outbound TCP connection",
-        b"Mar  1 12:00:00 host app: plain file line",
-        b"just some text",
-        b"<13>",
-        b"<999>Mar  1 12:00:00 host x",
-        b"<13>1 bad",
-        b"\x82\xa0\x82\xa2 Shift_JIS",
-        b"\xff\xfe bytes",
-        b"",
-        b"<13>Mar 99 12:00:00 host app[abc]: \"quoted\" \\ back\tslash",
-    ];
+    let lines = RECORD_LINES;
     let admitted = Admission { tenant: "midori", ingested: "2024-03-01T03:00:00.5Z" };
     let unassigned = Admission { tenant: mamori_core::event::UNASSIGNED, ingested: "2024-03-01T03:00:00Z" };
     for line in lines {
@@ -320,24 +325,7 @@ fn written_records_are_the_serialized_events() {
 /// for the event id, which is new for every record), whatever the line and the sender.
 #[test]
 fn compact_records_render_to_the_json_records() {
-    let lines: [&[u8]; 16] = [
-        b"<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \xef\xbb\xbf'su root' failed",
-        b"<165>1 2003-10-11T22:14:15.003Z mymachine evntslog 12 ID47 [a@1 x=\"1\\\"\"][b y=\"\xe6\x97\xa5\"] msg",
-        b"<165>1 2003-10-11T22:14:15.003Z - - - - -",
-        b"<134>Mar  1 11:59:58 proxy01 squid[2211]: 1709261998.123 5 10.1.2.3 TCP_MISS/200 GET http://a/",
-        b"<187>123: Mar  1 12:00:00.123: %LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
-        b"%ASA-6-302013: Built outbound TCP connection",
-        b"Mar  1 12:00:00 host app: plain file line",
-        b"just some text",
-        b"<13>",
-        b"<999>Mar  1 12:00:00 host x",
-        b"<13>1 bad",
-        b"\x82\xa0\x82\xa2 Shift_JIS",
-        b"\xff\xfe bytes",
-        b"",
-        b"<13>Mar 99 12:00:00 host app[abc]: \"quoted\" \\ back\tslash \x01",
-        "<14>Mar  1 12:00:00 庁内サーバ ログイン[77]: 認証失敗 user=山田".as_bytes(),
-    ];
+    let lines = RECORD_LINES;
     let admitted = Admission { tenant: "midori", ingested: "2024-03-01T03:00:00.5Z" };
     let unassigned = Admission { tenant: mamori_core::event::UNASSIGNED, ingested: "2024-03-01T03:00:00Z" };
     let no_sender = ParseContext::new("2024-03-01T03:00:00Z".parse().unwrap(), default_timezone(), 64 * 1024);

@@ -6,7 +6,6 @@
 
 mod answers;
 mod batch;
-mod json;
 mod record;
 
 pub use answers::{AnswerLog, LoggedAnswers};

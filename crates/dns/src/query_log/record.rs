@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use jiff::Timestamp;
 
 use super::answers::LoggedAnswers;
-use super::json::Json;
 use crate::rpz::{Action, Hit};
+use mamori_core::json_text::JsonBuf;
 use mamori_core::time_text::write_timestamp;
 
 /// What the handler learnt about one query, for its log event and alerts.
@@ -67,7 +67,7 @@ impl QueryRecord<'_> {
 
 /// Appends the JSON record of `q`'s event, answered with `answers`, stamped `now`, to `out`.
 pub fn write_query_event(q: &QueryRecord<'_>, answers: LoggedAnswers<'_>, now: Timestamp, out: &mut Vec<u8>) {
-    let mut w = Json(out);
+    let mut w = JsonBuf(out);
     let (blocked, refused) = (q.blocked(), q.refused());
     w.raw(b"{\"@timestamp\":\"");
     // Written once, copied for `event.ingested` and `event.created`.
@@ -120,7 +120,7 @@ pub fn write_query_event(q: &QueryRecord<'_>, answers: LoggedAnswers<'_>, now: T
 }
 
 /// `"dns":{...}`
-fn write_dns(w: &mut Json<'_>, q: &QueryRecord<'_>, answers: LoggedAnswers<'_>) {
+fn write_dns(w: &mut JsonBuf<'_>, q: &QueryRecord<'_>, answers: LoggedAnswers<'_>) {
     w.raw(b"\"dns\":{\"answers\":");
     w.raw(answers.answers);
     w.raw(b",\"header_flags\":[");
@@ -149,7 +149,7 @@ fn write_dns(w: &mut Json<'_>, q: &QueryRecord<'_>, answers: LoggedAnswers<'_>) 
 }
 
 /// `"mamori":{"dns":{...}}`
-fn write_mamori(w: &mut Json<'_>, q: &QueryRecord<'_>) {
+fn write_mamori(w: &mut JsonBuf<'_>, q: &QueryRecord<'_>) {
     w.raw(b"\"mamori\":{\"dns\":{\"cache_hit\":");
     w.bool(q.from_cache);
     w.next_key("kind");

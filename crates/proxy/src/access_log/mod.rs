@@ -7,7 +7,6 @@
 //! (`tests.rs` compares the two).
 
 mod batch;
-mod json;
 mod record;
 #[cfg(test)]
 mod tests;

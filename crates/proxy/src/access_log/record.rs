@@ -5,13 +5,13 @@
 use jiff::Timestamp;
 
 use super::AccessRecord;
-use super::json::Json;
+use mamori_core::json_text::JsonBuf;
 use mamori_core::time_text::write_timestamp;
 
 /// Appends the JSON record of `r`'s event, stamped `now` (its time, creation and ingestion:
 /// the proxy is the receiver, so the log store takes the record as it is), to `out`.
 pub fn write_access_event(r: &AccessRecord<'_>, now: Timestamp, out: &mut Vec<u8>) {
-    let mut w = Json(out);
+    let mut w = JsonBuf(out);
     w.raw(b"{\"@timestamp\":\"");
     // Written once, copied for `event.ingested` and `event.created`.
     let start = w.0.len();
