@@ -38,9 +38,11 @@ fn tenant_zone_served_logged_and_reloaded() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("midori.zone"), ZONE).unwrap();
     let mut m = Instance::configure(dir.path(), |text| {
-        text.replace(
-            "cache_entries = 100000\n",
-            "cache_entries = 100000\n\n[[dns.zones]]\ntenant = \"midori\"\norigin = \"city.midori.example.jp\"\nfile = \"midori.zone\"\n",
+        // After the last key of [dns] (the commented zone example follows them).
+        text.replacen(
+            "\n# [[dns.zones]]\n",
+            "\n[[dns.zones]]\ntenant = \"midori\"\norigin = \"city.midori.example.jp\"\nfile = \"midori.zone\"\n\n# [[dns.zones]]\n",
+            1,
         )
     });
     m.start();
