@@ -635,19 +635,7 @@ fn hash_of(params: &NSEC3, name: &Name) -> Option<Vec<u8>> {
 /// The hash an NSEC3 owner name's first label spells (base32hex).
 fn owner_hash(r: &Record) -> Option<Vec<u8>> {
     let label = r.name.iter().next()?;
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &c in label {
-        let v = (c as char).to_digit(32)?;
-        acc = (acc << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    crate::zone::dnssec_text::base32hex(std::str::from_utf8(label).ok()?).ok()
 }
 
 fn covers_hash(r: &Record, n: &NSEC3, hash: &[u8]) -> bool {

@@ -199,7 +199,7 @@ fn salt(s: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Base 32 with the extended hex alphabet, no padding (RFC 4648 §7, RFC 5155 §3.3).
-fn base32hex(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn base32hex(s: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in s.trim_end_matches('=').chars() {

@@ -15,7 +15,7 @@ use mamori_core::event_writer::EventWriter;
 use prometheus_client::metrics::counter::Counter;
 
 use crate::answer_cache::{CachedAnswer, plain_query};
-use crate::detect::{DetectSettings, Detector};
+use crate::detect::Detector;
 use crate::events::{finding_alert, rpz_alert};
 use crate::metrics::DnsMetrics;
 use crate::query_log::{AnswerLog, HeaderFlags, LoggedAnswers, QueryLogBatch, QueryRecord};
@@ -27,68 +27,12 @@ use crate::transfer;
 use crate::tsig;
 use crate::zone::lookup;
 
+mod settings;
+
+pub use settings::{DnsSettings, Reply, Transport};
+
 /// Local CNAMEs followed through the policy zones at most this many times (a loop in them).
 const MAX_LOCAL_CHAIN: usize = 8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Udp,
-    Tcp,
-}
-
-impl Transport {
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-        }
-    }
-}
-
-/// What to send back.
-#[derive(Debug)]
-pub enum Reply {
-    One(Vec<u8>),
-    /// A zone transfer: several messages on one TCP connection.
-    Many(Vec<Vec<u8>>),
-    /// Nothing (RPZ DROP, or a packet that is not a query).
-    Nothing,
-}
-
-#[derive(Debug, Clone)]
-pub struct DnsSettings {
-    /// The largest UDP answer sent whatever the client offers (RFC 9715 / DNS flag day 2020:
-    /// 1232 avoids fragmentation).
-    pub max_udp_payload: u16,
-    /// TCP connections open at once, over all clients.
-    pub max_tcp_connections: usize,
-    pub detect: DetectSettings,
-    /// AAAA synthesis for IPv6-only clients (RFC 6147).
-    pub dns64: Option<crate::dns64::Dns64>,
-    /// Response rate limiting over UDP.
-    pub rate_limit: Option<crate::server::rate_limit::RateLimitSettings>,
-    /// Tenant networks are never rate limited.
-    pub rate_limit_exempt_tenants: bool,
-    /// Recursive answers leave out what the client did not ask for, as Unbound's default
-    /// `minimal-responses: yes`: a positive answer goes without its authority and additional
-    /// sections, a negative one without its additional section. Off, they carry the name
-    /// servers and glue the authoritative server sent.
-    pub minimal_responses: bool,
-}
-
-impl Default for DnsSettings {
-    fn default() -> Self {
-        DnsSettings {
-            max_udp_payload: 1232,
-            max_tcp_connections: 1024,
-            detect: DetectSettings::default(),
-            dns64: None,
-            rate_limit: None,
-            rate_limit_exempt_tenants: true,
-            minimal_responses: true,
-        }
-    }
-}
 
 pub struct DnsService {
     state: ArcSwap<DnsState>,
