@@ -94,12 +94,7 @@ fn rdata_wire(rtype: RecordType, f: &[&str], origin: &Name) -> Result<Vec<u8>, S
         }
         RecordType::NSEC3 => {
             need(5)?;
-            out.push(num::<u8>(f[0])?);
-            out.push(num::<u8>(f[1])?);
-            out.extend(num::<u16>(f[2])?.to_be_bytes());
-            let salt = salt(f[3])?;
-            out.push(u8::try_from(salt.len()).map_err(|_| "salt too long")?);
-            out.extend(salt);
+            nsec3_parameters(&f[..4], &mut out)?;
             let next = base32hex(f[4])?;
             out.push(u8::try_from(next.len()).map_err(|_| "next hashed owner too long")?);
             out.extend(next);
@@ -107,12 +102,7 @@ fn rdata_wire(rtype: RecordType, f: &[&str], origin: &Name) -> Result<Vec<u8>, S
         }
         RecordType::NSEC3PARAM => {
             need(4)?;
-            out.push(num::<u8>(f[0])?);
-            out.push(num::<u8>(f[1])?);
-            out.extend(num::<u16>(f[2])?.to_be_bytes());
-            let salt = salt(f[3])?;
-            out.push(u8::try_from(salt.len()).map_err(|_| "salt too long")?);
-            out.extend(salt);
+            nsec3_parameters(&f[..4], &mut out)?;
         }
         // Not DNSSEC, but refused by hickory's text parser too (RFC 6672 §2.5).
         RecordType::DNAME => {
@@ -196,6 +186,18 @@ fn salt(s: &str) -> Result<Vec<u8>, String> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| format!("salt '{s}' is not hexadecimal")))
         .collect()
+}
+
+/// Hash algorithm, flags, iterations and salt: how NSEC3 and NSEC3PARAM both begin (RFC 5155
+/// §3.2, §4.2).
+fn nsec3_parameters(f: &[&str], out: &mut Vec<u8>) -> Result<(), String> {
+    out.push(num::<u8>(f[0])?);
+    out.push(num::<u8>(f[1])?);
+    out.extend(num::<u16>(f[2])?.to_be_bytes());
+    let salt = salt(f[3])?;
+    out.push(u8::try_from(salt.len()).map_err(|_| "salt too long")?);
+    out.extend(salt);
+    Ok(())
 }
 
 /// Base 32 with the extended hex alphabet, no padding (RFC 4648 §7, RFC 5155 §3.3).
