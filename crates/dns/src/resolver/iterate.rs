@@ -140,11 +140,19 @@ impl Resolver {
         // QNAME minimisation (RFC 9156, relaxed as Unbound's default): a zone's servers are
         // asked for one label more than the zone (type A) until the name is reached; a
         // failure or an error answer to such a question falls back to the full question.
-        let mut minimise = self.config.qname_minimisation && !recursive && qtype != RecordType::DS;
+        let mut minimise = self.config.qname_minimisation && !recursive;
+        // A DS set is the parent's (RFC 4035 §3.1.4.1): the descent stops above the name, so
+        // that its own question goes to the parent's servers, not to a server that holds the
+        // child zone too and would answer from the child's apex.
+        let minimised_labels = name.num_labels() - u8::from(qtype == RecordType::DS && !name.is_root());
         let mut labels = zone.num_labels() + 1;
+        // The servers of `zone` asked so far and the name servers looked up, so that a
+        // zone's other servers are each tried once.
+        let mut asked_ips: Vec<IpAddr> = Vec::new();
+        let mut looked_up: Vec<Name> = Vec::new();
         for _ in 0..MAX_REFERRALS + 2 * usize::from(name.num_labels()) {
             let held = super::local::deepest(&self.config.local_zones, name, usable).filter(|z| z.zone.name == zone);
-            let (ask_name, ask_type) = if minimise && held.is_none() && labels <= name.num_labels() {
+            let (ask_name, ask_type) = if minimise && held.is_none() && labels <= minimised_labels {
                 (name.trim_to(usize::from(labels)), RecordType::A)
             } else {
                 (name.clone(), qtype)
@@ -157,7 +165,18 @@ impl Resolver {
                 }
                 None => {
                     trace.queries += 1;
-                    let asked = self.ask(&servers, &zone, &ask_name, ask_type, recursive).await;
+                    let signed = !recursive && self.dnssec_expected(&zone);
+                    let asked = self.ask(&servers, &zone, &ask_name, ask_type, recursive, signed).await;
+                    asked_ips.extend(servers.iter().map(SocketAddr::ip));
+                    // A fallback answer may name servers of the zone the referral did not
+                    // (the child's NS set): they are the others to try.
+                    if let Ok((r, true)) = &asked {
+                        for ns in zone_ns_names(r, &zone) {
+                            if !unresolved.contains(&ns) && !looked_up.contains(&ns) {
+                                unresolved.push(ns);
+                            }
+                        }
+                    }
                     match asked {
                         Err(_) if minimised => {
                             minimise = false;
@@ -180,9 +199,11 @@ impl Resolver {
                             if depth < MAX_DEPTH {
                                 for ns in std::mem::take(&mut unresolved) {
                                     more.extend(self.addresses_of(&ns, trace, depth + 1).await);
+                                    looked_up.push(ns);
                                 }
                             }
-                            more.retain(|ip| !servers.iter().any(|s| s.ip() == *ip));
+                            more.retain(|ip| !asked_ips.contains(ip));
+                            more.dedup();
                             if more.is_empty() {
                                 match reclame {
                                     Some(r) => r,
@@ -191,6 +212,9 @@ impl Resolver {
                             } else {
                                 servers =
                                     more.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+                                // Later questions for the zone (the validator's DNSKEY query)
+                                // may go to these too.
+                                self.delegations.add_servers(&zone, &servers, &looked_up);
                                 continue;
                             }
                         }
@@ -252,6 +276,8 @@ impl Resolver {
                 return Err(ResolveError::Upstream(format!("{name}: no address for the name servers of {child}")));
             }
             servers = addresses.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+            asked_ips.clear();
+            looked_up.clear();
             let ttl = response.authorities.iter().filter(|r| r.record_type() == RecordType::NS).map(|r| r.ttl).min();
             self.delegations.insert(&child, &servers, &ns_names, ttl.unwrap_or(0), self.clock.now());
             labels = child.num_labels() + 1;
@@ -266,7 +292,7 @@ impl Resolver {
     async fn prime(&self, hints: &[SocketAddr], trace: &mut Trace<'_>) {
         let root = Name::root();
         trace.queries += 1;
-        let Ok((response, _)) = self.ask(hints, &root, &root, RecordType::NS, false).await else { return };
+        let Ok((response, _)) = self.ask(hints, &root, &root, RecordType::NS, false, false).await else { return };
         let ns: Vec<&Record> =
             response.answers.iter().filter(|r| r.record_type() == RecordType::NS && r.name.is_root()).collect();
         let names: Vec<Name> = ns
@@ -385,7 +411,8 @@ impl Resolver {
 
     /// Asks each server in turn until one answers. A lame answer (a referral to `zone` itself
     /// or above) counts as none; in iteration (`rd` false) a recursive server's answer (RA, no
-    /// AA) or an empty one is returned, marked `true`, only when no server gave a better one.
+    /// AA), an empty one, or (when `signed`, the zone being signed) one without signatures is
+    /// returned, marked `true`, only when no server gave a better one.
     async fn ask(
         &self,
         servers: &[SocketAddr],
@@ -393,6 +420,7 @@ impl Resolver {
         name: &Name,
         qtype: RecordType,
         rd: bool,
+        signed: bool,
     ) -> Result<(Message, bool), ResolveError> {
         let mut request = Message::new(rand::random(), MessageType::Query, OpCode::Query);
         request.metadata.recursion_desired = rd;
@@ -427,6 +455,12 @@ impl Resolver {
                 Ok(m) if lame(&m, zone) => last = format!("{server} is lame for {zone}"),
                 Ok(m) if !rd && (recursion_lame(&m, zone) || empty(&m)) => {
                     last = format!("{server} answered as a recursive server, or with nothing");
+                    reclame.get_or_insert(m);
+                }
+                // DNSSEC-lame (Unbound's term: a server of a signed zone that strips the
+                // signatures): another server of the zone may answer whole.
+                Ok(m) if signed && without_signatures(&m) => {
+                    last = format!("{server} answered without signatures for the signed zone {zone}");
                     reclame.get_or_insert(m);
                 }
                 Ok(m) => return Ok((m, false)),
@@ -565,6 +599,28 @@ fn empty(response: &Message) -> bool {
     response.metadata.response_code == ResponseCode::NoError
         && response.answers.is_empty()
         && response.authorities.is_empty()
+}
+
+/// No RRSIG where a signed zone's answer has them: beside the answer records, or in the
+/// authority section of an answer without any (a denial, a referral).
+fn without_signatures(response: &Message) -> bool {
+    let section = if response.answers.is_empty() { &response.authorities } else { &response.answers };
+    matches!(response.metadata.response_code, ResponseCode::NoError | ResponseCode::NXDomain)
+        && !section.iter().any(|r| r.record_type() == RecordType::RRSIG)
+}
+
+/// The names of `zone`'s NS set in a response's answer or authority section.
+fn zone_ns_names(response: &Message, zone: &Name) -> Vec<Name> {
+    response
+        .answers
+        .iter()
+        .chain(&response.authorities)
+        .filter(|r| fqdn_lower(&r.name) == *zone)
+        .filter_map(|r| match &r.data {
+            RData::NS(n) => Some(fqdn_lower(&n.0)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The owner of the first NS record in the authority section, and whether there is an SOA.

@@ -8,6 +8,8 @@ pub mod local;
 pub mod private;
 mod rsa_short;
 pub mod sections;
+#[cfg(test)]
+mod tests;
 pub mod upstream;
 pub mod validate;
 

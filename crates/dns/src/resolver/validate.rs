@@ -93,6 +93,30 @@ impl Resolver {
         !self.config.trust_anchors.is_empty()
     }
 
+    /// True when the answers of `zone`'s servers must carry signatures: a trust anchor is
+    /// at the zone, its keys are trusted, or the referral to it gave its DS.
+    pub(super) fn dnssec_expected(&self, zone: &Name) -> bool {
+        if !self.validates() {
+            return false;
+        }
+        let zone = fqdn_lower(zone);
+        if self.config.trust_anchors.iter().any(|r| fqdn_lower(&r.name) == zone) {
+            return true;
+        }
+        let now = self.clock.now();
+        let keys = self.keys.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((Keys::Secure(_), until)) = keys.get(&zone)
+            && *until > now
+        {
+            return true;
+        }
+        drop(keys);
+        let proofs = self.keys.1.lock().unwrap_or_else(|e| e.into_inner());
+        proofs
+            .get(&zone)
+            .is_some_and(|(a, until)| *until > now && a.answers.iter().any(|r| r.record_type() == RecordType::DS))
+    }
+
     fn validation_now(&self) -> u32 {
         self.config.validation_time.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as u32)
