@@ -132,7 +132,7 @@ impl Resolver {
             && !ns_names.is_empty()
         {
             let ips: Vec<IpAddr> = servers.iter().map(SocketAddr::ip).collect();
-            if let Some(hit) = policy.check_name_servers(&ns_names, &ips) {
+            if let Some(hit) = policy.check_name_servers(&ns_names, &self.unmapped(&ips)) {
                 trace.hit = Some((hit, name.clone()));
                 return Ok((Message::new(0, MessageType::Response, OpCode::Query), zone));
             }
@@ -254,8 +254,9 @@ impl Resolver {
             };
             let mut response = response;
             self.scrub_private(&mut response);
-            let mut addresses = glue(&response, &ns_names);
-            unresolved = ns_names.iter().filter(|ns| glue_of(&response, ns).0.is_empty()).cloned().collect();
+            let mut addresses = self.reachable(glue(&response, &ns_names));
+            unresolved =
+                ns_names.iter().filter(|ns| self.reachable(glue_of(&response, ns).0).is_empty()).cloned().collect();
             // Glue outside the zone asked is not that server's to give (poison).
             for ns in ns_names.iter().filter(|ns| zone.zone_of(ns)) {
                 let (ips, ttl) = glue_of(&response, ns);
@@ -267,7 +268,7 @@ impl Resolver {
                 }
             }
             if let Some(policy) = trace.policy
-                && let Some(hit) = policy.check_name_servers(&ns_names, &addresses)
+                && let Some(hit) = policy.check_name_servers(&ns_names, &self.unmapped(&addresses))
             {
                 trace.hit = Some((hit, name.clone()));
                 return Ok((response, zone));
@@ -302,22 +303,57 @@ impl Resolver {
                 _ => None,
             })
             .collect();
-        let servers: Vec<SocketAddr> =
-            glue(&response, &names).into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+        let servers: Vec<SocketAddr> = self
+            .reachable(glue(&response, &names))
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, self.config.upstream_port))
+            .collect();
         let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
         self.delegations.insert(&root, &servers, &names, ttl, self.clock.now());
+    }
+
+    /// Name server addresses as this host reaches them: IPv4 ones through NAT64 when it is
+    /// configured, and none of a family turned off.
+    fn reachable(&self, ips: Vec<IpAddr>) -> Vec<IpAddr> {
+        let mut out = Vec::with_capacity(ips.len());
+        for ip in ips {
+            let ip = match (ip, &self.config.nat64) {
+                (IpAddr::V4(v4), Some(nat64)) => IpAddr::V6(nat64.synthesize(v4)),
+                _ => ip,
+            };
+            let off = if ip.is_ipv4() { self.config.no_ipv4 } else { self.config.no_ipv6 };
+            if !off && !out.contains(&ip) {
+                out.push(ip);
+            }
+        }
+        out
+    }
+
+    /// The name servers' own addresses (for NSIP triggers), NAT64 taken off.
+    fn unmapped(&self, ips: &[IpAddr]) -> Vec<IpAddr> {
+        ips.iter()
+            .map(|ip| match (ip, &self.config.nat64) {
+                (IpAddr::V6(v6), Some(nat64)) => nat64.extract(*v6).map_or(*ip, IpAddr::V4),
+                _ => *ip,
+            })
+            .collect()
     }
 
     fn scrub_private(&self, response: &mut Message) {
         super::private::scrub(response, &self.config.private_networks, &self.config.private_domains);
     }
 
+    /// The addresses `ns` is reached at (through NAT64 where configured).
     async fn addresses_of(&self, ns: &Name, trace: &mut Trace<'_>, depth: usize) -> Vec<IpAddr> {
-        if let Some(glue) = self.delegations.glue_of(ns, self.clock.now()) {
+        if let Some(glue) = self.delegations.glue_of(ns, self.clock.now()).map(|g| self.reachable(g))
+            && !glue.is_empty()
+        {
             return glue;
         }
         let mut out = Vec::new();
-        for t in [RecordType::A, RecordType::AAAA] {
+        let v4 = !self.config.no_ipv4 || self.config.nat64.is_some();
+        let families = [(RecordType::A, v4), (RecordType::AAAA, !self.config.no_ipv6)];
+        for t in families.into_iter().filter(|(_, usable)| *usable).map(|(t, _)| t) {
             // The name server's own lookup is not subject to the client's policy.
             let mut inner = Trace { policy: None, hit: None, queries: 0 };
             if let Ok(a) = self.iterate_chain(ns, t, &mut inner, depth).await {
@@ -325,9 +361,10 @@ impl Resolver {
             }
             trace.queries += inner.queries;
         }
+        let mut out = self.reachable(out);
         // The parent's glue learnt on the way goes last: Unbound falls back to these
         // parent-side addresses when the child's own answer for its server fails.
-        for ip in self.delegations.glue_of(ns, self.clock.now()).unwrap_or_default() {
+        for ip in self.reachable(self.delegations.glue_of(ns, self.clock.now()).unwrap_or_default()) {
             if !out.contains(&ip) {
                 out.push(ip);
             }

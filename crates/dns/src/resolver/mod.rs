@@ -61,6 +61,13 @@ pub struct ResolverConfig {
     /// DNSSEC trust anchors (DS or DNSKEY records; `validate::root_anchors` for the root):
     /// answers under them are validated. No validation when empty.
     pub trust_anchors: Vec<hickory_proto::rr::Record>,
+    /// IPv4 name servers are reached through this NAT64 translator (RFC 6052 addresses under
+    /// its prefix), for a resolver on an IPv6-only network (Unbound's `do-nat64`).
+    pub nat64: Option<crate::dns64::Dns64>,
+    /// Name server addresses of a family this host cannot reach are not used (Unbound's
+    /// `do-ip4: no`, `do-ip6: no`); the servers' other addresses are looked up instead.
+    pub no_ipv4: bool,
+    pub no_ipv6: bool,
     /// The time signatures are checked at (seconds since the epoch), instead of the system
     /// clock: for replays of recorded data (Unbound's `val-override-date`).
     pub validation_time: Option<u32>,

@@ -165,3 +165,41 @@ async fn without_validation_the_first_answer_is_taken() {
     assert_eq!(r.answer.answers.len(), 1);
     assert!(servers.asked_of("10.0.0.2").is_empty());
 }
+
+/// With NAT64 an IPv4-only name server is asked at its address under the translator's
+/// prefix (RFC 6052), as an IPv6-only host must.
+#[tokio::test]
+async fn ipv4_name_servers_are_reached_through_nat64() {
+    let mut s = Servers::default();
+    s.answer("2001:db8::1", "v4only. A", false, "", "v4only. NS ns.v4only.", "ns.v4only. A 192.0.2.1");
+    s.answer("64:ff9b::c000:201", "test.v4only. A", true, "test.v4only. A 192.0.2.2", "", "");
+    let servers = Arc::new(s);
+    let config = ResolverConfig {
+        stub_zones: vec![(Name::root(), hint("2001:db8::1"))],
+        qname_minimisation: true,
+        nat64: Some(crate::dns64::Dns64::new("64:ff9b::/96".parse().expect("a prefix"), vec![], vec![])),
+        ..Default::default()
+    };
+    let resolver = resolver(config, servers.clone());
+    let r = resolver.resolve(&name("test.v4only."), RecordType::A, None).await.expect("an answer");
+    assert_eq!(r.answer.answers.len(), 1, "{:?}", r.answer);
+    assert!(servers.asked_of("192.0.2.1").is_empty());
+}
+
+/// A referral whose glue is IPv6 only, on a host without IPv6: the name server's IPv4
+/// address is looked up instead.
+#[tokio::test]
+async fn glue_of_a_family_turned_off_is_replaced_by_a_lookup() {
+    let mut s = Servers::default();
+    s.answer("10.0.0.1", "www.example.com. A", false, "", "example.com. NS ns.bla.com.", "ns.bla.com. AAAA ::53");
+    s.answer("10.0.0.1", "ns.bla.com. A", true, "ns.bla.com. A 10.0.0.4", "", "");
+    s.answer("10.0.0.4", "www.example.com. A", true, "www.example.com. A 192.0.2.40", "", "");
+    let servers = Arc::new(s);
+    let config =
+        ResolverConfig { stub_zones: vec![(Name::root(), hint("10.0.0.1"))], no_ipv6: true, ..Default::default() };
+    let resolver = resolver(config, servers.clone());
+    let r = resolver.resolve(&name("www.example.com."), RecordType::A, None).await.expect("an answer");
+    assert_eq!(r.answer.answers.len(), 1, "{:?}", r.answer);
+    assert!(servers.asked_of("::53").is_empty());
+    assert!(!servers.asked_of("10.0.0.1").contains(&(name("ns.bla.com."), RecordType::AAAA)));
+}
