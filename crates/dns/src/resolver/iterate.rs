@@ -41,7 +41,7 @@ impl Resolver {
             let mut chain: Vec<Record> = Vec::new();
             let mut name = fqdn_lower(qname);
             for _ in 0..MAX_CNAME_CHAIN {
-                let (mut response, zone) = self.lookup(&name, qtype, trace, depth).await?;
+                let (mut response, zone, forwarded) = self.lookup(&name, qtype, trace, depth).await?;
                 let positive = !response.answers.is_empty();
                 self.scrub_private(&mut response);
                 if trace.hit.is_some() {
@@ -51,7 +51,7 @@ impl Resolver {
                 if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
                     return Err(ResolveError::Upstream(format!("{name} {qtype}: the server answered {rcode}")));
                 }
-                let (records, next) = follow(&response, &name, qtype);
+                let (records, next) = follow(&response, &name, qtype, forwarded);
                 // Every name a CNAME in this answer leads to is a query name for RPZ too.
                 for r in records {
                     let target = match &r.data {
@@ -93,7 +93,7 @@ impl Resolver {
         qtype: RecordType,
         trace: &mut Trace<'_>,
         depth: usize,
-    ) -> Result<(Message, Name), ResolveError> {
+    ) -> Result<(Message, Name, bool), ResolveError> {
         // A DS record set lives in the parent zone (RFC 4035 §3.1.4.1): asked there, not of
         // the child's servers a learnt delegation would lead to.
         let from = if qtype == RecordType::DS && !name.is_root() { name.base_name() } else { name.clone() };
@@ -123,7 +123,7 @@ impl Resolver {
         qtype: RecordType,
         trace: &mut Trace<'_>,
         depth: usize,
-    ) -> Result<(Message, Name), ResolveError> {
+    ) -> Result<(Message, Name, bool), ResolveError> {
         let Start { mut zone, mut servers, recursive, ns_names } = start;
         // Name servers of the zone being asked whose addresses were not looked up (those of a
         // learnt delegation, those without glue in a referral).
@@ -134,7 +134,7 @@ impl Resolver {
             let ips: Vec<IpAddr> = servers.iter().map(SocketAddr::ip).collect();
             if let Some(hit) = policy.check_name_servers(&ns_names, &self.unmapped(&ips)) {
                 trace.hit = Some((hit, name.clone()));
-                return Ok((Message::new(0, MessageType::Response, OpCode::Query), zone));
+                return Ok((Message::new(0, MessageType::Response, OpCode::Query), zone, false));
             }
         }
         // QNAME minimisation (RFC 9156, relaxed as Unbound's default): a zone's servers are
@@ -222,7 +222,7 @@ impl Resolver {
                 }
             };
             if recursive {
-                return Ok((response, zone));
+                return Ok((response, zone, true));
             }
             let referred = referral(&response, &zone, &ask_name);
             if let Some((child, _)) = &referred {
@@ -250,7 +250,7 @@ impl Resolver {
                         .collect();
                     self.delegations.add_ns_names(&zone, &child_side);
                 }
-                return Ok((response, zone));
+                return Ok((response, zone, false));
             };
             let mut response = response;
             self.scrub_private(&mut response);
@@ -271,7 +271,7 @@ impl Resolver {
                 && let Some(hit) = policy.check_name_servers(&ns_names, &self.unmapped(&addresses))
             {
                 trace.hit = Some((hit, name.clone()));
-                return Ok((response, zone));
+                return Ok((response, zone, false));
             }
             if addresses.is_empty() {
                 return Err(ResolveError::Upstream(format!("{name}: no address for the name servers of {child}")));
@@ -512,53 +512,68 @@ impl Resolver {
     }
 }
 
-/// The answer records for `name` (its CNAME chain inside this answer, then the data) and the
-/// name the chain ends at when the data is not there yet.
-fn follow(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, Option<Name>) {
-    let mut out = Vec::new();
-    let mut current = name.clone();
-    for _ in 0..MAX_CNAME_CHAIN {
-        let data: Vec<Record> = response
-            .answers
-            .iter()
-            .filter(|r| fqdn_lower(&r.name) == current && (r.record_type() == qtype || qtype == RecordType::ANY))
-            .cloned()
-            .collect();
-        if !data.is_empty() {
-            let types: Vec<RecordType> = data.iter().map(|r| r.record_type()).collect();
-            out.extend(data);
-            // ANY took the signatures with the data already.
-            for t in types.into_iter().filter(|_| qtype != RecordType::ANY).collect::<std::collections::BTreeSet<_>>() {
-                out.extend(super::sections::signatures_in(response, &current, t));
-            }
-            return (out, None);
+/// The answer records for `name` in this answer and the name its CNAME chain goes on at when
+/// the data is not there. An iterated server's answer gives one step: the name's data, or its
+/// CNAME (after the DNAME it was synthesized from) and its target. The rest of a chain is asked
+/// for, not taken from the same answer (as Unbound's scrubber cuts it): the AA bit covers only
+/// the first owner name (RFC 2181 §5.4.1), so the server need not be authoritative for the
+/// rest. A forwarder's answer holds the chain it resolved itself: taken whole.
+fn follow(response: &Message, name: &Name, qtype: RecordType, forwarded: bool) -> (Vec<Record>, Option<Name>) {
+    let (mut out, mut next) = follow_one(response, name, qtype);
+    let mut hops = 1;
+    while forwarded && hops < MAX_CNAME_CHAIN {
+        let Some(n) = next.clone() else { break };
+        let (more, after) = follow_one(response, &n, qtype);
+        if more.is_empty() {
+            break;
         }
-        let cname =
-            response.answers.iter().find(|r| fqdn_lower(&r.name) == current && r.record_type() == RecordType::CNAME);
-        match cname.map(|r| (r, &r.data)) {
-            Some((r, RData::CNAME(target))) => {
-                // The DNAME the CNAME was synthesized from (RFC 6672 §3.1) goes first, with
-                // its signatures: it is what a validator checks.
-                for d in response.answers.iter().filter(|d| {
-                    u16::from(d.record_type()) == 39 && {
-                        let owner = fqdn_lower(&d.name);
-                        owner != current && owner.zone_of(&current)
-                    }
-                }) {
-                    if !out.contains(d) {
-                        out.push(d.clone());
-                        out.extend(super::sections::signatures_in(response, &fqdn_lower(&d.name), d.record_type()));
-                    }
-                }
-                out.push(r.clone());
-                out.extend(super::sections::signatures_in(response, &current, RecordType::CNAME));
-                current = fqdn_lower(&target.0);
+        for r in more {
+            if !out.contains(&r) {
+                out.push(r);
             }
-            _ => break,
+        }
+        next = after;
+        hops += 1;
+    }
+    (out, next)
+}
+
+/// One step of `follow`.
+fn follow_one(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, Option<Name>) {
+    let mut out = Vec::new();
+    let data: Vec<Record> = response
+        .answers
+        .iter()
+        .filter(|r| fqdn_lower(&r.name) == *name && (r.record_type() == qtype || qtype == RecordType::ANY))
+        .cloned()
+        .collect();
+    if !data.is_empty() {
+        let types: Vec<RecordType> = data.iter().map(|r| r.record_type()).collect();
+        out.extend(data);
+        // ANY took the signatures with the data already.
+        for t in types.into_iter().filter(|_| qtype != RecordType::ANY).collect::<std::collections::BTreeSet<_>>() {
+            out.extend(super::sections::signatures_in(response, name, t));
+        }
+        return (out, None);
+    }
+    let cname = response.answers.iter().find(|r| fqdn_lower(&r.name) == *name && r.record_type() == RecordType::CNAME);
+    let Some((r, RData::CNAME(target))) = cname.map(|r| (r, &r.data)) else { return (out, None) };
+    // The DNAME the CNAME was synthesized from (RFC 6672 §3.1) goes first, with its
+    // signatures: it is what a validator checks.
+    for d in response.answers.iter().filter(|d| {
+        u16::from(d.record_type()) == 39 && {
+            let owner = fqdn_lower(&d.name);
+            owner != *name && owner.zone_of(name)
+        }
+    }) {
+        if !out.contains(d) {
+            out.push(d.clone());
+            out.extend(super::sections::signatures_in(response, &fqdn_lower(&d.name), d.record_type()));
         }
     }
-    let next = (current != *name || !out.is_empty()).then_some(current);
-    (out, next)
+    out.push(r.clone());
+    out.extend(super::sections::signatures_in(response, name, RecordType::CNAME));
+    (out, Some(fqdn_lower(&target.0)))
 }
 
 /// A referral: no answer, and NS records in the authority section for a zone between the

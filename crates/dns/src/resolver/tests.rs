@@ -203,3 +203,31 @@ async fn glue_of_a_family_turned_off_is_replaced_by_a_lookup() {
     assert!(servers.asked_of("::53").is_empty());
     assert!(!servers.asked_of("10.0.0.1").contains(&(name("ns.bla.com."), RecordType::AAAA)));
 }
+
+/// The data a server puts after a CNAME is not taken from that answer: the target is asked for
+/// (the AA bit covers the first owner name only, RFC 2181 §5.4.1).
+#[tokio::test]
+async fn a_cname_target_is_asked_for_not_taken_from_the_same_answer() {
+    let mut s = Servers::default();
+    s.answer("10.0.0.1", "www.zone. A", true, "www.zone. CNAME next.zone.\nnext.zone. A 192.0.2.66", "", "");
+    s.answer("10.0.0.1", "next.zone. A", true, "next.zone. A 192.0.2.1", "", "");
+    let servers = Arc::new(s);
+    let config = ResolverConfig { stub_zones: vec![(name("zone."), hint("10.0.0.1"))], ..Default::default() };
+    let resolver = resolver(config, servers.clone());
+    let r = resolver.resolve(&name("www.zone."), RecordType::A, None).await.expect("an answer");
+    let data: Vec<String> = r.answer.answers.iter().map(|r| r.data.to_string()).collect();
+    assert_eq!(data, ["next.zone.", "192.0.2.1"]);
+}
+
+/// A forwarder resolved the chain itself: its answer is taken whole.
+#[tokio::test]
+async fn a_forwarders_chain_is_taken_whole() {
+    let mut s = Servers::default();
+    s.answer("10.0.0.9", "www.zone. A", false, "www.zone. CNAME next.zone.\nnext.zone. A 192.0.2.66", "", "");
+    let servers = Arc::new(s);
+    let config = ResolverConfig { forwarders: hint("10.0.0.9"), ..Default::default() };
+    let resolver = resolver(config, servers.clone());
+    let r = resolver.resolve(&name("www.zone."), RecordType::A, None).await.expect("an answer");
+    assert_eq!(r.answer.answers.len(), 2, "{:?}", r.answer);
+    assert_eq!(servers.asked_of("10.0.0.9").len(), 1);
+}
