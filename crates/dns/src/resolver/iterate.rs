@@ -227,6 +227,15 @@ impl Resolver {
             let referred = referral(&response, &zone, &ask_name);
             if let Some((child, _)) = &referred {
                 self.keep_delegation_proof(child, &response);
+                // A parent that answers the DS question with a referral to that very name has
+                // put the DS set in it: that is the answer, the child's servers have none.
+                if qtype == RecordType::DS
+                    && !minimised
+                    && child == name
+                    && let Some(answer) = ds_from_referral(&response, name)
+                {
+                    return Ok((answer, zone, false));
+                }
             }
             let Some((child, ns_names)) = referred else {
                 if minimised {
@@ -574,6 +583,25 @@ fn follow_one(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record
     out.push(r.clone());
     out.extend(super::sections::signatures_in(response, name, RecordType::CNAME));
     (out, Some(fqdn_lower(&target.0)))
+}
+
+/// The DS set of `name` (with its signatures) in a referral's authority section, as an
+/// answer.
+fn ds_from_referral(referral: &Message, name: &Name) -> Option<Message> {
+    let is_ds = |r: &Record| {
+        fqdn_lower(&r.name) == *name
+            && (r.record_type() == RecordType::DS
+                || matches!(&r.data, RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(s))
+                    if s.input().type_covered == RecordType::DS))
+    };
+    if !referral.authorities.iter().any(|r| is_ds(r) && r.record_type() == RecordType::DS) {
+        return None;
+    }
+    let mut answer = referral.clone();
+    answer.answers = referral.authorities.iter().filter(|r| is_ds(r)).cloned().collect();
+    answer.authorities.clear();
+    answer.additionals.clear();
+    Some(answer)
 }
 
 /// A referral: no answer, and NS records in the authority section for a zone between the

@@ -231,3 +231,25 @@ async fn a_forwarders_chain_is_taken_whole() {
     assert_eq!(r.answer.answers.len(), 2, "{:?}", r.answer);
     assert_eq!(servers.asked_of("10.0.0.9").len(), 1);
 }
+
+/// A parent answering the DS question with a referral to that name carries the DS set in its
+/// authority section: that is the answer (the child's servers would have none).
+#[tokio::test]
+async fn a_ds_set_in_a_referral_to_the_name_asked_is_the_answer() {
+    let mut s = Servers::default();
+    s.answer(
+        "10.0.0.1",
+        "sub.zone. DS",
+        false,
+        "",
+        "sub.zone. NS ns.sub.zone.\nsub.zone. DS 30899 5 1 f7ed618f24d5e5202927e1d27bc2e84a141cb4b3",
+        "ns.sub.zone. A 10.0.0.6",
+    );
+    let servers = Arc::new(s);
+    let config = ResolverConfig { stub_zones: vec![(name("zone."), hint("10.0.0.1"))], ..Default::default() };
+    let resolver = resolver(config, servers.clone());
+    let r = resolver.resolve(&name("sub.zone."), RecordType::DS, None).await.expect("an answer");
+    assert_eq!(r.answer.answers.len(), 1, "{:?}", r.answer);
+    assert_eq!(r.answer.answers[0].record_type(), RecordType::DS);
+    assert!(servers.asked_of("10.0.0.6").is_empty());
+}
