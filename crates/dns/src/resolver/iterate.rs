@@ -41,6 +41,26 @@ impl Resolver {
             let mut chain: Vec<Record> = Vec::new();
             let mut name = fqdn_lower(qname);
             for _ in 0..MAX_CNAME_CHAIN {
+                // A secure DNAME above the name, kept from an earlier answer, makes its CNAME
+                // here (RFC 6672 §3.2).
+                if !super::dnames::is_dname(qtype)
+                    && let Some((made, target)) = self.dnames.synthesize(&name, self.clock.now())
+                {
+                    if extend_chain(&mut chain, made, qtype, trace) {
+                        return Ok(Answer::hit(chain));
+                    }
+                    if qtype == RecordType::CNAME {
+                        return Ok(Answer {
+                            rcode: ResponseCode::NoError,
+                            answers: chain,
+                            authority: vec![],
+                            additional: vec![],
+                            security: Default::default(),
+                        });
+                    }
+                    name = target;
+                    continue;
+                }
                 let (mut response, zone, forwarded) = self.lookup(&name, qtype, trace, depth).await?;
                 let positive = !response.answers.is_empty();
                 self.scrub_private(&mut response);
@@ -52,20 +72,8 @@ impl Resolver {
                     return Err(ResolveError::Upstream(format!("{name} {qtype}: the server answered {rcode}")));
                 }
                 let (records, next) = follow(&response, &name, qtype, forwarded);
-                // Every name a CNAME in this answer leads to is a query name for RPZ too.
-                for r in records {
-                    let target = match &r.data {
-                        RData::CNAME(t) if qtype != RecordType::CNAME => Some(fqdn_lower(&t.0)),
-                        _ => None,
-                    };
-                    chain.push(r);
-                    if let Some(target) = target
-                        && let Some(policy) = trace.policy
-                        && let Some(hit) = policy.check_name(&target)
-                    {
-                        trace.hit = Some((hit, target));
-                        return Ok(Answer::hit(chain));
-                    }
+                if extend_chain(&mut chain, records, qtype, trace) {
+                    return Ok(Answer::hit(chain));
                 }
                 match next {
                     Some(target) if qtype != RecordType::CNAME => name = target,
@@ -519,6 +527,26 @@ impl Resolver {
         }
         Err(ResolveError::Upstream(format!("{name} {qtype}: {last}")))
     }
+}
+
+/// Adds `records` to a CNAME chain; true when a CNAME's target meets a policy trigger (every
+/// name a CNAME leads to is a query name for RPZ too), which `trace.hit` then holds.
+fn extend_chain(chain: &mut Vec<Record>, records: Vec<Record>, qtype: RecordType, trace: &mut Trace<'_>) -> bool {
+    for r in records {
+        let target = match &r.data {
+            RData::CNAME(t) if qtype != RecordType::CNAME => Some(fqdn_lower(&t.0)),
+            _ => None,
+        };
+        chain.push(r);
+        if let Some(target) = target
+            && let Some(policy) = trace.policy
+            && let Some(hit) = policy.check_name(&target)
+        {
+            trace.hit = Some((hit, target));
+            return true;
+        }
+    }
+    false
 }
 
 /// The answer records for `name` in this answer and the name its CNAME chain goes on at when

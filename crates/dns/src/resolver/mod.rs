@@ -2,6 +2,7 @@
 
 pub mod cache;
 mod delegations;
+mod dnames;
 mod dsa;
 mod iterate;
 pub mod local;
@@ -113,6 +114,8 @@ pub struct Resolver {
     prefetching: Arc<std::sync::Mutex<std::collections::HashSet<(Name, RecordType)>>>,
     /// Zones' trusted DNSSEC keys.
     keys: Arc<validate::KeyCache>,
+    /// Secure DNAMEs, for synthesizing the CNAMEs of names below them.
+    dnames: Arc<dnames::Dnames>,
 }
 
 impl Resolver {
@@ -126,6 +129,7 @@ impl Resolver {
             clock,
             prefetching: Default::default(),
             keys: Default::default(),
+            dnames: Default::default(),
         }
     }
 
@@ -243,6 +247,9 @@ impl Resolver {
         let mut answer = self.iterate_chain(qname, qtype, &mut trace, 0).await?;
         if trace.hit.is_none() {
             answer.security = self.validate(qname, qtype, &answer, policy, 0).await;
+            if answer.security == validate::Security::Secure {
+                self.dnames.keep(&answer.answers, now);
+            }
         }
         if trace.hit.is_none() && cached {
             self.cache.insert(qname, qtype, &answer, now);

@@ -456,7 +456,7 @@ fn from_dname(owner: &Name, answers: &[Record]) -> bool {
 
 /// The target of a DNAME record (type 39, which hickory keeps as unknown data: the name in
 /// uncompressed wire form, RFC 6672 §2.5).
-fn dname_target(r: &Record) -> Option<Name> {
+pub(super) fn dname_target(r: &Record) -> Option<Name> {
     use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
     match &r.data {
         RData::Unknown { code, rdata } if u16::from(*code) == 39 => {
