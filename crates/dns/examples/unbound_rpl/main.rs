@@ -147,7 +147,9 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
                 scripted::apply_flags(&mut m, entry);
                 m.metadata.message_type = MessageType::Query;
                 if entry.has_flag("DO") {
+                    // testbound's queries with DO carry EDNS with a 4096-byte buffer.
                     let mut edns = hickory_proto::op::Edns::new();
+                    edns.set_max_payload(4096);
                     edns.set_dnssec_ok(true);
                     m.set_edns(edns);
                 }

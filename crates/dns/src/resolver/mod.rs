@@ -148,11 +148,16 @@ impl Resolver {
     }
 
     /// The authoritative answer from a zone held for clients (`for_downstream`), if `name` is
-    /// in one.
+    /// in one; a signed zone's signatures and denials come with it (the service gives them
+    /// only to clients that set DO).
     pub fn local_answer(&self, name: &Name, qtype: RecordType) -> Option<crate::zone::lookup::AuthAnswer> {
         let z = local::deepest(&self.config.local_zones, name, |z| z.for_downstream)?;
         Some(match z.zone.zone() {
-            Some(zone) => crate::zone::lookup::answer(&zone, name, qtype),
+            Some(zone) => {
+                let mut a = crate::zone::lookup::answer(&zone, name, qtype);
+                crate::zone::denial::add_dnssec(&zone, name, qtype, &mut a);
+                a
+            }
             // No copy held yet: nothing to say, with authority.
             None => crate::zone::lookup::AuthAnswer {
                 rcode: hickory_proto::op::ResponseCode::ServFail,

@@ -5,6 +5,7 @@
 //! address records in the additional section only for names the kept NS, MX and SRV records
 //! point at. Whether a client sees them is the service's choice (`minimal_responses`).
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
@@ -127,7 +128,8 @@ pub fn signatures_in(response: &Message, owner: &Name, rtype: RecordType) -> Vec
 /// Unbound's minimal responses (`msgencode.c`): a positive answer (NOERROR with records of
 /// the type asked) goes without its authority and additional sections; a negative one
 /// (NXDOMAIN, or NOERROR without answers that is not a referral) without its additional
-/// section.
+/// section. The NSEC/NSEC3 records beside a positive answer stay: they prove that a wildcard
+/// answered (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6), which a validating client needs.
 pub fn minimise(
     rcode: ResponseCode,
     qtype: RecordType,
@@ -140,7 +142,12 @@ pub fn minimise(
     let negative = rcode == ResponseCode::NXDomain
         || (rcode == ResponseCode::NoError && answers.is_empty() && (has(RecordType::SOA) || !has(RecordType::NS)));
     if positive {
-        authority.clear();
+        authority.retain(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
+                matches!(sig.input().type_covered, RecordType::NSEC | RecordType::NSEC3)
+            }
+            _ => matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3),
+        });
         additional.clear();
     } else if negative {
         additional.clear();
@@ -221,5 +228,22 @@ mod tests {
         minimise(ResponseCode::NXDomain, RecordType::A, &[], &mut auth, &mut add);
         assert_eq!(auth.len(), 1);
         assert!(add.is_empty());
+    }
+
+    #[test]
+    fn minimal_responses_keep_the_nsec_that_proves_a_wildcard_answer() {
+        let answers = vec![a("x.w.example.com.", [10, 0, 0, 1])];
+        let nsec = crate::zone::master::parse_with_default_ttl(
+            "*.w.example.com. 300 IN NSEC example.com. A RRSIG NSEC",
+            &Name::root(),
+            None,
+            None,
+        )
+        .unwrap()
+        .remove(0)
+        .record;
+        let (mut auth, mut add) = (vec![ns("example.com.", "ns.example.com."), nsec.clone()], vec![]);
+        minimise(ResponseCode::NoError, RecordType::A, &answers, &mut auth, &mut add);
+        assert_eq!(auth, vec![nsec]);
     }
 }

@@ -23,6 +23,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::{Answer, Resolver, Trace};
 use crate::rpz::{Action, PolicySet};
+use crate::zone::denial::{covers_hash, hash_of, nsec3s, owner_hash};
 use crate::zone::fqdn_lower;
 
 /// DS/DNSKEY lookups nested this deep are given up (a loop or an absurdly deep chain).
@@ -639,36 +640,5 @@ fn denied(name: &Name, qtype: RecordType, nxdomain: bool, authority: &[Record]) 
         }
         next_closer = ce.clone();
         ce = ce.base_name();
-    }
-}
-
-fn nsec3s(records: &[Record]) -> Vec<(&Record, &NSEC3)> {
-    records
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::DNSSEC(DNSSECRData::NSEC3(n)) => Some((r, n)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn hash_of(params: &NSEC3, name: &Name) -> Option<Vec<u8>> {
-    params.hash_algorithm().hash(params.salt(), name, params.iterations()).ok().map(|d| d.as_ref().to_vec())
-}
-
-/// The hash an NSEC3 owner name's first label spells (base32hex).
-fn owner_hash(r: &Record) -> Option<Vec<u8>> {
-    let label = r.name.iter().next()?;
-    crate::zone::dnssec_text::base32hex(std::str::from_utf8(label).ok()?).ok()
-}
-
-fn covers_hash(r: &Record, n: &NSEC3, hash: &[u8]) -> bool {
-    let Some(owner) = owner_hash(r) else { return false };
-    let next = n.next_hashed_owner_name();
-    if owner.as_slice() < next {
-        owner.as_slice() < hash && hash < next
-    } else {
-        // The last NSEC3 of the chain wraps around.
-        hash > owner.as_slice() || hash < next
     }
 }
