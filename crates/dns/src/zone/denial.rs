@@ -11,9 +11,10 @@ use super::lookup::AuthAnswer;
 use super::{Zone, fqdn_lower};
 
 /// Adds the signatures and denial records to `a`, the zone's answer to `qname`, when the zone
-/// is signed (it has a DNSKEY set at its apex).
+/// is signed (its apex has signatures or keys).
 pub fn add_dnssec(zone: &Zone, qname: &Name, qtype: RecordType, a: &mut AuthAnswer) {
-    if zone.rrset(zone.origin(), RecordType::DNSKEY).is_none() {
+    let apex = zone.origin();
+    if zone.rrset(apex, RecordType::DNSKEY).is_none() && zone.rrset(apex, RecordType::RRSIG).is_none() {
         return;
     }
     let end = if qtype == RecordType::CNAME { fqdn_lower(qname) } else { chain_end(fqdn_lower(qname), &a.answers) };
@@ -25,15 +26,23 @@ pub fn add_dnssec(zone: &Zone, qname: &Name, qtype: RecordType, a: &mut AuthAnsw
     for (owner, rtype) in rrsets(&a.answers) {
         let from = if owner == end && closest.is_some() { wildcard.clone() } else { None };
         let mut sigs = signatures(zone, from.as_ref().unwrap_or(&owner), rtype);
+        let ttl = set_ttl(&a.answers, &owner, rtype);
         for s in &mut sigs {
             s.name = owner.clone();
+            s.ttl = ttl;
         }
         answers_more.extend(sigs);
     }
     a.answers.extend(answers_more);
     let mut authority_more = Vec::new();
     for (owner, rtype) in rrsets(&a.authority) {
-        authority_more.extend(signatures(zone, &owner, rtype));
+        let ttl = set_ttl(&a.authority, &owner, rtype);
+        authority_more.extend(signatures(zone, &owner, rtype).into_iter().map(|mut s| {
+            // RFC 4034 §3: an RRSIG's TTL is that of the set it covers (a negative answer's
+            // SOA was cut to its MINIMUM).
+            s.ttl = ttl;
+            s
+        }));
     }
     a.authority.extend(authority_more);
     if !in_zone || !a.authoritative {
@@ -179,6 +188,16 @@ fn rrsets(records: &[Record]) -> Vec<(Name, RecordType)> {
         }
     }
     out
+}
+
+/// The TTL of `owner`'s `rtype` set among `records`.
+fn set_ttl(records: &[Record], owner: &Name, rtype: RecordType) -> u32 {
+    records
+        .iter()
+        .filter(|r| fqdn_lower(&r.name) == *owner && r.record_type() == rtype)
+        .map(|r| r.ttl)
+        .min()
+        .unwrap_or(0)
 }
 
 /// The zone's RRSIGs over `owner`'s `rtype` set.
