@@ -680,13 +680,14 @@ fn usable(z: &super::local::LocalZone) -> bool {
 }
 
 /// NS records for the zone asked or a zone above it, and no answer: the server does not serve
-/// the zone it was asked as (Unbound's `RESPONSE_TYPE_LAME`).
+/// the zone it was asked as (Unbound's `RESPONSE_TYPE_LAME`). The zone's own NS set with AA is
+/// its NODATA, naming the NS set instead of the SOA.
 fn lame(response: &Message, zone: &Name) -> bool {
     let (ns_owner, has_soa) = authority_kind(response);
     response.answers.is_empty()
         && response.metadata.response_code == ResponseCode::NoError
         && !has_soa
-        && ns_owner.is_some_and(|o| o.zone_of(zone))
+        && ns_owner.is_some_and(|o| o.zone_of(zone) && !(response.metadata.authoritative && o == *zone))
 }
 
 /// RA without AA on what is not a referral: a recursive server's answer, not the zone's

@@ -253,3 +253,19 @@ async fn a_ds_set_in_a_referral_to_the_name_asked_is_the_answer() {
     assert_eq!(r.answer.answers[0].record_type(), RecordType::DS);
     assert!(servers.asked_of("10.0.0.6").is_empty());
 }
+
+/// An authoritative NODATA that names the zone's own NS set instead of its SOA is an answer;
+/// the same without AA is a lame server's.
+#[tokio::test]
+async fn an_authoritative_nodata_naming_the_zones_ns_set_is_no_lame_referral() {
+    let mut s = Servers::default();
+    s.answer("10.0.0.1", "ns.zone. AAAA", true, "", "zone. NS ns.zone.", "ns.zone. A 10.0.0.1");
+    s.answer("10.0.0.1", "www.zone. AAAA", false, "", "zone. NS ns.zone.", "ns.zone. A 10.0.0.1");
+    let servers = Arc::new(s);
+    let config = ResolverConfig { stub_zones: vec![(name("zone."), hint("10.0.0.1"))], ..Default::default() };
+    let resolver = resolver(config, servers.clone());
+    let r = resolver.resolve(&name("ns.zone."), RecordType::AAAA, None).await.expect("a NODATA answer");
+    assert!(r.answer.answers.is_empty());
+    assert_eq!(r.answer.rcode, ResponseCode::NoError);
+    assert!(resolver.resolve(&name("www.zone."), RecordType::AAAA, None).await.is_err());
+}
