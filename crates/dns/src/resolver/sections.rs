@@ -84,7 +84,11 @@ pub fn scrub(
         .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
         .filter(|r| {
             let owner = fqdn_lower(&r.name);
-            zone.zone_of(&owner) && wanted.contains(&owner)
+            // A set the answer section holds already is not repeated (RFC 2181 §5.5: one
+            // record set, one place).
+            let answered =
+                response.answers.iter().any(|a| fqdn_lower(&a.name) == owner && a.record_type() == r.record_type());
+            zone.zone_of(&owner) && wanted.contains(&owner) && !answered
         })
         .cloned()
         .collect();
