@@ -7,9 +7,12 @@
 //! signer verifies one of their RRSIGs. A negative answer needs its NSEC or NSEC3 proof; an
 //! unsigned answer is insecure only below a delegation whose DS is proven absent.
 //!
+//! Keys are kept no longer than their DS and DNSKEY TTLs and signature allow; SHA-1 DS records
+//! are ignored beside stronger ones (RFC 4509 §3).
+//!
 //! Not done: the wildcard proofs (a wildcard-expanded answer is accepted on its signature, a
-//! denial without the wildcard's own proof on the name's), DS digest and algorithm downgrade
-//! rules beyond "some DS matches", and key rollover tracking (RFC 5011).
+//! denial without the wildcard's own proof on the name's), algorithm downgrade rules beyond
+//! "some DS matches", and key rollover tracking (RFC 5011).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,7 +20,7 @@ use std::pin::Pin;
 use std::sync::Mutex;
 
 use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, NSEC, NSEC3, RRSIG};
-use hickory_proto::dnssec::{Algorithm, PublicKey, TBS, TrustAnchors, Verifier};
+use hickory_proto::dnssec::{Algorithm, DigestType, PublicKey, TBS, TrustAnchors, Verifier};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
@@ -28,7 +31,8 @@ use crate::zone::fqdn_lower;
 
 /// DS/DNSKEY lookups nested this deep are given up (a loop or an absurdly deep chain).
 const MAX_DEPTH: usize = 24;
-/// How long a zone's keys (or their failure) are kept.
+/// How long a zone's keys are kept at most (less when their records' TTLs or signatures run
+/// out sooner), and how long a failure to find them is.
 const KEYS_TTL: u64 = 3600;
 const BOGUS_TTL: u64 = 60;
 
@@ -286,8 +290,8 @@ impl Resolver {
             if depth > MAX_DEPTH {
                 return Keys::Bogus("the chain of trust is too deep".into());
             }
-            let keys = self.find_keys(&zone, policy, depth).await;
-            let ttl = if matches!(keys, Keys::Bogus(_)) { BOGUS_TTL } else { KEYS_TTL };
+            let (keys, lifetime) = self.find_keys(&zone, policy, depth).await;
+            let ttl = if matches!(keys, Keys::Bogus(_)) { BOGUS_TTL } else { lifetime.min(KEYS_TTL) };
             if let Keys::Bogus(e) = &keys {
                 tracing::debug!(%zone, error = %e, "DNSSEC: the zone's keys are bogus");
             }
@@ -296,7 +300,21 @@ impl Resolver {
         })
     }
 
-    async fn find_keys(&self, zone: &Name, policy: Option<&PolicySet>, depth: usize) -> Keys {
+    /// The zone's keys and how long they may be kept: no longer than the DS and DNSKEY sets'
+    /// TTLs and the DNSKEY signature's validity (RFC 4035 §5.3.3).
+    async fn find_keys(&self, zone: &Name, policy: Option<&PolicySet>, depth: usize) -> (Keys, u64) {
+        let mut lifetime = KEYS_TTL;
+        let keys = self.find_keys_within(zone, policy, depth, &mut lifetime).await;
+        (keys, lifetime)
+    }
+
+    async fn find_keys_within(
+        &self,
+        zone: &Name,
+        policy: Option<&PolicySet>,
+        depth: usize,
+        lifetime: &mut u64,
+    ) -> Keys {
         let anchors: Vec<&Record> = self.config.trust_anchors.iter().filter(|r| fqdn_lower(&r.name) == *zone).collect();
         let (ds, anchor_keys): (Vec<DS>, Vec<DNSKEY>) = if !anchors.is_empty() {
             (
@@ -318,7 +336,8 @@ impl Resolver {
             if ds.is_empty() {
                 return if delegation_without_ds(zone, &ds_answer) { Keys::Insecure } else { Keys::NotACut };
             }
-            (ds, Vec::new())
+            *lifetime = (*lifetime).min(min_ttl(&ds_answer.answers, zone, RecordType::DS));
+            (strongest_digests(ds), Vec::new())
         };
         // RFC 4035 §5.2: a zone whose DS (or anchor) names only algorithms not implemented
         // here is treated as insecure.
@@ -353,6 +372,9 @@ impl Resolver {
             match verify(sig, zone, &key_answer.answers, &entry, now) {
                 Ok(()) => {
                     let usable = keys.into_iter().filter(|k| k.zone_key() && !k.revoke()).collect();
+                    let valid_for = u64::from(sig.input().sig_expiration.get().wrapping_sub(now));
+                    let ttl = min_ttl(&key_answer.answers, zone, RecordType::DNSKEY);
+                    *lifetime = (*lifetime).min(ttl).min(valid_for);
                     return Keys::Secure(usable);
                 }
                 Err(e) => why = format!("the DNSKEY set of {zone}: {e}"),
@@ -416,6 +438,23 @@ impl Resolver {
         let mut trace = Trace { policy: None, hit: None, queries: 0 };
         self.iterate_chain(name, rtype, &mut trace, 0).await
     }
+}
+
+/// The smallest TTL of `owner`'s `rtype` set in `records`.
+fn min_ttl(records: &[Record], owner: &Name, rtype: RecordType) -> u64 {
+    records
+        .iter()
+        .filter(|r| r.record_type() == rtype && fqdn_lower(&r.name) == *owner)
+        .map(|r| u64::from(r.ttl))
+        .min()
+        .unwrap_or(0)
+}
+
+/// The DS records to trust: SHA-1 digests are ignored when the set has a stronger one this
+/// resolver computes (RFC 4509 §3), so that a forged key cannot ride on the weaker digest.
+fn strongest_digests(ds: Vec<DS>) -> Vec<DS> {
+    let strong = |d: &DS| d.digest_type() != DigestType::SHA1 && d.digest_type().is_supported();
+    if ds.iter().any(strong) { ds.into_iter().filter(strong).collect() } else { ds }
 }
 
 /// The distinct (owner, type) sets of a section, signatures left out.
@@ -640,5 +679,38 @@ fn denied(name: &Name, qtype: RecordType, nxdomain: bool, authority: &[Record]) 
         }
         next_closer = ce.clone();
         ce = ce.base_name();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ds(digest: DigestType) -> DS {
+        DS::new(1, Algorithm::RSASHA256, digest, vec![0; 20])
+    }
+
+    #[test]
+    fn sha1_ds_records_are_ignored_beside_a_sha256_one() {
+        let kept = strongest_digests(vec![ds(DigestType::SHA1), ds(DigestType::SHA256)]);
+        assert_eq!(kept.iter().map(DS::digest_type).collect::<Vec<_>>(), [DigestType::SHA256]);
+        // Alone, or beside a digest this resolver does not compute, SHA-1 is all there is.
+        let kept = strongest_digests(vec![ds(DigestType::SHA1), ds(DigestType::Unknown(99))]);
+        assert_eq!(kept.len(), 2);
+    }
+
+    #[test]
+    fn a_sets_ttl_is_its_smallest() {
+        let records = crate::zone::master::parse_with_default_ttl(
+            "example. 300 IN DS 1 8 2 00\nexample. 100 IN DS 2 8 2 00\nother. 10 IN DS 3 8 2 00",
+            &Name::root(),
+            None,
+            None,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|p| p.record)
+        .collect::<Vec<_>>();
+        assert_eq!(min_ttl(&records, &Name::from_ascii("example.").unwrap(), RecordType::DS), 100);
     }
 }
