@@ -53,8 +53,9 @@ pub fn scrub(
                 }
                 authority.push(r.clone());
             }
-            // Denial proofs (RFC 4035 §3.1.3) go with a negative answer.
-            RecordType::NSEC | RecordType::NSEC3 if negative => authority.push(r.clone()),
+            // Denial proofs (RFC 4035 §3.1.3) go with a negative answer, and with a positive
+            // one a wildcard expanded (that the name itself does not exist).
+            RecordType::NSEC | RecordType::NSEC3 => authority.push(r.clone()),
             _ => {}
         }
     }

@@ -10,9 +10,11 @@
 //! Keys are kept no longer than their DS and DNSKEY TTLs and signature allow; SHA-1 DS records
 //! are ignored beside stronger ones (RFC 4509 §3).
 //!
-//! Not done: the wildcard proofs (a wildcard-expanded answer is accepted on its signature, a
-//! denial without the wildcard's own proof on the name's), algorithm downgrade rules beyond
-//! "some DS matches", and key rollover tracking (RFC 5011).
+//! An answer a wildcard expanded needs the NSEC/NSEC3 that shows its name does not exist.
+//!
+//! Not done: a name error's proof that no wildcard could have answered (it is accepted on the
+//! name's own proof), algorithm downgrade rules beyond "some DS matches", and key rollover
+//! tracking (RFC 5011).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -161,6 +163,14 @@ impl Resolver {
                     continue;
                 }
                 verdict = verdict.and(self.validate_set(&owner, rtype, &answer.answers, policy, depth).await);
+                // RFC 4035 §5.3.4: a set a wildcard expanded is secure only with the proof
+                // that its owner name itself does not exist.
+                if verdict == Security::Secure
+                    && let Some(closest) = wildcard_closest_encloser(&owner, rtype, &answer.answers)
+                {
+                    verdict =
+                        verdict.and(self.wildcard_proof(&owner, &closest, &answer.authority, policy, depth).await);
+                }
             }
             // A question for the CNAME itself ends at its owner.
             let last = if qtype == RecordType::CNAME { fqdn_lower(qname) } else { chain_end(qname, &answer.answers) };
@@ -189,6 +199,29 @@ impl Resolver {
             }
             verdict
         })
+    }
+
+    /// The verified NSEC or NSEC3 in `authority` that shows `owner`, answered by the wildcard
+    /// at `closest`, does not exist itself: an NSEC covering it, or an NSEC3 covering the next
+    /// closer name (RFC 5155 §8.8).
+    async fn wildcard_proof(
+        &self,
+        owner: &Name,
+        closest: &Name,
+        authority: &[Record],
+        policy: Option<&PolicySet>,
+        depth: usize,
+    ) -> Security {
+        let next_closer = owner.trim_to(usize::from(closest.num_labels()) + 1);
+        let proof = authority.iter().find(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::NSEC(n)) => nsec_covers(r, n, owner),
+            RData::DNSSEC(DNSSECRData::NSEC3(n)) => hash_of(n, &next_closer).is_some_and(|h| covers_hash(r, n, &h)),
+            _ => false,
+        });
+        match proof {
+            Some(r) => self.validate_set(&fqdn_lower(&r.name), r.record_type(), authority, policy, depth).await,
+            None => Security::Bogus(format!("{owner} was answered by a wildcard without the proof it does not exist")),
+        }
     }
 
     /// One record set of `records`: secure when a trusted key of its signer verifies it.
@@ -438,6 +471,22 @@ impl Resolver {
         let mut trace = Trace { policy: None, hit: None, queries: 0 };
         self.iterate_chain(name, rtype, &mut trace, 0).await
     }
+}
+
+/// The closest encloser whose wildcard expanded `owner`'s `rtype` set: the name its RRSIG's
+/// label count keeps (RFC 4034 §3.1.3), when that is fewer labels than the owner has.
+fn wildcard_closest_encloser(owner: &Name, rtype: RecordType, records: &[Record]) -> Option<Name> {
+    let labels = records.iter().find_map(|r| signature_over(r, owner, rtype)).map(|s| s.input().num_labels)?;
+    let own = owner.num_labels() - u8::from(owner.is_wildcard());
+    (labels < own).then(|| owner.trim_to(usize::from(labels)))
+}
+
+/// The NSEC `r` (`n`) spans `name`: its owner sorts before and its next name after (the last
+/// NSEC of a zone points back at the apex).
+fn nsec_covers(r: &Record, n: &NSEC, name: &Name) -> bool {
+    let owner = fqdn_lower(&r.name);
+    let next = fqdn_lower(n.next_domain_name());
+    owner < *name && (*name < next || next <= owner)
 }
 
 /// The smallest TTL of `owner`'s `rtype` set in `records`.
@@ -697,6 +746,38 @@ mod tests {
         // Alone, or beside a digest this resolver does not compute, SHA-1 is all there is.
         let kept = strongest_digests(vec![ds(DigestType::SHA1), ds(DigestType::Unknown(99))]);
         assert_eq!(kept.len(), 2);
+    }
+
+    fn records(text: &str) -> Vec<Record> {
+        crate::zone::master::parse_with_default_ttl(text, &Name::root(), None, Some(300))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.record)
+            .collect()
+    }
+
+    #[test]
+    fn a_signature_with_fewer_labels_than_its_owner_marks_a_wildcard_expansion() {
+        let answer = records(
+            "x.w.example. A 192.0.2.1\nx.w.example. RRSIG A 8 2 300 20300101000000 20200101000000 1 example. AAAA",
+        );
+        let owner = Name::from_ascii("x.w.example.").unwrap();
+        assert_eq!(
+            wildcard_closest_encloser(&owner, RecordType::A, &answer),
+            Some(Name::from_ascii("w.example.").unwrap())
+        );
+        let plain =
+            records("w.example. A 192.0.2.1\nw.example. RRSIG A 8 2 300 20300101000000 20200101000000 1 example. AAAA");
+        assert_eq!(wildcard_closest_encloser(&Name::from_ascii("w.example.").unwrap(), RecordType::A, &plain), None);
+    }
+
+    #[test]
+    fn an_nsec_covers_the_names_between_its_owner_and_next_name() {
+        let nsec = records("a.example. NSEC d.example. A RRSIG NSEC").remove(0);
+        let RData::DNSSEC(DNSSECRData::NSEC(n)) = &nsec.data else { panic!("an NSEC") };
+        assert!(nsec_covers(&nsec, n, &Name::from_ascii("b.example.").unwrap()));
+        assert!(!nsec_covers(&nsec, n, &Name::from_ascii("e.example.").unwrap()));
+        assert!(!nsec_covers(&nsec, n, &Name::from_ascii("a.example.").unwrap()));
     }
 
     #[test]
