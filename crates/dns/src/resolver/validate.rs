@@ -10,11 +10,11 @@
 //! Keys are kept no longer than their DS and DNSKEY TTLs and signature allow; SHA-1 DS records
 //! are ignored beside stronger ones (RFC 4509 §3).
 //!
-//! An answer a wildcard expanded needs the NSEC/NSEC3 that shows its name does not exist.
+//! An answer a wildcard expanded needs the NSEC/NSEC3 that shows its name does not exist, and
+//! a name error the proof that no wildcard at the closest encloser could have answered.
 //!
-//! Not done: a name error's proof that no wildcard could have answered (it is accepted on the
-//! name's own proof), algorithm downgrade rules beyond "some DS matches", and key rollover
-//! tracking (RFC 5011).
+//! Not done: algorithm downgrade rules beyond "some DS matches", and key rollover tracking
+//! (RFC 5011).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -489,6 +489,15 @@ fn nsec_covers(r: &Record, n: &NSEC, name: &Name) -> bool {
     owner < *name && (*name < next || next <= owner)
 }
 
+/// The deepest name that is an ancestor of `name` (strictly) and at or above `other`.
+fn deepest_common_ancestor(name: &Name, other: &Name) -> Name {
+    let mut ancestor = name.base_name();
+    while !ancestor.is_root() && !ancestor.zone_of(other) {
+        ancestor = ancestor.base_name();
+    }
+    ancestor
+}
+
 /// The smallest TTL of `owner`'s `rtype` set in `records`.
 fn min_ttl(records: &[Record], owner: &Name, rtype: RecordType) -> u64 {
     records
@@ -690,13 +699,16 @@ fn denied(name: &Name, qtype: RecordType, nxdomain: bool, authority: &[Record]) 
             let types = n.type_set();
             return !types.contains(qtype) && !types.contains(RecordType::CNAME);
         }
-        if nxdomain {
+        if nxdomain && nsec_covers(r, n, name) {
+            // RFC 4035 §5.4: and no wildcard at the closest encloser (the deepest ancestor
+            // the name shares with the covering NSEC's owner or next name) could answer.
             let next = fqdn_lower(n.next_domain_name());
-            // The last NSEC of a zone points back at the apex.
-            let covered = owner < *name && (*name < next || next <= owner);
-            if covered {
-                return true;
-            }
+            let ce = [deepest_common_ancestor(name, &owner), deepest_common_ancestor(name, &next)]
+                .into_iter()
+                .max_by_key(Name::num_labels)
+                .unwrap_or_else(Name::root);
+            let Ok(wildcard) = ce.prepend_label("*") else { return false };
+            return nsecs.iter().any(|(w, wn)| nsec_covers(w, wn, &wildcard));
         }
     }
     let nsec3 = nsec3s(authority);
@@ -721,7 +733,9 @@ fn denied(name: &Name, qtype: RecordType, nxdomain: bool, authority: &[Record]) 
     let mut ce = name.base_name();
     loop {
         if matching(&ce).is_some() {
-            return covered(&next_closer).is_some();
+            // And the wildcard at the closest encloser is covered: it does not exist either.
+            let no_wildcard = ce.prepend_label("*").ok().is_some_and(|w| covered(&w).is_some());
+            return covered(&next_closer).is_some() && no_wildcard;
         }
         if ce.is_root() {
             return false;
@@ -778,6 +792,17 @@ mod tests {
         assert!(nsec_covers(&nsec, n, &Name::from_ascii("b.example.").unwrap()));
         assert!(!nsec_covers(&nsec, n, &Name::from_ascii("e.example.").unwrap()));
         assert!(!nsec_covers(&nsec, n, &Name::from_ascii("a.example.").unwrap()));
+    }
+
+    #[test]
+    fn a_name_error_needs_the_proof_that_no_wildcard_answers_either() {
+        let name = Name::from_ascii("b.example.").unwrap();
+        // a.example. covers b.example.; the closest encloser is example., whose wildcard
+        // *.example. sorts between example. and a.example.
+        let only_name = records("a.example. NSEC d.example. A RRSIG NSEC");
+        assert!(!denied(&name, RecordType::A, true, &only_name));
+        let both = records("a.example. NSEC d.example. A RRSIG NSEC\nexample. NSEC a.example. SOA NS RRSIG NSEC");
+        assert!(denied(&name, RecordType::A, true, &both));
     }
 
     #[test]
