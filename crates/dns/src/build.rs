@@ -224,6 +224,11 @@ pub fn resolver_config(config: &DnsConfig, base: &Path, now: u64) -> Result<Reso
         local_zones,
         trust_anchors,
         validation_time: None,
+        // `[dns]` has no keys for these yet (they belong in mamori-core's DNS settings): a
+        // dual-stack host, no NAT64.
+        nat64: None,
+        no_ipv4: false,
+        no_ipv6: false,
     })
 }
 

@@ -2,8 +2,9 @@
 //! `dnssec-signzone` (ECDSA P-256, NSEC) is served by BIND's `named`; the resolver forwards to
 //! it with the zone's key-signing key as its trust anchor. Validated answers carry AD and,
 //! for clients that set DO, their signatures; a record changed after signing makes the answer
-//! bogus: SERVFAIL, unless the client sets CD. Denials are validated by their NSEC proofs, and
-//! an unsigned child zone is insecure by the NSEC that shows its delegation has no DS.
+//! bogus: SERVFAIL, unless the client sets CD. Denials are validated by their NSEC proofs, a
+//! wildcard's answer by the NSEC that shows the name itself does not exist, and an unsigned
+//! child zone is insecure by the NSEC that shows its delegation has no DS.
 
 mod support;
 
@@ -20,6 +21,7 @@ const ZONE: &str = "$TTL 300
 ns IN A 127.0.0.1
 www IN A 198.51.100.8
 forged IN A 198.51.100.9
+*.wild IN A 198.51.100.11
 insecure IN NS ns.insecure
 ns.insecure IN A 127.0.0.1
 ";
@@ -146,6 +148,10 @@ async fn signed_answers_are_validated_and_forged_ones_refused() {
     assert!(out.contains("status: NXDOMAIN") && out.contains(" ad") && out.contains("NSEC"), "denial: {out}");
     let out = dig(&s, &["+dnssec", "www.good.test", "TXT"]).await;
     assert!(out.contains("status: NOERROR") && out.contains(" ad") && out.contains("NSEC"), "no data: {out}");
+
+    // A wildcard's answer is secure with the NSEC that shows the name itself does not exist.
+    let out = dig(&s, &["+dnssec", "x.wild.good.test", "A"]).await;
+    assert!(out.contains("198.51.100.11") && out.contains(" ad") && out.contains("NSEC"), "wildcard: {out}");
 
     // Below a delegation proven to have no DS: insecure, answered without AD.
     let out = dig(&s, &["+dnssec", "www.insecure.good.test", "A"]).await;

@@ -147,7 +147,9 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
                 scripted::apply_flags(&mut m, entry);
                 m.metadata.message_type = MessageType::Query;
                 if entry.has_flag("DO") {
+                    // testbound's queries with DO carry EDNS with a 4096-byte buffer.
                     let mut edns = hickory_proto::op::Edns::new();
+                    edns.set_max_payload(4096);
                     edns.set_dnssec_ok(true);
                     m.set_edns(edns);
                 }
@@ -278,6 +280,14 @@ fn service_for(
         if let Some(v) = clause.get("iter-scrub-promiscuous") {
             config.keep_promiscuous_ns = !yes(v);
         }
+        // `do-nat64` reaches IPv4 name servers through `nat64-prefix` (default 64:ff9b::/96).
+        if clause.get("do-nat64").is_some_and(yes) {
+            let prefix = clause.get("nat64-prefix").unwrap_or("64:ff9b::/96");
+            let prefix: ipnet::IpNet = prefix.parse().map_err(|e| format!("nat64-prefix {prefix}: {e}"))?;
+            config.nat64 = Some(mamori_dns::dns64::Dns64::new(prefix, vec![], vec![]));
+        }
+        config.no_ipv4 = clause.get("do-ip4").is_some_and(|v| !yes(v));
+        config.no_ipv6 = clause.get("do-ip6").is_some_and(|v| !yes(v));
         if clause.get("module-config").is_some_and(|m| m.split_whitespace().any(|m| m == "dns64")) {
             let prefix = clause.get("dns64-prefix").unwrap_or("64:ff9b::/96");
             let prefix: ipnet::IpNet = prefix.parse().map_err(|e| format!("dns64-prefix {prefix}: {e}"))?;

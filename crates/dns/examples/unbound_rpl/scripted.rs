@@ -110,4 +110,8 @@ pub fn apply_flags(m: &mut Message, e: &Entry) {
     md.authentic_data = e.has_flag("AD");
     md.checking_disabled = e.has_flag("CD");
     md.response_code = e.rcode.unwrap_or(ResponseCode::NoError);
+    // testbound takes the opcode NOTIFY from the REPLY line too.
+    if e.has_flag("NOTIFY") {
+        md.op_code = OpCode::Notify;
+    }
 }

@@ -56,6 +56,23 @@ impl Delegations {
         }
     }
 
+    /// Adds servers of a learnt delegation found by looking up its other name servers.
+    pub fn add_servers(&self, zone: &Name, servers: &[SocketAddr], names: &[Name]) {
+        let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = zones.get_mut(&crate::zone::fqdn_lower(zone)) {
+            for s in servers {
+                if !l.servers.contains(s) {
+                    l.servers.push(*s);
+                }
+            }
+            for n in names {
+                if !l.ns_names.contains(n) {
+                    l.ns_names.push(n.clone());
+                }
+            }
+        }
+    }
+
     /// Keeps the glue addresses of a referral, per name server, for their TTL.
     pub fn insert_glue(&self, ns: &Name, addresses: Vec<IpAddr>, ttl: u32, now: u64) {
         if ttl == 0 || addresses.is_empty() {

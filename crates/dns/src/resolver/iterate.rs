@@ -41,7 +41,27 @@ impl Resolver {
             let mut chain: Vec<Record> = Vec::new();
             let mut name = fqdn_lower(qname);
             for _ in 0..MAX_CNAME_CHAIN {
-                let (mut response, zone) = self.lookup(&name, qtype, trace, depth).await?;
+                // A secure DNAME above the name, kept from an earlier answer, makes its CNAME
+                // here (RFC 6672 §3.2).
+                if !super::dnames::is_dname(qtype)
+                    && let Some((made, target)) = self.dnames.synthesize(&name, self.clock.now())
+                {
+                    if extend_chain(&mut chain, made, qtype, trace) {
+                        return Ok(Answer::hit(chain));
+                    }
+                    if qtype == RecordType::CNAME {
+                        return Ok(Answer {
+                            rcode: ResponseCode::NoError,
+                            answers: chain,
+                            authority: vec![],
+                            additional: vec![],
+                            security: Default::default(),
+                        });
+                    }
+                    name = target;
+                    continue;
+                }
+                let (mut response, zone, forwarded) = self.lookup(&name, qtype, trace, depth).await?;
                 let positive = !response.answers.is_empty();
                 self.scrub_private(&mut response);
                 if trace.hit.is_some() {
@@ -51,21 +71,9 @@ impl Resolver {
                 if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
                     return Err(ResolveError::Upstream(format!("{name} {qtype}: the server answered {rcode}")));
                 }
-                let (records, next) = follow(&response, &name, qtype);
-                // Every name a CNAME in this answer leads to is a query name for RPZ too.
-                for r in records {
-                    let target = match &r.data {
-                        RData::CNAME(t) if qtype != RecordType::CNAME => Some(fqdn_lower(&t.0)),
-                        _ => None,
-                    };
-                    chain.push(r);
-                    if let Some(target) = target
-                        && let Some(policy) = trace.policy
-                        && let Some(hit) = policy.check_name(&target)
-                    {
-                        trace.hit = Some((hit, target));
-                        return Ok(Answer::hit(chain));
-                    }
+                let (records, next) = follow(&response, &name, qtype, forwarded);
+                if extend_chain(&mut chain, records, qtype, trace) {
+                    return Ok(Answer::hit(chain));
                 }
                 match next {
                     Some(target) if qtype != RecordType::CNAME => name = target,
@@ -93,7 +101,7 @@ impl Resolver {
         qtype: RecordType,
         trace: &mut Trace<'_>,
         depth: usize,
-    ) -> Result<(Message, Name), ResolveError> {
+    ) -> Result<(Message, Name, bool), ResolveError> {
         // A DS record set lives in the parent zone (RFC 4035 §3.1.4.1): asked there, not of
         // the child's servers a learnt delegation would lead to.
         let from = if qtype == RecordType::DS && !name.is_root() { name.base_name() } else { name.clone() };
@@ -123,7 +131,7 @@ impl Resolver {
         qtype: RecordType,
         trace: &mut Trace<'_>,
         depth: usize,
-    ) -> Result<(Message, Name), ResolveError> {
+    ) -> Result<(Message, Name, bool), ResolveError> {
         let Start { mut zone, mut servers, recursive, ns_names } = start;
         // Name servers of the zone being asked whose addresses were not looked up (those of a
         // learnt delegation, those without glue in a referral).
@@ -132,19 +140,27 @@ impl Resolver {
             && !ns_names.is_empty()
         {
             let ips: Vec<IpAddr> = servers.iter().map(SocketAddr::ip).collect();
-            if let Some(hit) = policy.check_name_servers(&ns_names, &ips) {
+            if let Some(hit) = policy.check_name_servers(&ns_names, &self.unmapped(&ips)) {
                 trace.hit = Some((hit, name.clone()));
-                return Ok((Message::new(0, MessageType::Response, OpCode::Query), zone));
+                return Ok((Message::new(0, MessageType::Response, OpCode::Query), zone, false));
             }
         }
         // QNAME minimisation (RFC 9156, relaxed as Unbound's default): a zone's servers are
         // asked for one label more than the zone (type A) until the name is reached; a
         // failure or an error answer to such a question falls back to the full question.
-        let mut minimise = self.config.qname_minimisation && !recursive && qtype != RecordType::DS;
+        let mut minimise = self.config.qname_minimisation && !recursive;
+        // A DS set is the parent's (RFC 4035 §3.1.4.1): the descent stops above the name, so
+        // that its own question goes to the parent's servers, not to a server that holds the
+        // child zone too and would answer from the child's apex.
+        let minimised_labels = name.num_labels() - u8::from(qtype == RecordType::DS && !name.is_root());
         let mut labels = zone.num_labels() + 1;
+        // The servers of `zone` asked so far and the name servers looked up, so that a
+        // zone's other servers are each tried once.
+        let mut asked_ips: Vec<IpAddr> = Vec::new();
+        let mut looked_up: Vec<Name> = Vec::new();
         for _ in 0..MAX_REFERRALS + 2 * usize::from(name.num_labels()) {
             let held = super::local::deepest(&self.config.local_zones, name, usable).filter(|z| z.zone.name == zone);
-            let (ask_name, ask_type) = if minimise && held.is_none() && labels <= name.num_labels() {
+            let (ask_name, ask_type) = if minimise && held.is_none() && labels <= minimised_labels {
                 (name.trim_to(usize::from(labels)), RecordType::A)
             } else {
                 (name.clone(), qtype)
@@ -157,7 +173,18 @@ impl Resolver {
                 }
                 None => {
                     trace.queries += 1;
-                    let asked = self.ask(&servers, &zone, &ask_name, ask_type, recursive).await;
+                    let signed = !recursive && self.dnssec_expected(&zone);
+                    let asked = self.ask(&servers, &zone, &ask_name, ask_type, recursive, signed).await;
+                    asked_ips.extend(servers.iter().map(SocketAddr::ip));
+                    // A fallback answer may name servers of the zone the referral did not
+                    // (the child's NS set): they are the others to try.
+                    if let Ok((r, true)) = &asked {
+                        for ns in zone_ns_names(r, &zone) {
+                            if !unresolved.contains(&ns) && !looked_up.contains(&ns) {
+                                unresolved.push(ns);
+                            }
+                        }
+                    }
                     match asked {
                         Err(_) if minimised => {
                             minimise = false;
@@ -180,9 +207,11 @@ impl Resolver {
                             if depth < MAX_DEPTH {
                                 for ns in std::mem::take(&mut unresolved) {
                                     more.extend(self.addresses_of(&ns, trace, depth + 1).await);
+                                    looked_up.push(ns);
                                 }
                             }
-                            more.retain(|ip| !servers.iter().any(|s| s.ip() == *ip));
+                            more.retain(|ip| !asked_ips.contains(ip));
+                            more.dedup();
                             if more.is_empty() {
                                 match reclame {
                                     Some(r) => r,
@@ -191,6 +220,9 @@ impl Resolver {
                             } else {
                                 servers =
                                     more.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+                                // Later questions for the zone (the validator's DNSKEY query)
+                                // may go to these too.
+                                self.delegations.add_servers(&zone, &servers, &looked_up);
                                 continue;
                             }
                         }
@@ -198,11 +230,20 @@ impl Resolver {
                 }
             };
             if recursive {
-                return Ok((response, zone));
+                return Ok((response, zone, true));
             }
             let referred = referral(&response, &zone, &ask_name);
             if let Some((child, _)) = &referred {
                 self.keep_delegation_proof(child, &response);
+                // A parent that answers the DS question with a referral to that very name has
+                // put the DS set in it: that is the answer, the child's servers have none.
+                if qtype == RecordType::DS
+                    && !minimised
+                    && child == name
+                    && let Some(answer) = ds_from_referral(&response, name)
+                {
+                    return Ok((answer, zone, false));
+                }
             }
             let Some((child, ns_names)) = referred else {
                 if minimised {
@@ -226,12 +267,13 @@ impl Resolver {
                         .collect();
                     self.delegations.add_ns_names(&zone, &child_side);
                 }
-                return Ok((response, zone));
+                return Ok((response, zone, false));
             };
             let mut response = response;
             self.scrub_private(&mut response);
-            let mut addresses = glue(&response, &ns_names);
-            unresolved = ns_names.iter().filter(|ns| glue_of(&response, ns).0.is_empty()).cloned().collect();
+            let mut addresses = self.reachable(glue(&response, &ns_names));
+            unresolved =
+                ns_names.iter().filter(|ns| self.reachable(glue_of(&response, ns).0).is_empty()).cloned().collect();
             // Glue outside the zone asked is not that server's to give (poison).
             for ns in ns_names.iter().filter(|ns| zone.zone_of(ns)) {
                 let (ips, ttl) = glue_of(&response, ns);
@@ -243,15 +285,17 @@ impl Resolver {
                 }
             }
             if let Some(policy) = trace.policy
-                && let Some(hit) = policy.check_name_servers(&ns_names, &addresses)
+                && let Some(hit) = policy.check_name_servers(&ns_names, &self.unmapped(&addresses))
             {
                 trace.hit = Some((hit, name.clone()));
-                return Ok((response, zone));
+                return Ok((response, zone, false));
             }
             if addresses.is_empty() {
                 return Err(ResolveError::Upstream(format!("{name}: no address for the name servers of {child}")));
             }
             servers = addresses.into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+            asked_ips.clear();
+            looked_up.clear();
             let ttl = response.authorities.iter().filter(|r| r.record_type() == RecordType::NS).map(|r| r.ttl).min();
             self.delegations.insert(&child, &servers, &ns_names, ttl.unwrap_or(0), self.clock.now());
             labels = child.num_labels() + 1;
@@ -266,7 +310,7 @@ impl Resolver {
     async fn prime(&self, hints: &[SocketAddr], trace: &mut Trace<'_>) {
         let root = Name::root();
         trace.queries += 1;
-        let Ok((response, _)) = self.ask(hints, &root, &root, RecordType::NS, false).await else { return };
+        let Ok((response, _)) = self.ask(hints, &root, &root, RecordType::NS, false, false).await else { return };
         let ns: Vec<&Record> =
             response.answers.iter().filter(|r| r.record_type() == RecordType::NS && r.name.is_root()).collect();
         let names: Vec<Name> = ns
@@ -276,22 +320,57 @@ impl Resolver {
                 _ => None,
             })
             .collect();
-        let servers: Vec<SocketAddr> =
-            glue(&response, &names).into_iter().map(|ip| SocketAddr::new(ip, self.config.upstream_port)).collect();
+        let servers: Vec<SocketAddr> = self
+            .reachable(glue(&response, &names))
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, self.config.upstream_port))
+            .collect();
         let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
         self.delegations.insert(&root, &servers, &names, ttl, self.clock.now());
+    }
+
+    /// Name server addresses as this host reaches them: IPv4 ones through NAT64 when it is
+    /// configured, and none of a family turned off.
+    fn reachable(&self, ips: Vec<IpAddr>) -> Vec<IpAddr> {
+        let mut out = Vec::with_capacity(ips.len());
+        for ip in ips {
+            let ip = match (ip, &self.config.nat64) {
+                (IpAddr::V4(v4), Some(nat64)) => IpAddr::V6(nat64.synthesize(v4)),
+                _ => ip,
+            };
+            let off = if ip.is_ipv4() { self.config.no_ipv4 } else { self.config.no_ipv6 };
+            if !off && !out.contains(&ip) {
+                out.push(ip);
+            }
+        }
+        out
+    }
+
+    /// The name servers' own addresses (for NSIP triggers), NAT64 taken off.
+    fn unmapped(&self, ips: &[IpAddr]) -> Vec<IpAddr> {
+        ips.iter()
+            .map(|ip| match (ip, &self.config.nat64) {
+                (IpAddr::V6(v6), Some(nat64)) => nat64.extract(*v6).map_or(*ip, IpAddr::V4),
+                _ => *ip,
+            })
+            .collect()
     }
 
     fn scrub_private(&self, response: &mut Message) {
         super::private::scrub(response, &self.config.private_networks, &self.config.private_domains);
     }
 
+    /// The addresses `ns` is reached at (through NAT64 where configured).
     async fn addresses_of(&self, ns: &Name, trace: &mut Trace<'_>, depth: usize) -> Vec<IpAddr> {
-        if let Some(glue) = self.delegations.glue_of(ns, self.clock.now()) {
+        if let Some(glue) = self.delegations.glue_of(ns, self.clock.now()).map(|g| self.reachable(g))
+            && !glue.is_empty()
+        {
             return glue;
         }
         let mut out = Vec::new();
-        for t in [RecordType::A, RecordType::AAAA] {
+        let v4 = !self.config.no_ipv4 || self.config.nat64.is_some();
+        let families = [(RecordType::A, v4), (RecordType::AAAA, !self.config.no_ipv6)];
+        for t in families.into_iter().filter(|(_, usable)| *usable).map(|(t, _)| t) {
             // The name server's own lookup is not subject to the client's policy.
             let mut inner = Trace { policy: None, hit: None, queries: 0 };
             if let Ok(a) = self.iterate_chain(ns, t, &mut inner, depth).await {
@@ -299,9 +378,10 @@ impl Resolver {
             }
             trace.queries += inner.queries;
         }
+        let mut out = self.reachable(out);
         // The parent's glue learnt on the way goes last: Unbound falls back to these
         // parent-side addresses when the child's own answer for its server fails.
-        for ip in self.delegations.glue_of(ns, self.clock.now()).unwrap_or_default() {
+        for ip in self.reachable(self.delegations.glue_of(ns, self.clock.now()).unwrap_or_default()) {
             if !out.contains(&ip) {
                 out.push(ip);
             }
@@ -385,7 +465,8 @@ impl Resolver {
 
     /// Asks each server in turn until one answers. A lame answer (a referral to `zone` itself
     /// or above) counts as none; in iteration (`rd` false) a recursive server's answer (RA, no
-    /// AA) or an empty one is returned, marked `true`, only when no server gave a better one.
+    /// AA), an empty one, or (when `signed`, the zone being signed) one without signatures is
+    /// returned, marked `true`, only when no server gave a better one.
     async fn ask(
         &self,
         servers: &[SocketAddr],
@@ -393,6 +474,7 @@ impl Resolver {
         name: &Name,
         qtype: RecordType,
         rd: bool,
+        signed: bool,
     ) -> Result<(Message, bool), ResolveError> {
         let mut request = Message::new(rand::random(), MessageType::Query, OpCode::Query);
         request.metadata.recursion_desired = rd;
@@ -429,6 +511,12 @@ impl Resolver {
                     last = format!("{server} answered as a recursive server, or with nothing");
                     reclame.get_or_insert(m);
                 }
+                // DNSSEC-lame (Unbound's term: a server of a signed zone that strips the
+                // signatures): another server of the zone may answer whole.
+                Ok(m) if signed && without_signatures(&m) => {
+                    last = format!("{server} answered without signatures for the signed zone {zone}");
+                    reclame.get_or_insert(m);
+                }
                 Ok(m) => return Ok((m, false)),
                 Err(e) => last = e.to_string(),
             }
@@ -441,53 +529,107 @@ impl Resolver {
     }
 }
 
-/// The answer records for `name` (its CNAME chain inside this answer, then the data) and the
-/// name the chain ends at when the data is not there yet.
-fn follow(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, Option<Name>) {
-    let mut out = Vec::new();
-    let mut current = name.clone();
-    for _ in 0..MAX_CNAME_CHAIN {
-        let data: Vec<Record> = response
-            .answers
-            .iter()
-            .filter(|r| fqdn_lower(&r.name) == current && (r.record_type() == qtype || qtype == RecordType::ANY))
-            .cloned()
-            .collect();
-        if !data.is_empty() {
-            let types: Vec<RecordType> = data.iter().map(|r| r.record_type()).collect();
-            out.extend(data);
-            // ANY took the signatures with the data already.
-            for t in types.into_iter().filter(|_| qtype != RecordType::ANY).collect::<std::collections::BTreeSet<_>>() {
-                out.extend(super::sections::signatures_in(response, &current, t));
-            }
-            return (out, None);
-        }
-        let cname =
-            response.answers.iter().find(|r| fqdn_lower(&r.name) == current && r.record_type() == RecordType::CNAME);
-        match cname.map(|r| (r, &r.data)) {
-            Some((r, RData::CNAME(target))) => {
-                // The DNAME the CNAME was synthesized from (RFC 6672 §3.1) goes first, with
-                // its signatures: it is what a validator checks.
-                for d in response.answers.iter().filter(|d| {
-                    u16::from(d.record_type()) == 39 && {
-                        let owner = fqdn_lower(&d.name);
-                        owner != current && owner.zone_of(&current)
-                    }
-                }) {
-                    if !out.contains(d) {
-                        out.push(d.clone());
-                        out.extend(super::sections::signatures_in(response, &fqdn_lower(&d.name), d.record_type()));
-                    }
-                }
-                out.push(r.clone());
-                out.extend(super::sections::signatures_in(response, &current, RecordType::CNAME));
-                current = fqdn_lower(&target.0);
-            }
-            _ => break,
+/// Adds `records` to a CNAME chain; true when a CNAME's target meets a policy trigger (every
+/// name a CNAME leads to is a query name for RPZ too), which `trace.hit` then holds.
+fn extend_chain(chain: &mut Vec<Record>, records: Vec<Record>, qtype: RecordType, trace: &mut Trace<'_>) -> bool {
+    for r in records {
+        let target = match &r.data {
+            RData::CNAME(t) if qtype != RecordType::CNAME => Some(fqdn_lower(&t.0)),
+            _ => None,
+        };
+        chain.push(r);
+        if let Some(target) = target
+            && let Some(policy) = trace.policy
+            && let Some(hit) = policy.check_name(&target)
+        {
+            trace.hit = Some((hit, target));
+            return true;
         }
     }
-    let next = (current != *name || !out.is_empty()).then_some(current);
+    false
+}
+
+/// The answer records for `name` in this answer and the name its CNAME chain goes on at when
+/// the data is not there. An iterated server's answer gives one step: the name's data, or its
+/// CNAME (after the DNAME it was synthesized from) and its target. The rest of a chain is asked
+/// for, not taken from the same answer (as Unbound's scrubber cuts it): the AA bit covers only
+/// the first owner name (RFC 2181 §5.4.1), so the server need not be authoritative for the
+/// rest. A forwarder's answer holds the chain it resolved itself: taken whole.
+fn follow(response: &Message, name: &Name, qtype: RecordType, forwarded: bool) -> (Vec<Record>, Option<Name>) {
+    let (mut out, mut next) = follow_one(response, name, qtype);
+    let mut hops = 1;
+    while forwarded && hops < MAX_CNAME_CHAIN {
+        let Some(n) = next.clone() else { break };
+        let (more, after) = follow_one(response, &n, qtype);
+        if more.is_empty() {
+            break;
+        }
+        for r in more {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        next = after;
+        hops += 1;
+    }
     (out, next)
+}
+
+/// One step of `follow`.
+fn follow_one(response: &Message, name: &Name, qtype: RecordType) -> (Vec<Record>, Option<Name>) {
+    let mut out = Vec::new();
+    let data: Vec<Record> = response
+        .answers
+        .iter()
+        .filter(|r| fqdn_lower(&r.name) == *name && (r.record_type() == qtype || qtype == RecordType::ANY))
+        .cloned()
+        .collect();
+    if !data.is_empty() {
+        let types: Vec<RecordType> = data.iter().map(|r| r.record_type()).collect();
+        out.extend(data);
+        // ANY took the signatures with the data already.
+        for t in types.into_iter().filter(|_| qtype != RecordType::ANY).collect::<std::collections::BTreeSet<_>>() {
+            out.extend(super::sections::signatures_in(response, name, t));
+        }
+        return (out, None);
+    }
+    let cname = response.answers.iter().find(|r| fqdn_lower(&r.name) == *name && r.record_type() == RecordType::CNAME);
+    let Some((r, RData::CNAME(target))) = cname.map(|r| (r, &r.data)) else { return (out, None) };
+    // The DNAME the CNAME was synthesized from (RFC 6672 §3.1) goes first, with its
+    // signatures: it is what a validator checks.
+    for d in response.answers.iter().filter(|d| {
+        u16::from(d.record_type()) == 39 && {
+            let owner = fqdn_lower(&d.name);
+            owner != *name && owner.zone_of(name)
+        }
+    }) {
+        if !out.contains(d) {
+            out.push(d.clone());
+            out.extend(super::sections::signatures_in(response, &fqdn_lower(&d.name), d.record_type()));
+        }
+    }
+    out.push(r.clone());
+    out.extend(super::sections::signatures_in(response, name, RecordType::CNAME));
+    (out, Some(fqdn_lower(&target.0)))
+}
+
+/// The DS set of `name` (with its signatures) in a referral's authority section, as an
+/// answer.
+fn ds_from_referral(referral: &Message, name: &Name) -> Option<Message> {
+    let is_ds = |r: &Record| {
+        fqdn_lower(&r.name) == *name
+            && (r.record_type() == RecordType::DS
+                || matches!(&r.data, RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(s))
+                    if s.input().type_covered == RecordType::DS))
+    };
+    if !referral.authorities.iter().any(|r| is_ds(r) && r.record_type() == RecordType::DS) {
+        return None;
+    }
+    let mut answer = referral.clone();
+    answer.answers = referral.authorities.iter().filter(|r| is_ds(r)).cloned().collect();
+    answer.authorities.clear();
+    answer.additionals.clear();
+    Some(answer)
 }
 
 /// A referral: no answer, and NS records in the authority section for a zone between the
@@ -538,13 +680,14 @@ fn usable(z: &super::local::LocalZone) -> bool {
 }
 
 /// NS records for the zone asked or a zone above it, and no answer: the server does not serve
-/// the zone it was asked as (Unbound's `RESPONSE_TYPE_LAME`).
+/// the zone it was asked as (Unbound's `RESPONSE_TYPE_LAME`). The zone's own NS set with AA is
+/// its NODATA, naming the NS set instead of the SOA.
 fn lame(response: &Message, zone: &Name) -> bool {
     let (ns_owner, has_soa) = authority_kind(response);
     response.answers.is_empty()
         && response.metadata.response_code == ResponseCode::NoError
         && !has_soa
-        && ns_owner.is_some_and(|o| o.zone_of(zone))
+        && ns_owner.is_some_and(|o| o.zone_of(zone) && !(response.metadata.authoritative && o == *zone))
 }
 
 /// RA without AA on what is not a referral: a recursive server's answer, not the zone's
@@ -565,6 +708,28 @@ fn empty(response: &Message) -> bool {
     response.metadata.response_code == ResponseCode::NoError
         && response.answers.is_empty()
         && response.authorities.is_empty()
+}
+
+/// No RRSIG where a signed zone's answer has them: beside the answer records, or in the
+/// authority section of an answer without any (a denial, a referral).
+fn without_signatures(response: &Message) -> bool {
+    let section = if response.answers.is_empty() { &response.authorities } else { &response.answers };
+    matches!(response.metadata.response_code, ResponseCode::NoError | ResponseCode::NXDomain)
+        && !section.iter().any(|r| r.record_type() == RecordType::RRSIG)
+}
+
+/// The names of `zone`'s NS set in a response's answer or authority section.
+fn zone_ns_names(response: &Message, zone: &Name) -> Vec<Name> {
+    response
+        .answers
+        .iter()
+        .chain(&response.authorities)
+        .filter(|r| fqdn_lower(&r.name) == *zone)
+        .filter_map(|r| match &r.data {
+            RData::NS(n) => Some(fqdn_lower(&n.0)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The owner of the first NS record in the authority section, and whether there is an SOA.

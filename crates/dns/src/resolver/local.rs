@@ -29,65 +29,10 @@ pub fn deepest<'z>(zones: &'z [LocalZone], name: &Name, wanted: impl Fn(&LocalZo
 
 /// The zone's answer as the message its server would have sent.
 pub fn response(zone: &Zone, name: &Name, qtype: RecordType) -> Message {
+    // Its signatures and denials too, as its servers answer a query with DO (for the validator).
     let mut a = lookup::answer(zone, name, qtype);
-    with_dnssec(zone, name, &mut a);
+    crate::zone::denial::add_dnssec(zone, name, qtype, &mut a);
     to_message(a)
-}
-
-/// The signatures of a signed zone's answer, and the NSEC records that deny what is not
-/// there (RFC 4035 §3.1.1, §3.1.3), for the validator: a held copy answers as its servers
-/// would to a query with DO.
-fn with_dnssec(zone: &Zone, name: &Name, a: &mut AuthAnswer) {
-    use hickory_proto::dnssec::rdata::DNSSECRData;
-    use hickory_proto::rr::RData;
-    let sigs = |owner: &Name, rtype: RecordType| -> Vec<hickory_proto::rr::Record> {
-        zone.rrset(owner, RecordType::RRSIG)
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| matches!(&r.data, RData::DNSSEC(DNSSECRData::RRSIG(s)) if s.input().type_covered == rtype))
-            .cloned()
-            .collect()
-    };
-    let signed = zone.rrset(zone.origin(), RecordType::DNSKEY).is_some();
-    if !signed {
-        return;
-    }
-    let no_answers = a.answers.is_empty();
-    for section in [&mut a.answers, &mut a.authority] {
-        let mut sets: Vec<(Name, RecordType)> = Vec::new();
-        for r in section.iter() {
-            let key = (crate::zone::fqdn_lower(&r.name), r.record_type());
-            if !sets.contains(&key) {
-                sets.push(key);
-            }
-        }
-        let negative = section.iter().any(|r| r.record_type() == RecordType::SOA) && no_answers;
-        let mut more = Vec::new();
-        for (owner, rtype) in &sets {
-            more.extend(sigs(owner, *rtype));
-        }
-        if negative {
-            let name = crate::zone::fqdn_lower(name);
-            // NODATA: the name's own NSEC; NXDOMAIN: the one whose span covers it.
-            let nsec = zone.rrset(&name, RecordType::NSEC).map(<[_]>::to_vec).or_else(|| {
-                zone.all_records()
-                    .find(|r| match &r.data {
-                        RData::DNSSEC(DNSSECRData::NSEC(n)) => {
-                            let owner = crate::zone::fqdn_lower(&r.name);
-                            let next = crate::zone::fqdn_lower(n.next_domain_name());
-                            owner < name && (name < next || next <= owner)
-                        }
-                        _ => false,
-                    })
-                    .map(|r| vec![r.clone()])
-            });
-            for r in nsec.unwrap_or_default() {
-                more.extend(sigs(&crate::zone::fqdn_lower(&r.name), RecordType::NSEC));
-                more.push(r);
-            }
-        }
-        section.extend(more);
-    }
 }
 
 fn to_message(a: AuthAnswer) -> Message {

@@ -2,12 +2,15 @@
 
 pub mod cache;
 mod delegations;
+mod dnames;
 mod dsa;
 mod iterate;
 pub mod local;
 pub mod private;
 mod rsa_short;
 pub mod sections;
+#[cfg(test)]
+mod tests;
 pub mod upstream;
 pub mod validate;
 
@@ -59,6 +62,13 @@ pub struct ResolverConfig {
     /// DNSSEC trust anchors (DS or DNSKEY records; `validate::root_anchors` for the root):
     /// answers under them are validated. No validation when empty.
     pub trust_anchors: Vec<hickory_proto::rr::Record>,
+    /// IPv4 name servers are reached through this NAT64 translator (RFC 6052 addresses under
+    /// its prefix), for a resolver on an IPv6-only network (Unbound's `do-nat64`).
+    pub nat64: Option<crate::dns64::Dns64>,
+    /// Name server addresses of a family this host cannot reach are not used (Unbound's
+    /// `do-ip4: no`, `do-ip6: no`); the servers' other addresses are looked up instead.
+    pub no_ipv4: bool,
+    pub no_ipv6: bool,
     /// The time signatures are checked at (seconds since the epoch), instead of the system
     /// clock: for replays of recorded data (Unbound's `val-override-date`).
     pub validation_time: Option<u32>,
@@ -104,6 +114,8 @@ pub struct Resolver {
     prefetching: Arc<std::sync::Mutex<std::collections::HashSet<(Name, RecordType)>>>,
     /// Zones' trusted DNSSEC keys.
     keys: Arc<validate::KeyCache>,
+    /// Secure DNAMEs, for synthesizing the CNAMEs of names below them.
+    dnames: Arc<dnames::Dnames>,
 }
 
 impl Resolver {
@@ -117,6 +129,7 @@ impl Resolver {
             clock,
             prefetching: Default::default(),
             keys: Default::default(),
+            dnames: Default::default(),
         }
     }
 
@@ -135,11 +148,16 @@ impl Resolver {
     }
 
     /// The authoritative answer from a zone held for clients (`for_downstream`), if `name` is
-    /// in one.
+    /// in one; a signed zone's signatures and denials come with it (the service gives them
+    /// only to clients that set DO).
     pub fn local_answer(&self, name: &Name, qtype: RecordType) -> Option<crate::zone::lookup::AuthAnswer> {
         let z = local::deepest(&self.config.local_zones, name, |z| z.for_downstream)?;
         Some(match z.zone.zone() {
-            Some(zone) => crate::zone::lookup::answer(&zone, name, qtype),
+            Some(zone) => {
+                let mut a = crate::zone::lookup::answer(&zone, name, qtype);
+                crate::zone::denial::add_dnssec(&zone, name, qtype, &mut a);
+                a
+            }
             // No copy held yet: nothing to say, with authority.
             None => crate::zone::lookup::AuthAnswer {
                 rcode: hickory_proto::op::ResponseCode::ServFail,
@@ -234,6 +252,9 @@ impl Resolver {
         let mut answer = self.iterate_chain(qname, qtype, &mut trace, 0).await?;
         if trace.hit.is_none() {
             answer.security = self.validate(qname, qtype, &answer, policy, 0).await;
+            if answer.security == validate::Security::Secure {
+                self.dnames.keep(&answer.answers, now);
+            }
         }
         if trace.hit.is_none() && cached {
             self.cache.insert(qname, qtype, &answer, now);

@@ -5,6 +5,7 @@
 //! address records in the additional section only for names the kept NS, MX and SRV records
 //! point at. Whether a client sees them is the service's choice (`minimal_responses`).
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
@@ -52,8 +53,9 @@ pub fn scrub(
                 }
                 authority.push(r.clone());
             }
-            // Denial proofs (RFC 4035 §3.1.3) go with a negative answer.
-            RecordType::NSEC | RecordType::NSEC3 if negative => authority.push(r.clone()),
+            // Denial proofs (RFC 4035 §3.1.3) go with a negative answer, and with a positive
+            // one a wildcard expanded (that the name itself does not exist).
+            RecordType::NSEC | RecordType::NSEC3 => authority.push(r.clone()),
             _ => {}
         }
     }
@@ -83,7 +85,11 @@ pub fn scrub(
         .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
         .filter(|r| {
             let owner = fqdn_lower(&r.name);
-            zone.zone_of(&owner) && wanted.contains(&owner)
+            // A set the answer section holds already is not repeated (RFC 2181 §5.5: one
+            // record set, one place).
+            let answered =
+                response.answers.iter().any(|a| fqdn_lower(&a.name) == owner && a.record_type() == r.record_type());
+            zone.zone_of(&owner) && wanted.contains(&owner) && !answered
         })
         .cloned()
         .collect();
@@ -127,7 +133,8 @@ pub fn signatures_in(response: &Message, owner: &Name, rtype: RecordType) -> Vec
 /// Unbound's minimal responses (`msgencode.c`): a positive answer (NOERROR with records of
 /// the type asked) goes without its authority and additional sections; a negative one
 /// (NXDOMAIN, or NOERROR without answers that is not a referral) without its additional
-/// section.
+/// section. The NSEC/NSEC3 records beside a positive answer stay: they prove that a wildcard
+/// answered (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6), which a validating client needs.
 pub fn minimise(
     rcode: ResponseCode,
     qtype: RecordType,
@@ -140,7 +147,12 @@ pub fn minimise(
     let negative = rcode == ResponseCode::NXDomain
         || (rcode == ResponseCode::NoError && answers.is_empty() && (has(RecordType::SOA) || !has(RecordType::NS)));
     if positive {
-        authority.clear();
+        authority.retain(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(sig)) => {
+                matches!(sig.input().type_covered, RecordType::NSEC | RecordType::NSEC3)
+            }
+            _ => matches!(r.record_type(), RecordType::NSEC | RecordType::NSEC3),
+        });
         additional.clear();
     } else if negative {
         additional.clear();
@@ -221,5 +233,22 @@ mod tests {
         minimise(ResponseCode::NXDomain, RecordType::A, &[], &mut auth, &mut add);
         assert_eq!(auth.len(), 1);
         assert!(add.is_empty());
+    }
+
+    #[test]
+    fn minimal_responses_keep_the_nsec_that_proves_a_wildcard_answer() {
+        let answers = vec![a("x.w.example.com.", [10, 0, 0, 1])];
+        let nsec = crate::zone::master::parse_with_default_ttl(
+            "*.w.example.com. 300 IN NSEC example.com. A RRSIG NSEC",
+            &Name::root(),
+            None,
+            None,
+        )
+        .unwrap()
+        .remove(0)
+        .record;
+        let (mut auth, mut add) = (vec![ns("example.com.", "ns.example.com."), nsec.clone()], vec![]);
+        minimise(ResponseCode::NoError, RecordType::A, &answers, &mut auth, &mut add);
+        assert_eq!(auth, vec![nsec]);
     }
 }

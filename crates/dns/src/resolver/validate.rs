@@ -7,9 +7,14 @@
 //! signer verifies one of their RRSIGs. A negative answer needs its NSEC or NSEC3 proof; an
 //! unsigned answer is insecure only below a delegation whose DS is proven absent.
 //!
-//! Not done: the wildcard proofs (a wildcard-expanded answer is accepted on its signature, a
-//! denial without the wildcard's own proof on the name's), DS digest and algorithm downgrade
-//! rules beyond "some DS matches", and key rollover tracking (RFC 5011).
+//! Keys are kept no longer than their DS and DNSKEY TTLs and signature allow; SHA-1 DS records
+//! are ignored beside stronger ones (RFC 4509 §3).
+//!
+//! An answer a wildcard expanded needs the NSEC/NSEC3 that shows its name does not exist, and
+//! a name error the proof that no wildcard at the closest encloser could have answered.
+//!
+//! Not done: algorithm downgrade rules beyond "some DS matches", and key rollover tracking
+//! (RFC 5011).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,17 +22,19 @@ use std::pin::Pin;
 use std::sync::Mutex;
 
 use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, NSEC, NSEC3, RRSIG};
-use hickory_proto::dnssec::{Algorithm, PublicKey, TBS, TrustAnchors, Verifier};
+use hickory_proto::dnssec::{Algorithm, DigestType, PublicKey, TBS, TrustAnchors, Verifier};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::{Answer, Resolver, Trace};
 use crate::rpz::{Action, PolicySet};
+use crate::zone::denial::{covers_hash, hash_of, nsec3s, owner_hash};
 use crate::zone::fqdn_lower;
 
 /// DS/DNSKEY lookups nested this deep are given up (a loop or an absurdly deep chain).
 const MAX_DEPTH: usize = 24;
-/// How long a zone's keys (or their failure) are kept.
+/// How long a zone's keys are kept at most (less when their records' TTLs or signatures run
+/// out sooner), and how long a failure to find them is.
 const KEYS_TTL: u64 = 3600;
 const BOGUS_TTL: u64 = 60;
 
@@ -93,6 +100,30 @@ impl Resolver {
         !self.config.trust_anchors.is_empty()
     }
 
+    /// True when the answers of `zone`'s servers must carry signatures: a trust anchor is
+    /// at the zone, its keys are trusted, or the referral to it gave its DS.
+    pub(super) fn dnssec_expected(&self, zone: &Name) -> bool {
+        if !self.validates() {
+            return false;
+        }
+        let zone = fqdn_lower(zone);
+        if self.config.trust_anchors.iter().any(|r| fqdn_lower(&r.name) == zone) {
+            return true;
+        }
+        let now = self.clock.now();
+        let keys = self.keys.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((Keys::Secure(_), until)) = keys.get(&zone)
+            && *until > now
+        {
+            return true;
+        }
+        drop(keys);
+        let proofs = self.keys.1.lock().unwrap_or_else(|e| e.into_inner());
+        proofs
+            .get(&zone)
+            .is_some_and(|(a, until)| *until > now && a.answers.iter().any(|r| r.record_type() == RecordType::DS))
+    }
+
     fn validation_now(&self) -> u32 {
         self.config.validation_time.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as u32)
@@ -132,6 +163,14 @@ impl Resolver {
                     continue;
                 }
                 verdict = verdict.and(self.validate_set(&owner, rtype, &answer.answers, policy, depth).await);
+                // RFC 4035 §5.3.4: a set a wildcard expanded is secure only with the proof
+                // that its owner name itself does not exist.
+                if verdict == Security::Secure
+                    && let Some(closest) = wildcard_closest_encloser(&owner, rtype, &answer.answers)
+                {
+                    verdict =
+                        verdict.and(self.wildcard_proof(&owner, &closest, &answer.authority, policy, depth).await);
+                }
             }
             // A question for the CNAME itself ends at its owner.
             let last = if qtype == RecordType::CNAME { fqdn_lower(qname) } else { chain_end(qname, &answer.answers) };
@@ -160,6 +199,29 @@ impl Resolver {
             }
             verdict
         })
+    }
+
+    /// The verified NSEC or NSEC3 in `authority` that shows `owner`, answered by the wildcard
+    /// at `closest`, does not exist itself: an NSEC covering it, or an NSEC3 covering the next
+    /// closer name (RFC 5155 §8.8).
+    async fn wildcard_proof(
+        &self,
+        owner: &Name,
+        closest: &Name,
+        authority: &[Record],
+        policy: Option<&PolicySet>,
+        depth: usize,
+    ) -> Security {
+        let next_closer = owner.trim_to(usize::from(closest.num_labels()) + 1);
+        let proof = authority.iter().find(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::NSEC(n)) => nsec_covers(r, n, owner),
+            RData::DNSSEC(DNSSECRData::NSEC3(n)) => hash_of(n, &next_closer).is_some_and(|h| covers_hash(r, n, &h)),
+            _ => false,
+        });
+        match proof {
+            Some(r) => self.validate_set(&fqdn_lower(&r.name), r.record_type(), authority, policy, depth).await,
+            None => Security::Bogus(format!("{owner} was answered by a wildcard without the proof it does not exist")),
+        }
     }
 
     /// One record set of `records`: secure when a trusted key of its signer verifies it.
@@ -261,8 +323,8 @@ impl Resolver {
             if depth > MAX_DEPTH {
                 return Keys::Bogus("the chain of trust is too deep".into());
             }
-            let keys = self.find_keys(&zone, policy, depth).await;
-            let ttl = if matches!(keys, Keys::Bogus(_)) { BOGUS_TTL } else { KEYS_TTL };
+            let (keys, lifetime) = self.find_keys(&zone, policy, depth).await;
+            let ttl = if matches!(keys, Keys::Bogus(_)) { BOGUS_TTL } else { lifetime.min(KEYS_TTL) };
             if let Keys::Bogus(e) = &keys {
                 tracing::debug!(%zone, error = %e, "DNSSEC: the zone's keys are bogus");
             }
@@ -271,7 +333,21 @@ impl Resolver {
         })
     }
 
-    async fn find_keys(&self, zone: &Name, policy: Option<&PolicySet>, depth: usize) -> Keys {
+    /// The zone's keys and how long they may be kept: no longer than the DS and DNSKEY sets'
+    /// TTLs and the DNSKEY signature's validity (RFC 4035 §5.3.3).
+    async fn find_keys(&self, zone: &Name, policy: Option<&PolicySet>, depth: usize) -> (Keys, u64) {
+        let mut lifetime = KEYS_TTL;
+        let keys = self.find_keys_within(zone, policy, depth, &mut lifetime).await;
+        (keys, lifetime)
+    }
+
+    async fn find_keys_within(
+        &self,
+        zone: &Name,
+        policy: Option<&PolicySet>,
+        depth: usize,
+        lifetime: &mut u64,
+    ) -> Keys {
         let anchors: Vec<&Record> = self.config.trust_anchors.iter().filter(|r| fqdn_lower(&r.name) == *zone).collect();
         let (ds, anchor_keys): (Vec<DS>, Vec<DNSKEY>) = if !anchors.is_empty() {
             (
@@ -293,7 +369,8 @@ impl Resolver {
             if ds.is_empty() {
                 return if delegation_without_ds(zone, &ds_answer) { Keys::Insecure } else { Keys::NotACut };
             }
-            (ds, Vec::new())
+            *lifetime = (*lifetime).min(min_ttl(&ds_answer.answers, zone, RecordType::DS));
+            (strongest_digests(ds), Vec::new())
         };
         // RFC 4035 §5.2: a zone whose DS (or anchor) names only algorithms not implemented
         // here is treated as insecure.
@@ -328,6 +405,9 @@ impl Resolver {
             match verify(sig, zone, &key_answer.answers, &entry, now) {
                 Ok(()) => {
                     let usable = keys.into_iter().filter(|k| k.zone_key() && !k.revoke()).collect();
+                    let valid_for = u64::from(sig.input().sig_expiration.get().wrapping_sub(now));
+                    let ttl = min_ttl(&key_answer.answers, zone, RecordType::DNSKEY);
+                    *lifetime = (*lifetime).min(ttl).min(valid_for);
                     return Keys::Secure(usable);
                 }
                 Err(e) => why = format!("the DNSKEY set of {zone}: {e}"),
@@ -393,6 +473,48 @@ impl Resolver {
     }
 }
 
+/// The closest encloser whose wildcard expanded `owner`'s `rtype` set: the name its RRSIG's
+/// label count keeps (RFC 4034 §3.1.3), when that is fewer labels than the owner has.
+fn wildcard_closest_encloser(owner: &Name, rtype: RecordType, records: &[Record]) -> Option<Name> {
+    let labels = records.iter().find_map(|r| signature_over(r, owner, rtype)).map(|s| s.input().num_labels)?;
+    let own = owner.num_labels() - u8::from(owner.is_wildcard());
+    (labels < own).then(|| owner.trim_to(usize::from(labels)))
+}
+
+/// The NSEC `r` (`n`) spans `name`: its owner sorts before and its next name after (the last
+/// NSEC of a zone points back at the apex).
+fn nsec_covers(r: &Record, n: &NSEC, name: &Name) -> bool {
+    let owner = fqdn_lower(&r.name);
+    let next = fqdn_lower(n.next_domain_name());
+    owner < *name && (*name < next || next <= owner)
+}
+
+/// The deepest name that is an ancestor of `name` (strictly) and at or above `other`.
+fn deepest_common_ancestor(name: &Name, other: &Name) -> Name {
+    let mut ancestor = name.base_name();
+    while !ancestor.is_root() && !ancestor.zone_of(other) {
+        ancestor = ancestor.base_name();
+    }
+    ancestor
+}
+
+/// The smallest TTL of `owner`'s `rtype` set in `records`.
+fn min_ttl(records: &[Record], owner: &Name, rtype: RecordType) -> u64 {
+    records
+        .iter()
+        .filter(|r| r.record_type() == rtype && fqdn_lower(&r.name) == *owner)
+        .map(|r| u64::from(r.ttl))
+        .min()
+        .unwrap_or(0)
+}
+
+/// The DS records to trust: SHA-1 digests are ignored when the set has a stronger one this
+/// resolver computes (RFC 4509 §3), so that a forged key cannot ride on the weaker digest.
+fn strongest_digests(ds: Vec<DS>) -> Vec<DS> {
+    let strong = |d: &DS| d.digest_type() != DigestType::SHA1 && d.digest_type().is_supported();
+    if ds.iter().any(strong) { ds.into_iter().filter(strong).collect() } else { ds }
+}
+
 /// The distinct (owner, type) sets of a section, signatures left out.
 fn rrsets(records: &[Record]) -> Vec<(Name, RecordType)> {
     let mut out: Vec<(Name, RecordType)> = Vec::new();
@@ -432,7 +554,7 @@ fn from_dname(owner: &Name, answers: &[Record]) -> bool {
 
 /// The target of a DNAME record (type 39, which hickory keeps as unknown data: the name in
 /// uncompressed wire form, RFC 6672 §2.5).
-fn dname_target(r: &Record) -> Option<Name> {
+pub(super) fn dname_target(r: &Record) -> Option<Name> {
     use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
     match &r.data {
         RData::Unknown { code, rdata } if u16::from(*code) == 39 => {
@@ -577,13 +699,16 @@ fn denied(name: &Name, qtype: RecordType, nxdomain: bool, authority: &[Record]) 
             let types = n.type_set();
             return !types.contains(qtype) && !types.contains(RecordType::CNAME);
         }
-        if nxdomain {
+        if nxdomain && nsec_covers(r, n, name) {
+            // RFC 4035 §5.4: and no wildcard at the closest encloser (the deepest ancestor
+            // the name shares with the covering NSEC's owner or next name) could answer.
             let next = fqdn_lower(n.next_domain_name());
-            // The last NSEC of a zone points back at the apex.
-            let covered = owner < *name && (*name < next || next <= owner);
-            if covered {
-                return true;
-            }
+            let ce = [deepest_common_ancestor(name, &owner), deepest_common_ancestor(name, &next)]
+                .into_iter()
+                .max_by_key(Name::num_labels)
+                .unwrap_or_else(Name::root);
+            let Ok(wildcard) = ce.prepend_label("*") else { return false };
+            return nsecs.iter().any(|(w, wn)| nsec_covers(w, wn, &wildcard));
         }
     }
     let nsec3 = nsec3s(authority);
@@ -608,7 +733,9 @@ fn denied(name: &Name, qtype: RecordType, nxdomain: bool, authority: &[Record]) 
     let mut ce = name.base_name();
     loop {
         if matching(&ce).is_some() {
-            return covered(&next_closer).is_some();
+            // And the wildcard at the closest encloser is covered: it does not exist either.
+            let no_wildcard = ce.prepend_label("*").ok().is_some_and(|w| covered(&w).is_some());
+            return covered(&next_closer).is_some() && no_wildcard;
         }
         if ce.is_root() {
             return false;
@@ -618,33 +745,78 @@ fn denied(name: &Name, qtype: RecordType, nxdomain: bool, authority: &[Record]) 
     }
 }
 
-fn nsec3s(records: &[Record]) -> Vec<(&Record, &NSEC3)> {
-    records
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::DNSSEC(DNSSECRData::NSEC3(n)) => Some((r, n)),
-            _ => None,
-        })
-        .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn hash_of(params: &NSEC3, name: &Name) -> Option<Vec<u8>> {
-    params.hash_algorithm().hash(params.salt(), name, params.iterations()).ok().map(|d| d.as_ref().to_vec())
-}
+    fn ds(digest: DigestType) -> DS {
+        DS::new(1, Algorithm::RSASHA256, digest, vec![0; 20])
+    }
 
-/// The hash an NSEC3 owner name's first label spells (base32hex).
-fn owner_hash(r: &Record) -> Option<Vec<u8>> {
-    let label = r.name.iter().next()?;
-    crate::zone::dnssec_text::base32hex(std::str::from_utf8(label).ok()?).ok()
-}
+    #[test]
+    fn sha1_ds_records_are_ignored_beside_a_sha256_one() {
+        let kept = strongest_digests(vec![ds(DigestType::SHA1), ds(DigestType::SHA256)]);
+        assert_eq!(kept.iter().map(DS::digest_type).collect::<Vec<_>>(), [DigestType::SHA256]);
+        // Alone, or beside a digest this resolver does not compute, SHA-1 is all there is.
+        let kept = strongest_digests(vec![ds(DigestType::SHA1), ds(DigestType::Unknown(99))]);
+        assert_eq!(kept.len(), 2);
+    }
 
-fn covers_hash(r: &Record, n: &NSEC3, hash: &[u8]) -> bool {
-    let Some(owner) = owner_hash(r) else { return false };
-    let next = n.next_hashed_owner_name();
-    if owner.as_slice() < next {
-        owner.as_slice() < hash && hash < next
-    } else {
-        // The last NSEC3 of the chain wraps around.
-        hash > owner.as_slice() || hash < next
+    fn records(text: &str) -> Vec<Record> {
+        crate::zone::master::parse_with_default_ttl(text, &Name::root(), None, Some(300))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.record)
+            .collect()
+    }
+
+    #[test]
+    fn a_signature_with_fewer_labels_than_its_owner_marks_a_wildcard_expansion() {
+        let answer = records(
+            "x.w.example. A 192.0.2.1\nx.w.example. RRSIG A 8 2 300 20300101000000 20200101000000 1 example. AAAA",
+        );
+        let owner = Name::from_ascii("x.w.example.").unwrap();
+        assert_eq!(
+            wildcard_closest_encloser(&owner, RecordType::A, &answer),
+            Some(Name::from_ascii("w.example.").unwrap())
+        );
+        let plain =
+            records("w.example. A 192.0.2.1\nw.example. RRSIG A 8 2 300 20300101000000 20200101000000 1 example. AAAA");
+        assert_eq!(wildcard_closest_encloser(&Name::from_ascii("w.example.").unwrap(), RecordType::A, &plain), None);
+    }
+
+    #[test]
+    fn an_nsec_covers_the_names_between_its_owner_and_next_name() {
+        let nsec = records("a.example. NSEC d.example. A RRSIG NSEC").remove(0);
+        let RData::DNSSEC(DNSSECRData::NSEC(n)) = &nsec.data else { panic!("an NSEC") };
+        assert!(nsec_covers(&nsec, n, &Name::from_ascii("b.example.").unwrap()));
+        assert!(!nsec_covers(&nsec, n, &Name::from_ascii("e.example.").unwrap()));
+        assert!(!nsec_covers(&nsec, n, &Name::from_ascii("a.example.").unwrap()));
+    }
+
+    #[test]
+    fn a_name_error_needs_the_proof_that_no_wildcard_answers_either() {
+        let name = Name::from_ascii("b.example.").unwrap();
+        // a.example. covers b.example.; the closest encloser is example., whose wildcard
+        // *.example. sorts between example. and a.example.
+        let only_name = records("a.example. NSEC d.example. A RRSIG NSEC");
+        assert!(!denied(&name, RecordType::A, true, &only_name));
+        let both = records("a.example. NSEC d.example. A RRSIG NSEC\nexample. NSEC a.example. SOA NS RRSIG NSEC");
+        assert!(denied(&name, RecordType::A, true, &both));
+    }
+
+    #[test]
+    fn a_sets_ttl_is_its_smallest() {
+        let records = crate::zone::master::parse_with_default_ttl(
+            "example. 300 IN DS 1 8 2 00\nexample. 100 IN DS 2 8 2 00\nother. 10 IN DS 3 8 2 00",
+            &Name::root(),
+            None,
+            None,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|p| p.record)
+        .collect::<Vec<_>>();
+        assert_eq!(min_ttl(&records, &Name::from_ascii("example.").unwrap(), RecordType::DS), 100);
     }
 }

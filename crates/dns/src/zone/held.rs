@@ -79,6 +79,7 @@ impl HeldZone {
         now: u64,
     ) -> Result<HeldZone, String> {
         let name = super::fqdn_lower(name);
+        let records = in_zone_only(&name, records);
         let current =
             if records.is_empty() { None } else { Some(Arc::new(Zone::from_records(&name, records.clone())?)) };
         let next_check = match soa_of(&records) {
@@ -174,6 +175,7 @@ impl HeldZone {
             }
             Transferred::UpToDate => unreachable!("handled above"),
         };
+        let records = in_zone_only(&self.name, records);
         if let Err(e) = self.zonemd.verify(&self.name, &records) {
             held.next_check = now + retry;
             return Err(format!("the transferred zone is not used: {e}"));
@@ -186,13 +188,14 @@ impl HeldZone {
             }
         };
         held.next_check = now + soa_of(&records).map_or(refresh, |s| interval(s.refresh));
-        self.current.store(Some(Arc::new(zone)));
-        held.records = records;
+        // Saved before it answers, so that whoever sees the new data finds the file current.
         if let Some(file) = &self.file
-            && let Err(e) = write_zone(file, &held.records)
+            && let Err(e) = write_zone(file, &records)
         {
             tracing::warn!(zone = %self.name, file = %file.display(), error = %e, "the transferred zone is not saved");
         }
+        self.current.store(Some(Arc::new(zone)));
+        held.records = records;
         Ok(true)
     }
 }
@@ -207,4 +210,15 @@ fn soa_of(records: &[Record]) -> Option<&SOA> {
 /// A SOA timer as a wait in seconds (at least 5 s, at most a day).
 fn interval(seconds: i32) -> u64 {
     u64::try_from(seconds).unwrap_or(0).clamp(5, 86_400)
+}
+
+/// The records of `records` at or below `zone`: others are ignored with a warning, as BIND
+/// ("ignoring out-of-zone data") and Unbound load such a file, rather than refused.
+fn in_zone_only(zone: &Name, records: Vec<Record>) -> Vec<Record> {
+    let before = records.len();
+    let kept: Vec<Record> = records.into_iter().filter(|r| zone.zone_of(&super::fqdn_lower(&r.name))).collect();
+    if kept.len() < before {
+        tracing::warn!(%zone, ignored = before - kept.len(), "out-of-zone records of a held zone are ignored");
+    }
+    kept
 }

@@ -2,6 +2,7 @@
 //! canonical name order (RFC 4034 §6.1) so that "does anything exist below this name" (empty
 //! non-terminals, RFC 4592 §2.2.2) is one range lookup.
 
+pub mod denial;
 pub mod dnssec_text;
 pub mod held;
 pub mod journal;
