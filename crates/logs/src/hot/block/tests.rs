@@ -262,3 +262,36 @@ fn compact_records_build_the_block_their_json_builds() {
         assert_eq!(compact.column_section(path), json.column_section(path), "{path}");
     }
 }
+
+#[test]
+fn the_token_table_is_sorted_bytewise_across_shared_prefixes() {
+    // Tokens sharing their first eight bytes, prefixes of each other, and short ones, in an
+    // order unlike the sorted one: every token must be found by the table's binary search.
+    let words = [
+        "zeta",
+        "authentication",
+        "authenticated",
+        "authenticator",
+        "auth",
+        "au",
+        "a",
+        "authenticate",
+        "12345678",
+        "1234567",
+        "123456789",
+        "123456780",
+        "z",
+        "authenticationfailure",
+    ];
+    let events: Vec<_> = words.iter().map(|w| json!({"message": w})).collect();
+    let block = build(&events);
+    let message = block.column("message").unwrap().unwrap();
+    let tokens: Vec<&str> = (0..message.token_count()).map(|i| message.token(i)).collect();
+    let mut sorted = tokens.clone();
+    sorted.sort_unstable();
+    assert_eq!(tokens, sorted);
+    for (row, w) in words.iter().enumerate() {
+        let t = message.find_token(w).unwrap_or_else(|| panic!("{w} not found"));
+        assert_eq!(message.token_rows(t).collect::<Vec<_>>(), vec![row as u32]);
+    }
+}
