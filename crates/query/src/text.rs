@@ -132,23 +132,50 @@ fn for_each_unicode_token(text: &str, mut emit: impl FnMut(&str, usize, usize)) 
     flush_cjk(&mut cjk, &mut scratch, &mut emit);
 }
 
+/// The class of each byte for ASCII text: not part of a token, a lower-case letter or digit,
+/// or an upper-case letter (which the token must be lower-cased for).
+const SEPARATOR: u8 = 0;
+const PLAIN: u8 = 1;
+const UPPER: u8 = 2;
+static ASCII_CLASS: [u8; 256] = {
+    let mut t = [SEPARATOR; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_uppercase() {
+            t[b] = UPPER;
+        } else if c.is_ascii_alphanumeric() {
+            t[b] = PLAIN;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// The same rules for all-ASCII text (most log lines), byte by byte: runs of letters and
-/// digits, lower-cased, and borrowed from `text` when they have no capitals.
+/// digits, lower-cased, and borrowed from `text` when they have no capitals. One table lookup
+/// per byte both ends the run and notes a capital, so each byte is looked at once.
 fn for_each_ascii_token(text: &str, mut emit: impl FnMut(&str, usize, usize)) {
     let bytes = text.as_bytes();
     let mut lower = String::new();
     let mut i = 0;
     while i < bytes.len() {
-        if !bytes[i].is_ascii_alphanumeric() {
+        if ASCII_CLASS[bytes[i] as usize] == SEPARATOR {
             i += 1;
             continue;
         }
         let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+        let mut classes = SEPARATOR;
+        while i < bytes.len() {
+            let class = ASCII_CLASS[bytes[i] as usize];
+            if class == SEPARATOR {
+                break;
+            }
+            classes |= class;
             i += 1;
         }
         let token = &text[start..i];
-        if token.bytes().any(|b| b.is_ascii_uppercase()) {
+        if classes & UPPER != 0 {
             lower.clear();
             lower.push_str(token);
             lower.make_ascii_lowercase();
@@ -238,7 +265,9 @@ mod tests {
             "MiXeD123abc_DEF-ghi",
             "tab\there\nnewline\0nul~`!@#$%^&*()",
         ];
-        for s in samples {
+        // Every ASCII byte, alone and between letters, so that each one's class is checked.
+        let every: Vec<String> = (0u8..128).map(|b| format!("{0}x{0}Y{0}", b as char)).collect();
+        for s in samples.iter().copied().chain(every.iter().map(String::as_str)) {
             let (mut fast, mut general) = (Vec::new(), Vec::new());
             for_each_ascii_token(s, |t, a, b| fast.push((t.to_string(), a, b)));
             for_each_unicode_token(s, |t, a, b| general.push((t.to_string(), a, b)));
