@@ -12,12 +12,8 @@ fn main() {
     let path = std::env::args().nth(1).expect("a file of syslog lines");
     let data = std::fs::read(path).expect("readable");
     let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
-    let ctx = ParseContext {
-        received: jiff::Timestamp::now(),
-        timezone: mamori_collect::syslog::default_timezone(),
-        max_message_bytes: 64 * 1024,
-        sender: Some("127.0.0.1:514".parse().unwrap()),
-    };
+    let ctx = ParseContext::new(jiff::Timestamp::now(), mamori_collect::syslog::default_timezone(), 64 * 1024)
+        .with_sender("127.0.0.1:514".parse().unwrap());
     // One event at a time, as a receiver does (it drops each batch once stored).
     let t = Instant::now();
     for l in &lines {

@@ -42,11 +42,14 @@ pub struct ParseContext {
     pub max_message_bytes: usize,
     /// The sender, for `log.source.address` (`ip:port`, or `ip` when the port is 0).
     pub sender: Option<SocketAddr>,
+    /// The last second resolved in `timezone` against `received`, reused by the next lines
+    /// (so `timezone` is not to be changed in place).
+    resolved: timestamp::ResolveCache,
 }
 
 impl ParseContext {
     pub fn new(received: Timestamp, timezone: TimeZone, max_message_bytes: usize) -> Self {
-        ParseContext { received, timezone, max_message_bytes, sender: None }
+        ParseContext { received, timezone, max_message_bytes, sender: None, resolved: Default::default() }
     }
 
     pub fn with_sender(mut self, sender: SocketAddr) -> Self {
@@ -166,7 +169,7 @@ fn parse_into<'a>(content: &mut Content<'a>, line: &'a str, ctx: &ParseContext) 
     }
     let tz = &ctx.timezone;
     match pri::scan(body) {
-        PriScan::Found(pri, rest) if rfc5424::looks_like(rest) => match rfc5424::parse(rest, tz) {
+        PriScan::Found(pri, rest) if rfc5424::looks_like(rest) => match rfc5424::parse(rest, tz, &ctx.resolved) {
             Ok(m) => content.apply(Parts::from_5424(pri, m), ctx.received),
             Err(why) => {
                 content.apply_pri_only(pri);
@@ -175,15 +178,15 @@ fn parse_into<'a>(content: &mut Content<'a>, line: &'a str, ctx: &ParseContext) 
         },
         PriScan::Found(pri, rest) => {
             // With a PRI, RFC 3164 takes anything that follows as the message.
-            if let Some(m) = rfc3164::parse(rest, true, tz, ctx.received) {
+            if let Some(m) = rfc3164::parse(rest, true, tz, ctx.received, &ctx.resolved) {
                 content.apply(Parts::from_3164(Some(pri), m), ctx.received);
             }
         }
-        PriScan::Invalid(why) => match rfc3164::parse(body, false, tz, ctx.received) {
+        PriScan::Invalid(why) => match rfc3164::parse(body, false, tz, ctx.received, &ctx.resolved) {
             Some(m) => content.apply(Parts::from_3164(None, m), ctx.received),
             None => fail(content, line, format!("neither RFC 5424 nor RFC 3164: {why}")),
         },
-        PriScan::Absent => match rfc3164::parse(body, false, tz, ctx.received) {
+        PriScan::Absent => match rfc3164::parse(body, false, tz, ctx.received, &ctx.resolved) {
             Some(m) => content.apply(Parts::from_3164(None, m), ctx.received),
             None => fail(content, line, "neither RFC 5424 nor RFC 3164: no <PRI> and no timestamp at the start"),
         },

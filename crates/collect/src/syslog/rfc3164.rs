@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::timestamp::{self, Found};
+use super::timestamp::{self, Found, ResolveCache};
 
 /// The parts found; `message` is what is left after them.
 #[derive(Debug, Default)]
@@ -35,10 +35,16 @@ pub struct Mnemonic<'a> {
 
 /// Parses `s`, the text after the PRI (or the whole line when there is none). Returns `None`
 /// when there is no PRI and no timestamp to anchor on.
-pub fn parse<'a>(s: &'a str, has_pri: bool, tz: &TimeZone, reference: Timestamp) -> Option<Message<'a>> {
+pub fn parse<'a>(
+    s: &'a str,
+    has_pri: bool,
+    tz: &TimeZone,
+    reference: Timestamp,
+    cache: &ResolveCache,
+) -> Option<Message<'a>> {
     let mut out = Message::default();
     let mut rest = s;
-    if let Some((found, host, after)) = leading_timestamp(s, tz, reference) {
+    if let Some((found, host, after)) = leading_timestamp(s, tz, reference, cache) {
         out.timestamp = Some(found);
         out.hostname = host;
         rest = after;
@@ -65,10 +71,16 @@ pub fn parse<'a>(s: &'a str, has_pri: bool, tz: &TimeZone, reference: Timestamp)
 
 /// A timestamp at the start, possibly after Cisco's `seq: ` or `seq: host: ` and spaces.
 /// Returns it, the host named in the prefix and the text after it (separators skipped).
-fn leading_timestamp<'a>(s: &'a str, tz: &TimeZone, reference: Timestamp) -> Option<(Found, Option<&'a str>, &'a str)> {
+fn leading_timestamp<'a>(
+    s: &'a str,
+    tz: &TimeZone,
+    reference: Timestamp,
+    cache: &ResolveCache,
+) -> Option<(Found, Option<&'a str>, &'a str)> {
     let at = |text: &'a str| -> Option<(Found, &'a str)> {
         let text = text.trim_start_matches(' ');
-        let (found, used) = timestamp::scan_bsd(text, tz, reference).or_else(|| timestamp::scan_iso(text, tz))?;
+        let (found, used) = timestamp::scan_bsd_cached(text, tz, reference, cache)
+            .or_else(|| timestamp::scan_iso_cached(text, tz, cache))?;
         let after = &text[used..];
         // Terminated by a space, `: ` (Cisco) or the end of the line.
         let after = match after.strip_prefix(':') {
@@ -191,7 +203,7 @@ mod tests {
 
     fn p(s: &str, has_pri: bool) -> Option<Message<'_>> {
         let reference: Timestamp = "2024-03-01T03:00:00Z".parse().unwrap();
-        parse(s, has_pri, &TimeZone::fixed(jiff::tz::offset(9)), reference)
+        parse(s, has_pri, &TimeZone::fixed(jiff::tz::offset(9)), reference, &ResolveCache::default())
     }
 
     #[test]

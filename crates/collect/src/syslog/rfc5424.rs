@@ -9,7 +9,7 @@
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
-use super::timestamp::{self, Found};
+use super::timestamp::{self, Found, ResolveCache};
 
 /// The parts of an RFC 5424 message after the PRI. `None` stands for the NILVALUE `-`.
 #[derive(Debug, Default)]
@@ -35,7 +35,7 @@ pub fn looks_like(after_pri: &str) -> bool {
 }
 
 /// Parses the text after the PRI; the error says which part is wrong.
-pub fn parse<'a>(after_pri: &'a str, tz: &TimeZone) -> Result<Message<'a>, String> {
+pub fn parse<'a>(after_pri: &'a str, tz: &TimeZone, cache: &ResolveCache) -> Result<Message<'a>, String> {
     let mut rest = after_pri;
     let mut field = |name: &str| -> Result<&'a str, String> {
         let (token, tail) = match rest.split_once(' ') {
@@ -56,7 +56,7 @@ pub fn parse<'a>(after_pri: &'a str, tz: &TimeZone) -> Result<Message<'a>, Strin
     let appname = nil(field("APP-NAME")?);
     let procid = nil(field("PROCID")?);
     let msgid = nil(field("MSGID")?);
-    let timestamp = nil(ts_token).map(|t| match timestamp::scan_iso(t, tz) {
+    let timestamp = nil(ts_token).map(|t| match timestamp::scan_iso_cached(t, tz, cache) {
         Some((found, used)) if used == t.len() => found,
         _ => Err(format!("TIMESTAMP '{t}' is not an RFC 3339 timestamp")),
     });
@@ -182,6 +182,7 @@ mod tests {
         let m = parse(
             r#"1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] BOMAn application event log entry..."#,
             &tz(),
+            &ResolveCache::default(),
         )
         .unwrap();
         assert_eq!(m.version, "1");
@@ -214,36 +215,36 @@ mod tests {
 
     #[test]
     fn bom_is_removed_and_nil_fields_are_none() {
-        let m = parse("1 - - - - - - \u{feff}こんにちは", &tz()).unwrap();
+        let m = parse("1 - - - - - - \u{feff}こんにちは", &tz(), &ResolveCache::default()).unwrap();
         assert!(m.timestamp.is_none() && m.hostname.is_none() && m.structured_data.is_none());
         assert_eq!(m.message, "こんにちは");
-        let m = parse("1 - - - - - -", &tz()).unwrap();
+        let m = parse("1 - - - - - -", &tz(), &ResolveCache::default()).unwrap();
         assert_eq!(m.message, "");
     }
 
     #[test]
     fn broken_headers_and_data() {
-        assert!(parse("1 2003-10-11T22:14:15Z host app", &tz()).is_err());
-        assert!(parse("1  host app - - -", &tz()).is_err());
-        assert!(parse(r#"1 - h a - - [id x="unterminated"#, &tz()).is_err());
-        assert!(parse(r#"1 - h a - - [id x=noquote]"#, &tz()).is_err());
-        assert!(parse(r#"1 - h a - - [id x]"#, &tz()).is_err());
-        assert!(parse(r#"1 - h a - - [ x="1"]"#, &tz()).is_err());
-        assert!(parse(r#"1 - h a - - ["#, &tz()).is_err());
+        assert!(parse("1 2003-10-11T22:14:15Z host app", &tz(), &ResolveCache::default()).is_err());
+        assert!(parse("1  host app - - -", &tz(), &ResolveCache::default()).is_err());
+        assert!(parse(r#"1 - h a - - [id x="unterminated"#, &tz(), &ResolveCache::default()).is_err());
+        assert!(parse(r#"1 - h a - - [id x=noquote]"#, &tz(), &ResolveCache::default()).is_err());
+        assert!(parse(r#"1 - h a - - [id x]"#, &tz(), &ResolveCache::default()).is_err());
+        assert!(parse(r#"1 - h a - - [ x="1"]"#, &tz(), &ResolveCache::default()).is_err());
+        assert!(parse(r#"1 - h a - - ["#, &tz(), &ResolveCache::default()).is_err());
     }
 
     #[test]
     fn missing_structured_data_is_repaired() {
-        let m = parse("1 - host app 12 - hello world", &tz()).unwrap();
+        let m = parse("1 - host app 12 - hello world", &tz(), &ResolveCache::default()).unwrap();
         assert_eq!(m.message, "hello world");
-        let m = parse("1 - host app 12 ID1 hello world", &tz()).unwrap();
+        let m = parse("1 - host app 12 ID1 hello world", &tz(), &ResolveCache::default()).unwrap();
         assert_eq!(m.message, "hello world");
         assert_eq!(m.notes.len(), 1);
     }
 
     #[test]
     fn bad_timestamp_is_reported_in_place() {
-        let m = parse("1 yesterday host app - - - x", &tz()).unwrap();
+        let m = parse("1 yesterday host app - - - x", &tz(), &ResolveCache::default()).unwrap();
         assert!(m.timestamp.unwrap().unwrap_err().contains("yesterday"));
     }
 

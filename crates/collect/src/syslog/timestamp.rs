@@ -7,15 +7,32 @@
 //! year and a clock slightly ahead on New Year's Eve lands in the new one. A timestamp without an
 //! offset is read in the configured zone.
 
-use jiff::Timestamp;
+use std::cell::Cell;
+
 use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
+use jiff::{SignedDuration, Timestamp};
 
 /// A timestamp, or why the text that looked like one is not one.
 pub type Found = Result<Timestamp, String>;
 
+/// The last whole second resolved, for the lines after it: a sender's lines mostly share their
+/// second, and applying a zone (and for a BSD timestamp, trying three years) costs far more
+/// than reading the fields. Valid for one zone and reference time, so it lives with them in
+/// the receiver's parse context (a zone changed in place would need a new cache); the
+/// reference is part of the key.
+#[derive(Debug, Default)]
+pub struct ResolveCache(Cell<Option<(Fields, Option<Timestamp>, Timestamp)>>);
+
+/// A copy starts empty: it may be given another zone or reference.
+impl Clone for ResolveCache {
+    fn clone(&self) -> Self {
+        ResolveCache::default()
+    }
+}
+
 /// Date and time fields as written, before a zone is applied.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Fields {
     year: Option<i16>,
     month: i8,
@@ -31,6 +48,11 @@ struct Fields {
 /// `hh:mm:ss`, optional fraction, optional `Z`/`±hh:mm`/`±hhmm`/`±hh`. Returns the result and
 /// the number of bytes it spans, or `None` when `s` does not start with one.
 pub fn scan_iso(s: &str, tz: &TimeZone) -> Option<(Found, usize)> {
+    scan_iso_cached(s, tz, &ResolveCache::default())
+}
+
+/// [`scan_iso`] with the resolution of the previous line's second reused.
+pub fn scan_iso_cached(s: &str, tz: &TimeZone, cache: &ResolveCache) -> Option<(Found, usize)> {
     let b = s.as_bytes();
     let mut c = Cursor { b, i: 0 };
     let year = c.digits(4, 4)?;
@@ -73,12 +95,18 @@ pub fn scan_iso(s: &str, tz: &TimeZone) -> Option<(Found, usize)> {
         nanos,
         offset,
     };
-    Some((resolve(fields, tz, None), c.i))
+    Some((resolve_cached(fields, tz, None, cache), c.i))
 }
 
 /// Reads a BSD timestamp at the start of `s` (after an optional Cisco `*` or `.`). Returns the
 /// result and the bytes it spans, or `None` when `s` does not start with one.
 pub fn scan_bsd(s: &str, tz: &TimeZone, reference: Timestamp) -> Option<(Found, usize)> {
+    scan_bsd_cached(s, tz, reference, &ResolveCache::default())
+}
+
+/// [`scan_bsd`] with the resolution of the previous line's second reused (`cache` belongs to
+/// this `tz` and `reference`).
+pub fn scan_bsd_cached(s: &str, tz: &TimeZone, reference: Timestamp, cache: &ResolveCache) -> Option<(Found, usize)> {
     let b = s.as_bytes();
     let mut c = Cursor { b, i: 0 };
     if matches!(c.peek(), Some(b'*' | b'.')) {
@@ -119,7 +147,7 @@ pub fn scan_bsd(s: &str, tz: &TimeZone, reference: Timestamp) -> Option<(Found, 
         return None;
     }
     let fields = Fields { year, month, day: small(day)?, hour, minute, second, nanos, offset };
-    Some((resolve(fields, tz, Some(reference)), c.i))
+    Some((resolve_cached(fields, tz, Some(reference), cache), c.i))
 }
 
 fn small(v: u32) -> Option<i8> {
@@ -132,6 +160,24 @@ fn month_number(name: &[u8]) -> Option<i8> {
     let lower = name.to_ascii_lowercase();
     let index = MONTHS.iter().position(|m| m[..] == lower[..])?;
     i8::try_from(index + 1).ok()
+}
+
+/// [`resolve`] through the cache: the whole second is resolved (or found in the cache) and the
+/// fraction added, which no zone rule can change (transitions fall on whole seconds).
+fn resolve_cached(f: Fields, tz: &TimeZone, reference: Option<Timestamp>, cache: &ResolveCache) -> Found {
+    if f.second == 60 {
+        return resolve(f, tz, reference); // a leap second is not a whole second plus a fraction
+    }
+    let whole = Fields { nanos: 0, ..f };
+    let second = match cache.0.get() {
+        Some((cached, at, ts)) if cached == whole && at == reference => ts,
+        _ => {
+            let ts = resolve(whole, tz, reference)?;
+            cache.0.set(Some((whole, reference, ts)));
+            ts
+        }
+    };
+    second.checked_add(SignedDuration::from_nanos(i64::from(f.nanos))).map_err(|e| format!("invalid time: {e}"))
 }
 
 /// Applies the offset or zone, inferring the year when absent.
@@ -386,5 +432,35 @@ mod tests {
         }
         let (found, _) = scan_bsd("Feb 31 10:00:00", &tz, r).unwrap();
         assert!(found.is_err());
+    }
+
+    #[test]
+    fn a_cache_shared_by_lines_gives_what_each_line_gives_alone() {
+        // One cache for a run of lines, as a receiver's parse context has: repeated seconds,
+        // fractions of one second, a leap second, invalid dates, zones and ISO lines between.
+        let tz = tokyo();
+        let r = ts("2024-12-31T23:59:00Z");
+        let cache = ResolveCache::default();
+        let lines = [
+            "Dec 31 23:59:59 a",
+            "Dec 31 23:59:59 b",
+            "Dec 31 23:59:59.25 c",
+            "Dec 31 23:59:59.75 d",
+            "Jan  1 08:59:59 e",
+            "Jun 30 23:59:60 f",
+            "Feb 31 10:00:00 g",
+            "Feb 31 10:00:00 h",
+            "Dec 31 23:59:59 UTC i",
+            "Dec 31 23:59:59 2023 j",
+            "Dec 31 23:59:59.5 k",
+        ];
+        for s in lines {
+            let alone = scan_bsd(s, &tz, r).unwrap();
+            assert_eq!(scan_bsd_cached(s, &tz, r, &cache).unwrap(), alone, "{s}");
+        }
+        for s in ["2024-12-31T23:59:59", "2024-12-31T23:59:59.5", "2024-12-31T23:59:59+02:00", "2024-02-30T00:00:00"] {
+            let alone = scan_iso(s, &tz).unwrap();
+            assert_eq!(scan_iso_cached(s, &tz, &cache).unwrap(), alone, "{s}");
+        }
     }
 }
