@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::LogError;
-use crate::hot::block::{BlockBuilder, MAX_ROWS, RecordError, event_time};
+use crate::hot::block::{BlockBuilder, MAX_ROWS, RecordError, TimeCache, event_time_cached};
 use crate::hot::compact;
 use crate::hot::partition::{CommitPayload, Partition};
 use crate::hot::{HotStore, filing_day};
@@ -109,6 +109,7 @@ impl Indexer {
             state: state.clone(),
             stop: stop.clone(),
             last_lsn: checkpoint,
+            times: TimeCache::default(),
         };
         let thread = std::thread::Builder::new()
             .name("mamori-indexer".into())
@@ -174,6 +175,8 @@ struct Worker {
     stop: Arc<AtomicBool>,
     /// Last LSN handed to a writer (or skipped).
     last_lsn: u64,
+    /// The previous event's `@timestamp`, parsed.
+    times: TimeCache,
 }
 
 impl Worker {
@@ -240,7 +243,7 @@ impl Worker {
 
     fn index(&mut self, lsn: u64, payload: &[u8]) -> Result<(), LogError> {
         self.last_lsn = lsn;
-        let time = match event_time(payload) {
+        let time = match event_time_cached(payload, &mut self.times) {
             Ok(t) => t,
             Err(e) => {
                 bad_record(lsn, &e);

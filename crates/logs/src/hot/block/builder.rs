@@ -281,8 +281,33 @@ fn path_index(
 /// The `@timestamp` of an event's record without reading all of it when, as mamori writes its
 /// events, it is the first leaf; otherwise found by a walk.
 pub fn event_time(json: &[u8]) -> Result<Option<Timestamp>, RecordError> {
+    event_time_cached(json, &mut TimeCache::default())
+}
+
+/// The last `@timestamp` text read and its instant: events come in runs of one second, and
+/// comparing a few dozen bytes costs far less than parsing them again.
+#[derive(Default)]
+pub struct TimeCache {
+    text: String,
+    time: Option<Timestamp>,
+}
+
+impl TimeCache {
+    fn time_of(&mut self, s: &str) -> Option<Timestamp> {
+        if !same_bytes(self.text.as_bytes(), s.as_bytes()) {
+            self.time = ValueRef::Str(s).time();
+            self.text.clear();
+            self.text.push_str(s);
+        }
+        self.time
+    }
+}
+
+/// [`event_time`], reusing the previous event's parse when its leading `@timestamp` text is
+/// the same.
+pub fn event_time_cached(json: &[u8], cache: &mut TimeCache) -> Result<Option<Timestamp>, RecordError> {
     if compact::is_compact(json) {
-        if let Some(t) = compact::leading_str(json, "@timestamp").and_then(|s| ValueRef::Str(s).time()) {
+        if let Some(t) = compact::leading_str(json, "@timestamp").and_then(|s| cache.time_of(s)) {
             return Ok(Some(t));
         }
         let mut time = None;
@@ -298,7 +323,7 @@ pub fn event_time(json: &[u8]) -> Result<Option<Timestamp>, RecordError> {
         && let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\')
         && rest[end] == b'"'
         && let Ok(s) = std::str::from_utf8(&rest[..end])
-        && let Some(t) = ValueRef::Str(s).time()
+        && let Some(t) = cache.time_of(s)
     {
         return Ok(Some(t));
     }

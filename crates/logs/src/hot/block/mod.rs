@@ -31,7 +31,7 @@ mod reader;
 mod same;
 mod token_builder;
 
-pub use builder::{BlockBuilder, RecordError, event_time};
+pub use builder::{BlockBuilder, RecordError, TimeCache, event_time, event_time_cached};
 pub use column::{ColumnReader, RowCodes};
 pub use reader::{Block, Sources};
 

@@ -295,3 +295,21 @@ fn the_token_table_is_sorted_bytewise_across_shared_prefixes() {
         assert_eq!(message.token_rows(t).collect::<Vec<_>>(), vec![row as u32]);
     }
 }
+
+#[test]
+fn event_times_read_through_the_cache_are_those_read_alone() {
+    use super::{TimeCache, event_time, event_time_cached};
+    let records = [
+        br#"{"@timestamp":"2026-11-21T00:00:01Z","a":1}"#.to_vec(),
+        br#"{"@timestamp":"2026-11-21T00:00:01Z","a":2}"#.to_vec(),
+        br#"{"@timestamp":"2026-11-21T00:00:02.5Z"}"#.to_vec(),
+        br#"{"@timestamp":"not a time"}"#.to_vec(),
+        br#"{"@timestamp":"not a time"}"#.to_vec(),
+        br#"{"a":1,"@timestamp":"2026-11-21T00:00:03Z"}"#.to_vec(),
+        br#"{"@timestamp":"2026-11-21T00:00:01Z"}"#.to_vec(),
+    ];
+    let mut cache = TimeCache::default();
+    for r in &records {
+        assert_eq!(event_time_cached(r, &mut cache).unwrap(), event_time(r).unwrap(), "{}", String::from_utf8_lossy(r));
+    }
+}
