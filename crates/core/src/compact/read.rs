@@ -23,9 +23,10 @@ pub(super) enum Entry<'r> {
 }
 
 /// Calls `f(path, value)` for every leaf, as a walk of the rendered JSON would (array elements
-/// one by one, empty objects not at all).
-pub fn for_each_leaf(record: &[u8], f: &mut dyn FnMut(&str, ValueRef<'_>)) -> Result<(), CompactError> {
-    for_each_entry(record, &mut |entry| {
+/// one by one, empty objects not at all). Generic rather than `dyn`: the indexer calls this for
+/// every leaf of every event, and inlining its visitor saves two indirect calls per leaf.
+pub fn for_each_leaf(record: &[u8], mut f: impl FnMut(&str, ValueRef<'_>)) -> Result<(), CompactError> {
+    for_each_entry(record, |entry| {
         if let Entry::Leaf { path, value, .. } = entry {
             f(path, value);
         }
@@ -53,7 +54,7 @@ pub fn leading_str<'r>(record: &'r [u8], path: &str) -> Option<&'r str> {
     r.text_at(r.pos, len).ok()
 }
 
-pub(super) fn for_each_entry<'r>(record: &'r [u8], f: &mut dyn FnMut(Entry<'r>)) -> Result<(), CompactError> {
+pub(super) fn for_each_entry<'r>(record: &'r [u8], mut f: impl FnMut(Entry<'r>)) -> Result<(), CompactError> {
     let mut r = Reader { b: record, pos: 0 };
     if r.byte()? != TAG {
         return Err(r.fail("not a compact record"));

@@ -11,7 +11,7 @@ pub fn render_json(record: &[u8], out: &mut Vec<u8>) -> Result<(), CompactError>
     let start = out.len();
     let mut r = Render { out, open: Vec::new(), first: true, array: None };
     r.out.push(b'{');
-    let read = for_each_entry(record, &mut |entry| r.entry(entry));
+    let read = for_each_entry(record, |entry| r.entry(entry));
     if let Err(e) = read {
         out.truncate(start);
         return Err(e);

@@ -23,7 +23,7 @@ fn render(record: &[u8]) -> String {
 
 fn leaves(record: &[u8]) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for_each_leaf(record, &mut |path, v| out.push((path.to_owned(), format!("{v:?}")))).unwrap();
+    for_each_leaf(record, |path, v| out.push((path.to_owned(), format!("{v:?}")))).unwrap();
     out
 }
 
@@ -104,7 +104,7 @@ fn damaged_records_are_errors_never_panics() {
     w.uint(PID, 300);
     for cut in 0..record.len() {
         let _ = render_json(&record[..cut], &mut Vec::new());
-        let _ = for_each_leaf(&record[..cut], &mut |_, _| {});
+        let _ = for_each_leaf(&record[..cut], |_, _| {});
     }
     for at in 0..record.len() {
         for b in [0u8, 1, 7, 0x7f, 0x80, 0xfe, 0xff] {
@@ -114,20 +114,20 @@ fn damaged_records_are_errors_never_panics() {
             if render_json(&bad, &mut out).is_err() {
                 assert_eq!(out, b"keep");
             }
-            let _ = for_each_leaf(&bad, &mut |_, _| {});
+            let _ = for_each_leaf(&bad, |_, _| {});
         }
     }
-    assert_eq!(for_each_leaf(b"{}", &mut |_, _| {}).unwrap_err().what, "not a compact record");
+    assert_eq!(for_each_leaf(b"{}", |_, _| {}).unwrap_err().what, "not a compact record");
     // A slice of the blob must fall on character boundaries.
     let mut split = Vec::new();
     let mut w = CompactWriter::new(&mut split);
     w.blob("日本");
     let at = split.len() - 6;
     split.extend_from_slice(&[1, 1, at as u8 + 1, 2]);
-    assert_eq!(for_each_leaf(&split, &mut |_, _| {}).unwrap_err().what, "slice not on character boundaries");
+    assert_eq!(for_each_leaf(&split, |_, _| {}).unwrap_err().what, "slice not on character boundaries");
     // A slice must point before its own entry.
     let forward = [TAG, 1, 1, 5, 3];
-    assert!(for_each_leaf(&forward, &mut |_, _| {}).is_err());
+    assert!(for_each_leaf(&forward, |_, _| {}).is_err());
 }
 
 #[test]

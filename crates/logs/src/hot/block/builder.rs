@@ -311,7 +311,7 @@ pub fn event_time_cached(json: &[u8], cache: &mut TimeCache) -> Result<Option<Ti
             return Ok(Some(t));
         }
         let mut time = None;
-        compact::for_each_leaf(json, &mut |path, leaf| {
+        compact::for_each_leaf(json, |path, leaf| {
             if path == "@timestamp" && time.is_none() {
                 time = leaf.time();
             }
