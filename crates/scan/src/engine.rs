@@ -51,9 +51,24 @@ impl Engine {
     }
 
     pub fn scan_reader_in(&self, session: &mut Session, name: &str, reader: impl Read, owner: &str) -> ScanReport {
+        self.scan_reader_sized(session, name, reader, 0, owner)
+    }
+
+    /// As [`Engine::scan_reader_in`], with room for `expected` bytes made at once (a file's
+    /// size): growing the buffer by doubling copied large files several times over.
+    fn scan_reader_sized(
+        &self,
+        session: &mut Session,
+        name: &str,
+        reader: impl Read,
+        expected: u64,
+        owner: &str,
+    ) -> ScanReport {
         let cap = ReadCap { max_bytes: self.limits.max_object_size, max_ratio: u64::MAX };
         let mut limited = reader.take(self.limits.max_object_size + 1);
-        let mut data = Vec::new();
+        // One byte more than expected, so that reading the end needs no second allocation.
+        let room = expected.min(self.limits.max_object_size).saturating_add(1);
+        let mut data = Vec::with_capacity(usize::try_from(room).unwrap_or(0));
         if let Err(e) = limited.read_to_end(&mut data) {
             return error_report(name, format!("cannot read: {e}"), session.signatures_version());
         }
@@ -76,7 +91,10 @@ impl Engine {
     pub fn scan_file_in(&self, session: &mut Session, path: &Path, owner: &str) -> ScanReport {
         let name = path.display().to_string();
         match std::fs::File::open(path) {
-            Ok(file) => self.scan_reader_in(session, &name, file, owner),
+            Ok(file) => {
+                let size = file.metadata().map_or(0, |m| m.len());
+                self.scan_reader_sized(session, &name, file, size, owner)
+            }
             Err(e) => error_report(&name, format!("cannot open: {e}"), session.signatures_version()),
         }
     }

@@ -65,27 +65,44 @@ const RATIO_CHECK_FLOOR: u64 = 1 << 20;
 /// allows or expands more than `max_ratio` times its `compressed_len`. Never allocates more
 /// than the cap.
 pub fn read_capped(mut reader: impl Read, compressed_len: u64, cap: ReadCap) -> Result<Vec<u8>, ReadError> {
-    let mut out = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
+    // The most bytes allowed: past the cap or past the ratio (checked above its floor) is an error.
+    let ratio_limit = compressed_len.max(1).saturating_mul(cap.max_ratio.saturating_add(1)).saturating_sub(1);
+    let limit = cap.max_bytes.min(ratio_limit.max(RATIO_CHECK_FLOOR));
+    let most = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    // Decompressed straight into the result, which grows by doubling up to one byte over the
+    // limit (a 64 KiB bounce buffer per member cost a zeroing and a copy of every byte).
+    let mut out: Vec<u8> = Vec::new();
+    let mut filled = 0;
+    let mut next_size = usize::try_from(compressed_len.saturating_mul(4)).unwrap_or(usize::MAX).clamp(4096, 1 << 20);
     loop {
-        let n = match reader.read(&mut chunk) {
-            Ok(0) => return Ok(out),
-            Ok(n) => n,
+        if filled == out.len() {
+            let size = next_size.min(most);
+            if size <= out.len() {
+                break;
+            }
+            out.reserve_exact(size - out.len());
+            out.resize(size, 0);
+            next_size = size.saturating_mul(2);
+        }
+        match reader.read(&mut out[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(ReadError::Malformed(format!("cannot decompress: {e}"))),
-        };
-        let total = out.len() as u64 + n as u64;
-        if total > cap.max_bytes {
-            return Err(ReadError::Limit(format!("expands beyond {} bytes", cap.max_bytes)));
         }
-        if total > RATIO_CHECK_FLOOR && total / compressed_len.max(1) > cap.max_ratio {
-            return Err(ReadError::Limit(format!(
-                "compression ratio over {}:1 ({} bytes from {compressed_len})",
-                cap.max_ratio, total
-            )));
-        }
-        out.extend_from_slice(&chunk[..n]);
     }
+    let total = filled as u64;
+    if total > cap.max_bytes {
+        return Err(ReadError::Limit(format!("expands beyond {} bytes", cap.max_bytes)));
+    }
+    if total > limit {
+        return Err(ReadError::Limit(format!(
+            "compression ratio over {}:1 (more than {limit} bytes from {compressed_len})",
+            cap.max_ratio
+        )));
+    }
+    out.truncate(filled);
+    Ok(out)
 }
 
 /// A writer for decoders that push output (xz, lzma): fails once the cap is passed.

@@ -7,7 +7,7 @@ use crate::filetype::{self, FileType};
 use crate::limits::{Limits, ReadCap, ReadError};
 use crate::names;
 use crate::signatures::SignatureSet;
-use crate::verdict::Finding;
+use crate::verdict::{Finding, FindingKind};
 use sha2::Digest;
 
 pub(crate) struct Walk<'s> {
@@ -67,7 +67,16 @@ impl<'s> Walk<'s> {
         for name in self.set.clamav.scan(&Object { data, file_type, sha256: &sha256 }) {
             self.findings.push(Finding::infected(path, name, "clamav"));
         }
-        self.yara(path, file_name, file_type, data);
+        // A tar found inside a container (the content of a .tar.gz) is its members' bytes
+        // with headers between them: the rules run on every member, and on the whole tar
+        // only when something in it is not a member or its members could not all be read.
+        let rules_through_members = file_type == FileType::Tar
+            && depth > 0
+            && depth < self.limits.max_depth
+            && containers::tar::members_hold_everything(data);
+        if !rules_through_members {
+            self.yara(path, file_name, file_type, data);
+        }
         if depth >= self.limits.max_depth {
             if is_container(file_type) {
                 let reason = format!("limit exceeded: containers nested deeper than {}", self.limits.max_depth);
@@ -75,13 +84,21 @@ impl<'s> Walk<'s> {
             }
             return (file_type, sha256);
         }
+        let findings_before = self.findings.len();
         let mut visitor = MemberVisitor { walk: self, path, depth };
-        match containers::extract(file_type, data, &mut visitor) {
+        let opened = containers::extract(file_type, data, &mut visitor);
+        let members_all_read = matches!(opened, Some(Ok(()))) && !self.exhausted;
+        match opened {
             None | Some(Ok(())) => {}
             Some(Err(ReadError::Limit(reason))) => {
                 self.findings.push(Finding::suspicious(path, format!("limit exceeded: {reason}")));
             }
             Some(Err(ReadError::Malformed(message))) => self.findings.push(Finding::error(path, message)),
+        }
+        let member_failed =
+            self.findings[findings_before..].iter().any(|f| !matches!(f.kind, FindingKind::Infected { .. }));
+        if rules_through_members && (!members_all_read || member_failed) {
+            self.yara(path, file_name, file_type, data);
         }
         (file_type, sha256)
     }

@@ -132,3 +132,58 @@ fn the_watcher_reloads_when_a_file_arrives() {
     stop.store(true, Ordering::Relaxed);
     watcher.join().unwrap();
 }
+
+/// A ustar archive of regular files, as `tar` writes one.
+fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, content) in files {
+        let mut header = [0u8; 512];
+        header[..name.len()].copy_from_slice(name.as_bytes());
+        header[100..108].copy_from_slice(b"0000644\0");
+        header[124..136].copy_from_slice(format!("{:011o}\0", content.len()).as_bytes());
+        header[156] = b'0';
+        header[257..263].copy_from_slice(b"ustar\0");
+        header[148..156].fill(b' ');
+        let sum: u32 = header.iter().map(|&b| b as u32).sum();
+        header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(content);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn yara_rules_reach_a_tar_gz_through_its_members() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("test.yar"),
+        r#"rule in_member { strings: $a = "member marker" condition: $a at 2 }
+           rule tar_header { strings: $u = "ustar" condition: $u }"#,
+    )
+    .unwrap();
+    let store = SignatureStore::open(SignatureConfig { clamav: vec![], yara: vec![dir.path().to_path_buf()] });
+    let set = store.snapshot();
+    let names = |data: &[u8]| match scan_with(&set, &Limits::default(), "files.tar.gz", data, "").verdict {
+        Verdict::Infected { names } => names,
+        _ => Vec::new(),
+    };
+    // The member is scanned as a file of its own; the tar in between is only its members.
+    let archive = tar(&[("a.txt", b"a member marker"), ("b.txt", b"more")]);
+    assert_eq!(names(&gzip(&archive)), ["test.in_member"]);
+    // Data the members do not hold (here after the end of the archive) has the rules run on
+    // the whole tar; so does a tar whose members cannot all be read.
+    let mut trailing = archive.clone();
+    trailing.extend_from_slice(b"hidden after the end");
+    assert!(names(&gzip(&trailing)).contains(&"test.tar_header".to_string()));
+    let truncated = &archive[..512 + 4];
+    assert_eq!(names(&gzip(truncated)), ["test.tar_header"]);
+}

@@ -10,11 +10,30 @@ pub struct ByteTest {
     pub mask: u8,
 }
 
-/// One element of a pattern; kept to 16 bytes (patterns are thousands of them).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One element of a pattern, 4 bytes (patterns hold thousands of them): a byte test, or the
+/// index of an alternative or gap among the pattern's `specials`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
     Byte(ByteTest),
-    Alternatives(Box<Alternatives>),
+    Special(u16),
+}
+
+/// The rarer elements, kept beside the tokens so that a token stays small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Special {
+    Alternatives(Alternatives),
+    /// Between `min` and `max` arbitrary bytes.
+    Gap {
+        min: u32,
+        max: u32,
+    },
+}
+
+/// A pattern element as parsed, before it is split into tokens and specials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Parsed {
+    Byte(ByteTest),
+    Alternatives(Alternatives),
     /// Between `min` and `max` arbitrary bytes (`UNBOUNDED` for no maximum).
     Gap {
         min: u32,
@@ -31,60 +50,90 @@ struct Alternatives {
 
 const UNBOUNDED: u32 = u32::MAX;
 
-/// Part of a pattern without unbounded gaps; `min_gap_before` bytes separate it from the
-/// previous segment (with any number of bytes more).
-#[derive(Debug, Clone)]
+/// Part of a pattern without unbounded gaps: its tokens end at `end` in the pattern's
+/// tokens; `min_gap_before` bytes separate it from the previous segment (with any number of
+/// bytes more).
+#[derive(Debug, Clone, Copy)]
 struct Segment {
-    tokens: Vec<Token>,
-    min_gap_before: usize,
+    end: u32,
+    min_gap_before: u32,
 }
 
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    segments: Vec<Segment>,
+    /// Every segment's tokens, one segment after another.
+    tokens: Box<[Token]>,
+    segments: Box<[Segment]>,
+    specials: Box<[Special]>,
     nocase: bool,
 }
 
 impl Pattern {
     /// Parses a hex signature; an error names the construct that is not supported.
     pub fn parse(hex: &str, nocase: bool, wide: bool) -> Result<Pattern, String> {
-        let tokens = tokenize(hex.trim())?;
-        let tokens = if wide { widen(tokens) } else { tokens };
-        let mut segments = vec![Segment { tokens: Vec::new(), min_gap_before: 0 }];
-        for token in tokens {
-            match token {
-                Token::Gap { min, max: UNBOUNDED } => {
-                    segments.push(Segment { tokens: Vec::new(), min_gap_before: min as usize })
-                }
-                token => segments.last_mut().expect("one segment").tokens.push(token),
-            }
-        }
-        if segments.iter().all(|s| s.tokens.iter().all(|t| matches!(t, Token::Gap { .. }))) {
+        let parsed = tokenize(hex.trim())?;
+        let parsed = if wide { widen(parsed) } else { parsed };
+        if parsed.iter().all(|p| matches!(p, Parsed::Gap { .. })) {
             return Err("pattern without any byte to match".into());
         }
-        // A segment that is empty (e.g. `aa**bb`) only adds to the gap of the next one.
-        let mut merged: Vec<Segment> = Vec::new();
-        let mut pending_gap = 0;
-        for segment in segments {
-            if segment.tokens.is_empty() {
-                pending_gap += segment.min_gap_before;
-                continue;
-            }
-            let mut tokens = segment.tokens;
-            tokens.shrink_to_fit();
-            merged.push(Segment { tokens, min_gap_before: segment.min_gap_before + pending_gap });
-            pending_gap = 0;
+        let mut tokens = Vec::new();
+        let mut segments = Vec::new();
+        let mut specials = Vec::new();
+        // The gap before the segment being built; an empty segment (e.g. `aa**bb`) only adds
+        // to the gap of the next one.
+        let mut gap_before = 0u32;
+        let mut segment_start = 0;
+        for element in parsed {
+            let special = match element {
+                Parsed::Byte(test) => {
+                    tokens.push(Token::Byte(test));
+                    continue;
+                }
+                Parsed::Gap { min, max: UNBOUNDED } => {
+                    if tokens.len() > segment_start {
+                        segments.push(Segment { end: tokens.len() as u32, min_gap_before: gap_before });
+                        segment_start = tokens.len();
+                        gap_before = 0;
+                    }
+                    gap_before = gap_before.saturating_add(min);
+                    continue;
+                }
+                Parsed::Gap { min, max } => Special::Gap { min, max },
+                Parsed::Alternatives(alternatives) => Special::Alternatives(alternatives),
+            };
+            let index = u16::try_from(specials.len()).map_err(|_| "too many gaps and alternatives in one pattern")?;
+            specials.push(special);
+            tokens.push(Token::Special(index));
         }
-        merged.shrink_to_fit();
-        Ok(Pattern { segments: merged, nocase })
+        if tokens.len() > segment_start {
+            segments.push(Segment { end: tokens.len() as u32, min_gap_before: gap_before });
+        }
+        u32::try_from(tokens.len()).map_err(|_| "pattern too long")?;
+        Ok(Pattern {
+            tokens: tokens.into_boxed_slice(),
+            segments: segments.into_boxed_slice(),
+            specials: specials.into_boxed_slice(),
+            nocase,
+        })
+    }
+
+    /// The tokens of each segment, with the gap before it.
+    fn segment_tokens(&self) -> impl Iterator<Item = (&[Token], usize)> {
+        let mut start = 0;
+        self.segments.iter().map(move |segment| {
+            let end = segment.end as usize;
+            let tokens = self.tokens.get(start..end).unwrap_or_default();
+            start = end;
+            (tokens, segment.min_gap_before as usize)
+        })
     }
 
     /// The longest run of exact bytes, to look for first (lowercased when `nocase`).
     pub fn anchor(&self) -> Vec<u8> {
         let mut best: Vec<u8> = Vec::new();
-        for segment in &self.segments {
+        for (tokens, _) in self.segment_tokens() {
             let mut run: Vec<u8> = Vec::new();
-            for token in &segment.tokens {
+            for token in tokens {
                 match token {
                     Token::Byte(ByteTest { value, mask: 0xff }) => run.push(self.fold(*value)),
                     _ => {
@@ -112,11 +161,15 @@ impl Pattern {
 
     /// The first match whose start lies in `[first_start, last_start]`: `(start, end)`.
     pub fn find(&self, data: &[u8], first_start: usize, last_start: usize) -> Option<(usize, usize)> {
-        let (first, rest) = self.segments.split_first()?;
-        let (start, end) = self.find_segment(first, data, first_start, last_start)?;
+        let mut segments = self.segment_tokens();
+        let (first, _) = segments.next()?;
+        let (start, mut end) = self.find_segment(first, data, first_start, last_start)?;
         // Segments after an unbounded gap may sit anywhere later: when they do not follow
         // the earliest match of the first segment, they follow no later one either.
-        let end = self.match_rest(rest, data, end)?;
+        for (tokens, gap_before) in segments {
+            let from = end.checked_add(gap_before)?;
+            (_, end) = self.find_segment(tokens, data, from, data.len())?;
+        }
         Some((start, end))
     }
 
@@ -136,23 +189,14 @@ impl Pattern {
         count
     }
 
-    fn match_rest(&self, segments: &[Segment], data: &[u8], mut position: usize) -> Option<usize> {
-        for segment in segments {
-            let from = position.checked_add(segment.min_gap_before)?;
-            let (_, end) = self.find_segment(segment, data, from, data.len())?;
-            position = end;
-        }
-        Some(position)
-    }
-
     /// The earliest match of one segment starting in `[from, last_start]`.
-    fn find_segment(&self, segment: &Segment, data: &[u8], from: usize, last_start: usize) -> Option<(usize, usize)> {
+    fn find_segment(&self, tokens: &[Token], data: &[u8], from: usize, last_start: usize) -> Option<(usize, usize)> {
         let last_start = last_start.min(data.len());
         if from > last_start {
             return None;
         }
         // Look for the segment's first exact byte with memchr instead of trying every start.
-        if let Some(Token::Byte(ByteTest { value, mask: 0xff })) = segment.tokens.first() {
+        if let Some(Token::Byte(ByteTest { value, mask: 0xff })) = tokens.first() {
             let mut at = from;
             while at <= last_start {
                 let window = &data[at..(last_start + 1).min(data.len())];
@@ -163,25 +207,28 @@ impl Pattern {
                     memchr::memchr(*value, window)?
                 };
                 let start = at + offset;
-                if let Some(end) = self.match_tokens(&segment.tokens, data, start) {
+                if let Some(end) = self.match_tokens(tokens, data, start) {
                     return Some((start, end));
                 }
                 at = start + 1;
             }
             return None;
         }
-        (from..=last_start).find_map(|start| self.match_tokens(&segment.tokens, data, start).map(|end| (start, end)))
+        (from..=last_start).find_map(|start| self.match_tokens(tokens, data, start).map(|end| (start, end)))
     }
 
     /// Matches `tokens` at exactly `position`; bounded gaps are tried shortest first.
     fn match_tokens(&self, tokens: &[Token], data: &[u8], position: usize) -> Option<usize> {
         let Some((token, rest)) = tokens.split_first() else { return Some(position) };
-        match token {
+        let special = match *token {
             Token::Byte(test) => {
                 let byte = *data.get(position)?;
-                self.byte_matches(*test, byte).then(|| self.match_tokens(rest, data, position + 1))?
+                return self.byte_matches(test, byte).then(|| self.match_tokens(rest, data, position + 1))?;
             }
-            Token::Alternatives(alternatives) if !alternatives.negated => {
+            Token::Special(index) => self.specials.get(usize::from(index))?,
+        };
+        match special {
+            Special::Alternatives(alternatives) if !alternatives.negated => {
                 alternatives.options.iter().find_map(|option| {
                     let end = position + option.len();
                     let slice = data.get(position..end)?;
@@ -189,14 +236,14 @@ impl Pattern {
                     equal.then(|| self.match_tokens(rest, data, end))?
                 })
             }
-            Token::Alternatives(alternatives) => {
+            Special::Alternatives(alternatives) => {
                 let options = &alternatives.options;
                 let length = options.first().map_or(0, Vec::len);
                 let slice = data.get(position..position + length)?;
                 let any = options.iter().any(|o| o.iter().zip(slice).all(|(t, &b)| self.byte_matches(*t, b)));
                 (!any).then(|| self.match_tokens(rest, data, position + length))?
             }
-            Token::Gap { min, max } => {
+            Special::Gap { min, max } => {
                 let last = (*max as usize).min(data.len().saturating_sub(position));
                 (*min as usize..=last).find_map(|skip| self.match_tokens(rest, data, position + skip))
             }
@@ -211,14 +258,14 @@ impl Pattern {
     }
 }
 
-fn tokenize(hex: &str) -> Result<Vec<Token>, String> {
+fn tokenize(hex: &str) -> Result<Vec<Parsed>, String> {
     let chars: Vec<char> = hex.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         match chars[i] {
             '*' => {
-                tokens.push(Token::Gap { min: 0, max: UNBOUNDED });
+                tokens.push(Parsed::Gap { min: 0, max: UNBOUNDED });
                 i += 1;
             }
             '{' | '[' => {
@@ -246,12 +293,12 @@ fn tokenize(hex: &str) -> Result<Vec<Token>, String> {
                 if negated && options.iter().any(|o| o.len() != options[0].len()) {
                     return Err("negated alternatives of different lengths".into());
                 }
-                tokens.push(Token::Alternatives(Box::new(Alternatives { options, negated })));
+                tokens.push(Parsed::Alternatives(Alternatives { options, negated }));
                 i = end + 1;
             }
             _ => {
                 let pair: String = chars.get(i..i + 2).ok_or("odd number of hex digits")?.iter().collect();
-                tokens.push(Token::Byte(parse_byte(&pair)?));
+                tokens.push(Parsed::Byte(parse_byte(&pair)?));
                 i += 2;
             }
         }
@@ -259,21 +306,21 @@ fn tokenize(hex: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
-fn parse_gap(body: &str) -> Result<Token, String> {
+fn parse_gap(body: &str) -> Result<Parsed, String> {
     let number = |s: &str| s.trim().parse::<u32>().map_err(|_| format!("bad gap {{{body}}}"));
     Ok(match body.split_once('-') {
         None => {
             let n = number(body)?;
-            Token::Gap { min: n, max: n }
+            Parsed::Gap { min: n, max: n }
         }
-        Some(("", max)) => Token::Gap { min: 0, max: number(max)? },
-        Some((min, "")) => Token::Gap { min: number(min)?, max: UNBOUNDED },
+        Some(("", max)) => Parsed::Gap { min: 0, max: number(max)? },
+        Some((min, "")) => Parsed::Gap { min: number(min)?, max: UNBOUNDED },
         Some((min, max)) => {
             let (min, max) = (number(min)?, number(max)?);
             if min > max {
                 return Err(format!("bad gap {{{body}}}"));
             }
-            Token::Gap { min, max }
+            Parsed::Gap { min, max }
         }
     })
 }
@@ -302,17 +349,16 @@ fn parse_byte(pair: &str) -> Result<ByteTest, String> {
 }
 
 /// `::w`: every byte becomes the byte followed by NUL (UTF-16LE of ASCII).
-fn widen(tokens: Vec<Token>) -> Vec<Token> {
+fn widen(tokens: Vec<Parsed>) -> Vec<Parsed> {
     let zero = ByteTest { value: 0, mask: 0xff };
     let widen_bytes = |bytes: Vec<ByteTest>| bytes.into_iter().flat_map(|b| [b, zero]).collect::<Vec<_>>();
     tokens
         .into_iter()
         .flat_map(|token| match token {
-            Token::Byte(b) => vec![Token::Byte(b), Token::Byte(zero)],
-            Token::Alternatives(alternatives) => {
-                let Alternatives { options, negated } = *alternatives;
+            Parsed::Byte(b) => vec![Parsed::Byte(b), Parsed::Byte(zero)],
+            Parsed::Alternatives(Alternatives { options, negated }) => {
                 let options = options.into_iter().map(widen_bytes).collect();
-                vec![Token::Alternatives(Box::new(Alternatives { options, negated }))]
+                vec![Parsed::Alternatives(Alternatives { options, negated })]
             }
             gap => vec![gap],
         })
@@ -358,6 +404,16 @@ mod tests {
         assert!(nocase.find(b"xABCx", 0, 5).is_some());
         let wide = Pattern::parse("6162", false, true).unwrap();
         assert!(wide.find(b"a\0b\0", 0, 4).is_some());
+    }
+
+    #[test]
+    fn segments_split_at_unbounded_gaps() {
+        let pattern = Pattern::parse("*6162**63{2-}64{1-2}65", false, false).unwrap();
+        let segments: Vec<(usize, usize)> = pattern.segment_tokens().map(|(t, gap)| (t.len(), gap)).collect();
+        assert_eq!(segments, [(2, 0), (1, 0), (3, 2)]);
+        assert!(pattern.find(b"ab..c..d.e", 0, 10).is_some());
+        assert!(pattern.find(b"ab..c.d.e", 0, 9).is_none());
+        assert_eq!(std::mem::size_of::<Token>(), 4);
     }
 
     #[test]

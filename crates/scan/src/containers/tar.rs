@@ -77,6 +77,34 @@ pub(crate) fn walk(
     Ok(())
 }
 
+/// Whether every byte of the archive other than its headers, long names and pax records is
+/// in the content of a regular file (or is zero padding): then scanning the members sees all
+/// the content the archive holds. Bodies of other entry types and data after the end are not
+/// members.
+pub(crate) fn members_hold_everything(data: &[u8]) -> bool {
+    let all_zero = |bytes: &[u8]| bytes.iter().all(|&b| b == 0);
+    let mut at = 0usize;
+    while let Some(header) = data.get(at..at + BLOCK) {
+        if all_zero(header) {
+            break;
+        }
+        let Some(size) = parse_size(&header[124..136]).and_then(|s| usize::try_from(s).ok()) else { return false };
+        if size > 0 && !matches!(header[156], b'0' | 0 | b'7' | b'L' | b'x') {
+            return false;
+        }
+        let body_start = at + BLOCK;
+        let body_end = body_start.checked_add(size);
+        let padded_end = size.checked_next_multiple_of(BLOCK).and_then(|padded| body_start.checked_add(padded));
+        let (Some(body_end), Some(padded_end)) = (body_end, padded_end) else { return false };
+        match data.get(body_end..padded_end.min(data.len())) {
+            Some(padding) if all_zero(padding) => {}
+            _ => return false,
+        }
+        at = padded_end;
+    }
+    data.get(at..).is_none_or(all_zero)
+}
+
 fn header_name(header: &[u8]) -> String {
     let name = trim_nul(&header[0..100]);
     let prefix = trim_nul(&header[345..500]);
