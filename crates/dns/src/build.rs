@@ -224,11 +224,10 @@ pub fn resolver_config(config: &DnsConfig, base: &Path, now: u64) -> Result<Reso
         local_zones,
         trust_anchors,
         validation_time: None,
-        // `[dns]` has no keys for these yet (they belong in mamori-core's DNS settings): a
-        // dual-stack host, no NAT64.
-        nat64: None,
-        no_ipv4: false,
-        no_ipv6: false,
+        nat64: config.nat64_prefix.map(|prefix| crate::dns64::Dns64::new(prefix, Vec::new(), Vec::new())),
+        no_ipv4: !config.upstream_ipv4,
+        no_ipv6: !config.upstream_ipv6,
+        never_query: config.never_query.clone(),
     })
 }
 

@@ -100,6 +100,25 @@ pub struct DnsConfig {
     /// (`". IN DS 20326 8 2 E06D..."`); the IANA root's keys when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trust_anchors: Vec<String>,
+    /// Name servers are asked over IPv4 (Unbound's `do-ip4`); off on an IPv6-only host, where
+    /// IPv4 servers are reached through `nat64_prefix` or not at all.
+    #[serde(default = "default_true")]
+    pub upstream_ipv4: bool,
+    /// Name servers are asked over IPv6 (Unbound's `do-ip6`); off on a host without IPv6.
+    #[serde(default = "default_true")]
+    pub upstream_ipv6: bool,
+    /// On an IPv6-only host: IPv4 name servers are reached through the NAT64 translator at
+    /// this RFC 6052 prefix (Unbound's `do-nat64` and `nat64-prefix`; `64:ff9b::/96` is the
+    /// well-known one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat64_prefix: Option<IpNet>,
+    /// Name server addresses never asked, whatever a delegation says (Unbound's
+    /// `do-not-query-address`): the host itself by default, so that a forged delegation cannot
+    /// turn the resolver on local services. An address under `nat64_prefix` is judged by the
+    /// IPv4 address it carries. The configured forwarders, forward zones and root hints are
+    /// always asked.
+    #[serde(default = "default_never_query")]
+    pub never_query: Vec<IpNet>,
 }
 
 /// `[[dns.held_zones]]`: a zone the resolver answers from its own copy, read from a file and,
@@ -331,8 +350,16 @@ impl Default for DnsConfig {
             held_zones: Vec::new(),
             dnssec_validation: false,
             trust_anchors: Vec::new(),
+            upstream_ipv4: true,
+            upstream_ipv6: true,
+            nat64_prefix: None,
+            never_query: default_never_query(),
         }
     }
+}
+
+fn default_never_query() -> Vec<IpNet> {
+    vec!["127.0.0.0/8".parse().expect("literal network"), "::1/128".parse().expect("literal network")]
 }
 
 fn default_max_udp_payload() -> u16 {
@@ -460,15 +487,19 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
         problems.push(Problem::new(p.key("client_tags"), "at most 64 client tags"));
     }
     if let Some(d) = &dns.dns64 {
-        let ok = matches!(d.prefix, IpNet::V6(_)) && [32, 40, 48, 56, 64, 96].contains(&d.prefix.prefix_len());
-        if !ok {
-            problems.push(Problem::new(
-                p.key("dns64").key("prefix"),
-                "the DNS64 prefix must be IPv6 of length 32, 40, 48, 56, 64 or 96 (RFC 6052)",
-            ));
-        } else if d.prefix.trunc() != d.prefix {
-            problems.push(Problem::new(p.key("dns64").key("prefix"), "the DNS64 prefix has bits set past its length"));
+        check_rfc6052_prefix(&d.prefix, "DNS64", &p.key("dns64").key("prefix"), &mut problems);
+    }
+    if let Some(prefix) = &dns.nat64_prefix {
+        check_rfc6052_prefix(prefix, "NAT64", &p.key("nat64_prefix"), &mut problems);
+        if !dns.upstream_ipv6 {
+            problems.push(Problem::new(p.key("nat64_prefix"), "nat64_prefix needs upstream_ipv6 = true"));
         }
+    }
+    if !dns.upstream_ipv4 && !dns.upstream_ipv6 {
+        problems.push(Problem::new(
+            p.key("upstream_ipv6"),
+            "upstream_ipv4 and upstream_ipv6 are both off: no name server could be asked",
+        ));
     }
     for (i, zone) in dns.uncached_zones.iter().enumerate() {
         if let Err(e) = normalize_domain(zone) {
@@ -499,6 +530,19 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
         }
     }
     problems
+}
+
+/// An RFC 6052 translator prefix: IPv6, of a length the RFC allows, no bits past it.
+fn check_rfc6052_prefix(prefix: &IpNet, what: &str, at: &FieldPath, problems: &mut Vec<Problem>) {
+    let ok = matches!(prefix, IpNet::V6(_)) && [32, 40, 48, 56, 64, 96].contains(&prefix.prefix_len());
+    if !ok {
+        problems.push(Problem::new(
+            at.clone(),
+            format!("the {what} prefix must be IPv6 of length 32, 40, 48, 56, 64 or 96 (RFC 6052)"),
+        ));
+    } else if prefix.trunc() != *prefix {
+        problems.push(Problem::new(at.clone(), format!("the {what} prefix has bits set past its length")));
+    }
 }
 
 fn check_held_zones(dns: &DnsConfig, p: &FieldPath, problems: &mut Vec<Problem>) {
@@ -610,6 +654,38 @@ mod tests {
         dns.client_tags.insert("schools".into(), vec!["10.20.0.0/16".parse().unwrap()]);
         dns.dns64 = Some(Dns64Config::default());
         assert!(messages(&dns).is_empty(), "{:?}", messages(&dns));
+    }
+
+    #[test]
+    fn upstream_families_nat64_and_never_query_are_read_and_checked_with_their_lines() {
+        let text = "[dns]\nupstream_ipv4 = false\nnat64_prefix = \"64:ff9b::/96\"\n\
+                    never_query = [\"::/0\", \"10.0.0.0/8\"]\n";
+        let file = super::super::parse_and_check(std::path::Path::new("m.toml"), text).expect("valid");
+        assert!(!file.dns.upstream_ipv4 && file.dns.upstream_ipv6);
+        assert_eq!(file.dns.nat64_prefix, Some("64:ff9b::/96".parse().unwrap()));
+        assert_eq!(file.dns.never_query.len(), 2);
+        // By default both families are used, no NAT64, and the host itself is never asked.
+        let d = DnsConfig::default();
+        assert!(d.upstream_ipv4 && d.upstream_ipv6 && d.nat64_prefix.is_none());
+        assert!(d.never_query.iter().any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap())));
+        assert!(d.never_query.iter().any(|n| n.contains(&"::1".parse::<std::net::IpAddr>().unwrap())));
+
+        let text = "[dns]\nrecursion = true\nnat64_prefix = \"192.0.2.0/24\"\n\
+                    upstream_ipv4 = false\nupstream_ipv6 = false\n";
+        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let has = |line: &str, what: &str| e.iter().any(|d| d.starts_with(line) && d.contains(what));
+        assert!(has("m.toml:3:", "NAT64 prefix must be IPv6"), "{e:?}");
+        assert!(has("m.toml:3:", "nat64_prefix needs upstream_ipv6"), "{e:?}");
+        assert!(has("m.toml:5:", "both off"), "{e:?}");
+
+        let text = "[dns]\nnever_query = [\"not a network\"]\n";
+        let e = super::super::parse_and_check(std::path::Path::new("m.toml"), text).unwrap_err();
+        assert!(e.diagnostics.iter().any(|d| d.to_string().starts_with("m.toml:2:")), "{e:?}");
     }
 
     #[test]

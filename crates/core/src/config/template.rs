@@ -195,6 +195,14 @@ prefetch = false
 # IANA root's keys when none are given.
 dnssec_validation = false
 # trust_anchors = [". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"]
+# Name servers are asked over IPv4 and IPv6; on an IPv6-only host turn IPv4 off and reach
+# IPv4 name servers through a NAT64 translator's prefix (RFC 6052).
+# upstream_ipv4 = true
+# upstream_ipv6 = true
+# nat64_prefix = "64:ff9b::/96"
+# Name server addresses never asked, whatever a delegation says (the host itself by default);
+# configured forwarders and root hints are always asked.
+# never_query = ["127.0.0.0/8", "::1/128"]
 
 # [[dns.zones]]
 # tenant = "midori"

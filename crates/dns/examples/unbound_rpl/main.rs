@@ -286,6 +286,13 @@ fn service_for(
             let prefix: ipnet::IpNet = prefix.parse().map_err(|e| format!("nat64-prefix {prefix}: {e}"))?;
             config.nat64 = Some(mamori_dns::dns64::Dns64::new(prefix, vec![], vec![]));
         }
+        // `do-not-query-address`, and the host itself unless `do-not-query-localhost: no`.
+        for v in clause.all("do-not-query-address") {
+            config.never_query.push(v.parse().map_err(|e| format!("do-not-query-address {v}: {e}"))?);
+        }
+        if clause.get("do-not-query-localhost").is_none_or(yes) {
+            config.never_query.extend(["127.0.0.0/8", "::1/128"].map(|n| n.parse::<ipnet::IpNet>().expect("literal")));
+        }
         config.no_ipv4 = clause.get("do-ip4").is_some_and(|v| !yes(v));
         config.no_ipv6 = clause.get("do-ip6").is_some_and(|v| !yes(v));
         if clause.get("module-config").is_some_and(|m| m.split_whitespace().any(|m| m == "dns64")) {

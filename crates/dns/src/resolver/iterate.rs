@@ -334,6 +334,9 @@ impl Resolver {
     fn reachable(&self, ips: Vec<IpAddr>) -> Vec<IpAddr> {
         let mut out = Vec::with_capacity(ips.len());
         for ip in ips {
+            if self.never_query(ip) {
+                continue;
+            }
             let ip = match (ip, &self.config.nat64) {
                 (IpAddr::V4(v4), Some(nat64)) => IpAddr::V6(nat64.synthesize(v4)),
                 _ => ip,
@@ -344,6 +347,16 @@ impl Resolver {
             }
         }
         out
+    }
+
+    /// An address in `never_query`, taken as the network knows it: one under the NAT64
+    /// prefix by the IPv4 address it carries.
+    fn never_query(&self, ip: IpAddr) -> bool {
+        let ip = match (ip, &self.config.nat64) {
+            (IpAddr::V6(v6), Some(nat64)) => nat64.extract(v6).map_or(ip, IpAddr::V4),
+            _ => ip,
+        };
+        self.config.never_query.iter().any(|net| net.contains(&ip))
     }
 
     /// The name servers' own addresses (for NSIP triggers), NAT64 taken off.

@@ -69,6 +69,10 @@ pub struct ResolverConfig {
     /// `do-ip4: no`, `do-ip6: no`); the servers' other addresses are looked up instead.
     pub no_ipv4: bool,
     pub no_ipv6: bool,
+    /// Name server addresses never asked, whatever a delegation says (Unbound's
+    /// `do-not-query-address`); an address under the NAT64 prefix is judged by the IPv4
+    /// address it carries. Configured forwarders, stub servers and root hints are exempt.
+    pub never_query: Vec<ipnet::IpNet>,
     /// The time signatures are checked at (seconds since the epoch), instead of the system
     /// clock: for replays of recorded data (Unbound's `val-override-date`).
     pub validation_time: Option<u32>,

@@ -186,6 +186,50 @@ async fn ipv4_name_servers_are_reached_through_nat64() {
     assert!(servers.asked_of("192.0.2.1").is_empty());
 }
 
+/// A delegation to an address in `never_query` is not followed: the other name server is
+/// asked; one to the NAT64 prefix counts as the IPv4 address it carries, so `::/0` off still
+/// lets an IPv6-only host reach IPv4 servers through the translator.
+#[tokio::test]
+async fn never_query_addresses_are_not_asked_and_nat64_ones_count_as_ipv4() {
+    let mut s = Servers::default();
+    s.answer(
+        "10.0.0.1",
+        "www.example.com. A",
+        false,
+        "",
+        "example.com. NS ns1.example.com.\nexample.com. NS ns2.example.com.",
+        "ns1.example.com. A 127.0.0.53\nns2.example.com. A 10.0.0.4",
+    );
+    s.answer("10.0.0.4", "www.example.com. A", true, "www.example.com. A 192.0.2.40", "", "");
+    s.answer("127.0.0.53", "www.example.com. A", true, "www.example.com. A 192.0.2.66", "", "");
+    let servers = Arc::new(s);
+    let config = ResolverConfig {
+        stub_zones: vec![(Name::root(), hint("10.0.0.1"))],
+        never_query: vec!["127.0.0.0/8".parse().expect("a network")],
+        ..Default::default()
+    };
+    let guarded = resolver(config, servers.clone());
+    let r = guarded.resolve(&name("www.example.com."), RecordType::A, None).await.expect("an answer");
+    assert_eq!(r.answer.answers[0].data.to_string(), "192.0.2.40");
+    assert!(servers.asked_of("127.0.0.53").is_empty());
+
+    let mut s = Servers::default();
+    s.answer("64:ff9b::a00:1", "v4only. A", false, "", "v4only. NS ns.v4only.", "ns.v4only. A 192.0.2.1");
+    s.answer("64:ff9b::c000:201", "test.v4only. A", true, "test.v4only. A 192.0.2.2", "", "");
+    let servers = Arc::new(s);
+    let config = ResolverConfig {
+        stub_zones: vec![(Name::root(), hint("64:ff9b::a00:1"))],
+        nat64: Some(crate::dns64::Dns64::new("64:ff9b::/96".parse().expect("a prefix"), vec![], vec![])),
+        never_query: vec!["::/0".parse().expect("a network")],
+        no_ipv4: true,
+        qname_minimisation: true,
+        ..Default::default()
+    };
+    let resolver = resolver(config, servers.clone());
+    let r = resolver.resolve(&name("test.v4only."), RecordType::A, None).await.expect("an answer");
+    assert_eq!(r.answer.answers.len(), 1, "{:?}", r.answer);
+}
+
 /// A referral whose glue is IPv6 only, on a host without IPv6: the name server's IPv4
 /// address is looked up instead.
 #[tokio::test]
