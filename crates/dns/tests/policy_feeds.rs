@@ -60,11 +60,11 @@ fn primary_config(notify: Vec<std::net::SocketAddr>) -> DnsConfig {
 fn resolver_config(primary: std::net::SocketAddr) -> DnsConfig {
     DnsConfig {
         recursion: true,
-        forwarders: vec![primary],
+        forwarders: vec![primary.into()],
         rpz: vec![RpzZone {
             name: "rpz.feed.example".into(),
             file: Some("held.rpz".into()),
-            primaries: vec![primary],
+            primaries: vec![primary.into()],
             transfer_key: Some("feed-key".into()),
             tags: vec![],
             tenant: None,
@@ -174,7 +174,7 @@ async fn tagged_policy_zones_and_dns64() {
     };
     let config = DnsConfig {
         recursion: true,
-        forwarders: vec![primary.addr],
+        forwarders: vec![primary.addr.into()],
         rpz: vec![
             rpz("rpz.lab.example", "lab.rpz", vec!["lab".into()]),
             rpz("rpz.common.example", "common.rpz", vec![]),

@@ -30,15 +30,19 @@ pub struct DnsConfig {
     /// Offer recursion to tenant networks (everyone else is refused).
     #[serde(default = "default_true")]
     pub recursion: bool,
-    /// Resolve through these servers (with RD); iterate from `root_hints` when empty.
+    /// Resolve through these servers (with RD); iterate from `root_hints` when empty. A
+    /// forwarder given by host name is looked up through the others (at least one needs an
+    /// address), and its addresses are used beside them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub forwarders: Vec<SocketAddr>,
+    pub forwarders: Vec<ServerAddress>,
     /// Root server addresses for iteration; the IANA root servers when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub root_hints: Vec<SocketAddr>,
     /// Names under a zone here go to its servers (with RD), not to the forwarders.
+    /// Servers by host name are looked up through the resolver and asked after those given by
+    /// address.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub forward_zones: BTreeMap<String, Vec<SocketAddr>>,
+    pub forward_zones: BTreeMap<String, Vec<ServerAddress>>,
     #[serde(default = "default_cache_entries")]
     pub cache_entries: usize,
     /// Answers for names under these zones are never cached: every question goes to the
@@ -121,6 +125,75 @@ pub struct DnsConfig {
     pub never_query: Vec<IpNet>,
 }
 
+/// A server by address (`192.0.2.53:53`, `[2001:db8::53]:53`, or without a port for 53) or by
+/// host name (`ns.pref.example.jp`, `ns.pref.example.jp:5353`), which the resolver looks up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ServerAddress {
+    Address(SocketAddr),
+    Host { name: String, port: u16 },
+}
+
+impl ServerAddress {
+    pub fn address(&self) -> Option<SocketAddr> {
+        match self {
+            ServerAddress::Address(a) => Some(*a),
+            ServerAddress::Host { .. } => None,
+        }
+    }
+}
+
+impl From<SocketAddr> for ServerAddress {
+    fn from(a: SocketAddr) -> Self {
+        ServerAddress::Address(a)
+    }
+}
+
+impl std::str::FromStr for ServerAddress {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Ok(a) = s.parse::<SocketAddr>() {
+            return Ok(ServerAddress::Address(a));
+        }
+        if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+            return Ok(ServerAddress::Address(SocketAddr::new(ip, 53)));
+        }
+        let (host, port) = match s.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("'{s}': the port '{p}' is not a number"))?),
+            None => (s, 53),
+        };
+        if port == 0 {
+            return Err(format!("'{s}': port 0"));
+        }
+        let name = normalize_domain(host).map_err(|e| format!("'{s}' is neither an address nor a host name: {e}"))?;
+        Ok(ServerAddress::Host { name, port })
+    }
+}
+
+impl TryFrom<String> for ServerAddress {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<ServerAddress> for String {
+    fn from(a: ServerAddress) -> String {
+        a.to_string()
+    }
+}
+
+impl std::fmt::Display for ServerAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerAddress::Address(a) => write!(f, "{a}"),
+            ServerAddress::Host { name, port: 53 } => write!(f, "{name}"),
+            ServerAddress::Host { name, port } => write!(f, "{name}:{port}"),
+        }
+    }
+}
+
 /// `[[dns.held_zones]]`: a zone the resolver answers from its own copy, read from a file and,
 /// with `primaries`, kept current from them by SOA checks, AXFR and IXFR.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,9 +205,10 @@ pub struct HeldZoneConfig {
     /// optional: read at start when present and rewritten after every transfer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
-    /// Primary servers the zone is transferred from.
+    /// Primary servers the zone is transferred from; by address or by host name, looked up
+    /// through the resolver before each check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub primaries: Vec<SocketAddr>,
+    pub primaries: Vec<ServerAddress>,
     /// Resolution reaching this zone takes its answers from the copy.
     #[serde(default = "default_true")]
     pub for_upstream: bool,
@@ -279,8 +353,9 @@ pub struct RpzZone {
     pub file: Option<PathBuf>,
     /// Primary servers the zone is transferred from (AXFR, then IXFR from the serial held),
     /// checked by SOA every refresh interval of the zone's SOA and at once on their NOTIFY.
+    /// By address or by host name, looked up through the resolver before each check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub primaries: Vec<SocketAddr>,
+    pub primaries: Vec<ServerAddress>,
     /// TSIG key (a name from `dns.tsig_keys`) that signs the requests to the primaries and
     /// must sign their answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -524,10 +599,30 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
     if !dns.trust_anchors.is_empty() && !dns.dnssec_validation {
         problems.push(Problem::new(p.key("trust_anchors"), "trust_anchors needs dnssec_validation = true"));
     }
-    for zone in dns.forward_zones.keys() {
+    for (zone, servers) in &dns.forward_zones {
         if let Err(e) = normalize_domain(zone) {
             problems.push(Problem::new(p.key("forward_zones").key(zone), e));
         }
+        // A server's name under the zone itself can only be looked up through the zone's
+        // servers given by address.
+        let inside = |s: &ServerAddress| match (s, normalize_domain(zone)) {
+            (ServerAddress::Host { name, .. }, Ok(z)) => name == &z || name.ends_with(&format!(".{z}")),
+            _ => false,
+        };
+        if servers.iter().all(|s| s.address().is_none())
+            && let Some(ServerAddress::Host { name, .. }) = servers.iter().find(|s| inside(s))
+        {
+            problems.push(Problem::new(
+                p.key("forward_zones").key(zone),
+                format!("'{name}' is under the zone: it can only be looked up through a server given by address"),
+            ));
+        }
+    }
+    if !dns.forwarders.is_empty() && dns.forwarders.iter().all(|s| s.address().is_none()) {
+        problems.push(Problem::new(
+            p.key("forwarders"),
+            "forwarders by host name are looked up through the others: give at least one by address",
+        ));
     }
     problems
 }
@@ -648,7 +743,7 @@ mod tests {
 
         let mut dns = DnsConfig::default();
         let mut fed = rpz("rpz.feed.example");
-        fed.primaries = vec!["192.0.2.60:53".parse().unwrap()];
+        fed.primaries = vec!["192.0.2.60:53".parse().unwrap(), "feed.example.jp".parse().unwrap()];
         fed.tags = vec!["schools".into()];
         dns.rpz.push(fed);
         dns.client_tags.insert("schools".into(), vec!["10.20.0.0/16".parse().unwrap()]);
@@ -686,6 +781,43 @@ mod tests {
         let text = "[dns]\nnever_query = [\"not a network\"]\n";
         let e = super::super::parse_and_check(std::path::Path::new("m.toml"), text).unwrap_err();
         assert!(e.diagnostics.iter().any(|d| d.to_string().starts_with("m.toml:2:")), "{e:?}");
+    }
+
+    #[test]
+    fn servers_are_given_by_address_or_by_host_name() {
+        let parse = |s: &str| s.parse::<ServerAddress>();
+        assert_eq!(parse("192.0.2.1:5353"), Ok(ServerAddress::Address("192.0.2.1:5353".parse().unwrap())));
+        assert_eq!(parse("192.0.2.1"), Ok(ServerAddress::Address("192.0.2.1:53".parse().unwrap())));
+        assert_eq!(parse("2001:db8::1"), Ok(ServerAddress::Address("[2001:db8::1]:53".parse().unwrap())));
+        assert_eq!(parse("NS.Example.jp."), Ok(ServerAddress::Host { name: "ns.example.jp".into(), port: 53 }));
+        assert_eq!(parse("ns.example.jp:5353"), Ok(ServerAddress::Host { name: "ns.example.jp".into(), port: 5353 }));
+        assert!(parse("ns.example.jp:dns").is_err() && parse("bad name").is_err());
+        assert_eq!(parse("ns.example.jp:5353").unwrap().to_string(), "ns.example.jp:5353");
+
+        let text = "[dns]\nforwarders = [\"dns.pref.example.jp\"]\n\n[dns.forward_zones]\n\
+                    \"lg.jp\" = [\"ns.lg.jp\", \"192.0.2.54\"]\n\"bad.jp\" = [\"bad name\"]\n";
+        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(e.iter().any(|d| d.starts_with("m.toml:6:") && d.contains("neither an address")), "{e:?}");
+        let text = "[dns]\nforwarders = [\"dns.pref.example.jp\"]\n\n[dns.forward_zones]\n\
+                    \"lg.jp\" = [\"ns.lg.jp\", \"192.0.2.54\"]\n\"city.example.jp\" = [\"ns.pref.example.jp\"]\n\
+                    \"town.example.jp\" = [\"ns.town.example.jp\"]\n";
+        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(e.iter().any(|d| d.starts_with("m.toml:2:") && d.contains("at least one by address")), "{e:?}");
+        assert!(e.iter().any(|d| d.starts_with("m.toml:7:") && d.contains("'ns.town.example.jp' is under")), "{e:?}");
+        assert_eq!(e.len(), 2, "{e:?}");
+        let text = "[dns]\nforwarders = [\"192.0.2.53\", \"dns.pref.example.jp\"]\n";
+        let file = super::super::parse_and_check(std::path::Path::new("m.toml"), text).expect("valid");
+        assert_eq!(file.dns.forwarders[1], ServerAddress::Host { name: "dns.pref.example.jp".into(), port: 53 });
     }
 
     #[test]

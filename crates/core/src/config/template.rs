@@ -176,8 +176,9 @@ max_udp_payload = 1232
 # TCP connections open at once; more are closed and counted (idle ones close after 10 s).
 max_tcp_connections = 1024
 recursion = true
-# Resolve through these servers; without them mamori iterates from the root servers.
-# forwarders = ["192.0.2.53:53"]
+# Resolve through these servers; without them mamori iterates from the root servers. A server
+# may be given by host name (looked up through the resolver, the forwarders by address first).
+# forwarders = ["192.0.2.53:53", "dns2.pref.example.jp"]
 # forward_zones = { "lg.jp" = ["192.0.2.54:53"] }
 cache_entries = 100000
 # Never cached: every question for these goes to the servers again.
@@ -253,7 +254,8 @@ dnssec_validation = false
 # [[dns.held_zones]]                            # zones the resolver answers from its own copy
 # name = "."                                    # (Unbound's auth-zone; RFC 8806 for the root)
 # file = "zones/root.zone"                      # read at start; rewritten after each transfer
-# primaries = ["192.0.2.70:53"]                 # kept current by SOA checks, AXFR and IXFR
+# primaries = ["192.0.2.70:53"]                 # kept current by SOA checks, AXFR and IXFR (primaries
+#                                               # here and in dns.rpz may be host names, looked up)
 # for_upstream = true                           # resolution takes its answers from the copy
 # for_downstream = false                        # clients get authoritative answers (AA) from it
 # fallback = true                               # ask the zone's servers while no copy is held

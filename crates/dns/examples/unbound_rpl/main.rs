@@ -313,8 +313,10 @@ fn service_for(
                 let zone = name(clause.get("name").ok_or("a zone without a name")?)?;
                 let key = if clause.kind == "stub-zone" { "stub-addr" } else { "forward-addr" };
                 let servers: Vec<SocketAddr> = clause.all(key).filter_map(address).collect();
-                if clause.get("stub-host").is_some() || clause.get("forward-host").is_some() {
-                    return Err("stub-host/forward-host are not supported by this runner".into());
+                let host_key = if clause.kind == "stub-zone" { "stub-host" } else { "forward-host" };
+                let hosts = clause.all(host_key).map(host).collect::<Result<Vec<_>, _>>()?;
+                if !hosts.is_empty() {
+                    config.server_hosts.push((zone.clone(), clause.kind == "forward-zone", hosts));
                 }
                 let no_cache = if clause.kind == "stub-zone" { "stub-no-cache" } else { "forward-no-cache" };
                 if clause.get(no_cache) == Some("yes") {
@@ -348,9 +350,8 @@ fn service_for(
                         client_tags.mask_of(&names)
                     }),
                 };
-                let primaries: Vec<SocketAddr> =
-                    clause.all("master").chain(clause.all("primary")).filter_map(address).collect();
-                if primaries.is_empty() {
+                let (primaries, hosts) = primaries_of(clause)?;
+                if primaries.is_empty() && hosts.is_empty() {
                     let text = text.ok_or("an rpz without a zonefile or a master")?;
                     let mut zone = PolicyZone::parse(text, &zname, None)?;
                     zone_settings.apply(&mut zone);
@@ -364,8 +365,9 @@ fn service_for(
                             .collect(),
                         None => Vec::new(),
                     };
-                    let (secondary, zone) =
+                    let (mut secondary, zone) =
                         Secondary::new(&zname, primaries, None, None, zone_settings, records, clock.now());
+                    secondary.primary_hosts = hosts;
                     secondaries.push(Arc::new(secondary));
                     policies.push(zone);
                 }
@@ -406,10 +408,7 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
     if clause.get("url").is_some() {
         return Err("auth-zone url: is not supported by this runner".into());
     }
-    let mut primaries = Vec::new();
-    for m in clause.all("master").chain(clause.all("primary")) {
-        primaries.push(address(m).ok_or(format!("auth-zone master {m}: only addresses are supported by this runner"))?);
-    }
+    let (primaries, hosts) = primaries_of(clause)?;
     let file = clause.get("zonefile").filter(|f| !f.is_empty());
     let records = match file {
         Some(f) => mamori_dns::zone::master::parse_with_default_ttl(&inline_file(sc, f)?, &zname, None, Some(3600))?
@@ -418,7 +417,7 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
             .collect(),
         None => Vec::new(),
     };
-    let written = file.filter(|_| !primaries.is_empty()).map(|f| files.join(f));
+    let written = file.filter(|_| !primaries.is_empty() || !hosts.is_empty()).map(|f| files.join(f));
     if let (Some(path), Some(f)) = (&written, file) {
         // In testbound the zone file is the inline file itself: it exists before any transfer.
         std::fs::write(path, inline_file(sc, f)?).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -430,7 +429,8 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
         reject_absence: clause.get("zonemd-reject-absence").is_some_and(yes) || server("zonemd-reject-absence"),
         permissive: server("zonemd-permissive-mode"),
     };
-    let held = HeldZone::new(&zname, primaries, written, records, now)?.with_zonemd(zonemd);
+    let mut held = HeldZone::new(&zname, primaries, written, records, now)?.with_zonemd(zonemd);
+    held.primary_hosts = hosts;
     // Unbound's defaults: `for-downstream: yes`, `for-upstream: yes`, `fallback-enabled: no`.
     Ok(LocalZone {
         zone: Arc::new(held),
@@ -465,6 +465,29 @@ fn name(s: &str) -> Result<Name, String> {
     let mut n = Name::from_str(s).map_err(|e| format!("{s}: {e}"))?;
     n.set_fqdn(true);
     Ok(n)
+}
+
+/// A clause's `master:`/`primary:` lines: addresses, and host names to look up.
+#[allow(clippy::type_complexity)]
+fn primaries_of(clause: &rpl::Clause) -> Result<(Vec<SocketAddr>, Vec<(Name, u16)>), String> {
+    let (mut addresses, mut hosts) = (Vec::new(), Vec::new());
+    for m in clause.all("master").chain(clause.all("primary")) {
+        match address(m) {
+            Some(a) => addresses.push(a),
+            None => hosts.push(host(m)?),
+        }
+    }
+    Ok((addresses, hosts))
+}
+
+/// `ns.example.net`, `ns.example.net@5353`.
+fn host(s: &str) -> Result<(Name, u16), String> {
+    let s = s.trim().trim_matches('"');
+    let (h, port) = match s.split_once('@') {
+        Some((h, p)) => (h, p.parse().map_err(|e| format!("{s}: {e}"))?),
+        None => (s, 53),
+    };
+    Ok((name(h)?, port))
 }
 
 /// `10.0.0.1`, `10.0.0.1@5353`, `::1`.

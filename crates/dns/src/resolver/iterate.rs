@@ -106,6 +106,12 @@ impl Resolver {
         // the child's servers a learnt delegation would lead to.
         let from = if qtype == RecordType::DS && !name.is_root() { name.base_name() } else { name.clone() };
         let mut start = self.start(&from, None)?;
+        // Servers configured by host name: looked up first when their addresses are not known.
+        let hosts = if start.ns_names.is_empty() { self.server_hosts(&start.zone, start.recursive) } else { &[] };
+        if !hosts.is_empty() && depth < MAX_DEPTH {
+            self.look_up_hosts(hosts, trace, depth).await;
+            start = self.start(&from, None)?;
+        }
         if start.zone.is_root() && !start.recursive && self.delegations.exact(&Name::root(), self.clock.now()).is_none()
         {
             self.prime(&start.servers, trace).await;
@@ -449,12 +455,13 @@ impl Resolver {
             {
                 return Ok(Start { zone, servers, recursive, ns_names });
             }
+            let servers = self.with_host_servers(servers, &zone, recursive);
             return Ok(Start { zone, servers, recursive, ns_names: vec![] });
         }
         if !self.config.forwarders.is_empty() {
             return Ok(Start {
                 zone: Name::root(),
-                servers: self.config.forwarders.clone(),
+                servers: self.with_host_servers(self.config.forwarders.clone(), &Name::root(), true),
                 recursive: true,
                 ns_names: vec![],
             });
@@ -474,6 +481,17 @@ impl Resolver {
             });
         }
         Err(ResolveError::Upstream("no forwarders and no root hints are configured".into()))
+    }
+
+    /// A configured zone's servers by address, then those by host name whose addresses are
+    /// known.
+    fn with_host_servers(&self, mut servers: Vec<SocketAddr>, zone: &Name, forward: bool) -> Vec<SocketAddr> {
+        for s in self.known_host_servers(self.server_hosts(zone, forward)) {
+            if !servers.contains(&s) {
+                servers.push(s);
+            }
+        }
+        servers
     }
 
     /// Asks each server in turn until one answers. A lame answer (a referral to `zone` itself

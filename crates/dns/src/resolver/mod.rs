@@ -4,6 +4,7 @@ pub mod cache;
 mod delegations;
 mod dnames;
 mod dsa;
+mod hosts;
 mod iterate;
 pub mod local;
 pub mod private;
@@ -24,6 +25,10 @@ pub use upstream::{NetworkUpstream, Upstream, UpstreamError};
 
 use crate::rpz::{Hit, PolicySet};
 
+/// A configured zone (the root for the forwarders), true for a forward zone, and its servers
+/// given by host name with their ports.
+pub type ServerHosts = (Name, bool, Vec<(Name, u16)>);
+
 #[derive(Debug, Clone, Default)]
 pub struct ResolverConfig {
     /// Everything not under a forward or stub zone goes to these, with RD set.
@@ -32,6 +37,10 @@ pub struct ResolverConfig {
     pub forward_zones: Vec<(Name, Vec<SocketAddr>)>,
     /// Names under these zones are iterated from their servers.
     pub stub_zones: Vec<(Name, Vec<SocketAddr>)>,
+    /// Servers given by host name (Unbound's `forward-host`, `stub-host`): the zone (the root
+    /// for `forwarders`), true for a forward zone, and the hosts with their ports. They are
+    /// looked up through the resolver itself and asked after the zone's servers by address.
+    pub server_hosts: Vec<ServerHosts>,
     /// Without forwarders, iteration starts here.
     pub root_hints: Vec<SocketAddr>,
     /// The port name servers found by iteration are asked on (53).
@@ -120,6 +129,8 @@ pub struct Resolver {
     keys: Arc<validate::KeyCache>,
     /// Secure DNAMEs, for synthesizing the CNAMEs of names below them.
     dnames: Arc<dnames::Dnames>,
+    /// Addresses of servers configured by host name.
+    hosts: Arc<hosts::HostAddresses>,
 }
 
 impl Resolver {
@@ -134,6 +145,7 @@ impl Resolver {
             prefetching: Default::default(),
             keys: Default::default(),
             dnames: Default::default(),
+            hosts: Default::default(),
         }
     }
 
@@ -179,8 +191,11 @@ impl Resolver {
         let mut changed = 0;
         for z in &self.config.local_zones {
             let now = self.clock.now();
-            if (!force || z.zone.primaries.is_empty()) && !z.zone.due(now) {
+            if (!force || !z.zone.has_primaries()) && !z.zone.due(now) {
                 continue;
+            }
+            if !z.zone.primary_hosts.is_empty() {
+                z.zone.set_looked_up(self.servers_of_hosts(&z.zone.primary_hosts).await);
             }
             match z.zone.refresh(self.upstream.as_ref(), now).await {
                 Ok(true) => {

@@ -177,6 +177,9 @@ impl DnsService {
             if !force && secondary.next_check() > now {
                 continue;
             }
+            if !secondary.primary_hosts.is_empty() {
+                secondary.set_looked_up(resolver.servers_of_hosts(&secondary.primary_hosts).await);
+            }
             match secondary.refresh(resolver.upstream(), now).await {
                 Ok(crate::rpz::secondary::Refreshed::Current) => {
                     tracing::debug!(zone = %secondary.name, "policy zone is current")
