@@ -87,6 +87,9 @@ pub struct ResolverConfig {
     pub validation_time: Option<u32>,
 }
 
+/// After a failed prefetch the answer is not prefetched again for this long (seconds).
+const PREFETCH_RETRY: u64 = 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
     #[error("{0}")]
@@ -125,6 +128,9 @@ pub struct Resolver {
     clock: Arc<dyn Clock>,
     /// Answers being prefetched now (one refresh each at a time).
     prefetching: Arc<std::sync::Mutex<std::collections::HashSet<(Name, RecordType)>>>,
+    /// Answers whose prefetch failed, and when it may be tried again: a failing authority is
+    /// not asked again by every client question that finds the answer due.
+    prefetch_failed: Arc<std::sync::Mutex<std::collections::HashMap<(Name, RecordType), u64>>>,
     /// Zones' trusted DNSSEC keys.
     keys: Arc<validate::KeyCache>,
     /// Secure DNAMEs, for synthesizing the CNAMEs of names below them.
@@ -143,6 +149,7 @@ impl Resolver {
             delegations: Default::default(),
             clock,
             prefetching: Default::default(),
+            prefetch_failed: Default::default(),
             keys: Default::default(),
             dnames: Default::default(),
             hosts: Default::default(),
@@ -292,6 +299,14 @@ impl Resolver {
     /// Refreshes a cached answer in the background.
     fn prefetch(&self, qname: &Name, qtype: RecordType) {
         let key = (crate::zone::fqdn_lower(qname), qtype);
+        let now = self.clock.now();
+        {
+            let mut failed = self.prefetch_failed.lock().unwrap_or_else(|p| p.into_inner());
+            failed.retain(|_, until| *until > now);
+            if failed.contains_key(&key) {
+                return;
+            }
+        }
         if !self.prefetching.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
             return;
         }
@@ -303,7 +318,11 @@ impl Resolver {
                     answer.security = resolver.validate(&key.0, key.1, &answer, None, 0).await;
                     resolver.cache.insert(&key.0, key.1, &answer, resolver.clock.now())
                 }
-                Err(e) => tracing::debug!(name = %key.0, error = %e, "prefetch failed"),
+                Err(e) => {
+                    tracing::debug!(name = %key.0, error = %e, "prefetch failed");
+                    let retry = resolver.clock.now() + PREFETCH_RETRY;
+                    resolver.prefetch_failed.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), retry);
+                }
             }
             resolver.prefetching.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
         });

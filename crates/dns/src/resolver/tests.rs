@@ -27,6 +27,8 @@ struct Servers {
     scripts: Vec<Script>,
     /// (server, name, type) of every query, in order.
     asked: Mutex<Vec<(IpAddr, Name, RecordType)>>,
+    /// Every server fails to answer.
+    down: std::sync::atomic::AtomicBool,
 }
 
 fn records(text: &str) -> Vec<Record> {
@@ -71,6 +73,9 @@ impl Upstream for Servers {
             let script = self.scripts.iter().find(|s| {
                 s.server == server.ip() && s.name.eq_case(&crate::zone::fqdn_lower(q.name())) && s.rtype == q.query_type
             });
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(UpstreamError::Failed { server, message: "down".into() });
+            }
             let Some(s) = script else {
                 return Err(UpstreamError::Failed { server, message: "not scripted".into() });
             };
@@ -312,4 +317,29 @@ async fn an_authoritative_nodata_naming_the_zones_ns_set_is_no_lame_referral() {
     assert!(r.answer.answers.is_empty());
     assert_eq!(r.answer.rcode, ResponseCode::NoError);
     assert!(resolver.resolve(&name("www.zone."), RecordType::AAAA, None).await.is_err());
+}
+
+/// A prefetch that fails is not tried again by every question that finds the answer due: the
+/// failing servers are asked once, until the retry interval has passed.
+#[tokio::test]
+async fn a_failed_prefetch_is_not_retried_at_once() {
+    let mut s = Servers::default();
+    s.answer("10.0.0.9", "www.zone. A", false, "www.zone. 100 A 192.0.2.1", "", "");
+    let servers = Arc::new(s);
+    let clock = Arc::new(ManualClock::default());
+    let config =
+        ResolverConfig { forwarders: hint("10.0.0.9"), prefetch: true, cache_entries: 100, ..Default::default() };
+    let resolver = Resolver::new(config, servers.clone(), clock.clone());
+    resolver.resolve(&name("www.zone."), RecordType::A, None).await.expect("an answer");
+    servers.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(95);
+    let asked = |s: &Servers| s.asked_of("10.0.0.9").len();
+    for round in 0..3 {
+        let r = resolver.resolve(&name("www.zone."), RecordType::A, None).await.expect("the cached answer");
+        assert!(r.from_cache);
+        for _ in 0..16 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(asked(&servers), 2, "round {round}: one prefetch only");
+    }
 }
