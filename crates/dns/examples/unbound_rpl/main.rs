@@ -133,9 +133,32 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
     let step = Arc::new(AtomicU64::new(0));
     let clock = Arc::new(ManualClock::default());
     let (service, upstream) = service_for(scenario, files, step.clone(), clock.clone())?;
-    let mut last: Option<Message> = None;
+    let service = Arc::new(service);
+    // Replies to the client queries, in the order they came.
+    let answers: Arc<std::sync::Mutex<Vec<Result<Message, String>>>> = Default::default();
+    let result = run_steps(scenario, path, &service, &upstream, &answers, &step, &clock, files).await;
+    // Queries still waiting for an upstream answer end.
+    upstream.outstanding.lock().unwrap().clear();
+    settle().await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_steps(
+    scenario: &Scenario,
+    path: &Path,
+    service: &Arc<DnsService>,
+    upstream: &Arc<scripted::Scripted>,
+    answers: &Arc<std::sync::Mutex<Vec<Result<Message, String>>>>,
+    step: &Arc<AtomicU64>,
+    clock: &Arc<ManualClock>,
+    files: &Path,
+) -> Result<(), String> {
     for (i, s) in scenario.steps.iter().enumerate() {
         step.store(s.number, Ordering::SeqCst);
+        let ahead = scenario.steps[i..].iter().filter(|l| matches!(l.kind, StepKind::Reply(_) | StepKind::Timeout));
+        upstream.replies_ahead.store(ahead.count(), Ordering::SeqCst);
+        upstream.answer_from_ranges();
         match &s.kind {
             StepKind::Query { address, entry } => {
                 if let Some(u) = &entry.unsupported {
@@ -157,36 +180,58 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
                 q.set_query_class(class);
                 m.add_query(q);
                 let bytes = m.to_vec().map_err(|e| e.to_string())?;
-                // The replies scripted as steps before the next query answer this one's
-                // upstream queries, in order.
-                {
-                    let mut pending = upstream.pending.lock().unwrap();
-                    pending.clear();
-                    let later =
-                        scenario.steps[i + 1..].iter().take_while(|l| !matches!(l.kind, StepKind::Query { .. }));
-                    for l in later {
-                        match &l.kind {
-                            StepKind::Reply(e) => pending.push_back(scripted::Pending::Reply(Box::new(e.clone()))),
-                            StepKind::Timeout => pending.push_back(scripted::Pending::Timeout),
-                            _ => {}
-                        }
-                    }
-                }
                 upstream.sent.lock().unwrap().clear();
                 let client = SocketAddr::new(address.unwrap_or(IpAddr::from([127, 0, 0, 1])), 40_000);
                 let transport = if entry.has_match("TCP") { Transport::Tcp } else { Transport::Udp };
-                last = match service.handle(&bytes, client, transport).await {
-                    Reply::One(b) => Some(
-                        Message::from_vec(&b)
-                            .map_err(|e| format!("step {}: our reply does not decode: {e}", s.number))?,
-                    ),
-                    Reply::Many(_) => return Err(format!("step {}: a transfer reply", s.number)),
-                    Reply::Nothing => None,
-                };
+                // As in testbound, the query runs while the next steps do: its upstream
+                // queries no range answers wait for REPLY and TIMEOUT steps.
+                let (service, answers, number) = (service.clone(), answers.clone(), s.number);
+                tokio::spawn(async move {
+                    let reply = match service.handle(&bytes, client, transport).await {
+                        Reply::One(b) => Some(
+                            Message::from_vec(&b).map_err(|e| format!("step {number}: our reply does not decode: {e}")),
+                        ),
+                        Reply::Many(_) => Some(Err(format!("step {number}: a transfer reply"))),
+                        Reply::Nothing => None,
+                    };
+                    answers.lock().unwrap().extend(reply);
+                });
+                settle().await;
+            }
+            StepKind::Reply(e) => {
+                settle().await;
+                upstream.reply_step(e);
+                settle().await;
+            }
+            StepKind::Timeout => {
+                settle().await;
+                upstream.timeout_step();
                 settle().await;
             }
             StepKind::CheckAnswer(expected) => {
-                let got = last.take().ok_or(format!("step {}: no reply to check", s.number))?;
+                // The answer with the question checked for, once it has come; upstream
+                // queries still outstanding then are never answered (testbound would wait
+                // for them forever): they time out, oldest first.
+                let got = loop {
+                    settle().await;
+                    let mut received = answers.lock().unwrap();
+                    let wanted = received.iter().position(|a| match (a, &expected.question) {
+                        (Ok(m), Some((name, rtype, _))) => m
+                            .queries
+                            .first()
+                            .is_some_and(|q| q.name().to_lowercase() == name.to_lowercase() && q.query_type == *rtype),
+                        _ => true,
+                    });
+                    if let Some(i) = wanted {
+                        break Some(received.remove(i));
+                    }
+                    drop(received);
+                    if !upstream.time_out_oldest() {
+                        let mut received = answers.lock().unwrap();
+                        break (!received.is_empty()).then(|| received.remove(0));
+                    }
+                };
+                let got = got.ok_or(format!("step {}: no reply to check", s.number))??;
                 if let Err(e) = compare::check(expected, &got) {
                     if std::env::var_os("RPL_VERBOSE").is_some() {
                         eprintln!("{}: step {}: reply:\n{got}", path.display(), s.number);
@@ -200,7 +245,6 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
                 clock.advance(*secs);
                 service.refresh_policy_zones(false).await;
             }
-            StepKind::Reply(_) | StepKind::Timeout => {}
             StepKind::CheckOutQuery(e) => {
                 let sent = upstream.sent.lock().unwrap();
                 if !sent.iter().any(|m| scripted::matches(e, m)) {
@@ -395,6 +439,8 @@ fn service_for(
         ranges: sc.ranges.clone(),
         step,
         pending: Default::default(),
+        outstanding: Default::default(),
+        replies_ahead: Default::default(),
         sent: Default::default(),
     });
     let resolver = Resolver::new(config, upstream.clone(), clock);
