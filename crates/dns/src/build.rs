@@ -391,6 +391,7 @@ pub fn service(
         }),
         rate_limit_exempt_tenants: config.rate_limit.as_ref().is_none_or(|r| r.exempt_tenants),
         minimal_responses: config.minimal_responses,
+        max_recursive_queries: config.max_recursive_queries,
         ..Default::default()
     };
     Ok(crate::DnsService::new(state, resolver, events, crate::metrics::DnsMetrics::registered(), settings))

@@ -45,6 +45,12 @@ pub struct DnsConfig {
     pub forward_zones: BTreeMap<String, Vec<ServerAddress>>,
     #[serde(default = "default_cache_entries")]
     pub cache_entries: usize,
+    /// Recursive resolutions running at once (Unbound's `num-queries-per-thread`, BIND's
+    /// `recursive-clients`). When all are taken, a new question replaces the oldest of the
+    /// half that may be replaced if it has run longer than 200 ms, and is dropped otherwise
+    /// (counted): slow or silent servers cannot tie up the resolver.
+    #[serde(default = "default_max_recursive_queries")]
+    pub max_recursive_queries: usize,
     /// Answers for names under these zones are never cached: every question goes to the
     /// servers again (Unbound's `forward-no-cache`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -410,6 +416,7 @@ impl Default for DnsConfig {
             root_hints: Vec::new(),
             forward_zones: BTreeMap::new(),
             cache_entries: default_cache_entries(),
+            max_recursive_queries: default_max_recursive_queries(),
             uncached_zones: Vec::new(),
             zones: Vec::new(),
             rpz: Vec::new(),
@@ -449,6 +456,9 @@ fn default_true() -> bool {
 fn default_cache_entries() -> usize {
     100_000
 }
+fn default_max_recursive_queries() -> usize {
+    4096
+}
 fn default_list_action() -> String {
     "nxdomain".into()
 }
@@ -461,6 +471,9 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
     let p = root.key("dns");
     if !(512..=65_535).contains(&dns.max_udp_payload) {
         problems.push(Problem::new(p.key("max_udp_payload"), "max_udp_payload must be between 512 and 65535"));
+    }
+    if dns.max_recursive_queries == 0 {
+        problems.push(Problem::new(p.key("max_recursive_queries"), "max_recursive_queries must be at least 1"));
     }
     if dns.max_tcp_connections == 0 {
         problems.push(Problem::new(p.key("max_tcp_connections"), "max_tcp_connections must be at least 1"));
@@ -765,7 +778,9 @@ mod tests {
         assert!(d.never_query.iter().any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap())));
         assert!(d.never_query.iter().any(|n| n.contains(&"::1".parse::<std::net::IpAddr>().unwrap())));
 
-        let text = "[dns]\nrecursion = true\nnat64_prefix = \"192.0.2.0/24\"\n\
+        assert_eq!(d.max_recursive_queries, 4096);
+
+        let text = "[dns]\nmax_recursive_queries = 0\nnat64_prefix = \"192.0.2.0/24\"\n\
                     upstream_ipv4 = false\nupstream_ipv6 = false\n";
         let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
             .unwrap_err()
@@ -777,6 +792,7 @@ mod tests {
         assert!(has("m.toml:3:", "NAT64 prefix must be IPv6"), "{e:?}");
         assert!(has("m.toml:3:", "nat64_prefix needs upstream_ipv6"), "{e:?}");
         assert!(has("m.toml:5:", "both off"), "{e:?}");
+        assert!(has("m.toml:2:", "max_recursive_queries must be at least 1"), "{e:?}");
 
         let text = "[dns]\nnever_query = [\"not a network\"]\n";
         let e = super::super::parse_and_check(std::path::Path::new("m.toml"), text).unwrap_err();

@@ -181,6 +181,9 @@ recursion = true
 # forwarders = ["192.0.2.53:53", "dns2.pref.example.jp"]
 # forward_zones = { "lg.jp" = ["192.0.2.54:53"] }
 cache_entries = 100000
+# Recursive resolutions at once; when all are taken a new question replaces one that has run
+# longer than 200 ms (or is dropped), so slow or silent servers cannot tie up the resolver.
+max_recursive_queries = 4096
 # Never cached: every question for these goes to the servers again.
 # uncached_zones = ["dyn.pref.example.jp"]
 # Answers carry only what the question needs (no authority section on positive answers).

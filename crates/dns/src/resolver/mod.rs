@@ -161,6 +161,11 @@ impl Resolver {
         self.clock.now()
     }
 
+    /// The same clock in milliseconds.
+    pub fn now_millis(&self) -> u64 {
+        self.clock.now_millis()
+    }
+
     pub fn cache(&self) -> &Cache {
         &self.cache
     }
