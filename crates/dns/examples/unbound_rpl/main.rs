@@ -136,7 +136,14 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
     let service = Arc::new(service);
     // Replies to the client queries, in the order they came.
     let answers: Arc<std::sync::Mutex<Vec<Result<Message, String>>>> = Default::default();
-    let result = run_steps(scenario, path, &service, &upstream, &answers, &step, &clock, files).await;
+    let mut result = run_steps(scenario, path, &service, &upstream, &answers, &step, &clock, files).await;
+    // As in testbound, a reply no CHECK_ANSWER took is an error (a query that should have
+    // been dropped was answered).
+    settle().await;
+    let unmatched = answers.lock().unwrap().len();
+    if result.is_ok() && unmatched > 0 {
+        result = Err(format!("{unmatched} replies no CHECK_ANSWER took"));
+    }
     // Queries still waiting for an upstream answer end.
     upstream.outstanding.lock().unwrap().clear();
     settle().await;
@@ -239,10 +246,10 @@ async fn run_steps(
                     return Err(format!("step {}: {e}", s.number));
                 }
             }
-            StepKind::TimePasses(secs) => {
+            StepKind::TimePasses(millis) => {
                 // Timers fire when time passes, as in testbound: policy zones due for a
                 // refresh ask their primaries now.
-                clock.advance(*secs);
+                clock.advance_millis(*millis);
                 service.refresh_policy_zones(false).await;
             }
             StepKind::CheckOutQuery(e) => {
@@ -292,6 +299,14 @@ fn service_for(
             let mut words = v.split_whitespace();
             let net: ipnet::IpNet = words.next().and_then(|n| n.parse().ok()).ok_or("a bad access-control-tag")?;
             tag_nets.extend(words.map(|t| (t.to_string(), net)));
+        }
+        // `num-queries-per-thread` (Unbound's default 1024 with libevent) and
+        // `jostle-timeout` (200 ms) limit the resolutions running at once.
+        if let Some(v) = clause.get("num-queries-per-thread") {
+            settings.max_recursive_queries = v.parse().map_err(|e| format!("num-queries-per-thread {v}: {e}"))?;
+        }
+        if let Some(v) = clause.get("jostle-timeout") {
+            settings.jostle_millis = v.parse().map_err(|e| format!("jostle-timeout {v}: {e}"))?;
         }
         // Unbound's defaults are `minimal-responses: yes` and `iter-scrub-promiscuous: yes`.
         if let Some(v) = clause.get("minimal-responses") {

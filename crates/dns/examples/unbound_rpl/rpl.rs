@@ -49,6 +49,7 @@ pub enum StepKind {
         entry: Entry,
     },
     CheckAnswer(Entry),
+    /// Milliseconds.
     TimePasses(u64),
     /// An answer to the resolver's outstanding upstream query.
     Reply(Entry),
@@ -212,13 +213,14 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
                         StepKind::CheckAnswer(parse_entry(&mut lines)?)
                     }
                     Some("TIME_PASSES") => {
-                        let secs = words
+                        // Seconds, with a fraction (`0.300`): kept in milliseconds.
+                        let secs: f64 = words
                             .iter()
                             .position(|w| *w == "ELAPSE")
                             .and_then(|i| words.get(i + 1))
                             .and_then(|w| w.parse().ok())
-                            .unwrap_or(0);
-                        StepKind::TimePasses(secs)
+                            .unwrap_or(0.0);
+                        StepKind::TimePasses((secs * 1000.0).round() as u64)
                     }
                     Some("REPLY") => {
                         expect_entry(&mut lines)?;

@@ -66,6 +66,9 @@ impl Scripted {
     pub fn answer_from_ranges(&self) {
         let step = self.step.load(Ordering::SeqCst);
         let mut outstanding = self.outstanding.lock().unwrap();
+        // Those whose resolution was given up (a newer question took its slot) are gone,
+        // as Unbound stops its serviced queries.
+        outstanding.retain(|o| !o.answer.is_closed());
         let mut i = 0;
         while i < outstanding.len() {
             let o = &outstanding[i];
@@ -82,33 +85,37 @@ impl Scripted {
         }
     }
 
-    /// A REPLY step: the first outstanding query the entry matches (else the first one) gets
-    /// it; with none outstanding, the next query no range answers will.
+    /// A REPLY step: the first outstanding query the entry matches (else the newest one, as
+    /// testbound answers the head of its pending list) gets it; with none outstanding, the
+    /// next query no range answers will.
     pub fn reply_step(&self, e: &Entry) {
         let mut outstanding = self.outstanding.lock().unwrap();
+        outstanding.retain(|o| !o.answer.is_closed());
         if outstanding.is_empty() {
             self.pending.lock().unwrap().push_back(Pending::Reply(Box::new(e.clone())));
             return;
         }
-        let i = outstanding.iter().position(|o| matches(e, &o.request)).unwrap_or(0);
+        let newest = outstanding.len() - 1;
+        let i = outstanding.iter().position(|o| matches(e, &o.request)).unwrap_or(newest);
         let o = outstanding.remove(i);
         let _ = o.answer.send(Ok(reply(e, &o.request)));
     }
 
-    /// A TIMEOUT step: the first outstanding query fails.
+    /// A TIMEOUT step: the newest outstanding query fails (testbound's head of the list).
     pub fn timeout_step(&self) {
         let mut outstanding = self.outstanding.lock().unwrap();
-        if outstanding.is_empty() {
+        outstanding.retain(|o| !o.answer.is_closed());
+        let Some(o) = outstanding.pop() else {
             self.pending.lock().unwrap().push_back(Pending::Timeout);
             return;
-        }
-        let o = outstanding.remove(0);
+        };
         let _ = o.answer.send(Err("timed out".into()));
     }
 
     /// Fails the oldest outstanding query (as a timeout); false when none is.
     pub fn time_out_oldest(&self) -> bool {
         let mut outstanding = self.outstanding.lock().unwrap();
+        outstanding.retain(|o| !o.answer.is_closed());
         if outstanding.is_empty() {
             return false;
         }
@@ -135,6 +142,7 @@ impl Upstream for Scripted {
             let (tx, rx) = tokio::sync::oneshot::channel();
             {
                 let mut outstanding = self.outstanding.lock().unwrap();
+                outstanding.retain(|o| !o.answer.is_closed());
                 // It waits while a later step may answer it: a REPLY or TIMEOUT step not
                 // spoken for, or a range starting later.
                 if outstanding.len() >= self.replies_ahead.load(Ordering::SeqCst)
