@@ -10,6 +10,7 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode}
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::cache::Answer;
+use super::upstream::UpstreamError;
 use super::{ResolveError, Resolver, Trace};
 use crate::zone::fqdn_lower;
 
@@ -518,7 +519,13 @@ impl Resolver {
         request.set_edns(edns);
         let mut last = String::from("no servers");
         let mut reclame = None;
-        for server in servers {
+        // A server that did not answer in time is asked once more after the others (a lost
+        // packet is not a dead server), as Unbound and BIND retry.
+        let mut silent: Vec<SocketAddr> = Vec::new();
+        let mut round: Vec<SocketAddr> = servers.to_vec();
+        let mut retried = false;
+        while let Some(server) = (!round.is_empty()).then(|| round.remove(0)) {
+            let server = &server;
             // Records of another class than asked are no part of the answer (Unbound's
             // scrubber drops them): only IN is asked.
             let asked = self.upstream.query(*server, &request).await.map(|mut m| {
@@ -549,7 +556,16 @@ impl Resolver {
                     reclame.get_or_insert(m);
                 }
                 Ok(m) => return Ok((m, false)),
-                Err(e) => last = e.to_string(),
+                Err(e) => {
+                    if matches!(e, UpstreamError::Timeout { .. }) {
+                        silent.push(*server);
+                    }
+                    last = e.to_string();
+                }
+            }
+            if round.is_empty() && !retried && reclame.is_none() {
+                retried = true;
+                round = std::mem::take(&mut silent);
             }
         }
         // Only recursive servers' answers: the first, marked so.

@@ -29,6 +29,8 @@ struct Servers {
     asked: Mutex<Vec<(IpAddr, Name, RecordType)>>,
     /// Every server fails to answer.
     down: std::sync::atomic::AtomicBool,
+    /// Servers whose next query is lost (a timeout).
+    lose_next: Mutex<Vec<IpAddr>>,
 }
 
 fn records(text: &str) -> Vec<Record> {
@@ -73,6 +75,13 @@ impl Upstream for Servers {
             let script = self.scripts.iter().find(|s| {
                 s.server == server.ip() && s.name.eq_case(&crate::zone::fqdn_lower(q.name())) && s.rtype == q.query_type
             });
+            {
+                let mut lose = self.lose_next.lock().expect("not poisoned");
+                if let Some(i) = lose.iter().position(|ip| *ip == server.ip()) {
+                    lose.remove(i);
+                    return Err(UpstreamError::Timeout { server, timeout: std::time::Duration::from_secs(3) });
+                }
+            }
             if self.down.load(std::sync::atomic::Ordering::SeqCst) {
                 return Err(UpstreamError::Failed { server, message: "down".into() });
             }
@@ -342,4 +351,29 @@ async fn a_failed_prefetch_is_not_retried_at_once() {
         }
         assert_eq!(asked(&servers), 2, "round {round}: one prefetch only");
     }
+}
+
+/// A server whose answer was lost is asked once more after the others (here: the only one),
+/// not given up at the first timeout; one that fails otherwise is not.
+#[tokio::test]
+async fn a_server_that_timed_out_is_asked_once_more() {
+    let mut s = Servers::default();
+    s.answer("10.0.0.9", "www.zone. A", false, "www.zone. A 192.0.2.1", "", "");
+    s.lose_next.lock().unwrap().extend(["10.0.0.9".parse::<IpAddr>().unwrap(); 1]);
+    let servers = Arc::new(s);
+    let config = ResolverConfig { forwarders: hint("10.0.0.9"), ..Default::default() };
+    let r = resolver(config, servers.clone());
+    let a = r.resolve(&name("www.zone."), RecordType::A, None).await.expect("the second try answers");
+    assert_eq!(a.answer.answers.len(), 1);
+    assert_eq!(servers.asked_of("10.0.0.9").len(), 2);
+
+    // Twice lost: given up after the second try.
+    let mut s = Servers::default();
+    s.answer("10.0.0.9", "www.zone. A", false, "www.zone. A 192.0.2.1", "", "");
+    s.lose_next.lock().unwrap().extend(["10.0.0.9".parse::<IpAddr>().unwrap(); 2]);
+    let servers = Arc::new(s);
+    let config = ResolverConfig { forwarders: hint("10.0.0.9"), ..Default::default() };
+    let r = resolver(config, servers.clone());
+    assert!(r.resolve(&name("www.zone."), RecordType::A, None).await.is_err());
+    assert_eq!(servers.asked_of("10.0.0.9").len(), 2);
 }
