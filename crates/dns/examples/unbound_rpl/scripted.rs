@@ -25,7 +25,8 @@ pub enum Pending {
 pub struct Outstanding {
     pub server: SocketAddr,
     pub request: Message,
-    pub answer: tokio::sync::oneshot::Sender<Result<Message, String>>,
+    /// `None` for a timeout.
+    pub answer: tokio::sync::oneshot::Sender<Option<Message>>,
 }
 
 pub struct Scripted {
@@ -78,7 +79,7 @@ impl Scripted {
                     if std::env::var_os("RPL_VERBOSE").is_some() {
                         eprintln!("step {step}: {} answers {:?} held since earlier", o.server, o.request.queries);
                     }
-                    let _ = o.answer.send(Ok(answer));
+                    let _ = o.answer.send(Some(answer));
                 }
                 None => i += 1,
             }
@@ -98,7 +99,7 @@ impl Scripted {
         let newest = outstanding.len() - 1;
         let i = outstanding.iter().position(|o| matches(e, &o.request)).unwrap_or(newest);
         let o = outstanding.remove(i);
-        let _ = o.answer.send(Ok(reply(e, &o.request)));
+        let _ = o.answer.send(Some(reply(e, &o.request)));
     }
 
     /// A TIMEOUT step: the newest outstanding query fails (testbound's head of the list).
@@ -109,7 +110,7 @@ impl Scripted {
             self.pending.lock().unwrap().push_back(Pending::Timeout);
             return;
         };
-        let _ = o.answer.send(Err("timed out".into()));
+        let _ = o.answer.send(None);
     }
 
     /// Fails the oldest outstanding query (as a timeout); false when none is.
@@ -120,7 +121,7 @@ impl Scripted {
             return false;
         }
         let o = outstanding.remove(0);
-        let _ = o.answer.send(Err("timed out".into()));
+        let _ = o.answer.send(None);
         true
     }
 }
@@ -136,7 +137,9 @@ impl Upstream for Scripted {
             let failed = |message: String| UpstreamError::Failed { server, message };
             match self.pending.lock().unwrap().pop_front() {
                 Some(Pending::Reply(e)) => return Ok(reply(&e, request)),
-                Some(Pending::Timeout) => return Err(failed("no scripted answer".into())),
+                Some(Pending::Timeout) => {
+                    return Err(UpstreamError::Timeout { server, timeout: std::time::Duration::from_secs(3) });
+                }
                 None => {}
             }
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -153,8 +156,8 @@ impl Upstream for Scripted {
                 outstanding.push(Outstanding { server, request: request.clone(), answer: tx });
             }
             match rx.await {
-                Ok(Ok(m)) => Ok(m),
-                Ok(Err(e)) => Err(failed(e)),
+                Ok(Some(m)) => Ok(m),
+                Ok(None) => Err(UpstreamError::Timeout { server, timeout: std::time::Duration::from_secs(3) }),
                 Err(_) => Err(failed("the scenario ended".into())),
             }
         })
