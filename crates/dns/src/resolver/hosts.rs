@@ -21,6 +21,15 @@ pub(super) struct HostAddresses {
     looking_up: Mutex<HashSet<Name>>,
 }
 
+/// A host being looked up, until dropped.
+struct LookingUp<'a>(&'a HostAddresses, &'a Name);
+
+impl Drop for LookingUp<'_> {
+    fn drop(&mut self) {
+        self.0.looking_up.lock().unwrap_or_else(|e| e.into_inner()).remove(self.1);
+    }
+}
+
 impl HostAddresses {
     /// The addresses known for `host` (expired ones too: better than none) and whether they
     /// are to be looked up (again) at `now`.
@@ -69,6 +78,9 @@ impl Resolver {
             if !self.hosts.looking_up.lock().unwrap_or_else(|e| e.into_inner()).insert(host.clone()) {
                 continue;
             }
+            // Taken off again however the lookup ends (a resolution given up is dropped
+            // mid-way).
+            let _looking = LookingUp(&self.hosts, host);
             let mut ips = Vec::new();
             let mut ttl: Option<u32> = None;
             let v4 = !self.config.no_ipv4 || self.config.nat64.is_some();
@@ -96,7 +108,6 @@ impl Resolver {
             }
             let expires = self.clock.now() + ttl.map_or(RETRY_AFTER, u64::from);
             self.hosts.known.lock().unwrap_or_else(|e| e.into_inner()).insert(host.clone(), (ips, expires));
-            self.hosts.looking_up.lock().unwrap_or_else(|e| e.into_inner()).remove(host);
         }
     }
 
