@@ -9,6 +9,7 @@ mod iterate;
 pub mod local;
 pub mod private;
 mod rsa_short;
+pub mod rtt;
 pub mod sections;
 #[cfg(test)]
 mod tests;
@@ -137,6 +138,8 @@ pub struct Resolver {
     dnames: Arc<dnames::Dnames>,
     /// Addresses of servers configured by host name.
     hosts: Arc<hosts::HostAddresses>,
+    /// How fast each server answered, for the order they are asked in.
+    round_trips: Arc<rtt::RoundTrips>,
 }
 
 impl Resolver {
@@ -153,12 +156,18 @@ impl Resolver {
             keys: Default::default(),
             dnames: Default::default(),
             hosts: Default::default(),
+            round_trips: Default::default(),
         }
     }
 
     /// The resolver's clock (seconds), which its cache's TTLs count down on.
     pub fn now(&self) -> u64 {
         self.clock.now()
+    }
+
+    /// What is known of how fast the servers answer (Unbound's infra cache).
+    pub fn round_trips(&self) -> &rtt::RoundTrips {
+        &self.round_trips
     }
 
     /// The same clock in milliseconds.
