@@ -252,6 +252,12 @@ async fn run_steps(
                 clock.advance_millis(*millis);
                 service.refresh_policy_zones(false).await;
             }
+            StepKind::InfraRtt { ip, millis } => {
+                // Unbound keys it by server and zone; mamori knows servers by address.
+                if let Some(resolver) = service.resolver() {
+                    resolver.round_trips().set(*ip, *millis, clock.now());
+                }
+            }
             StepKind::CheckOutQuery(e) => {
                 let sent = upstream.sent.lock().unwrap();
                 if !sent.iter().any(|m| scripted::matches(e, m)) {
