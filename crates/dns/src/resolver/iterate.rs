@@ -553,7 +553,12 @@ impl Resolver {
                 // The transport retried over TCP already (RFC 7766 §5): still truncated, the
                 // answer is not whole and not used.
                 Ok(m) if m.metadata.truncation => last = format!("{server} answered truncated"),
-                Ok(m) if lame(&m, zone) => last = format!("{server} is lame for {zone}"),
+                // A recursive server's (RA without AA) answer that looks lame is a recursive
+                // server's answer all the same: kept for when nothing better comes, as
+                // Unbound takes a REC_LAME answer before deciding the server is lame.
+                Ok(m) if lame(&m, zone) && (rd || !recursion_lame(&m, zone)) => {
+                    last = format!("{server} is lame for {zone}")
+                }
                 Ok(m) if !rd && (recursion_lame(&m, zone) || empty(&m)) => {
                     last = format!("{server} answered as a recursive server, or with nothing");
                     reclame.get_or_insert(m);

@@ -31,6 +31,8 @@ struct Servers {
     down: std::sync::atomic::AtomicBool,
     /// Servers whose next query is lost (a timeout).
     lose_next: Mutex<Vec<IpAddr>>,
+    /// Servers that answer with RA (recursive servers).
+    recursive: Vec<IpAddr>,
 }
 
 fn records(text: &str) -> Vec<Record> {
@@ -90,6 +92,7 @@ impl Upstream for Servers {
             };
             let mut m = Message::new(request.metadata.id, MessageType::Response, OpCode::Query);
             m.metadata.authoritative = s.authoritative;
+            m.metadata.recursion_available = self.recursive.contains(&server.ip());
             m.metadata.response_code = ResponseCode::NoError;
             m.queries = request.queries.clone();
             m.answers = s.answers.clone();
@@ -376,4 +379,27 @@ async fn a_server_that_timed_out_is_asked_once_more() {
     let r = resolver(config, servers.clone());
     assert!(r.resolve(&name("www.zone."), RecordType::A, None).await.is_err());
     assert_eq!(servers.asked_of("10.0.0.9").len(), 2);
+}
+
+/// A recursive server (RA without AA) answering for a zone it was delegated, with no data and
+/// the zone's NS set: not lame, a recursive server's answer, taken when no other server
+/// answers better (Unbound's REC_LAME); without RA the same answer is lame.
+#[tokio::test]
+async fn a_recursive_servers_nodata_is_the_answer_when_nothing_better_comes() {
+    let script = |s: &mut Servers| {
+        s.answer("10.0.0.1", "mail.zone. A", false, "", "zone. NS ns.zone.", "");
+    };
+    let mut s = Servers::default();
+    script(&mut s);
+    s.recursive.push("10.0.0.1".parse().unwrap());
+    let servers = Arc::new(s);
+    let config = ResolverConfig { stub_zones: vec![(name("zone."), hint("10.0.0.1"))], ..Default::default() };
+    let r = resolver(config.clone(), servers).resolve(&name("mail.zone."), RecordType::A, None).await;
+    let r = r.expect("the recursive server's answer");
+    assert!(r.answer.answers.is_empty() && r.answer.rcode == ResponseCode::NoError);
+
+    let mut s = Servers::default();
+    script(&mut s);
+    let r = resolver(config, Arc::new(s)).resolve(&name("mail.zone."), RecordType::A, None).await;
+    assert!(r.is_err(), "without RA it is a lame referral: {r:?}");
 }
