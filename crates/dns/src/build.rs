@@ -122,6 +122,9 @@ pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path, now: u64
             let (addresses, hosts) = split_servers(&r.primaries)?;
             let (mut secondary, zone) = Secondary::new(&n, addresses, key, file, settings, records, now);
             secondary.primary_hosts = hosts;
+            let (addresses, hosts) = split_servers(&r.allow_notify)?;
+            secondary.notifiers =
+                crate::rpz::secondary::Notifiers::new(addresses.iter().map(SocketAddr::ip).collect(), hosts);
             secondaries.push(Arc::new(secondary));
             Ok(zone)
         });
@@ -296,6 +299,8 @@ fn held_zone(h: &HeldZoneConfig, base: &Path, now: u64) -> Result<LocalZone, Str
     };
     let mut held = HeldZone::new(&zone_name, addresses, written, records, now)?.with_zonemd(zonemd);
     held.primary_hosts = hosts;
+    let (addresses, hosts) = split_servers(&h.allow_notify)?;
+    held.notifiers = crate::rpz::secondary::Notifiers::new(addresses.iter().map(SocketAddr::ip).collect(), hosts);
     Ok(LocalZone {
         zone: Arc::new(held),
         for_upstream: h.for_upstream,

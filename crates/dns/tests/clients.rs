@@ -156,6 +156,7 @@ async fn resolver_pair(dir: &Path) -> (support::Server, support::Server) {
             name: "rpz.pref.example.jp".into(),
             file: Some("policy.rpz".into()),
             primaries: vec![],
+            allow_notify: vec![],
             transfer_key: None,
             tags: vec![],
             tenant: None,

@@ -137,6 +137,7 @@ async fn held_zones_and_resolver_settings_from_the_configuration() {
         name: name.into(),
         file: None,
         primaries: vec![],
+        allow_notify: vec![],
         for_upstream: true,
         for_downstream: true,
         fallback: false,
@@ -149,6 +150,7 @@ async fn held_zones_and_resolver_settings_from_the_configuration() {
         held_zones: vec![
             HeldZoneConfig {
                 primaries: vec![primary.addr.into()],
+                allow_notify: vec![],
                 file: Some("held.copy".into()),
                 ..held("held.test")
             },
@@ -209,6 +211,7 @@ async fn primaries_and_forwarders_by_host_name_are_looked_up() {
             name: "held.test".into(),
             file: Some("held.copy".into()),
             primaries: vec![by_name("primary.names.test")],
+            allow_notify: vec![],
             for_upstream: true,
             for_downstream: true,
             fallback: false,
@@ -241,6 +244,7 @@ fn a_broken_held_zone_file_is_named() {
             name: "bad.test".into(),
             file: Some("bad.zone".into()),
             primaries: vec![],
+            allow_notify: vec![],
             for_upstream: true,
             for_downstream: true,
             fallback: false,

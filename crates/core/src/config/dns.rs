@@ -215,6 +215,11 @@ pub struct HeldZoneConfig {
     /// through the resolver before each check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub primaries: Vec<ServerAddress>,
+    /// Who besides the primaries may send NOTIFY for the zone (BIND's and Unbound's
+    /// `allow-notify`): addresses or host names (looked up with the primaries); the port is
+    /// not compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_notify: Vec<ServerAddress>,
     /// Resolution reaching this zone takes its answers from the copy.
     #[serde(default = "default_true")]
     pub for_upstream: bool,
@@ -362,6 +367,10 @@ pub struct RpzZone {
     /// By address or by host name, looked up through the resolver before each check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub primaries: Vec<ServerAddress>,
+    /// Who besides the primaries may send NOTIFY for the zone, as for held zones (a TSIG
+    /// key, when the zone has one, is still required).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_notify: Vec<ServerAddress>,
     /// TSIG key (a name from `dns.tsig_keys`) that signs the requests to the primaries and
     /// must sign their answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -531,6 +540,9 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
                 "a policy zone needs a file, primaries to transfer it from, or both",
             ));
         }
+        if !r.allow_notify.is_empty() && r.primaries.is_empty() {
+            problems.push(Problem::new(rp.key("allow_notify"), "allow_notify needs primaries"));
+        }
         if let Some(key) = &r.transfer_key {
             if r.primaries.is_empty() {
                 problems.push(Problem::new(rp.key("transfer_key"), "transfer_key needs primaries"));
@@ -670,6 +682,9 @@ fn check_held_zones(dns: &DnsConfig, p: &FieldPath, problems: &mut Vec<Problem>)
             problems
                 .push(Problem::new(hp.key("file"), "a held zone needs a file, primaries to transfer it from, or both"));
         }
+        if !h.allow_notify.is_empty() && h.primaries.is_empty() {
+            problems.push(Problem::new(hp.key("allow_notify"), "allow_notify needs primaries"));
+        }
         if !h.for_upstream && !h.for_downstream {
             problems.push(Problem::new(
                 hp.key("for_upstream"),
@@ -717,6 +732,7 @@ mod tests {
             name: name.into(),
             file: None,
             primaries: vec![],
+            allow_notify: vec![],
             transfer_key: None,
             tags: vec![],
             tenant: None,
@@ -851,7 +867,7 @@ mod tests {
 
         let text = "[dns]\nprivate_domains = [\"bad domain\"]\n\n[[dns.held_zones]]\nname = \"held.example\"\n\
                     zonemd_permissive = true\n\n[[dns.held_zones]]\nname = \"held.example\"\nfile = \"h.zone\"\n\
-                    for_upstream = false\nfor_downstream = false\n";
+                    for_upstream = false\nfor_downstream = false\nallow_notify = [\"ns.example.jp\"]\n";
         let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
             .unwrap_err()
             .diagnostics
@@ -864,6 +880,7 @@ mod tests {
         assert!(has("m.toml:6:", "zonemd_permissive needs zonemd_check"), "{e:?}");
         assert!(has("m.toml:9:", "configured twice"), "{e:?}");
         assert!(has("m.toml:11:", "neither for_upstream nor for_downstream"), "{e:?}");
+        assert!(has("m.toml:13:", "allow_notify needs primaries"), "{e:?}");
 
         let text = "[dns]\ntrust_anchors = [\". IN A 192.0.2.1\"]\n";
         let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)

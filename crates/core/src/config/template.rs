@@ -259,6 +259,7 @@ dnssec_validation = false
 # file = "zones/root.zone"                      # read at start; rewritten after each transfer
 # primaries = ["192.0.2.70:53"]                 # kept current by SOA checks, AXFR and IXFR (primaries
 #                                               # here and in dns.rpz may be host names, looked up)
+# allow_notify = ["192.0.2.71"]                 # may NOTIFY too, besides the primaries (or host names)
 # for_upstream = true                           # resolution takes its answers from the copy
 # for_downstream = false                        # clients get authoritative answers (AA) from it
 # fallback = true                               # ask the zone's servers while no copy is held

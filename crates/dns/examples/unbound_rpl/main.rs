@@ -498,6 +498,18 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
     };
     let mut held = HeldZone::new(&zname, primaries, written, records, now)?.with_zonemd(zonemd);
     held.primary_hosts = hosts;
+    // `allow-notify`: addresses or host names.
+    let (mut addresses, mut notify_hosts) = (Vec::new(), Vec::new());
+    for a in clause.all("allow-notify") {
+        if a.contains('/') {
+            return Err(format!("allow-notify {a}: netblocks are not supported by this runner"));
+        }
+        match address(a) {
+            Some(s) => addresses.push(s.ip()),
+            None => notify_hosts.push(host(a)?),
+        }
+    }
+    held.notifiers = mamori_dns::rpz::secondary::Notifiers::new(addresses, notify_hosts);
     // Unbound's defaults: `for-downstream: yes`, `for-upstream: yes`, `fallback-enabled: no`.
     Ok(LocalZone {
         zone: Arc::new(held),

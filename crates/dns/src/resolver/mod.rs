@@ -218,6 +218,9 @@ impl Resolver {
             if !z.zone.primary_hosts.is_empty() {
                 z.zone.set_looked_up(self.servers_of_hosts(&z.zone.primary_hosts).await);
             }
+            if !z.zone.notifiers.hosts.is_empty() {
+                z.zone.notifiers.set_looked_up(self.servers_of_hosts(&z.zone.notifiers.hosts).await);
+            }
             match z.zone.refresh(self.upstream.as_ref(), now).await {
                 Ok(true) => {
                     tracing::info!(zone = %z.zone.name, "held zone transferred");

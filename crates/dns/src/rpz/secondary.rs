@@ -44,6 +44,32 @@ impl ZoneSettings {
     }
 }
 
+/// Who besides the primaries may send NOTIFY for a zone (BIND's and Unbound's
+/// `allow-notify`): addresses, and host names looked up with the primaries.
+#[derive(Debug, Default)]
+pub struct Notifiers {
+    pub addresses: Vec<IpAddr>,
+    pub hosts: Vec<(Name, u16)>,
+    looked_up: Mutex<Vec<IpAddr>>,
+}
+
+impl Notifiers {
+    pub fn new(addresses: Vec<IpAddr>, hosts: Vec<(Name, u16)>) -> Notifiers {
+        Notifiers { addresses, hosts, looked_up: Mutex::default() }
+    }
+
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let ip = crate::server::unmap(ip);
+        self.addresses.iter().any(|a| crate::server::unmap(*a) == ip)
+            || self.looked_up.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|a| crate::server::unmap(*a) == ip)
+    }
+
+    /// The addresses the host names were last looked up at.
+    pub fn set_looked_up(&self, servers: Vec<SocketAddr>) {
+        *self.looked_up.lock().unwrap_or_else(|e| e.into_inner()) = servers.iter().map(SocketAddr::ip).collect();
+    }
+}
+
 /// A policy zone with primaries.
 #[derive(Debug)]
 pub struct Secondary {
@@ -53,6 +79,8 @@ pub struct Secondary {
     pub primary_hosts: Vec<(Name, u16)>,
     /// Their addresses as last looked up.
     looked_up: Mutex<Vec<SocketAddr>>,
+    /// Who else may send NOTIFY.
+    pub notifiers: Notifiers,
     pub key: Option<tsig::Key>,
     /// Rewritten after each transfer.
     pub file: Option<PathBuf>,
@@ -103,6 +131,7 @@ impl Secondary {
             primaries,
             primary_hosts: Vec::new(),
             looked_up: Mutex::new(Vec::new()),
+            notifiers: Notifiers::default(),
             key,
             file,
             settings,
@@ -149,7 +178,8 @@ impl Secondary {
     /// it comes from a primary, and carries the zone's key when it has one.
     pub fn accepts_notify(&self, ip: IpAddr, key: Option<&str>) -> bool {
         let from_primary =
-            self.all_primaries().iter().any(|p| crate::server::unmap(p.ip()) == crate::server::unmap(ip));
+            self.all_primaries().iter().any(|p| crate::server::unmap(p.ip()) == crate::server::unmap(ip))
+                || self.notifiers.allows(ip);
         let keyed = match &self.key {
             Some(k) => key == Some(k.name.as_str()),
             None => true,

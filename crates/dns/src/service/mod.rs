@@ -184,6 +184,9 @@ impl DnsService {
             if !secondary.primary_hosts.is_empty() {
                 secondary.set_looked_up(resolver.servers_of_hosts(&secondary.primary_hosts).await);
             }
+            if !secondary.notifiers.hosts.is_empty() {
+                secondary.notifiers.set_looked_up(resolver.servers_of_hosts(&secondary.notifiers.hosts).await);
+            }
             match secondary.refresh(resolver.upstream(), now).await {
                 Ok(crate::rpz::secondary::Refreshed::Current) => {
                     tracing::debug!(zone = %secondary.name, "policy zone is current")

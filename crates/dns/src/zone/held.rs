@@ -58,6 +58,8 @@ pub struct HeldZone {
     pub primary_hosts: Vec<(Name, u16)>,
     /// Their addresses as last looked up.
     looked_up: Mutex<Vec<SocketAddr>>,
+    /// Who else may send NOTIFY.
+    pub notifiers: crate::rpz::secondary::Notifiers,
     /// Rewritten after each transfer.
     pub file: Option<PathBuf>,
     pub zonemd: ZonemdPolicy,
@@ -95,6 +97,7 @@ impl HeldZone {
             primaries,
             primary_hosts: Vec::new(),
             looked_up: Mutex::new(Vec::new()),
+            notifiers: Default::default(),
             file,
             zonemd: ZonemdPolicy::default(),
             current: ArcSwapOption::new(current),
@@ -137,8 +140,9 @@ impl HeldZone {
         self.held.lock().unwrap_or_else(|e| e.into_inner()).next_check = 0;
     }
 
+    /// True when `ip` may send NOTIFY for the zone: a primary, or allowed to notify.
     pub fn is_primary(&self, ip: IpAddr) -> bool {
-        self.all_primaries().iter().any(|p| p.ip() == ip)
+        self.all_primaries().iter().any(|p| p.ip() == ip) || self.notifiers.allows(ip)
     }
 
     pub fn has_primaries(&self) -> bool {
