@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use hickory_proto::rr::{Name, RecordType};
-use mamori_core::config::dns::{DnsConfig, HeldZoneConfig, ThreatList};
+use mamori_core::config::dns::{DnsConfig, HeldZoneConfig, ServerAddress, ThreatList};
 use mamori_core::{Tenant, TenantDirectory};
 
 use crate::catalog::{Catalog, ServedZone};
@@ -119,7 +119,12 @@ pub fn build_state(config: &DnsConfig, tenants: &[Tenant], base: &Path, now: u64
                 }
                 None => None,
             };
-            let (secondary, zone) = Secondary::new(&n, r.primaries.clone(), key, file, settings, records, now);
+            let (addresses, hosts) = split_servers(&r.primaries)?;
+            let (mut secondary, zone) = Secondary::new(&n, addresses, key, file, settings, records, now);
+            secondary.primary_hosts = hosts;
+            let (addresses, hosts) = split_servers(&r.allow_notify)?;
+            secondary.notifiers =
+                crate::rpz::secondary::Notifiers::new(addresses.iter().map(SocketAddr::ip).collect(), hosts);
             secondaries.push(Arc::new(secondary));
             Ok(zone)
         });
@@ -178,12 +183,30 @@ pub fn resolver_config(config: &DnsConfig, base: &Path, now: u64) -> Result<Reso
         }
     }
     let mut forward_zones = Vec::new();
+    let mut server_hosts = Vec::new();
     for (zone, servers) in &config.forward_zones {
-        match name(zone) {
-            Ok(n) => forward_zones.push((n, servers.clone())),
+        match name(zone).and_then(|n| split_servers(servers).map(|s| (n, s))) {
+            Ok((n, (addresses, hosts))) => {
+                if !hosts.is_empty() {
+                    server_hosts.push((n.clone(), true, hosts));
+                }
+                forward_zones.push((n, addresses));
+            }
             Err(e) => errors.push(format!("dns.forward_zones: {e}")),
         }
     }
+    let forwarders = match split_servers(&config.forwarders) {
+        Ok((addresses, hosts)) => {
+            if !hosts.is_empty() {
+                server_hosts.push((Name::root(), true, hosts));
+            }
+            addresses
+        }
+        Err(e) => {
+            errors.push(format!("dns.forwarders: {e}"));
+            Vec::new()
+        }
+    };
     let mut uncached_zones = Vec::new();
     for zone in &config.uncached_zones {
         match name(zone) {
@@ -208,8 +231,9 @@ pub fn resolver_config(config: &DnsConfig, base: &Path, now: u64) -> Result<Reso
         config.root_hints.clone()
     };
     Ok(ResolverConfig {
-        forwarders: config.forwarders.clone(),
+        forwarders,
         forward_zones,
+        server_hosts,
         stub_zones: Vec::new(),
         root_hints,
         upstream_port: 53,
@@ -224,11 +248,10 @@ pub fn resolver_config(config: &DnsConfig, base: &Path, now: u64) -> Result<Reso
         local_zones,
         trust_anchors,
         validation_time: None,
-        // `[dns]` has no keys for these yet (they belong in mamori-core's DNS settings): a
-        // dual-stack host, no NAT64.
-        nat64: None,
-        no_ipv4: false,
-        no_ipv6: false,
+        nat64: config.nat64_prefix.map(|prefix| crate::dns64::Dns64::new(prefix, Vec::new(), Vec::new())),
+        no_ipv4: !config.upstream_ipv4,
+        no_ipv6: !config.upstream_ipv6,
+        never_query: config.never_query.clone(),
     })
 }
 
@@ -268,18 +291,36 @@ fn held_zone(h: &HeldZoneConfig, base: &Path, now: u64) -> Result<LocalZone, Str
         _ => Vec::new(),
     };
     let written = file.filter(|_| !h.primaries.is_empty());
+    let (addresses, hosts) = split_servers(&h.primaries)?;
     let zonemd = ZonemdPolicy {
         check: h.zonemd_check,
         reject_absence: h.zonemd_reject_absence,
         permissive: h.zonemd_permissive,
     };
-    let held = HeldZone::new(&zone_name, h.primaries.clone(), written, records, now)?.with_zonemd(zonemd);
+    let mut held = HeldZone::new(&zone_name, addresses, written, records, now)?.with_zonemd(zonemd);
+    held.primary_hosts = hosts;
+    let (addresses, hosts) = split_servers(&h.allow_notify)?;
+    held.notifiers = crate::rpz::secondary::Notifiers::new(addresses.iter().map(SocketAddr::ip).collect(), hosts);
     Ok(LocalZone {
         zone: Arc::new(held),
         for_upstream: h.for_upstream,
         for_downstream: h.for_downstream,
         fallback: h.fallback,
     })
+}
+
+/// Servers by address, and those by host name with their ports (looked up by the resolver).
+#[allow(clippy::type_complexity)]
+fn split_servers(servers: &[ServerAddress]) -> Result<(Vec<SocketAddr>, Vec<(Name, u16)>), String> {
+    let mut addresses = Vec::new();
+    let mut hosts = Vec::new();
+    for s in servers {
+        match s {
+            ServerAddress::Address(a) => addresses.push(*a),
+            ServerAddress::Host { name: host, port } => hosts.push((name(host)?, *port)),
+        }
+    }
+    Ok((addresses, hosts))
 }
 
 /// A domain list as a policy zone: each domain and its subdomains get the list's action.
@@ -355,6 +396,7 @@ pub fn service(
         }),
         rate_limit_exempt_tenants: config.rate_limit.as_ref().is_none_or(|r| r.exempt_tenants),
         minimal_responses: config.minimal_responses,
+        max_recursive_queries: config.max_recursive_queries,
         ..Default::default()
     };
     Ok(crate::DnsService::new(state, resolver, events, crate::metrics::DnsMetrics::registered(), settings))

@@ -151,11 +151,12 @@ async fn resolver_pair(dir: &Path) -> (support::Server, support::Server) {
     let upstream = start(&upstream_config, dir, "127.0.0.1").await;
     let config = DnsConfig {
         recursion: true,
-        forwarders: vec![upstream.addr],
+        forwarders: vec![upstream.addr.into()],
         rpz: vec![RpzZone {
             name: "rpz.pref.example.jp".into(),
             file: Some("policy.rpz".into()),
             primaries: vec![],
+            allow_notify: vec![],
             transfer_key: None,
             tags: vec![],
             tenant: None,
@@ -324,7 +325,7 @@ async fn uncached_zones_always_go_upstream() {
     let upstream = start(&upstream_config, dir.path(), "127.0.0.1").await;
     let config = DnsConfig {
         recursion: true,
-        forwarders: vec![upstream.addr],
+        forwarders: vec![upstream.addr.into()],
         uncached_zones: vec!["fresh.test".into()],
         ..Default::default()
     };

@@ -137,6 +137,7 @@ async fn held_zones_and_resolver_settings_from_the_configuration() {
         name: name.into(),
         file: None,
         primaries: vec![],
+        allow_notify: vec![],
         for_upstream: true,
         for_downstream: true,
         fallback: false,
@@ -145,9 +146,14 @@ async fn held_zones_and_resolver_settings_from_the_configuration() {
         zonemd_permissive: false,
     };
     let config = DnsConfig {
-        forwarders: vec![primary.addr],
+        forwarders: vec![primary.addr.into()],
         held_zones: vec![
-            HeldZoneConfig { primaries: vec![primary.addr], file: Some("held.copy".into()), ..held("held.test") },
+            HeldZoneConfig {
+                primaries: vec![primary.addr.into()],
+                allow_notify: vec![],
+                file: Some("held.copy".into()),
+                ..held("held.test")
+            },
             HeldZoneConfig { file: Some("local.zone".into()), for_downstream: false, ..held("local.test") },
         ],
         private_addresses: vec!["10.0.0.0/8".parse().unwrap()],
@@ -175,6 +181,54 @@ async fn held_zones_and_resolver_settings_from_the_configuration() {
     assert!(out.contains("ADDITIONAL SECTION") && out.contains("192.0.2.1"), "{out}");
 }
 
+/// Primaries and forwarders given by host name: looked up through the forwarders given by
+/// address, and then used (the held zone is transferred from the primary's looked-up address,
+/// a forward zone's server by name is asked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn primaries_and_forwarders_by_host_name_are_looked_up() {
+    use mamori_core::config::dns::HeldZoneConfig;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("held.zone"), HELD).unwrap();
+    std::fs::write(dir.path().join("other.zone"), OTHER).unwrap();
+    let names = "$TTL 300\n@ IN SOA ns h 1 3600 900 604800 60\n IN NS ns\nns IN A 192.0.2.1\n\
+                 primary IN A 127.0.0.1\n";
+    std::fs::write(dir.path().join("names.zone"), names).unwrap();
+    // The forwarder knows only names.test; the primary, named there, holds the others.
+    let names_config =
+        DnsConfig { recursion: false, zones: vec![zone("names.test", "names.zone")], ..Default::default() };
+    let names = start(&names_config, dir.path(), "127.0.0.1").await;
+    let primary_config = DnsConfig {
+        recursion: false,
+        zones: vec![zone("held.test", "held.zone"), zone("other.test", "other.zone")],
+        ..Default::default()
+    };
+    let primary = start(&primary_config, dir.path(), "127.0.0.1").await;
+    let by_name = |host: &str| format!("{host}:{}", primary.addr.port()).parse().unwrap();
+    let config = DnsConfig {
+        forwarders: vec![names.addr.into()],
+        forward_zones: [("other.test".to_string(), vec![by_name("primary.names.test")])].into(),
+        held_zones: vec![HeldZoneConfig {
+            name: "held.test".into(),
+            file: Some("held.copy".into()),
+            primaries: vec![by_name("primary.names.test")],
+            allow_notify: vec![],
+            for_upstream: true,
+            for_downstream: true,
+            fallback: false,
+            zonemd_check: false,
+            zonemd_reject_absence: false,
+            zonemd_permissive: false,
+        }],
+        ..Default::default()
+    };
+    let s = start(&config, dir.path(), "127.0.0.1").await;
+    let out = until(&s, &["www.held.test", "A"], "198.51.100.20").await;
+    assert!(out.contains(" aa "), "transferred from the primary by name: {out}");
+    assert!(std::fs::read_to_string(dir.path().join("held.copy")).unwrap().contains("198.51.100.20"));
+    let out = dig(&s, &["www.other.test", "A"]).await;
+    assert!(out.contains("198.51.100.30"), "the forward zone's server by name: {out}");
+}
+
 /// A held zone whose file does not parse stops the build with the file and line.
 #[test]
 fn a_broken_held_zone_file_is_named() {
@@ -190,6 +244,7 @@ fn a_broken_held_zone_file_is_named() {
             name: "bad.test".into(),
             file: Some("bad.zone".into()),
             primaries: vec![],
+            allow_notify: vec![],
             for_upstream: true,
             for_downstream: true,
             fallback: false,

@@ -60,11 +60,12 @@ fn primary_config(notify: Vec<std::net::SocketAddr>) -> DnsConfig {
 fn resolver_config(primary: std::net::SocketAddr) -> DnsConfig {
     DnsConfig {
         recursion: true,
-        forwarders: vec![primary],
+        forwarders: vec![primary.into()],
         rpz: vec![RpzZone {
             name: "rpz.feed.example".into(),
             file: Some("held.rpz".into()),
-            primaries: vec![primary],
+            primaries: vec![primary.into()],
+            allow_notify: vec![],
             transfer_key: Some("feed-key".into()),
             tags: vec![],
             tenant: None,
@@ -165,6 +166,7 @@ async fn tagged_policy_zones_and_dns64() {
         name: name.into(),
         file: Some(file.into()),
         primaries: vec![],
+        allow_notify: vec![],
         transfer_key: None,
         tags,
         tenant: None,
@@ -174,7 +176,7 @@ async fn tagged_policy_zones_and_dns64() {
     };
     let config = DnsConfig {
         recursion: true,
-        forwarders: vec![primary.addr],
+        forwarders: vec![primary.addr.into()],
         rpz: vec![
             rpz("rpz.lab.example", "lab.rpz", vec!["lab".into()]),
             rpz("rpz.common.example", "common.rpz", vec![]),

@@ -30,17 +30,27 @@ pub struct DnsConfig {
     /// Offer recursion to tenant networks (everyone else is refused).
     #[serde(default = "default_true")]
     pub recursion: bool,
-    /// Resolve through these servers (with RD); iterate from `root_hints` when empty.
+    /// Resolve through these servers (with RD); iterate from `root_hints` when empty. A
+    /// forwarder given by host name is looked up through the others (at least one needs an
+    /// address), and its addresses are used beside them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub forwarders: Vec<SocketAddr>,
+    pub forwarders: Vec<ServerAddress>,
     /// Root server addresses for iteration; the IANA root servers when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub root_hints: Vec<SocketAddr>,
     /// Names under a zone here go to its servers (with RD), not to the forwarders.
+    /// Servers by host name are looked up through the resolver and asked after those given by
+    /// address.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub forward_zones: BTreeMap<String, Vec<SocketAddr>>,
+    pub forward_zones: BTreeMap<String, Vec<ServerAddress>>,
     #[serde(default = "default_cache_entries")]
     pub cache_entries: usize,
+    /// Recursive resolutions running at once (Unbound's `num-queries-per-thread`, BIND's
+    /// `recursive-clients`). When all are taken, a new question replaces the oldest of the
+    /// half that may be replaced if it has run longer than 200 ms, and is dropped otherwise
+    /// (counted): slow or silent servers cannot tie up the resolver.
+    #[serde(default = "default_max_recursive_queries")]
+    pub max_recursive_queries: usize,
     /// Answers for names under these zones are never cached: every question goes to the
     /// servers again (Unbound's `forward-no-cache`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -100,6 +110,94 @@ pub struct DnsConfig {
     /// (`". IN DS 20326 8 2 E06D..."`); the IANA root's keys when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trust_anchors: Vec<String>,
+    /// Name servers are asked over IPv4 (Unbound's `do-ip4`); off on an IPv6-only host, where
+    /// IPv4 servers are reached through `nat64_prefix` or not at all.
+    #[serde(default = "default_true")]
+    pub upstream_ipv4: bool,
+    /// Name servers are asked over IPv6 (Unbound's `do-ip6`); off on a host without IPv6.
+    #[serde(default = "default_true")]
+    pub upstream_ipv6: bool,
+    /// On an IPv6-only host: IPv4 name servers are reached through the NAT64 translator at
+    /// this RFC 6052 prefix (Unbound's `do-nat64` and `nat64-prefix`; `64:ff9b::/96` is the
+    /// well-known one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat64_prefix: Option<IpNet>,
+    /// Name server addresses never asked, whatever a delegation says (Unbound's
+    /// `do-not-query-address`): the host itself by default, so that a forged delegation cannot
+    /// turn the resolver on local services. An address under `nat64_prefix` is judged by the
+    /// IPv4 address it carries. The configured forwarders, forward zones and root hints are
+    /// always asked.
+    #[serde(default = "default_never_query")]
+    pub never_query: Vec<IpNet>,
+}
+
+/// A server by address (`192.0.2.53:53`, `[2001:db8::53]:53`, or without a port for 53) or by
+/// host name (`ns.pref.example.jp`, `ns.pref.example.jp:5353`), which the resolver looks up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ServerAddress {
+    Address(SocketAddr),
+    Host { name: String, port: u16 },
+}
+
+impl ServerAddress {
+    pub fn address(&self) -> Option<SocketAddr> {
+        match self {
+            ServerAddress::Address(a) => Some(*a),
+            ServerAddress::Host { .. } => None,
+        }
+    }
+}
+
+impl From<SocketAddr> for ServerAddress {
+    fn from(a: SocketAddr) -> Self {
+        ServerAddress::Address(a)
+    }
+}
+
+impl std::str::FromStr for ServerAddress {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Ok(a) = s.parse::<SocketAddr>() {
+            return Ok(ServerAddress::Address(a));
+        }
+        if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+            return Ok(ServerAddress::Address(SocketAddr::new(ip, 53)));
+        }
+        let (host, port) = match s.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("'{s}': the port '{p}' is not a number"))?),
+            None => (s, 53),
+        };
+        if port == 0 {
+            return Err(format!("'{s}': port 0"));
+        }
+        let name = normalize_domain(host).map_err(|e| format!("'{s}' is neither an address nor a host name: {e}"))?;
+        Ok(ServerAddress::Host { name, port })
+    }
+}
+
+impl TryFrom<String> for ServerAddress {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<ServerAddress> for String {
+    fn from(a: ServerAddress) -> String {
+        a.to_string()
+    }
+}
+
+impl std::fmt::Display for ServerAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerAddress::Address(a) => write!(f, "{a}"),
+            ServerAddress::Host { name, port: 53 } => write!(f, "{name}"),
+            ServerAddress::Host { name, port } => write!(f, "{name}:{port}"),
+        }
+    }
 }
 
 /// `[[dns.held_zones]]`: a zone the resolver answers from its own copy, read from a file and,
@@ -113,9 +211,15 @@ pub struct HeldZoneConfig {
     /// optional: read at start when present and rewritten after every transfer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
-    /// Primary servers the zone is transferred from.
+    /// Primary servers the zone is transferred from; by address or by host name, looked up
+    /// through the resolver before each check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub primaries: Vec<SocketAddr>,
+    pub primaries: Vec<ServerAddress>,
+    /// Who besides the primaries may send NOTIFY for the zone (BIND's and Unbound's
+    /// `allow-notify`): addresses or host names (looked up with the primaries); the port is
+    /// not compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_notify: Vec<ServerAddress>,
     /// Resolution reaching this zone takes its answers from the copy.
     #[serde(default = "default_true")]
     pub for_upstream: bool,
@@ -260,8 +364,13 @@ pub struct RpzZone {
     pub file: Option<PathBuf>,
     /// Primary servers the zone is transferred from (AXFR, then IXFR from the serial held),
     /// checked by SOA every refresh interval of the zone's SOA and at once on their NOTIFY.
+    /// By address or by host name, looked up through the resolver before each check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub primaries: Vec<SocketAddr>,
+    pub primaries: Vec<ServerAddress>,
+    /// Who besides the primaries may send NOTIFY for the zone, as for held zones (a TSIG
+    /// key, when the zone has one, is still required).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_notify: Vec<ServerAddress>,
     /// TSIG key (a name from `dns.tsig_keys`) that signs the requests to the primaries and
     /// must sign their answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,6 +425,7 @@ impl Default for DnsConfig {
             root_hints: Vec::new(),
             forward_zones: BTreeMap::new(),
             cache_entries: default_cache_entries(),
+            max_recursive_queries: default_max_recursive_queries(),
             uncached_zones: Vec::new(),
             zones: Vec::new(),
             rpz: Vec::new(),
@@ -331,8 +441,16 @@ impl Default for DnsConfig {
             held_zones: Vec::new(),
             dnssec_validation: false,
             trust_anchors: Vec::new(),
+            upstream_ipv4: true,
+            upstream_ipv6: true,
+            nat64_prefix: None,
+            never_query: default_never_query(),
         }
     }
+}
+
+fn default_never_query() -> Vec<IpNet> {
+    vec!["127.0.0.0/8".parse().expect("literal network"), "::1/128".parse().expect("literal network")]
 }
 
 fn default_max_udp_payload() -> u16 {
@@ -347,6 +465,9 @@ fn default_true() -> bool {
 fn default_cache_entries() -> usize {
     100_000
 }
+fn default_max_recursive_queries() -> usize {
+    4096
+}
 fn default_list_action() -> String {
     "nxdomain".into()
 }
@@ -359,6 +480,9 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
     let p = root.key("dns");
     if !(512..=65_535).contains(&dns.max_udp_payload) {
         problems.push(Problem::new(p.key("max_udp_payload"), "max_udp_payload must be between 512 and 65535"));
+    }
+    if dns.max_recursive_queries == 0 {
+        problems.push(Problem::new(p.key("max_recursive_queries"), "max_recursive_queries must be at least 1"));
     }
     if dns.max_tcp_connections == 0 {
         problems.push(Problem::new(p.key("max_tcp_connections"), "max_tcp_connections must be at least 1"));
@@ -416,6 +540,9 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
                 "a policy zone needs a file, primaries to transfer it from, or both",
             ));
         }
+        if !r.allow_notify.is_empty() && r.primaries.is_empty() {
+            problems.push(Problem::new(rp.key("allow_notify"), "allow_notify needs primaries"));
+        }
         if let Some(key) = &r.transfer_key {
             if r.primaries.is_empty() {
                 problems.push(Problem::new(rp.key("transfer_key"), "transfer_key needs primaries"));
@@ -460,15 +587,19 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
         problems.push(Problem::new(p.key("client_tags"), "at most 64 client tags"));
     }
     if let Some(d) = &dns.dns64 {
-        let ok = matches!(d.prefix, IpNet::V6(_)) && [32, 40, 48, 56, 64, 96].contains(&d.prefix.prefix_len());
-        if !ok {
-            problems.push(Problem::new(
-                p.key("dns64").key("prefix"),
-                "the DNS64 prefix must be IPv6 of length 32, 40, 48, 56, 64 or 96 (RFC 6052)",
-            ));
-        } else if d.prefix.trunc() != d.prefix {
-            problems.push(Problem::new(p.key("dns64").key("prefix"), "the DNS64 prefix has bits set past its length"));
+        check_rfc6052_prefix(&d.prefix, "DNS64", &p.key("dns64").key("prefix"), &mut problems);
+    }
+    if let Some(prefix) = &dns.nat64_prefix {
+        check_rfc6052_prefix(prefix, "NAT64", &p.key("nat64_prefix"), &mut problems);
+        if !dns.upstream_ipv6 {
+            problems.push(Problem::new(p.key("nat64_prefix"), "nat64_prefix needs upstream_ipv6 = true"));
         }
+    }
+    if !dns.upstream_ipv4 && !dns.upstream_ipv6 {
+        problems.push(Problem::new(
+            p.key("upstream_ipv6"),
+            "upstream_ipv4 and upstream_ipv6 are both off: no name server could be asked",
+        ));
     }
     for (i, zone) in dns.uncached_zones.iter().enumerate() {
         if let Err(e) = normalize_domain(zone) {
@@ -493,12 +624,45 @@ pub fn check(dns: &DnsConfig, tenants: &[&str], root: &FieldPath) -> Vec<Problem
     if !dns.trust_anchors.is_empty() && !dns.dnssec_validation {
         problems.push(Problem::new(p.key("trust_anchors"), "trust_anchors needs dnssec_validation = true"));
     }
-    for zone in dns.forward_zones.keys() {
+    for (zone, servers) in &dns.forward_zones {
         if let Err(e) = normalize_domain(zone) {
             problems.push(Problem::new(p.key("forward_zones").key(zone), e));
         }
+        // A server's name under the zone itself can only be looked up through the zone's
+        // servers given by address.
+        let inside = |s: &ServerAddress| match (s, normalize_domain(zone)) {
+            (ServerAddress::Host { name, .. }, Ok(z)) => name == &z || name.ends_with(&format!(".{z}")),
+            _ => false,
+        };
+        if servers.iter().all(|s| s.address().is_none())
+            && let Some(ServerAddress::Host { name, .. }) = servers.iter().find(|s| inside(s))
+        {
+            problems.push(Problem::new(
+                p.key("forward_zones").key(zone),
+                format!("'{name}' is under the zone: it can only be looked up through a server given by address"),
+            ));
+        }
+    }
+    if !dns.forwarders.is_empty() && dns.forwarders.iter().all(|s| s.address().is_none()) {
+        problems.push(Problem::new(
+            p.key("forwarders"),
+            "forwarders by host name are looked up through the others: give at least one by address",
+        ));
     }
     problems
+}
+
+/// An RFC 6052 translator prefix: IPv6, of a length the RFC allows, no bits past it.
+fn check_rfc6052_prefix(prefix: &IpNet, what: &str, at: &FieldPath, problems: &mut Vec<Problem>) {
+    let ok = matches!(prefix, IpNet::V6(_)) && [32, 40, 48, 56, 64, 96].contains(&prefix.prefix_len());
+    if !ok {
+        problems.push(Problem::new(
+            at.clone(),
+            format!("the {what} prefix must be IPv6 of length 32, 40, 48, 56, 64 or 96 (RFC 6052)"),
+        ));
+    } else if prefix.trunc() != *prefix {
+        problems.push(Problem::new(at.clone(), format!("the {what} prefix has bits set past its length")));
+    }
 }
 
 fn check_held_zones(dns: &DnsConfig, p: &FieldPath, problems: &mut Vec<Problem>) {
@@ -517,6 +681,9 @@ fn check_held_zones(dns: &DnsConfig, p: &FieldPath, problems: &mut Vec<Problem>)
         if h.file.is_none() && h.primaries.is_empty() {
             problems
                 .push(Problem::new(hp.key("file"), "a held zone needs a file, primaries to transfer it from, or both"));
+        }
+        if !h.allow_notify.is_empty() && h.primaries.is_empty() {
+            problems.push(Problem::new(hp.key("allow_notify"), "allow_notify needs primaries"));
         }
         if !h.for_upstream && !h.for_downstream {
             problems.push(Problem::new(
@@ -565,6 +732,7 @@ mod tests {
             name: name.into(),
             file: None,
             primaries: vec![],
+            allow_notify: vec![],
             transfer_key: None,
             tags: vec![],
             tenant: None,
@@ -604,12 +772,84 @@ mod tests {
 
         let mut dns = DnsConfig::default();
         let mut fed = rpz("rpz.feed.example");
-        fed.primaries = vec!["192.0.2.60:53".parse().unwrap()];
+        fed.primaries = vec!["192.0.2.60:53".parse().unwrap(), "feed.example.jp".parse().unwrap()];
         fed.tags = vec!["schools".into()];
         dns.rpz.push(fed);
         dns.client_tags.insert("schools".into(), vec!["10.20.0.0/16".parse().unwrap()]);
         dns.dns64 = Some(Dns64Config::default());
         assert!(messages(&dns).is_empty(), "{:?}", messages(&dns));
+    }
+
+    #[test]
+    fn upstream_families_nat64_and_never_query_are_read_and_checked_with_their_lines() {
+        let text = "[dns]\nupstream_ipv4 = false\nnat64_prefix = \"64:ff9b::/96\"\n\
+                    never_query = [\"::/0\", \"10.0.0.0/8\"]\n";
+        let file = super::super::parse_and_check(std::path::Path::new("m.toml"), text).expect("valid");
+        assert!(!file.dns.upstream_ipv4 && file.dns.upstream_ipv6);
+        assert_eq!(file.dns.nat64_prefix, Some("64:ff9b::/96".parse().unwrap()));
+        assert_eq!(file.dns.never_query.len(), 2);
+        // By default both families are used, no NAT64, and the host itself is never asked.
+        let d = DnsConfig::default();
+        assert!(d.upstream_ipv4 && d.upstream_ipv6 && d.nat64_prefix.is_none());
+        assert!(d.never_query.iter().any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap())));
+        assert!(d.never_query.iter().any(|n| n.contains(&"::1".parse::<std::net::IpAddr>().unwrap())));
+
+        assert_eq!(d.max_recursive_queries, 4096);
+
+        let text = "[dns]\nmax_recursive_queries = 0\nnat64_prefix = \"192.0.2.0/24\"\n\
+                    upstream_ipv4 = false\nupstream_ipv6 = false\n";
+        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let has = |line: &str, what: &str| e.iter().any(|d| d.starts_with(line) && d.contains(what));
+        assert!(has("m.toml:3:", "NAT64 prefix must be IPv6"), "{e:?}");
+        assert!(has("m.toml:3:", "nat64_prefix needs upstream_ipv6"), "{e:?}");
+        assert!(has("m.toml:5:", "both off"), "{e:?}");
+        assert!(has("m.toml:2:", "max_recursive_queries must be at least 1"), "{e:?}");
+
+        let text = "[dns]\nnever_query = [\"not a network\"]\n";
+        let e = super::super::parse_and_check(std::path::Path::new("m.toml"), text).unwrap_err();
+        assert!(e.diagnostics.iter().any(|d| d.to_string().starts_with("m.toml:2:")), "{e:?}");
+    }
+
+    #[test]
+    fn servers_are_given_by_address_or_by_host_name() {
+        let parse = |s: &str| s.parse::<ServerAddress>();
+        assert_eq!(parse("192.0.2.1:5353"), Ok(ServerAddress::Address("192.0.2.1:5353".parse().unwrap())));
+        assert_eq!(parse("192.0.2.1"), Ok(ServerAddress::Address("192.0.2.1:53".parse().unwrap())));
+        assert_eq!(parse("2001:db8::1"), Ok(ServerAddress::Address("[2001:db8::1]:53".parse().unwrap())));
+        assert_eq!(parse("NS.Example.jp."), Ok(ServerAddress::Host { name: "ns.example.jp".into(), port: 53 }));
+        assert_eq!(parse("ns.example.jp:5353"), Ok(ServerAddress::Host { name: "ns.example.jp".into(), port: 5353 }));
+        assert!(parse("ns.example.jp:dns").is_err() && parse("bad name").is_err());
+        assert_eq!(parse("ns.example.jp:5353").unwrap().to_string(), "ns.example.jp:5353");
+
+        let text = "[dns]\nforwarders = [\"dns.pref.example.jp\"]\n\n[dns.forward_zones]\n\
+                    \"lg.jp\" = [\"ns.lg.jp\", \"192.0.2.54\"]\n\"bad.jp\" = [\"bad name\"]\n";
+        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(e.iter().any(|d| d.starts_with("m.toml:6:") && d.contains("neither an address")), "{e:?}");
+        let text = "[dns]\nforwarders = [\"dns.pref.example.jp\"]\n\n[dns.forward_zones]\n\
+                    \"lg.jp\" = [\"ns.lg.jp\", \"192.0.2.54\"]\n\"city.example.jp\" = [\"ns.pref.example.jp\"]\n\
+                    \"town.example.jp\" = [\"ns.town.example.jp\"]\n";
+        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(e.iter().any(|d| d.starts_with("m.toml:2:") && d.contains("at least one by address")), "{e:?}");
+        assert!(e.iter().any(|d| d.starts_with("m.toml:7:") && d.contains("'ns.town.example.jp' is under")), "{e:?}");
+        assert_eq!(e.len(), 2, "{e:?}");
+        let text = "[dns]\nforwarders = [\"192.0.2.53\", \"dns.pref.example.jp\"]\n";
+        let file = super::super::parse_and_check(std::path::Path::new("m.toml"), text).expect("valid");
+        assert_eq!(file.dns.forwarders[1], ServerAddress::Host { name: "dns.pref.example.jp".into(), port: 53 });
     }
 
     #[test]
@@ -627,7 +867,7 @@ mod tests {
 
         let text = "[dns]\nprivate_domains = [\"bad domain\"]\n\n[[dns.held_zones]]\nname = \"held.example\"\n\
                     zonemd_permissive = true\n\n[[dns.held_zones]]\nname = \"held.example\"\nfile = \"h.zone\"\n\
-                    for_upstream = false\nfor_downstream = false\n";
+                    for_upstream = false\nfor_downstream = false\nallow_notify = [\"ns.example.jp\"]\n";
         let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
             .unwrap_err()
             .diagnostics
@@ -640,6 +880,7 @@ mod tests {
         assert!(has("m.toml:6:", "zonemd_permissive needs zonemd_check"), "{e:?}");
         assert!(has("m.toml:9:", "configured twice"), "{e:?}");
         assert!(has("m.toml:11:", "neither for_upstream nor for_downstream"), "{e:?}");
+        assert!(has("m.toml:13:", "allow_notify needs primaries"), "{e:?}");
 
         let text = "[dns]\ntrust_anchors = [\". IN A 192.0.2.1\"]\n";
         let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)

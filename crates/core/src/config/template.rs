@@ -176,10 +176,14 @@ max_udp_payload = 1232
 # TCP connections open at once; more are closed and counted (idle ones close after 10 s).
 max_tcp_connections = 1024
 recursion = true
-# Resolve through these servers; without them mamori iterates from the root servers.
-# forwarders = ["192.0.2.53:53"]
+# Resolve through these servers; without them mamori iterates from the root servers. A server
+# may be given by host name (looked up through the resolver, the forwarders by address first).
+# forwarders = ["192.0.2.53:53", "dns2.pref.example.jp"]
 # forward_zones = { "lg.jp" = ["192.0.2.54:53"] }
 cache_entries = 100000
+# Recursive resolutions at once; when all are taken a new question replaces one that has run
+# longer than 200 ms (or is dropped), so slow or silent servers cannot tie up the resolver.
+max_recursive_queries = 4096
 # Never cached: every question for these goes to the servers again.
 # uncached_zones = ["dyn.pref.example.jp"]
 # Answers carry only what the question needs (no authority section on positive answers).
@@ -195,6 +199,14 @@ prefetch = false
 # IANA root's keys when none are given.
 dnssec_validation = false
 # trust_anchors = [". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"]
+# Name servers are asked over IPv4 and IPv6; on an IPv6-only host turn IPv4 off and reach
+# IPv4 name servers through a NAT64 translator's prefix (RFC 6052).
+# upstream_ipv4 = true
+# upstream_ipv6 = true
+# nat64_prefix = "64:ff9b::/96"
+# Name server addresses never asked, whatever a delegation says (the host itself by default);
+# configured forwarders and root hints are always asked.
+# never_query = ["127.0.0.0/8", "::1/128"]
 
 # [[dns.zones]]
 # tenant = "midori"
@@ -245,7 +257,9 @@ dnssec_validation = false
 # [[dns.held_zones]]                            # zones the resolver answers from its own copy
 # name = "."                                    # (Unbound's auth-zone; RFC 8806 for the root)
 # file = "zones/root.zone"                      # read at start; rewritten after each transfer
-# primaries = ["192.0.2.70:53"]                 # kept current by SOA checks, AXFR and IXFR
+# primaries = ["192.0.2.70:53"]                 # kept current by SOA checks, AXFR and IXFR (primaries
+#                                               # here and in dns.rpz may be host names, looked up)
+# allow_notify = ["192.0.2.71"]                 # may NOTIFY too, besides the primaries (or host names)
 # for_upstream = true                           # resolution takes its answers from the copy
 # for_downstream = false                        # clients get authoritative answers (AA) from it
 # fallback = true                               # ask the zone's servers while no copy is held

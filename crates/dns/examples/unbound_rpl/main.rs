@@ -133,9 +133,39 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
     let step = Arc::new(AtomicU64::new(0));
     let clock = Arc::new(ManualClock::default());
     let (service, upstream) = service_for(scenario, files, step.clone(), clock.clone())?;
-    let mut last: Option<Message> = None;
+    let service = Arc::new(service);
+    // Replies to the client queries, in the order they came.
+    let answers: Arc<std::sync::Mutex<Vec<Result<Message, String>>>> = Default::default();
+    let mut result = run_steps(scenario, path, &service, &upstream, &answers, &step, &clock, files).await;
+    // As in testbound, a reply no CHECK_ANSWER took is an error (a query that should have
+    // been dropped was answered).
+    settle().await;
+    let unmatched = answers.lock().unwrap().len();
+    if result.is_ok() && unmatched > 0 {
+        result = Err(format!("{unmatched} replies no CHECK_ANSWER took"));
+    }
+    // Queries still waiting for an upstream answer end.
+    upstream.outstanding.lock().unwrap().clear();
+    settle().await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_steps(
+    scenario: &Scenario,
+    path: &Path,
+    service: &Arc<DnsService>,
+    upstream: &Arc<scripted::Scripted>,
+    answers: &Arc<std::sync::Mutex<Vec<Result<Message, String>>>>,
+    step: &Arc<AtomicU64>,
+    clock: &Arc<ManualClock>,
+    files: &Path,
+) -> Result<(), String> {
     for (i, s) in scenario.steps.iter().enumerate() {
         step.store(s.number, Ordering::SeqCst);
+        let ahead = scenario.steps[i..].iter().filter(|l| matches!(l.kind, StepKind::Reply(_) | StepKind::Timeout));
+        upstream.replies_ahead.store(ahead.count(), Ordering::SeqCst);
+        upstream.answer_from_ranges();
         match &s.kind {
             StepKind::Query { address, entry } => {
                 if let Some(u) = &entry.unsupported {
@@ -157,36 +187,58 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
                 q.set_query_class(class);
                 m.add_query(q);
                 let bytes = m.to_vec().map_err(|e| e.to_string())?;
-                // The replies scripted as steps before the next query answer this one's
-                // upstream queries, in order.
-                {
-                    let mut pending = upstream.pending.lock().unwrap();
-                    pending.clear();
-                    let later =
-                        scenario.steps[i + 1..].iter().take_while(|l| !matches!(l.kind, StepKind::Query { .. }));
-                    for l in later {
-                        match &l.kind {
-                            StepKind::Reply(e) => pending.push_back(scripted::Pending::Reply(Box::new(e.clone()))),
-                            StepKind::Timeout => pending.push_back(scripted::Pending::Timeout),
-                            _ => {}
-                        }
-                    }
-                }
                 upstream.sent.lock().unwrap().clear();
                 let client = SocketAddr::new(address.unwrap_or(IpAddr::from([127, 0, 0, 1])), 40_000);
                 let transport = if entry.has_match("TCP") { Transport::Tcp } else { Transport::Udp };
-                last = match service.handle(&bytes, client, transport).await {
-                    Reply::One(b) => Some(
-                        Message::from_vec(&b)
-                            .map_err(|e| format!("step {}: our reply does not decode: {e}", s.number))?,
-                    ),
-                    Reply::Many(_) => return Err(format!("step {}: a transfer reply", s.number)),
-                    Reply::Nothing => None,
-                };
+                // As in testbound, the query runs while the next steps do: its upstream
+                // queries no range answers wait for REPLY and TIMEOUT steps.
+                let (service, answers, number) = (service.clone(), answers.clone(), s.number);
+                tokio::spawn(async move {
+                    let reply = match service.handle(&bytes, client, transport).await {
+                        Reply::One(b) => Some(
+                            Message::from_vec(&b).map_err(|e| format!("step {number}: our reply does not decode: {e}")),
+                        ),
+                        Reply::Many(_) => Some(Err(format!("step {number}: a transfer reply"))),
+                        Reply::Nothing => None,
+                    };
+                    answers.lock().unwrap().extend(reply);
+                });
+                settle().await;
+            }
+            StepKind::Reply(e) => {
+                settle().await;
+                upstream.reply_step(e);
+                settle().await;
+            }
+            StepKind::Timeout => {
+                settle().await;
+                upstream.timeout_step();
                 settle().await;
             }
             StepKind::CheckAnswer(expected) => {
-                let got = last.take().ok_or(format!("step {}: no reply to check", s.number))?;
+                // The answer with the question checked for, once it has come; upstream
+                // queries still outstanding then are never answered (testbound would wait
+                // for them forever): they time out, oldest first.
+                let got = loop {
+                    settle().await;
+                    let mut received = answers.lock().unwrap();
+                    let wanted = received.iter().position(|a| match (a, &expected.question) {
+                        (Ok(m), Some((name, rtype, _))) => m
+                            .queries
+                            .first()
+                            .is_some_and(|q| q.name().to_lowercase() == name.to_lowercase() && q.query_type == *rtype),
+                        _ => true,
+                    });
+                    if let Some(i) = wanted {
+                        break Some(received.remove(i));
+                    }
+                    drop(received);
+                    if !upstream.time_out_oldest() {
+                        let mut received = answers.lock().unwrap();
+                        break (!received.is_empty()).then(|| received.remove(0));
+                    }
+                };
+                let got = got.ok_or(format!("step {}: no reply to check", s.number))??;
                 if let Err(e) = compare::check(expected, &got) {
                     if std::env::var_os("RPL_VERBOSE").is_some() {
                         eprintln!("{}: step {}: reply:\n{got}", path.display(), s.number);
@@ -194,13 +246,18 @@ async fn run_scenario(scenario: &Scenario, files: &Path, path: &Path) -> Result<
                     return Err(format!("step {}: {e}", s.number));
                 }
             }
-            StepKind::TimePasses(secs) => {
+            StepKind::TimePasses(millis) => {
                 // Timers fire when time passes, as in testbound: policy zones due for a
                 // refresh ask their primaries now.
-                clock.advance(*secs);
+                clock.advance_millis(*millis);
                 service.refresh_policy_zones(false).await;
             }
-            StepKind::Reply(_) | StepKind::Timeout => {}
+            StepKind::InfraRtt { ip, millis } => {
+                // Unbound keys it by server and zone; mamori knows servers by address.
+                if let Some(resolver) = service.resolver() {
+                    resolver.round_trips().set(*ip, *millis, clock.now());
+                }
+            }
             StepKind::CheckOutQuery(e) => {
                 let sent = upstream.sent.lock().unwrap();
                 if !sent.iter().any(|m| scripted::matches(e, m)) {
@@ -249,6 +306,14 @@ fn service_for(
             let net: ipnet::IpNet = words.next().and_then(|n| n.parse().ok()).ok_or("a bad access-control-tag")?;
             tag_nets.extend(words.map(|t| (t.to_string(), net)));
         }
+        // `num-queries-per-thread` (Unbound's default 1024 with libevent) and
+        // `jostle-timeout` (200 ms) limit the resolutions running at once.
+        if let Some(v) = clause.get("num-queries-per-thread") {
+            settings.max_recursive_queries = v.parse().map_err(|e| format!("num-queries-per-thread {v}: {e}"))?;
+        }
+        if let Some(v) = clause.get("jostle-timeout") {
+            settings.jostle_millis = v.parse().map_err(|e| format!("jostle-timeout {v}: {e}"))?;
+        }
         // Unbound's defaults are `minimal-responses: yes` and `iter-scrub-promiscuous: yes`.
         if let Some(v) = clause.get("minimal-responses") {
             settings.minimal_responses = yes(v);
@@ -286,6 +351,13 @@ fn service_for(
             let prefix: ipnet::IpNet = prefix.parse().map_err(|e| format!("nat64-prefix {prefix}: {e}"))?;
             config.nat64 = Some(mamori_dns::dns64::Dns64::new(prefix, vec![], vec![]));
         }
+        // `do-not-query-address`, and the host itself unless `do-not-query-localhost: no`.
+        for v in clause.all("do-not-query-address") {
+            config.never_query.push(v.parse().map_err(|e| format!("do-not-query-address {v}: {e}"))?);
+        }
+        if clause.get("do-not-query-localhost").is_none_or(yes) {
+            config.never_query.extend(["127.0.0.0/8", "::1/128"].map(|n| n.parse::<ipnet::IpNet>().expect("literal")));
+        }
         config.no_ipv4 = clause.get("do-ip4").is_some_and(|v| !yes(v));
         config.no_ipv6 = clause.get("do-ip6").is_some_and(|v| !yes(v));
         if clause.get("module-config").is_some_and(|m| m.split_whitespace().any(|m| m == "dns64")) {
@@ -306,8 +378,10 @@ fn service_for(
                 let zone = name(clause.get("name").ok_or("a zone without a name")?)?;
                 let key = if clause.kind == "stub-zone" { "stub-addr" } else { "forward-addr" };
                 let servers: Vec<SocketAddr> = clause.all(key).filter_map(address).collect();
-                if clause.get("stub-host").is_some() || clause.get("forward-host").is_some() {
-                    return Err("stub-host/forward-host are not supported by this runner".into());
+                let host_key = if clause.kind == "stub-zone" { "stub-host" } else { "forward-host" };
+                let hosts = clause.all(host_key).map(host).collect::<Result<Vec<_>, _>>()?;
+                if !hosts.is_empty() {
+                    config.server_hosts.push((zone.clone(), clause.kind == "forward-zone", hosts));
                 }
                 let no_cache = if clause.kind == "stub-zone" { "stub-no-cache" } else { "forward-no-cache" };
                 if clause.get(no_cache) == Some("yes") {
@@ -341,9 +415,8 @@ fn service_for(
                         client_tags.mask_of(&names)
                     }),
                 };
-                let primaries: Vec<SocketAddr> =
-                    clause.all("master").chain(clause.all("primary")).filter_map(address).collect();
-                if primaries.is_empty() {
+                let (primaries, hosts) = primaries_of(clause)?;
+                if primaries.is_empty() && hosts.is_empty() {
                     let text = text.ok_or("an rpz without a zonefile or a master")?;
                     let mut zone = PolicyZone::parse(text, &zname, None)?;
                     zone_settings.apply(&mut zone);
@@ -357,8 +430,9 @@ fn service_for(
                             .collect(),
                         None => Vec::new(),
                     };
-                    let (secondary, zone) =
+                    let (mut secondary, zone) =
                         Secondary::new(&zname, primaries, None, None, zone_settings, records, clock.now());
+                    secondary.primary_hosts = hosts;
                     secondaries.push(Arc::new(secondary));
                     policies.push(zone);
                 }
@@ -386,6 +460,8 @@ fn service_for(
         ranges: sc.ranges.clone(),
         step,
         pending: Default::default(),
+        outstanding: Default::default(),
+        replies_ahead: Default::default(),
         sent: Default::default(),
     });
     let resolver = Resolver::new(config, upstream.clone(), clock);
@@ -399,10 +475,7 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
     if clause.get("url").is_some() {
         return Err("auth-zone url: is not supported by this runner".into());
     }
-    let mut primaries = Vec::new();
-    for m in clause.all("master").chain(clause.all("primary")) {
-        primaries.push(address(m).ok_or(format!("auth-zone master {m}: only addresses are supported by this runner"))?);
-    }
+    let (primaries, hosts) = primaries_of(clause)?;
     let file = clause.get("zonefile").filter(|f| !f.is_empty());
     let records = match file {
         Some(f) => mamori_dns::zone::master::parse_with_default_ttl(&inline_file(sc, f)?, &zname, None, Some(3600))?
@@ -411,7 +484,7 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
             .collect(),
         None => Vec::new(),
     };
-    let written = file.filter(|_| !primaries.is_empty()).map(|f| files.join(f));
+    let written = file.filter(|_| !primaries.is_empty() || !hosts.is_empty()).map(|f| files.join(f));
     if let (Some(path), Some(f)) = (&written, file) {
         // In testbound the zone file is the inline file itself: it exists before any transfer.
         std::fs::write(path, inline_file(sc, f)?).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -423,7 +496,20 @@ fn auth_zone(sc: &Scenario, clause: &rpl::Clause, files: &Path, now: u64) -> Res
         reject_absence: clause.get("zonemd-reject-absence").is_some_and(yes) || server("zonemd-reject-absence"),
         permissive: server("zonemd-permissive-mode"),
     };
-    let held = HeldZone::new(&zname, primaries, written, records, now)?.with_zonemd(zonemd);
+    let mut held = HeldZone::new(&zname, primaries, written, records, now)?.with_zonemd(zonemd);
+    held.primary_hosts = hosts;
+    // `allow-notify`: addresses or host names.
+    let (mut addresses, mut notify_hosts) = (Vec::new(), Vec::new());
+    for a in clause.all("allow-notify") {
+        if a.contains('/') {
+            return Err(format!("allow-notify {a}: netblocks are not supported by this runner"));
+        }
+        match address(a) {
+            Some(s) => addresses.push(s.ip()),
+            None => notify_hosts.push(host(a)?),
+        }
+    }
+    held.notifiers = mamori_dns::rpz::secondary::Notifiers::new(addresses, notify_hosts);
     // Unbound's defaults: `for-downstream: yes`, `for-upstream: yes`, `fallback-enabled: no`.
     Ok(LocalZone {
         zone: Arc::new(held),
@@ -458,6 +544,29 @@ fn name(s: &str) -> Result<Name, String> {
     let mut n = Name::from_str(s).map_err(|e| format!("{s}: {e}"))?;
     n.set_fqdn(true);
     Ok(n)
+}
+
+/// A clause's `master:`/`primary:` lines: addresses, and host names to look up.
+#[allow(clippy::type_complexity)]
+fn primaries_of(clause: &rpl::Clause) -> Result<(Vec<SocketAddr>, Vec<(Name, u16)>), String> {
+    let (mut addresses, mut hosts) = (Vec::new(), Vec::new());
+    for m in clause.all("master").chain(clause.all("primary")) {
+        match address(m) {
+            Some(a) => addresses.push(a),
+            None => hosts.push(host(m)?),
+        }
+    }
+    Ok((addresses, hosts))
+}
+
+/// `ns.example.net`, `ns.example.net@5353`.
+fn host(s: &str) -> Result<(Name, u16), String> {
+    let s = s.trim().trim_matches('"');
+    let (h, port) = match s.split_once('@') {
+        Some((h, p)) => (h, p.parse().map_err(|e| format!("{s}: {e}"))?),
+        None => (s, 53),
+    };
+    Ok((name(h)?, port))
 }
 
 /// `10.0.0.1`, `10.0.0.1@5353`, `::1`.

@@ -49,6 +49,7 @@ pub enum StepKind {
         entry: Entry,
     },
     CheckAnswer(Entry),
+    /// Milliseconds.
     TimePasses(u64),
     /// An answer to the resolver's outstanding upstream query.
     Reply(Entry),
@@ -62,6 +63,11 @@ pub enum StepKind {
         contents: String,
     },
     /// Steps this runner does not carry out (CHECK_OUT_QUERY, REPLY, TRAFFIC, ...).
+    /// A server's round-trip time, in milliseconds.
+    InfraRtt {
+        ip: std::net::IpAddr,
+        millis: u64,
+    },
     Other(String),
 }
 
@@ -212,13 +218,14 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
                         StepKind::CheckAnswer(parse_entry(&mut lines)?)
                     }
                     Some("TIME_PASSES") => {
-                        let secs = words
+                        // Seconds, with a fraction (`0.300`): kept in milliseconds.
+                        let secs: f64 = words
                             .iter()
                             .position(|w| *w == "ELAPSE")
                             .and_then(|i| words.get(i + 1))
                             .and_then(|w| w.parse().ok())
-                            .unwrap_or(0);
-                        StepKind::TimePasses(secs)
+                            .unwrap_or(0.0);
+                        StepKind::TimePasses((secs * 1000.0).round() as u64)
                     }
                     Some("REPLY") => {
                         expect_entry(&mut lines)?;
@@ -244,6 +251,14 @@ pub fn parse(text: &str) -> Result<Scenario, String> {
                         StepKind::CheckTempfile { name: name.to_string(), contents }
                     }
                     Some("TIMEOUT") | Some("ERROR") => StepKind::Timeout,
+                    // `INFRA_RTT ADDRESS ZONE MILLISECONDS`: what is known of a server's speed.
+                    Some("INFRA_RTT") => {
+                        let at = words.iter().position(|w| *w == "INFRA_RTT").unwrap_or(0);
+                        let arg = |i: usize| words.get(at + i).copied().unwrap_or("");
+                        let ip = arg(1).parse().map_err(|_| "INFRA_RTT without an address")?;
+                        let millis = arg(3).parse().map_err(|_| "INFRA_RTT without a time")?;
+                        StepKind::InfraRtt { ip, millis }
+                    }
                     Some(other) => StepKind::Other(other.to_string()),
                     None => StepKind::Other(String::new()),
                 };

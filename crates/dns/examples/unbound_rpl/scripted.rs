@@ -13,18 +13,117 @@ use mamori_dns::resolver::upstream::{TransferFuture, Upstream, UpstreamError, Up
 
 use crate::rpl::{Entry, Range};
 
-/// Answers scripted by the steps after a QUERY (STEP REPLY), or their absence (TIMEOUT).
+/// A REPLY or TIMEOUT step that came when no query was outstanding: it answers the next
+/// query no range answers.
 pub enum Pending {
     Reply(Box<Entry>),
     Timeout,
+}
+
+/// An upstream query no range answered, waiting for a REPLY or TIMEOUT step (testbound keeps
+/// it pending across steps).
+pub struct Outstanding {
+    pub server: SocketAddr,
+    pub request: Message,
+    /// `None` for a timeout.
+    pub answer: tokio::sync::oneshot::Sender<Option<Message>>,
 }
 
 pub struct Scripted {
     pub ranges: Vec<Range>,
     pub step: Arc<AtomicU64>,
     pub pending: Mutex<VecDeque<Pending>>,
-    /// Every query sent, for CHECK_OUT_QUERY.
+    pub outstanding: Mutex<Vec<Outstanding>>,
+    /// REPLY and TIMEOUT steps still to come: a query waits only while one of them may
+    /// answer it, else it fails at once (nothing in the scenario would ever answer it).
+    pub replies_ahead: std::sync::atomic::AtomicUsize,
+    /// Every query sent since the last client query, for CHECK_OUT_QUERY.
     pub sent: Mutex<Vec<Message>>,
+}
+
+impl Scripted {
+    /// The first entry of a range that holds at `step`, for `server`, matching `request`.
+    fn range_entry(&self, step: u64, server: SocketAddr, request: &Message) -> Option<&Entry> {
+        self.ranges
+            .iter()
+            .filter(|r| (r.start..=r.end).contains(&step))
+            .filter(|r| r.addresses.is_empty() || r.addresses.contains(&server.ip()))
+            .flat_map(|r| r.entries.iter())
+            .find(|e| matches(e, request))
+    }
+
+    /// True when a range starting after `step` would answer `request` to `server`.
+    fn answered_later(&self, step: u64, server: SocketAddr, request: &Message) -> bool {
+        self.ranges
+            .iter()
+            .filter(|r| r.start > step)
+            .filter(|r| r.addresses.is_empty() || r.addresses.contains(&server.ip()))
+            .flat_map(|r| r.entries.iter())
+            .any(|e| matches(e, request))
+    }
+
+    /// A new step: outstanding queries a range now holding answers get their answers (as
+    /// testbound answers pending queries from the ranges at each step).
+    pub fn answer_from_ranges(&self) {
+        let step = self.step.load(Ordering::SeqCst);
+        let mut outstanding = self.outstanding.lock().unwrap();
+        // Those whose resolution was given up (a newer question took its slot) are gone,
+        // as Unbound stops its serviced queries.
+        outstanding.retain(|o| !o.answer.is_closed());
+        let mut i = 0;
+        while i < outstanding.len() {
+            let o = &outstanding[i];
+            match self.range_entry(step, o.server, &o.request).map(|e| reply(e, &o.request)) {
+                Some(answer) => {
+                    let o = outstanding.remove(i);
+                    if std::env::var_os("RPL_VERBOSE").is_some() {
+                        eprintln!("step {step}: {} answers {:?} held since earlier", o.server, o.request.queries);
+                    }
+                    let _ = o.answer.send(Some(answer));
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    /// A REPLY step: the first outstanding query the entry matches (else the newest one, as
+    /// testbound answers the head of its pending list) gets it; with none outstanding, the
+    /// next query no range answers will.
+    pub fn reply_step(&self, e: &Entry) {
+        let mut outstanding = self.outstanding.lock().unwrap();
+        outstanding.retain(|o| !o.answer.is_closed());
+        if outstanding.is_empty() {
+            self.pending.lock().unwrap().push_back(Pending::Reply(Box::new(e.clone())));
+            return;
+        }
+        let newest = outstanding.len() - 1;
+        let i = outstanding.iter().position(|o| matches(e, &o.request)).unwrap_or(newest);
+        let o = outstanding.remove(i);
+        let _ = o.answer.send(Some(reply(e, &o.request)));
+    }
+
+    /// A TIMEOUT step: the newest outstanding query fails (testbound's head of the list).
+    pub fn timeout_step(&self) {
+        let mut outstanding = self.outstanding.lock().unwrap();
+        outstanding.retain(|o| !o.answer.is_closed());
+        let Some(o) = outstanding.pop() else {
+            self.pending.lock().unwrap().push_back(Pending::Timeout);
+            return;
+        };
+        let _ = o.answer.send(None);
+    }
+
+    /// Fails the oldest outstanding query (as a timeout); false when none is.
+    pub fn time_out_oldest(&self) -> bool {
+        let mut outstanding = self.outstanding.lock().unwrap();
+        outstanding.retain(|o| !o.answer.is_closed());
+        if outstanding.is_empty() {
+            return false;
+        }
+        let o = outstanding.remove(0);
+        let _ = o.answer.send(None);
+        true
+    }
 }
 
 impl Upstream for Scripted {
@@ -32,21 +131,34 @@ impl Upstream for Scripted {
         Box::pin(async move {
             let step = self.step.load(Ordering::SeqCst);
             self.sent.lock().unwrap().push(request.clone());
-            let entry = self
-                .ranges
-                .iter()
-                .filter(|r| (r.start..=r.end).contains(&step))
-                .filter(|r| r.addresses.is_empty() || r.addresses.contains(&server.ip()))
-                .flat_map(|r| r.entries.iter())
-                .find(|e| matches(e, request));
-            if let Some(e) = entry {
+            if let Some(e) = self.range_entry(step, server, request) {
                 return Ok(reply(e, request));
             }
+            let failed = |message: String| UpstreamError::Failed { server, message };
             match self.pending.lock().unwrap().pop_front() {
-                Some(Pending::Reply(e)) => Ok(reply(&e, request)),
-                Some(Pending::Timeout) | None => {
-                    Err(UpstreamError::Failed { server, message: "no scripted answer".into() })
+                Some(Pending::Reply(e)) => return Ok(reply(&e, request)),
+                Some(Pending::Timeout) => {
+                    return Err(UpstreamError::Timeout { server, timeout: std::time::Duration::from_secs(3) });
                 }
+                None => {}
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            {
+                let mut outstanding = self.outstanding.lock().unwrap();
+                outstanding.retain(|o| !o.answer.is_closed());
+                // It waits while a later step may answer it: a REPLY or TIMEOUT step not
+                // spoken for, or a range starting later.
+                if outstanding.len() >= self.replies_ahead.load(Ordering::SeqCst)
+                    && !self.answered_later(step, server, request)
+                {
+                    return Err(failed("no scripted answer".into()));
+                }
+                outstanding.push(Outstanding { server, request: request.clone(), answer: tx });
+            }
+            match rx.await {
+                Ok(Some(m)) => Ok(m),
+                Ok(None) => Err(UpstreamError::Timeout { server, timeout: std::time::Duration::from_secs(3) }),
+                Err(_) => Err(failed("the scenario ended".into())),
             }
         })
     }

@@ -13,6 +13,10 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 /// Seconds on some monotonic scale; the replay runner moves its own forward.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> u64;
+    /// The same in milliseconds, for what is timed finer than TTLs.
+    fn now_millis(&self) -> u64 {
+        self.now() * 1000
+    }
 }
 
 pub struct SystemClock(Instant);
@@ -27,20 +31,30 @@ impl Clock for SystemClock {
     fn now(&self) -> u64 {
         self.0.elapsed().as_secs()
     }
+    fn now_millis(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
-/// A clock moved by hand.
+/// A clock moved by hand (milliseconds inside).
 #[derive(Default)]
 pub struct ManualClock(pub AtomicU64);
 
 impl ManualClock {
     pub fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
+        self.0.fetch_add(secs * 1000, Ordering::SeqCst);
+    }
+
+    pub fn advance_millis(&self, millis: u64) {
+        self.0.fetch_add(millis, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst) / 1000
+    }
+    fn now_millis(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 }

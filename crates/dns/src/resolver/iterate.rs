@@ -10,6 +10,7 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode}
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::cache::Answer;
+use super::upstream::UpstreamError;
 use super::{ResolveError, Resolver, Trace};
 use crate::zone::fqdn_lower;
 
@@ -106,6 +107,12 @@ impl Resolver {
         // the child's servers a learnt delegation would lead to.
         let from = if qtype == RecordType::DS && !name.is_root() { name.base_name() } else { name.clone() };
         let mut start = self.start(&from, None)?;
+        // Servers configured by host name: looked up first when their addresses are not known.
+        let hosts = if start.ns_names.is_empty() { self.server_hosts(&start.zone, start.recursive) } else { &[] };
+        if !hosts.is_empty() && depth < MAX_DEPTH {
+            self.look_up_hosts(hosts, trace, depth).await;
+            start = self.start(&from, None)?;
+        }
         if start.zone.is_root() && !start.recursive && self.delegations.exact(&Name::root(), self.clock.now()).is_none()
         {
             self.prime(&start.servers, trace).await;
@@ -334,6 +341,9 @@ impl Resolver {
     fn reachable(&self, ips: Vec<IpAddr>) -> Vec<IpAddr> {
         let mut out = Vec::with_capacity(ips.len());
         for ip in ips {
+            if self.never_query(ip) {
+                continue;
+            }
             let ip = match (ip, &self.config.nat64) {
                 (IpAddr::V4(v4), Some(nat64)) => IpAddr::V6(nat64.synthesize(v4)),
                 _ => ip,
@@ -344,6 +354,16 @@ impl Resolver {
             }
         }
         out
+    }
+
+    /// An address in `never_query`, taken as the network knows it: one under the NAT64
+    /// prefix by the IPv4 address it carries.
+    fn never_query(&self, ip: IpAddr) -> bool {
+        let ip = match (ip, &self.config.nat64) {
+            (IpAddr::V6(v6), Some(nat64)) => nat64.extract(v6).map_or(ip, IpAddr::V4),
+            _ => ip,
+        };
+        self.config.never_query.iter().any(|net| net.contains(&ip))
     }
 
     /// The name servers' own addresses (for NSIP triggers), NAT64 taken off.
@@ -436,12 +456,13 @@ impl Resolver {
             {
                 return Ok(Start { zone, servers, recursive, ns_names });
             }
+            let servers = self.with_host_servers(servers, &zone, recursive);
             return Ok(Start { zone, servers, recursive, ns_names: vec![] });
         }
         if !self.config.forwarders.is_empty() {
             return Ok(Start {
                 zone: Name::root(),
-                servers: self.config.forwarders.clone(),
+                servers: self.with_host_servers(self.config.forwarders.clone(), &Name::root(), true),
                 recursive: true,
                 ns_names: vec![],
             });
@@ -461,6 +482,17 @@ impl Resolver {
             });
         }
         Err(ResolveError::Upstream("no forwarders and no root hints are configured".into()))
+    }
+
+    /// A configured zone's servers by address, then those by host name whose addresses are
+    /// known.
+    fn with_host_servers(&self, mut servers: Vec<SocketAddr>, zone: &Name, forward: bool) -> Vec<SocketAddr> {
+        for s in self.known_host_servers(self.server_hosts(zone, forward)) {
+            if !servers.contains(&s) {
+                servers.push(s);
+            }
+        }
+        servers
     }
 
     /// Asks each server in turn until one answers. A lame answer (a referral to `zone` itself
@@ -487,10 +519,25 @@ impl Resolver {
         request.set_edns(edns);
         let mut last = String::from("no servers");
         let mut reclame = None;
-        for server in servers {
+        // A server that did not answer in time is asked once more after the others (a lost
+        // packet is not a dead server), as Unbound and BIND retry.
+        let mut silent: Vec<SocketAddr> = Vec::new();
+        // The faster servers first (the configured or learnt order within a band).
+        let mut round: Vec<SocketAddr> = self.round_trips.order(servers, self.clock.now());
+        let mut retried = false;
+        while let Some(server) = (!round.is_empty()).then(|| round.remove(0)) {
+            let server = &server;
             // Records of another class than asked are no part of the answer (Unbound's
             // scrubber drops them): only IN is asked.
-            let asked = self.upstream.query(*server, &request).await.map(|mut m| {
+            let sent = self.clock.now_millis();
+            let asked = self.upstream.query(*server, &request).await;
+            let now = self.clock.now();
+            match &asked {
+                Ok(_) => self.round_trips.answered(server.ip(), self.clock.now_millis().saturating_sub(sent), now),
+                Err(UpstreamError::Timeout { .. }) => self.round_trips.timed_out(server.ip(), now),
+                Err(_) => {}
+            }
+            let asked = asked.map(|mut m| {
                 for section in [&mut m.answers, &mut m.authorities, &mut m.additionals] {
                     section.retain(|r| r.dns_class == hickory_proto::rr::DNSClass::IN);
                 }
@@ -506,7 +553,12 @@ impl Resolver {
                 // The transport retried over TCP already (RFC 7766 §5): still truncated, the
                 // answer is not whole and not used.
                 Ok(m) if m.metadata.truncation => last = format!("{server} answered truncated"),
-                Ok(m) if lame(&m, zone) => last = format!("{server} is lame for {zone}"),
+                // A recursive server's (RA without AA) answer that looks lame is a recursive
+                // server's answer all the same: kept for when nothing better comes, as
+                // Unbound takes a REC_LAME answer before deciding the server is lame.
+                Ok(m) if lame(&m, zone) && (rd || !recursion_lame(&m, zone)) => {
+                    last = format!("{server} is lame for {zone}")
+                }
                 Ok(m) if !rd && (recursion_lame(&m, zone) || empty(&m)) => {
                     last = format!("{server} answered as a recursive server, or with nothing");
                     reclame.get_or_insert(m);
@@ -518,7 +570,16 @@ impl Resolver {
                     reclame.get_or_insert(m);
                 }
                 Ok(m) => return Ok((m, false)),
-                Err(e) => last = e.to_string(),
+                Err(e) => {
+                    if matches!(e, UpstreamError::Timeout { .. }) {
+                        silent.push(*server);
+                    }
+                    last = e.to_string();
+                }
+            }
+            if round.is_empty() && !retried && reclame.is_none() {
+                retried = true;
+                round = std::mem::take(&mut silent);
             }
         }
         // Only recursive servers' answers: the first, marked so.

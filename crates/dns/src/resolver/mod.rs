@@ -4,10 +4,12 @@ pub mod cache;
 mod delegations;
 mod dnames;
 mod dsa;
+mod hosts;
 mod iterate;
 pub mod local;
 pub mod private;
 mod rsa_short;
+pub mod rtt;
 pub mod sections;
 #[cfg(test)]
 mod tests;
@@ -24,6 +26,10 @@ pub use upstream::{NetworkUpstream, Upstream, UpstreamError};
 
 use crate::rpz::{Hit, PolicySet};
 
+/// A configured zone (the root for the forwarders), true for a forward zone, and its servers
+/// given by host name with their ports.
+pub type ServerHosts = (Name, bool, Vec<(Name, u16)>);
+
 #[derive(Debug, Clone, Default)]
 pub struct ResolverConfig {
     /// Everything not under a forward or stub zone goes to these, with RD set.
@@ -32,6 +38,10 @@ pub struct ResolverConfig {
     pub forward_zones: Vec<(Name, Vec<SocketAddr>)>,
     /// Names under these zones are iterated from their servers.
     pub stub_zones: Vec<(Name, Vec<SocketAddr>)>,
+    /// Servers given by host name (Unbound's `forward-host`, `stub-host`): the zone (the root
+    /// for `forwarders`), true for a forward zone, and the hosts with their ports. They are
+    /// looked up through the resolver itself and asked after the zone's servers by address.
+    pub server_hosts: Vec<ServerHosts>,
     /// Without forwarders, iteration starts here.
     pub root_hints: Vec<SocketAddr>,
     /// The port name servers found by iteration are asked on (53).
@@ -69,10 +79,17 @@ pub struct ResolverConfig {
     /// `do-ip4: no`, `do-ip6: no`); the servers' other addresses are looked up instead.
     pub no_ipv4: bool,
     pub no_ipv6: bool,
+    /// Name server addresses never asked, whatever a delegation says (Unbound's
+    /// `do-not-query-address`); an address under the NAT64 prefix is judged by the IPv4
+    /// address it carries. Configured forwarders, stub servers and root hints are exempt.
+    pub never_query: Vec<ipnet::IpNet>,
     /// The time signatures are checked at (seconds since the epoch), instead of the system
     /// clock: for replays of recorded data (Unbound's `val-override-date`).
     pub validation_time: Option<u32>,
 }
+
+/// After a failed prefetch the answer is not prefetched again for this long (seconds).
+const PREFETCH_RETRY: u64 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -112,10 +129,17 @@ pub struct Resolver {
     clock: Arc<dyn Clock>,
     /// Answers being prefetched now (one refresh each at a time).
     prefetching: Arc<std::sync::Mutex<std::collections::HashSet<(Name, RecordType)>>>,
+    /// Answers whose prefetch failed, and when it may be tried again: a failing authority is
+    /// not asked again by every client question that finds the answer due.
+    prefetch_failed: Arc<std::sync::Mutex<std::collections::HashMap<(Name, RecordType), u64>>>,
     /// Zones' trusted DNSSEC keys.
     keys: Arc<validate::KeyCache>,
     /// Secure DNAMEs, for synthesizing the CNAMEs of names below them.
     dnames: Arc<dnames::Dnames>,
+    /// Addresses of servers configured by host name.
+    hosts: Arc<hosts::HostAddresses>,
+    /// How fast each server answered, for the order they are asked in.
+    round_trips: Arc<rtt::RoundTrips>,
 }
 
 impl Resolver {
@@ -128,14 +152,27 @@ impl Resolver {
             delegations: Default::default(),
             clock,
             prefetching: Default::default(),
+            prefetch_failed: Default::default(),
             keys: Default::default(),
             dnames: Default::default(),
+            hosts: Default::default(),
+            round_trips: Default::default(),
         }
     }
 
     /// The resolver's clock (seconds), which its cache's TTLs count down on.
     pub fn now(&self) -> u64 {
         self.clock.now()
+    }
+
+    /// What is known of how fast the servers answer (Unbound's infra cache).
+    pub fn round_trips(&self) -> &rtt::RoundTrips {
+        &self.round_trips
+    }
+
+    /// The same clock in milliseconds.
+    pub fn now_millis(&self) -> u64 {
+        self.clock.now_millis()
     }
 
     pub fn cache(&self) -> &Cache {
@@ -175,8 +212,14 @@ impl Resolver {
         let mut changed = 0;
         for z in &self.config.local_zones {
             let now = self.clock.now();
-            if (!force || z.zone.primaries.is_empty()) && !z.zone.due(now) {
+            if (!force || !z.zone.has_primaries()) && !z.zone.due(now) {
                 continue;
+            }
+            if !z.zone.primary_hosts.is_empty() {
+                z.zone.set_looked_up(self.servers_of_hosts(&z.zone.primary_hosts).await);
+            }
+            if !z.zone.notifiers.hosts.is_empty() {
+                z.zone.notifiers.set_looked_up(self.servers_of_hosts(&z.zone.notifiers.hosts).await);
             }
             match z.zone.refresh(self.upstream.as_ref(), now).await {
                 Ok(true) => {
@@ -273,6 +316,14 @@ impl Resolver {
     /// Refreshes a cached answer in the background.
     fn prefetch(&self, qname: &Name, qtype: RecordType) {
         let key = (crate::zone::fqdn_lower(qname), qtype);
+        let now = self.clock.now();
+        {
+            let mut failed = self.prefetch_failed.lock().unwrap_or_else(|p| p.into_inner());
+            failed.retain(|_, until| *until > now);
+            if failed.contains_key(&key) {
+                return;
+            }
+        }
         if !self.prefetching.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
             return;
         }
@@ -284,7 +335,11 @@ impl Resolver {
                     answer.security = resolver.validate(&key.0, key.1, &answer, None, 0).await;
                     resolver.cache.insert(&key.0, key.1, &answer, resolver.clock.now())
                 }
-                Err(e) => tracing::debug!(name = %key.0, error = %e, "prefetch failed"),
+                Err(e) => {
+                    tracing::debug!(name = %key.0, error = %e, "prefetch failed");
+                    let retry = resolver.clock.now() + PREFETCH_RETRY;
+                    resolver.prefetch_failed.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), retry);
+                }
             }
             resolver.prefetching.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
         });

@@ -27,6 +27,12 @@ struct Servers {
     scripts: Vec<Script>,
     /// (server, name, type) of every query, in order.
     asked: Mutex<Vec<(IpAddr, Name, RecordType)>>,
+    /// Every server fails to answer.
+    down: std::sync::atomic::AtomicBool,
+    /// Servers whose next query is lost (a timeout).
+    lose_next: Mutex<Vec<IpAddr>>,
+    /// Servers that answer with RA (recursive servers).
+    recursive: Vec<IpAddr>,
 }
 
 fn records(text: &str) -> Vec<Record> {
@@ -71,11 +77,22 @@ impl Upstream for Servers {
             let script = self.scripts.iter().find(|s| {
                 s.server == server.ip() && s.name.eq_case(&crate::zone::fqdn_lower(q.name())) && s.rtype == q.query_type
             });
+            {
+                let mut lose = self.lose_next.lock().expect("not poisoned");
+                if let Some(i) = lose.iter().position(|ip| *ip == server.ip()) {
+                    lose.remove(i);
+                    return Err(UpstreamError::Timeout { server, timeout: std::time::Duration::from_secs(3) });
+                }
+            }
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(UpstreamError::Failed { server, message: "down".into() });
+            }
             let Some(s) = script else {
                 return Err(UpstreamError::Failed { server, message: "not scripted".into() });
             };
             let mut m = Message::new(request.metadata.id, MessageType::Response, OpCode::Query);
             m.metadata.authoritative = s.authoritative;
+            m.metadata.recursion_available = self.recursive.contains(&server.ip());
             m.metadata.response_code = ResponseCode::NoError;
             m.queries = request.queries.clone();
             m.answers = s.answers.clone();
@@ -186,6 +203,50 @@ async fn ipv4_name_servers_are_reached_through_nat64() {
     assert!(servers.asked_of("192.0.2.1").is_empty());
 }
 
+/// A delegation to an address in `never_query` is not followed: the other name server is
+/// asked; one to the NAT64 prefix counts as the IPv4 address it carries, so `::/0` off still
+/// lets an IPv6-only host reach IPv4 servers through the translator.
+#[tokio::test]
+async fn never_query_addresses_are_not_asked_and_nat64_ones_count_as_ipv4() {
+    let mut s = Servers::default();
+    s.answer(
+        "10.0.0.1",
+        "www.example.com. A",
+        false,
+        "",
+        "example.com. NS ns1.example.com.\nexample.com. NS ns2.example.com.",
+        "ns1.example.com. A 127.0.0.53\nns2.example.com. A 10.0.0.4",
+    );
+    s.answer("10.0.0.4", "www.example.com. A", true, "www.example.com. A 192.0.2.40", "", "");
+    s.answer("127.0.0.53", "www.example.com. A", true, "www.example.com. A 192.0.2.66", "", "");
+    let servers = Arc::new(s);
+    let config = ResolverConfig {
+        stub_zones: vec![(Name::root(), hint("10.0.0.1"))],
+        never_query: vec!["127.0.0.0/8".parse().expect("a network")],
+        ..Default::default()
+    };
+    let guarded = resolver(config, servers.clone());
+    let r = guarded.resolve(&name("www.example.com."), RecordType::A, None).await.expect("an answer");
+    assert_eq!(r.answer.answers[0].data.to_string(), "192.0.2.40");
+    assert!(servers.asked_of("127.0.0.53").is_empty());
+
+    let mut s = Servers::default();
+    s.answer("64:ff9b::a00:1", "v4only. A", false, "", "v4only. NS ns.v4only.", "ns.v4only. A 192.0.2.1");
+    s.answer("64:ff9b::c000:201", "test.v4only. A", true, "test.v4only. A 192.0.2.2", "", "");
+    let servers = Arc::new(s);
+    let config = ResolverConfig {
+        stub_zones: vec![(Name::root(), hint("64:ff9b::a00:1"))],
+        nat64: Some(crate::dns64::Dns64::new("64:ff9b::/96".parse().expect("a prefix"), vec![], vec![])),
+        never_query: vec!["::/0".parse().expect("a network")],
+        no_ipv4: true,
+        qname_minimisation: true,
+        ..Default::default()
+    };
+    let resolver = resolver(config, servers.clone());
+    let r = resolver.resolve(&name("test.v4only."), RecordType::A, None).await.expect("an answer");
+    assert_eq!(r.answer.answers.len(), 1, "{:?}", r.answer);
+}
+
 /// A referral whose glue is IPv6 only, on a host without IPv6: the name server's IPv4
 /// address is looked up instead.
 #[tokio::test]
@@ -268,4 +329,77 @@ async fn an_authoritative_nodata_naming_the_zones_ns_set_is_no_lame_referral() {
     assert!(r.answer.answers.is_empty());
     assert_eq!(r.answer.rcode, ResponseCode::NoError);
     assert!(resolver.resolve(&name("www.zone."), RecordType::AAAA, None).await.is_err());
+}
+
+/// A prefetch that fails is not tried again by every question that finds the answer due: the
+/// failing servers are asked once, until the retry interval has passed.
+#[tokio::test]
+async fn a_failed_prefetch_is_not_retried_at_once() {
+    let mut s = Servers::default();
+    s.answer("10.0.0.9", "www.zone. A", false, "www.zone. 100 A 192.0.2.1", "", "");
+    let servers = Arc::new(s);
+    let clock = Arc::new(ManualClock::default());
+    let config =
+        ResolverConfig { forwarders: hint("10.0.0.9"), prefetch: true, cache_entries: 100, ..Default::default() };
+    let resolver = Resolver::new(config, servers.clone(), clock.clone());
+    resolver.resolve(&name("www.zone."), RecordType::A, None).await.expect("an answer");
+    servers.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(95);
+    let asked = |s: &Servers| s.asked_of("10.0.0.9").len();
+    for round in 0..3 {
+        let r = resolver.resolve(&name("www.zone."), RecordType::A, None).await.expect("the cached answer");
+        assert!(r.from_cache);
+        for _ in 0..16 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(asked(&servers), 2, "round {round}: one prefetch only");
+    }
+}
+
+/// A server whose answer was lost is asked once more after the others (here: the only one),
+/// not given up at the first timeout; one that fails otherwise is not.
+#[tokio::test]
+async fn a_server_that_timed_out_is_asked_once_more() {
+    let mut s = Servers::default();
+    s.answer("10.0.0.9", "www.zone. A", false, "www.zone. A 192.0.2.1", "", "");
+    s.lose_next.lock().unwrap().extend(["10.0.0.9".parse::<IpAddr>().unwrap(); 1]);
+    let servers = Arc::new(s);
+    let config = ResolverConfig { forwarders: hint("10.0.0.9"), ..Default::default() };
+    let r = resolver(config, servers.clone());
+    let a = r.resolve(&name("www.zone."), RecordType::A, None).await.expect("the second try answers");
+    assert_eq!(a.answer.answers.len(), 1);
+    assert_eq!(servers.asked_of("10.0.0.9").len(), 2);
+
+    // Twice lost: given up after the second try.
+    let mut s = Servers::default();
+    s.answer("10.0.0.9", "www.zone. A", false, "www.zone. A 192.0.2.1", "", "");
+    s.lose_next.lock().unwrap().extend(["10.0.0.9".parse::<IpAddr>().unwrap(); 2]);
+    let servers = Arc::new(s);
+    let config = ResolverConfig { forwarders: hint("10.0.0.9"), ..Default::default() };
+    let r = resolver(config, servers.clone());
+    assert!(r.resolve(&name("www.zone."), RecordType::A, None).await.is_err());
+    assert_eq!(servers.asked_of("10.0.0.9").len(), 2);
+}
+
+/// A recursive server (RA without AA) answering for a zone it was delegated, with no data and
+/// the zone's NS set: not lame, a recursive server's answer, taken when no other server
+/// answers better (Unbound's REC_LAME); without RA the same answer is lame.
+#[tokio::test]
+async fn a_recursive_servers_nodata_is_the_answer_when_nothing_better_comes() {
+    let script = |s: &mut Servers| {
+        s.answer("10.0.0.1", "mail.zone. A", false, "", "zone. NS ns.zone.", "");
+    };
+    let mut s = Servers::default();
+    script(&mut s);
+    s.recursive.push("10.0.0.1".parse().unwrap());
+    let servers = Arc::new(s);
+    let config = ResolverConfig { stub_zones: vec![(name("zone."), hint("10.0.0.1"))], ..Default::default() };
+    let r = resolver(config.clone(), servers).resolve(&name("mail.zone."), RecordType::A, None).await;
+    let r = r.expect("the recursive server's answer");
+    assert!(r.answer.answers.is_empty() && r.answer.rcode == ResponseCode::NoError);
+
+    let mut s = Servers::default();
+    script(&mut s);
+    let r = resolver(config, Arc::new(s)).resolve(&name("mail.zone."), RecordType::A, None).await;
+    assert!(r.is_err(), "without RA it is a lame referral: {r:?}");
 }

@@ -44,11 +44,43 @@ impl ZoneSettings {
     }
 }
 
+/// Who besides the primaries may send NOTIFY for a zone (BIND's and Unbound's
+/// `allow-notify`): addresses, and host names looked up with the primaries.
+#[derive(Debug, Default)]
+pub struct Notifiers {
+    pub addresses: Vec<IpAddr>,
+    pub hosts: Vec<(Name, u16)>,
+    looked_up: Mutex<Vec<IpAddr>>,
+}
+
+impl Notifiers {
+    pub fn new(addresses: Vec<IpAddr>, hosts: Vec<(Name, u16)>) -> Notifiers {
+        Notifiers { addresses, hosts, looked_up: Mutex::default() }
+    }
+
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let ip = crate::server::unmap(ip);
+        self.addresses.iter().any(|a| crate::server::unmap(*a) == ip)
+            || self.looked_up.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|a| crate::server::unmap(*a) == ip)
+    }
+
+    /// The addresses the host names were last looked up at.
+    pub fn set_looked_up(&self, servers: Vec<SocketAddr>) {
+        *self.looked_up.lock().unwrap_or_else(|e| e.into_inner()) = servers.iter().map(SocketAddr::ip).collect();
+    }
+}
+
 /// A policy zone with primaries.
 #[derive(Debug)]
 pub struct Secondary {
     pub name: Name,
     pub primaries: Vec<SocketAddr>,
+    /// Primaries given by host name, with their ports; looked up before each check.
+    pub primary_hosts: Vec<(Name, u16)>,
+    /// Their addresses as last looked up.
+    looked_up: Mutex<Vec<SocketAddr>>,
+    /// Who else may send NOTIFY.
+    pub notifiers: Notifiers,
     pub key: Option<tsig::Key>,
     /// Rewritten after each transfer.
     pub file: Option<PathBuf>,
@@ -94,7 +126,18 @@ impl Secondary {
             None => now,
         };
         let held = Mutex::new(Held { records, zone: zone.clone(), next_check });
-        (Secondary { name, primaries, key, file, settings, held }, zone)
+        let secondary = Secondary {
+            name,
+            primaries,
+            primary_hosts: Vec::new(),
+            looked_up: Mutex::new(Vec::new()),
+            notifiers: Notifiers::default(),
+            key,
+            file,
+            settings,
+            held,
+        };
+        (secondary, zone)
     }
 
     /// The compiled version in force.
@@ -115,10 +158,28 @@ impl Secondary {
         self.held.lock().unwrap_or_else(|e| e.into_inner()).next_check = 0;
     }
 
+    /// The addresses the primaries given by host name were last looked up at.
+    pub fn set_looked_up(&self, servers: Vec<SocketAddr>) {
+        *self.looked_up.lock().unwrap_or_else(|e| e.into_inner()) = servers;
+    }
+
+    /// The primaries by address, then those looked up.
+    pub fn all_primaries(&self) -> Vec<SocketAddr> {
+        let mut out = self.primaries.clone();
+        for s in self.looked_up.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            if !out.contains(s) {
+                out.push(*s);
+            }
+        }
+        out
+    }
+
     /// True when a NOTIFY for this zone from `ip` (signed with `key`, if any) is to be heeded:
     /// it comes from a primary, and carries the zone's key when it has one.
     pub fn accepts_notify(&self, ip: IpAddr, key: Option<&str>) -> bool {
-        let from_primary = self.primaries.iter().any(|p| crate::server::unmap(p.ip()) == crate::server::unmap(ip));
+        let from_primary =
+            self.all_primaries().iter().any(|p| crate::server::unmap(p.ip()) == crate::server::unmap(ip))
+                || self.notifiers.allows(ip);
         let keyed = match &self.key {
             Some(k) => key == Some(k.name.as_str()),
             None => true,
@@ -129,7 +190,10 @@ impl Secondary {
     /// Takes over what `previous` (the same zone in the snapshot being replaced) holds when
     /// it is newer than what this one read from its file: the compiled zones to swap.
     pub fn adopt(&self, previous: &Secondary) -> Option<(Arc<PolicyZone>, Arc<PolicyZone>)> {
-        if previous.name != self.name || previous.primaries != self.primaries {
+        if previous.name != self.name
+            || previous.primaries != self.primaries
+            || previous.primary_hosts != self.primary_hosts
+        {
             return None;
         }
         let theirs = previous.held.lock().unwrap_or_else(|e| e.into_inner());
@@ -214,7 +278,7 @@ impl Secondary {
     }
 
     async fn check(&self, upstream: &dyn Upstream, held: Option<&SOA>) -> Result<Option<(Transferred, bool)>, String> {
-        fetch_newer(upstream, &self.name, &self.primaries, self.key.as_ref(), held).await
+        fetch_newer(upstream, &self.name, &self.all_primaries(), self.key.as_ref(), held).await
     }
 }
 

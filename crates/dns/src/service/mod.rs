@@ -28,6 +28,7 @@ use crate::tsig;
 use crate::zone::lookup;
 
 mod settings;
+pub mod slots;
 
 pub use settings::{DnsSettings, Reply, Transport};
 
@@ -53,6 +54,8 @@ pub struct DnsService {
     /// Held while a new snapshot is made from the one in force and put in its place.
     swap_lock: std::sync::Mutex<()>,
     rate_limiter: Option<crate::server::rate_limit::RateLimiter>,
+    /// The recursive resolutions running, at most `settings.max_recursive_queries`.
+    recursion_slots: Arc<slots::RecursionSlots>,
 }
 
 /// An answer sent from the answer cache, waiting for its log event.
@@ -156,6 +159,7 @@ impl DnsService {
             refresh_wake: tokio::sync::Notify::new(),
             swap_lock: std::sync::Mutex::new(()),
             rate_limiter: settings.rate_limit.clone().map(crate::server::rate_limit::RateLimiter::new),
+            recursion_slots: slots::RecursionSlots::new(settings.max_recursive_queries, settings.jostle_millis),
             settings,
         }
     }
@@ -176,6 +180,12 @@ impl DnsService {
             let now = resolver.now();
             if !force && secondary.next_check() > now {
                 continue;
+            }
+            if !secondary.primary_hosts.is_empty() {
+                secondary.set_looked_up(resolver.servers_of_hosts(&secondary.primary_hosts).await);
+            }
+            if !secondary.notifiers.hosts.is_empty() {
+                secondary.notifiers.set_looked_up(resolver.servers_of_hosts(&secondary.notifiers.hosts).await);
             }
             match secondary.refresh(resolver.upstream(), now).await {
                 Ok(crate::rpz::secondary::Refreshed::Current) => {
@@ -516,7 +526,34 @@ impl DnsService {
                 (Some(resolver), Some(t)) => {
                     self.metrics.query(transport.name(), "recursive");
                     let policy = self.policy_of(&state, t, client.ip());
-                    let mut o = self.recurse(resolver, &policy, client, &qname, qtype, transport).await;
+                    // A resolution needs one of the limited slots, unless the cache answers.
+                    let cached =
+                        resolver.caches(&qname) && resolver.cache().get(&qname, qtype, resolver.now()).is_some();
+                    let slot = if cached {
+                        None
+                    } else {
+                        match self.recursion_slots.admit(resolver.now_millis()) {
+                            Some(slot) => Some(slot),
+                            None => {
+                                self.metrics.reject("recursion_full");
+                                tracing::debug!(%qname, "recursive resolutions at their limit: question dropped");
+                                return Reply::Nothing;
+                            }
+                        }
+                    };
+                    let recursion = self.recurse(resolver, &policy, client, &qname, qtype, transport);
+                    let mut o = match &slot {
+                        Some(slot) => tokio::select! {
+                            o = recursion => o,
+                            _ = slot.cancel.cancelled() => {
+                                self.metrics.reject("recursion_jostled");
+                                tracing::debug!(%qname, "a newer question took this resolution's slot");
+                                return Reply::Nothing;
+                            }
+                        },
+                        None => recursion.await,
+                    };
+                    drop(slot);
                     match std::mem::take(&mut o.security) {
                         // RFC 4035 §5.5: a bogus answer is not given out, unless the client
                         // validates itself (CD).

@@ -46,6 +46,12 @@ pub struct DnsSettings {
     /// sections, a negative one without its additional section. Off, they carry the name
     /// servers and glue the authoritative server sent.
     pub minimal_responses: bool,
+    /// Recursive resolutions running at once; more questions wait for none (see
+    /// [`super::slots`]).
+    pub max_recursive_queries: usize,
+    /// How long a resolution in the half that can be replaced keeps its slot against newer
+    /// questions (milliseconds).
+    pub jostle_millis: u64,
 }
 
 impl Default for DnsSettings {
@@ -58,6 +64,8 @@ impl Default for DnsSettings {
             rate_limit: None,
             rate_limit_exempt_tenants: true,
             minimal_responses: true,
+            max_recursive_queries: 4096,
+            jostle_millis: 200,
         }
     }
 }

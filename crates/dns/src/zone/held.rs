@@ -54,6 +54,12 @@ impl ZonemdPolicy {
 pub struct HeldZone {
     pub name: Name,
     pub primaries: Vec<SocketAddr>,
+    /// Primaries given by host name, with their ports; looked up before each check.
+    pub primary_hosts: Vec<(Name, u16)>,
+    /// Their addresses as last looked up.
+    looked_up: Mutex<Vec<SocketAddr>>,
+    /// Who else may send NOTIFY.
+    pub notifiers: crate::rpz::secondary::Notifiers,
     /// Rewritten after each transfer.
     pub file: Option<PathBuf>,
     pub zonemd: ZonemdPolicy,
@@ -89,6 +95,9 @@ impl HeldZone {
         Ok(HeldZone {
             name,
             primaries,
+            primary_hosts: Vec::new(),
+            looked_up: Mutex::new(Vec::new()),
+            notifiers: Default::default(),
             file,
             zonemd: ZonemdPolicy::default(),
             current: ArcSwapOption::new(current),
@@ -123,7 +132,7 @@ impl HeldZone {
 
     /// When the primaries are asked next (`None` without primaries).
     pub fn next_check(&self) -> Option<u64> {
-        (!self.primaries.is_empty()).then(|| self.held.lock().unwrap_or_else(|e| e.into_inner()).next_check)
+        self.has_primaries().then(|| self.held.lock().unwrap_or_else(|e| e.into_inner()).next_check)
     }
 
     /// A NOTIFY from a primary: check at once.
@@ -131,8 +140,29 @@ impl HeldZone {
         self.held.lock().unwrap_or_else(|e| e.into_inner()).next_check = 0;
     }
 
+    /// True when `ip` may send NOTIFY for the zone: a primary, or allowed to notify.
     pub fn is_primary(&self, ip: IpAddr) -> bool {
-        self.primaries.iter().any(|p| p.ip() == ip)
+        self.all_primaries().iter().any(|p| p.ip() == ip) || self.notifiers.allows(ip)
+    }
+
+    pub fn has_primaries(&self) -> bool {
+        !self.primaries.is_empty() || !self.primary_hosts.is_empty()
+    }
+
+    /// The addresses the primaries given by host name were last looked up at.
+    pub fn set_looked_up(&self, servers: Vec<SocketAddr>) {
+        *self.looked_up.lock().unwrap_or_else(|e| e.into_inner()) = servers;
+    }
+
+    /// The primaries by address, then those looked up.
+    pub fn all_primaries(&self) -> Vec<SocketAddr> {
+        let mut out = self.primaries.clone();
+        for s in self.looked_up.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            if !out.contains(s) {
+                out.push(*s);
+            }
+        }
+        out
     }
 
     /// Asks the primaries for the SOA and transfers a newer version; true when one was put
@@ -145,13 +175,14 @@ impl HeldZone {
             let refresh = soa.as_ref().map_or(DEFAULT_RETRY, |s| interval(s.refresh));
             (soa, retry, refresh, held.records.clone())
         };
-        let mut result = fetch_newer(upstream, &self.name, &self.primaries, None, soa.as_ref()).await;
+        let primaries = self.all_primaries();
+        let mut result = fetch_newer(upstream, &self.name, &primaries, None, soa.as_ref()).await;
         if let Ok(Some((Transferred::Incremental(deltas), _))) = &result
             && !deltas_apply(&records, deltas)
         {
             // The changes do not fit the copy held: the whole zone instead.
             tracing::info!(zone = %self.name, "IXFR does not match the zone held, trying AXFR");
-            result = fetch_newer(upstream, &self.name, &self.primaries, None, None).await;
+            result = fetch_newer(upstream, &self.name, &primaries, None, None).await;
         }
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         let transferred = match result {

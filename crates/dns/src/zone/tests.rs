@@ -150,3 +150,22 @@ fn transfer_lists_every_record_soa_first() {
     assert_eq!(all[0].record_type(), RecordType::SOA);
     assert_eq!(all.len(), z.record_count());
 }
+
+/// NOTIFY for a held zone is heeded from its primaries and from `allow_notify`: addresses,
+/// and host names once looked up (IPv4-mapped sources count as IPv4).
+#[test]
+fn notify_is_heeded_from_primaries_and_allowed_notifiers() {
+    use crate::rpz::secondary::Notifiers;
+    use crate::zone::held::HeldZone;
+    let name = Name::from_str("held.example.").unwrap();
+    let primary = "192.0.2.1:53".parse().unwrap();
+    let mut held = HeldZone::new(&name, vec![primary], None, vec![], 0).unwrap();
+    let ns = Name::from_str("ns.example.net.").unwrap();
+    held.notifiers = Notifiers::new(vec!["192.0.2.7".parse().unwrap()], vec![(ns, 53)]);
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    assert!(held.is_primary(ip("192.0.2.1")) && held.is_primary(ip("192.0.2.7")));
+    assert!(held.notifiers.allows(ip("::ffff:192.0.2.7")));
+    assert!(!held.is_primary(ip("192.0.2.9")), "not yet looked up");
+    held.notifiers.set_looked_up(vec!["192.0.2.9:53".parse().unwrap()]);
+    assert!(held.is_primary(ip("192.0.2.9")) && !held.is_primary(ip("192.0.2.10")));
+}
