@@ -28,7 +28,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::{Answer, Resolver, Trace};
 use crate::rpz::{Action, PolicySet};
-use crate::zone::denial::{covers_hash, hash_of, nsec3s, owner_hash};
+use crate::zone::denial::{chain_end, covers_hash, hash_of, nsec3s, owner_hash};
 use crate::zone::fqdn_lower;
 
 /// DS/DNSKEY lookups nested this deep are given up (a loop or an absurdly deep chain).
@@ -173,7 +173,11 @@ impl Resolver {
                 }
             }
             // A question for the CNAME itself ends at its owner.
-            let last = if qtype == RecordType::CNAME { fqdn_lower(qname) } else { chain_end(qname, &answer.answers) };
+            let last = if qtype == RecordType::CNAME {
+                fqdn_lower(qname)
+            } else {
+                chain_end(fqdn_lower(qname), &answer.answers)
+            };
             let nxdomain = answer.rcode == ResponseCode::NXDomain;
             let nodata = !nxdomain
                 && !answer
@@ -562,22 +566,6 @@ pub(super) fn dname_target(r: &Record) -> Option<Name> {
         }
         _ => None,
     }
-}
-
-/// Where the CNAME chain of `answers` starting at `qname` ends.
-fn chain_end(qname: &Name, answers: &[Record]) -> Name {
-    let mut name = fqdn_lower(qname);
-    for _ in 0..answers.len() {
-        let next = answers.iter().find_map(|r| match &r.data {
-            RData::CNAME(t) if fqdn_lower(&r.name) == name => Some(fqdn_lower(&t.0)),
-            _ => None,
-        });
-        match next {
-            Some(n) if n != name => name = n,
-            _ => break,
-        }
-    }
-    name
 }
 
 fn signature_over<'r>(r: &'r Record, owner: &Name, rtype: RecordType) -> Option<&'r RRSIG> {

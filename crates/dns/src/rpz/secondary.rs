@@ -70,6 +70,28 @@ impl Notifiers {
     }
 }
 
+/// The addresses of servers given by host name, as last looked up (each lookup replaces them);
+/// shared by policy zones and held zones.
+#[derive(Debug, Default)]
+pub struct LookedUp(Mutex<Vec<SocketAddr>>);
+
+impl LookedUp {
+    pub fn set(&self, servers: Vec<SocketAddr>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = servers;
+    }
+
+    /// `by_address`, then the looked-up addresses not among them.
+    pub fn after(&self, by_address: &[SocketAddr]) -> Vec<SocketAddr> {
+        let mut out = by_address.to_vec();
+        for s in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            if !out.contains(s) {
+                out.push(*s);
+            }
+        }
+        out
+    }
+}
+
 /// A policy zone with primaries.
 #[derive(Debug)]
 pub struct Secondary {
@@ -78,7 +100,7 @@ pub struct Secondary {
     /// Primaries given by host name, with their ports; looked up before each check.
     pub primary_hosts: Vec<(Name, u16)>,
     /// Their addresses as last looked up.
-    looked_up: Mutex<Vec<SocketAddr>>,
+    looked_up: LookedUp,
     /// Who else may send NOTIFY.
     pub notifiers: Notifiers,
     pub key: Option<tsig::Key>,
@@ -130,7 +152,7 @@ impl Secondary {
             name,
             primaries,
             primary_hosts: Vec::new(),
-            looked_up: Mutex::new(Vec::new()),
+            looked_up: LookedUp::default(),
             notifiers: Notifiers::default(),
             key,
             file,
@@ -160,18 +182,12 @@ impl Secondary {
 
     /// The addresses the primaries given by host name were last looked up at.
     pub fn set_looked_up(&self, servers: Vec<SocketAddr>) {
-        *self.looked_up.lock().unwrap_or_else(|e| e.into_inner()) = servers;
+        self.looked_up.set(servers);
     }
 
     /// The primaries by address, then those looked up.
     pub fn all_primaries(&self) -> Vec<SocketAddr> {
-        let mut out = self.primaries.clone();
-        for s in self.looked_up.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            if !out.contains(s) {
-                out.push(*s);
-            }
-        }
-        out
+        self.looked_up.after(&self.primaries)
     }
 
     /// True when a NOTIFY for this zone from `ip` (signed with `key`, if any) is to be heeded:

@@ -164,8 +164,9 @@ fn closest_encloser(zone: &Zone, name: &Name) -> Option<Name> {
     Some(encloser)
 }
 
-/// Where the CNAME chain of `answers` starting at `name` ends.
-fn chain_end(mut name: Name, answers: &[Record]) -> Name {
+/// Where the CNAME chain of `answers` starting at `name` ends (the resolver's validator proves
+/// the same end).
+pub(crate) fn chain_end(mut name: Name, answers: &[Record]) -> Name {
     for _ in 0..answers.len() {
         let next = answers.iter().find_map(|r| match &r.data {
             RData::CNAME(t) if fqdn_lower(&r.name) == name => Some(fqdn_lower(&t.0)),

@@ -14,7 +14,7 @@ use hickory_proto::rr::{Name, RData, Record};
 
 use super::Zone;
 use crate::resolver::upstream::Upstream;
-use crate::rpz::secondary::{Transferred, apply_delta, deltas_apply, fetch_newer, write_zone};
+use crate::rpz::secondary::{LookedUp, Transferred, apply_delta, deltas_apply, fetch_newer, write_zone};
 
 /// Wait after a failed check when the zone has no SOA to say its retry interval.
 const DEFAULT_RETRY: u64 = 60;
@@ -57,7 +57,7 @@ pub struct HeldZone {
     /// Primaries given by host name, with their ports; looked up before each check.
     pub primary_hosts: Vec<(Name, u16)>,
     /// Their addresses as last looked up.
-    looked_up: Mutex<Vec<SocketAddr>>,
+    looked_up: LookedUp,
     /// Who else may send NOTIFY.
     pub notifiers: crate::rpz::secondary::Notifiers,
     /// Rewritten after each transfer.
@@ -96,7 +96,7 @@ impl HeldZone {
             name,
             primaries,
             primary_hosts: Vec::new(),
-            looked_up: Mutex::new(Vec::new()),
+            looked_up: LookedUp::default(),
             notifiers: Default::default(),
             file,
             zonemd: ZonemdPolicy::default(),
@@ -151,18 +151,12 @@ impl HeldZone {
 
     /// The addresses the primaries given by host name were last looked up at.
     pub fn set_looked_up(&self, servers: Vec<SocketAddr>) {
-        *self.looked_up.lock().unwrap_or_else(|e| e.into_inner()) = servers;
+        self.looked_up.set(servers);
     }
 
     /// The primaries by address, then those looked up.
     pub fn all_primaries(&self) -> Vec<SocketAddr> {
-        let mut out = self.primaries.clone();
-        for s in self.looked_up.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            if !out.contains(s) {
-                out.push(*s);
-            }
-        }
-        out
+        self.looked_up.after(&self.primaries)
     }
 
     /// Asks the primaries for the SOA and transfers a newer version; true when one was put
