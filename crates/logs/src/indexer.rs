@@ -2,7 +2,6 @@
 //! partition. Every commit records the WAL position it reflects, in the partitions and in a
 //! checkpoint file, so a crash at any point re-indexes exactly what was not yet committed.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -18,6 +17,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone)]
 pub struct IndexerConfig {
@@ -105,7 +105,8 @@ impl Indexer {
             hot,
             config,
             checkpoint_path,
-            writers: HashMap::new(),
+            writers: FxHashMap::default(),
+            indexed: 0,
             state: state.clone(),
             stop: stop.clone(),
             last_lsn: checkpoint,
@@ -155,7 +156,9 @@ struct OpenWriter {
     builder: BlockBuilder,
     /// The partition's committed WAL position when it was opened: records up to it are in it.
     committed: u64,
-    last_used: Instant,
+    /// When it last took an event, as a count of the events indexed (for closing the least
+    /// recently used; a count, not a clock, as reading the clock for every event costs more).
+    last_used: u64,
 }
 
 impl OpenWriter {
@@ -170,7 +173,10 @@ struct Worker {
     hot: Arc<HotStore>,
     config: IndexerConfig,
     checkpoint_path: PathBuf,
-    writers: HashMap<Date, OpenWriter>,
+    /// Hashed with Fx rather than SipHash: it is looked up for every event.
+    writers: FxHashMap<Date, OpenWriter>,
+    /// Events handed to writers so far: the clock of `OpenWriter::last_used`.
+    indexed: u64,
     state: Arc<IndexerState>,
     stop: Arc<AtomicBool>,
     /// Last LSN handed to a writer (or skipped).
@@ -219,8 +225,11 @@ impl Worker {
                 .read_into(&mut batch, 4096, if stopping { Duration::ZERO } else { wait })
                 .map_err(|e| LogError::io(self.wal.dir(), e))?;
             let caught_up = batch.is_empty();
+            // One reading of the clock per batch: it only tells how far in the future an
+            // event's time may be before it is filed under today instead.
+            let now = Timestamp::now();
             for (lsn, payload) in batch.iter() {
-                self.index(lsn, payload)?;
+                self.index(lsn, payload, now)?;
             }
             metrics().lag.set(self.wal.durable_lsn().saturating_sub(self.last_lsn) as i64);
             while let Ok(task) = self.tasks.try_recv() {
@@ -241,7 +250,7 @@ impl Worker {
         self.state.committed_lsn.load(Ordering::Acquire)
     }
 
-    fn index(&mut self, lsn: u64, payload: &[u8]) -> Result<(), LogError> {
+    fn index(&mut self, lsn: u64, payload: &[u8], now: Timestamp) -> Result<(), LogError> {
         self.last_lsn = lsn;
         let time = match event_time_cached(payload, &mut self.times) {
             Ok(t) => t,
@@ -250,7 +259,7 @@ impl Worker {
                 return Ok(());
             }
         };
-        let day = filing_day(time, Timestamp::now());
+        let day = filing_day(time, now);
         let writer = self.writer_for(day)?;
         if lsn <= writer.committed {
             return Ok(()); // already committed in this partition before a restart
@@ -277,11 +286,12 @@ impl Worker {
             let committed = partition.committed()?.lsn;
             self.writers.insert(
                 day,
-                OpenWriter { partition, builder: BlockBuilder::new(), committed, last_used: Instant::now() },
+                OpenWriter { partition, builder: BlockBuilder::new(), committed, last_used: self.indexed },
             );
         }
         let w = self.writers.get_mut(&day).expect("inserted above");
-        w.last_used = Instant::now();
+        self.indexed += 1;
+        w.last_used = self.indexed;
         Ok(w)
     }
 
