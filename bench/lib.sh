@@ -39,6 +39,14 @@ tree_cpu_seconds() {
 
 now() { date +%s.%N; }
 
+# mamori_pid DIR: the pid of the mamori whose data directory is DIR/data, once it has written
+# it (its listeners may answer a moment before the pid file is there).
+mamori_pid() {
+  local f="$1/data/run/mamori.pid"
+  for _ in $(seq 1 200); do [ -s "$f" ] && { cat "$f"; return 0; }; sleep 0.05; done
+  echo "mamori wrote no pid file at $f" >&2; return 1
+}
+
 calc() { python3 -c "print($1)"; }
 
 # Writes a mamori.toml for a benchmark into DIR with the given ports.
