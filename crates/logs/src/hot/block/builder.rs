@@ -44,7 +44,6 @@ pub struct BlockBuilder {
     /// fresh memory for every block costs page faults.
     out: Vec<u8>,
     plain: Vec<u8>,
-    packed: Vec<u8>,
 }
 
 /// A WAL record that is not an event: JSON that does not parse, or a damaged compact record.
@@ -165,9 +164,11 @@ impl BlockBuilder {
         let rows = self.rows();
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        // Room for the usual block at once: growing by doubling copies into fresh memory.
+        // Room for the usual block at once (the compressor's worst case for the sources, then
+        // about half their size again for the columns): growing by doubling copies into fresh
+        // memory. What is reserved but never written does not become resident.
         let texts_len = self.source.len().saturating_sub(ENDS_ROOM);
-        out.reserve(rows * 24 + texts_len + lz4_flex::block::get_maximum_output_size(texts_len) / 2);
+        out.reserve(rows * 24 + lz4_flex::block::get_maximum_output_size(rows * 4 + texts_len) + texts_len / 2);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&[0; HEADER_LEN - 4]);
         put_u32(&mut out, rows as u32);
@@ -195,18 +196,17 @@ impl BlockBuilder {
             plain.extend_from_slice(texts);
             plain
         };
-        // Compressed behind its length, in lz4_flex's size-prepended form. The compressor
-        // writes into a buffer kept at its largest size, so it is not zeroed for every block.
+        // Compressed behind its length, in lz4_flex's size-prepended form, straight into the
+        // block: no buffer of its own to keep resident between blocks, and no copy.
         let len_at = out.len();
         put_u32(&mut out, 0);
         put_u32(&mut out, plain.len() as u32);
         let bound = lz4_flex::block::get_maximum_output_size(plain.len());
-        if self.packed.len() < bound {
-            self.packed.resize(bound, 0);
-        }
-        let packed =
-            lz4_flex::block::compress_into(plain, &mut self.packed).expect("the output has room for the worst case");
-        out.extend_from_slice(&self.packed[..packed]);
+        let packed_at = out.len();
+        out.resize(packed_at + bound, 0);
+        let packed = lz4_flex::block::compress_into(plain, &mut out[packed_at..])
+            .expect("the output has room for the worst case");
+        out.truncate(packed_at + packed);
         let packed_len = (4 + packed) as u32;
         out[len_at..len_at + 4].copy_from_slice(&packed_len.to_le_bytes());
 
