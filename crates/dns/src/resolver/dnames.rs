@@ -90,14 +90,7 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-
-    fn records(text: &str) -> Vec<Record> {
-        crate::zone::master::parse_with_default_ttl(text, &Name::root(), None, Some(3600))
-            .expect("test records")
-            .into_iter()
-            .map(|p| p.record)
-            .collect()
-    }
+    use crate::resolver::tests::records;
 
     #[test]
     fn a_kept_dname_makes_the_cname_of_a_name_below_it_until_its_ttl_runs_out() {

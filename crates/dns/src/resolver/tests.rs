@@ -35,7 +35,8 @@ struct Servers {
     recursive: Vec<IpAddr>,
 }
 
-fn records(text: &str) -> Vec<Record> {
+/// Records from master-format text (also used by the resolver's other test modules).
+pub(super) fn records(text: &str) -> Vec<Record> {
     crate::zone::master::parse_with_default_ttl(text, &Name::root(), None, Some(3600))
         .expect("test records")
         .into_iter()

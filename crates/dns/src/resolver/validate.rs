@@ -28,7 +28,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::{Answer, Resolver, Trace};
 use crate::rpz::{Action, PolicySet};
-use crate::zone::denial::{chain_end, covers_hash, hash_of, nsec3s, owner_hash};
+use crate::zone::denial::{chain_end, covers_hash, hash_of, nsec3s, owner_hash, rrsets};
 use crate::zone::fqdn_lower;
 
 /// DS/DNSKEY lookups nested this deep are given up (a loop or an absurdly deep chain).
@@ -517,18 +517,6 @@ fn min_ttl(records: &[Record], owner: &Name, rtype: RecordType) -> u64 {
 fn strongest_digests(ds: Vec<DS>) -> Vec<DS> {
     let strong = |d: &DS| d.digest_type() != DigestType::SHA1 && d.digest_type().is_supported();
     if ds.iter().any(strong) { ds.into_iter().filter(strong).collect() } else { ds }
-}
-
-/// The distinct (owner, type) sets of a section, signatures left out.
-fn rrsets(records: &[Record]) -> Vec<(Name, RecordType)> {
-    let mut out: Vec<(Name, RecordType)> = Vec::new();
-    for r in records {
-        let key = (fqdn_lower(&r.name), r.record_type());
-        if key.1 != RecordType::RRSIG && !out.contains(&key) {
-            out.push(key);
-        }
-    }
-    out
 }
 
 /// True when the CNAME of `owner` in `answers` is what a DNAME in them makes of it.

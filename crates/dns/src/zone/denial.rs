@@ -180,7 +180,9 @@ pub(crate) fn chain_end(mut name: Name, answers: &[Record]) -> Name {
     name
 }
 
-fn rrsets(records: &[Record]) -> Vec<(Name, RecordType)> {
+/// The distinct (owner, type) sets of a section, signatures left out (the validator walks
+/// answers by set as well).
+pub(crate) fn rrsets(records: &[Record]) -> Vec<(Name, RecordType)> {
     let mut out: Vec<(Name, RecordType)> = Vec::new();
     for r in records {
         let key = (fqdn_lower(&r.name), r.record_type());
