@@ -12,6 +12,11 @@ use mamori_core::event::Event;
 use mamori_core::event_writer::EventWriter;
 use mamori_core::sink::{EncodedEvents, EventSink, Receipt, SubmitFuture};
 
+/// The allocator `mamori up --only dns` runs with, so that the benchmarks measure the service
+/// as it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct EncodeAndDrop;
 
 impl EventSink for EncodeAndDrop {
