@@ -9,7 +9,7 @@ mod batch;
 mod record;
 
 pub use answers::{AnswerLog, LoggedAnswers};
-pub use batch::QueryLogBatch;
+pub use batch::{HOLD, QueryLogBatch};
 pub use record::{HeaderFlags, QueryRecord, write_query_event};
 
 #[cfg(test)]

@@ -222,3 +222,19 @@ fn a_batch_holds_one_record_per_query() {
         records.decode().unwrap().into_iter().map(|e| json!(e.event.id)).collect();
     assert_eq!(ids.len(), 3, "every event has its own id");
 }
+
+#[test]
+fn a_batch_falls_due_a_hold_after_its_first_record() {
+    use std::time::Instant;
+    let mut batch = QueryLogBatch::new();
+    assert_eq!(batch.due(), None, "nothing to hand over");
+    let q = record("www.example.", Some("midori"));
+    let before = Instant::now();
+    batch.push(&q, AnswerLog::none().view(), Timestamp::now());
+    let due = batch.due().expect("due once it holds a record");
+    assert!(due >= before + HOLD && due <= Instant::now() + HOLD);
+    batch.push(&q, AnswerLog::none().view(), Timestamp::now());
+    assert_eq!(batch.due(), Some(due), "later records do not put it off");
+    batch.take();
+    assert_eq!(batch.due(), None);
+}

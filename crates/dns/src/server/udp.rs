@@ -46,10 +46,8 @@ async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown
         let count = match inbox.receive(&socket) {
             Ok(count) => count,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                service.flush_log(&mut log).await;
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    ready = socket.readable() => if ready.is_err() { return },
+                if !wait_readable(&socket, &service, &mut log, &shutdown).await {
+                    return service.flush_log(&mut log).await;
                 }
                 continue;
             }
@@ -100,18 +98,14 @@ async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown
         if log.is_full() {
             service.flush_log(&mut log).await;
         }
-        let received = match socket.try_recv_from(&mut buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                service.flush_log(&mut log).await;
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    received = socket.recv_from(&mut buf) => received,
-                }
-            }
-            other => other,
-        };
-        let (n, client) = match received {
+        let (n, client) = match socket.try_recv_from(&mut buf) {
             Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if !wait_readable(&socket, &service, &mut log, &shutdown).await {
+                    return service.flush_log(&mut log).await;
+                }
+                continue;
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "DNS UDP receive failed");
                 continue;
@@ -139,6 +133,33 @@ async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown
 }
 
 /// The full path for one packet, in a task of its own.
+/// Waits until `socket` has a datagram, handing the log batch over if it falls due meanwhile
+/// (see [`QueryLogBatch::due`]); `false` when the listener is to stop.
+async fn wait_readable(
+    socket: &UdpSocket,
+    service: &DnsService,
+    log: &mut QueryLogBatch,
+    shutdown: &CancellationToken,
+) -> bool {
+    loop {
+        let Some(due) = log.due() else {
+            return tokio::select! {
+                _ = shutdown.cancelled() => false,
+                ready = socket.readable() => ready.is_ok(),
+            };
+        };
+        if due <= std::time::Instant::now() {
+            service.flush_log(log).await;
+            continue;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            ready = socket.readable() => return ready.is_ok(),
+            _ = tokio::time::sleep_until(due.into()) => service.flush_log(log).await,
+        }
+    }
+}
+
 fn answer_in_task(socket: &Arc<UdpSocket>, service: &Arc<DnsService>, packet: Vec<u8>, client: std::net::SocketAddr) {
     let (socket, service) = (socket.clone(), service.clone());
     tokio::spawn(async move {
