@@ -377,6 +377,11 @@ pub fn new_event_id() -> String {
 /// The next event id of [`new_event_id`] as its 32 ASCII hex digits, for writers that put it
 /// straight into a JSON record.
 pub fn next_event_id() -> [u8; 32] {
+    next_event_id_at(jiff::Timestamp::now())
+}
+
+/// [`next_event_id`] for an event made at `now`, for writers that have read the clock already.
+pub fn next_event_id_at(now: jiff::Timestamp) -> [u8; 32] {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEED: OnceLock<(u64, AtomicU64)> = OnceLock::new();
@@ -384,7 +389,7 @@ pub fn next_event_id() -> [u8; 32] {
         let r = uuid::Uuid::new_v4().as_u128();
         ((r as u64) & 0xfff, AtomicU64::new(((r >> 64) as u64) & ((1 << 61) - 1)))
     });
-    let ms = jiff::Timestamp::now().as_millisecond().max(0) as u64 & 0xffff_ffff_ffff;
+    let ms = now.as_millisecond().max(0) as u64 & 0xffff_ffff_ffff;
     let count = counter.fetch_add(1, Ordering::Relaxed) & ((1 << 62) - 1);
     let hi = (ms << 16) | (0x7 << 12) | salt;
     let lo = (0b10 << 62) | count;

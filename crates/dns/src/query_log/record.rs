@@ -17,8 +17,10 @@ pub struct QueryRecord<'a> {
     pub tenant: Option<&'a str>,
     pub id: u16,
     pub qname: &'a str,
-    pub qtype: &'a str,
-    pub qclass: &'a str,
+    /// The type and class by their names in hickory's tables (plain ASCII, so the record
+    /// writes them without an escape check).
+    pub qtype: &'static str,
+    pub qclass: &'static str,
     pub rcode: &'a str,
     /// `authoritative`, `recursive`, `transfer`, `refused`, `malformed`.
     pub kind: &'static str,
@@ -65,8 +67,14 @@ impl QueryRecord<'_> {
     }
 }
 
+/// A record's length apart from its answers and names, with some to spare.
+const RECORD_ROOM: usize = 768;
+
 /// Appends the JSON record of `q`'s event, answered with `answers`, stamped `now`, to `out`.
 pub fn write_query_event(q: &QueryRecord<'_>, answers: LoggedAnswers<'_>, now: Timestamp, out: &mut Vec<u8>) {
+    // One reservation for the whole record (answers and names aside, about 600 bytes), so the
+    // writes below only check it.
+    out.reserve(RECORD_ROOM + answers.answers.len() + answers.resolved_ip.map_or(0, <[u8]>::len) + 2 * q.qname.len());
     let mut w = JsonBuf(out);
     let (blocked, refused) = (q.blocked(), q.refused());
     w.raw(b"{\"@timestamp\":\"");
@@ -75,7 +83,7 @@ pub fn write_query_event(q: &QueryRecord<'_>, answers: LoggedAnswers<'_>, now: T
     write_timestamp(now, w.0);
     let time = start..w.0.len();
     w.raw(b"\",\"event\":{\"id\":\"");
-    w.raw(&mamori_core::event::next_event_id());
+    w.raw(&mamori_core::event::next_event_id_at(now));
     w.raw(b"\",\"kind\":\"event\",\"category\":[\"network\"],\"type\":[\"protocol\",");
     w.raw(if refused || blocked { b"\"denied\"]" } else { b"\"allowed\"]" });
     w.next_key("action");
@@ -107,7 +115,7 @@ pub fn write_query_event(q: &QueryRecord<'_>, answers: LoggedAnswers<'_>, now: T
     w.raw(b",");
     write_mamori(&mut w, q);
     w.raw(b",\"network\":{\"protocol\":\"dns\",\"transport\":");
-    w.str(q.transport);
+    w.plain(q.transport);
     w.raw(b"}");
     if let Some(hit) = q.rpz {
         w.raw(b",\"rule\":{\"category\":\"rpz\",\"id\":");
@@ -128,16 +136,16 @@ fn write_dns(w: &mut JsonBuf<'_>, q: &QueryRecord<'_>, answers: LoggedAnswers<'_
         if i > 0 {
             w.raw(b",");
         }
-        w.str(flag);
+        w.plain(flag);
     }
     w.raw(b"],\"id\":");
     w.uint(u64::from(q.id));
     w.raw(b",\"question\":{\"class\":");
-    w.str(q.qclass);
+    w.plain(q.qclass);
     w.next_key("name");
     w.str(q.qname);
     w.next_key("type");
-    w.str(q.qtype);
+    w.plain(q.qtype);
     w.raw(b"}");
     if let Some(resolved) = answers.resolved_ip {
         w.next_key("resolved_ip");
@@ -153,7 +161,7 @@ fn write_mamori(w: &mut JsonBuf<'_>, q: &QueryRecord<'_>) {
     w.raw(b"\"mamori\":{\"dns\":{\"cache_hit\":");
     w.bool(q.from_cache);
     w.next_key("kind");
-    w.str(q.kind);
+    w.plain(q.kind);
     if let Some(hit) = q.rpz {
         w.raw(b",\"rpz\":{\"action\":");
         w.str(hit.action.as_ref().map_or("disabled", |a| a.name()));
