@@ -35,21 +35,19 @@ impl PlainQuery {
 
     /// The question name in presentation form (`www.example.jp`), as the query log writes it.
     pub fn name_text(&self, packet: &[u8]) -> String {
-        let mut text = String::with_capacity(self.name_len);
+        let mut text = Vec::with_capacity(self.name_len);
         let mut at = 12;
         while let Some(&len) = packet.get(at) {
-            if len == 0 {
-                break;
-            }
-            let label = &packet[at + 1..at + 1 + usize::from(len)];
-            text.extend(label.iter().map(|&b| char::from(b)));
-            text.push('.');
+            let Some(label) = packet.get(at + 1..at + 1 + usize::from(len)).filter(|_| len != 0) else { break };
+            // Plain ASCII bytes (`plain_query` took no other): copied as they are.
+            text.extend_from_slice(label);
+            text.push(b'.');
             at += 1 + usize::from(len);
         }
         if text.is_empty() {
-            text.push('.');
+            text.push(b'.');
         }
-        text
+        String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 
@@ -58,9 +56,23 @@ pub(crate) fn u16_at(p: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Characters the log writes as they are (hickory escapes the others).
-fn plain_byte(b: u8) -> bool {
+const fn plain_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'*'
 }
+
+/// Each byte as it goes into a key: plain bytes lower-cased, 0 for the others. One lookup per
+/// byte of the name instead of a test and a case mapping: every query passes here.
+static KEY_BYTE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if plain_byte(b as u8) {
+            table[b] = (b as u8).to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table
+};
 
 /// The plain query in `packet`, or `None` when the full decoder must look at it.
 pub fn plain_query(packet: &[u8], transport: Transport, max_udp_payload: u16) -> Option<PlainQuery> {
@@ -89,12 +101,14 @@ pub fn plain_query(packet: &[u8], transport: Transport, max_udp_payload: u16) ->
             return None;
         }
         let label = packet.get(at + 1..at + 1 + len)?;
-        if !label.iter().all(|&b| plain_byte(b)) {
-            return None;
-        }
         key[key_len] = len as u8;
-        for (k, b) in key[key_len + 1..key_len + 1 + len].iter_mut().zip(label) {
-            *k = b.to_ascii_lowercase();
+        let mut plain = true;
+        for (k, &b) in key[key_len + 1..key_len + 1 + len].iter_mut().zip(label) {
+            *k = KEY_BYTE[usize::from(b)];
+            plain &= *k != 0;
+        }
+        if !plain {
+            return None;
         }
         key_len += 1 + len;
         at += 1 + len;
@@ -227,6 +241,26 @@ mod tests {
         assert!(a.recursion_desired);
         assert_eq!(a.name_text(&upper), "WWW.Example.JP.");
         assert_eq!(a.name_len, 16);
+    }
+
+    /// Every byte value in a label: plain ones are taken and lower-cased in the key, the
+    /// others leave the query to the decoder.
+    #[test]
+    fn each_byte_of_a_name_is_taken_only_when_plain() {
+        let reference = plain_query(&query("xa.jp.", None), Transport::Udp, 1232).unwrap();
+        for b in 0..=255u8 {
+            let mut packet = query("xa.jp.", None);
+            packet[14] = b;
+            match plain_query(&packet, Transport::Udp, 1232) {
+                Some(q) => {
+                    assert!(plain_byte(b), "byte {b:#04x} was taken");
+                    let mut key = reference.key().to_vec();
+                    key[2] = b.to_ascii_lowercase();
+                    assert_eq!(q.key(), key, "byte {b:#04x}");
+                }
+                None => assert!(!plain_byte(b), "byte {b:#04x} was refused"),
+            }
+        }
     }
 
     #[test]
