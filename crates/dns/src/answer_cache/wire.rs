@@ -35,20 +35,34 @@ impl PlainQuery {
 
     /// The question name in presentation form (`www.example.jp`), as the query log writes it.
     pub fn name_text(&self, packet: &[u8]) -> String {
-        let mut text = Vec::with_capacity(self.name_len);
-        let mut at = 12;
-        while let Some(&len) = packet.get(at) {
-            let Some(label) = packet.get(at + 1..at + 1 + usize::from(len)).filter(|_| len != 0) else { break };
-            // Plain ASCII bytes (`plain_query` took no other): copied as they are.
-            text.extend_from_slice(label);
-            text.push(b'.');
-            at += 1 + usize::from(len);
-        }
-        if text.is_empty() {
-            text.push(b'.');
-        }
-        String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        question_name(packet, &mut [0; NAME_TEXT_MAX]).to_string()
     }
+}
+
+/// Room for a question name in presentation form: a name of at most 255 wire bytes has at most
+/// 254 characters and its final dot.
+pub const NAME_TEXT_MAX: usize = 256;
+
+/// The name of a plain query's question (in `packet`) in presentation form, written into
+/// `buf`: the query log of a cached answer takes it from the packet without an allocation.
+pub fn question_name<'b>(packet: &[u8], buf: &'b mut [u8; NAME_TEXT_MAX]) -> &'b str {
+    let mut len = 0;
+    let mut at = 12;
+    while let Some(&label_len) = packet.get(at) {
+        let label_len = usize::from(label_len);
+        let Some(label) = packet.get(at + 1..at + 1 + label_len).filter(|_| label_len != 0) else { break };
+        let Some(room) = buf.get_mut(len..len + label_len + 1) else { break };
+        // Plain ASCII bytes (`plain_query` took no other): copied as they are.
+        room[..label_len].copy_from_slice(label);
+        room[label_len] = b'.';
+        len += label_len + 1;
+        at += 1 + label_len;
+    }
+    if len == 0 {
+        buf[0] = b'.';
+        len = 1;
+    }
+    std::str::from_utf8(&buf[..len]).unwrap_or(".")
 }
 
 pub(crate) fn u16_at(p: &[u8], at: usize) -> Option<u16> {
@@ -261,6 +275,23 @@ mod tests {
                 None => assert!(!plain_byte(b), "byte {b:#04x} was refused"),
             }
         }
+    }
+
+    #[test]
+    fn the_question_name_is_read_from_any_packet_without_running_past_it() {
+        let mut buf = [0; NAME_TEXT_MAX];
+        assert_eq!(question_name(&query(".", None), &mut buf), ".");
+        let full = query("www.Example.jp.", None);
+        assert_eq!(question_name(&full, &mut buf), "www.Example.jp.");
+        for cut in 0..full.len() {
+            let name = question_name(&full[..cut], &mut buf);
+            assert!("www.Example.jp.".starts_with(name.trim_start_matches('.')), "{cut}: {name}");
+        }
+        // A longest name (127 one-letter labels) fills the buffer exactly.
+        let mut longest = vec![0u8; 12];
+        (0..127).for_each(|_| longest.extend_from_slice(&[1, b'a']));
+        longest.push(0);
+        assert_eq!(question_name(&longest, &mut buf).len(), 254);
     }
 
     #[test]

@@ -72,15 +72,16 @@ async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown
             match service.answer_cached(packet, client, Transport::Udp) {
                 Some((bytes, hit)) => {
                     outbox.push(bytes, slot);
-                    answered.push(hit);
+                    answered.push((hit, slot));
                 }
                 None => answer_in_task(&socket, &service, packet.to_vec(), client),
             }
         }
         // The cached answers go out first; their log records are written after.
         outbox.send(&socket, &inbox).await;
-        for hit in answered.drain(..) {
-            service.log_cached(hit, &mut log).await;
+        for (hit, slot) in answered.drain(..) {
+            let packet = inbox.datagram(slot).map_or(&[][..], |(packet, _)| packet);
+            service.log_cached(hit, packet, &mut log).await;
         }
     }
 }
@@ -125,7 +126,7 @@ async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown
             if let Err(e) = socket.send_to(&bytes, client).await {
                 tracing::debug!(error = %e, %client, "DNS UDP reply not sent");
             }
-            service.log_cached(hit, &mut log).await;
+            service.log_cached(hit, &buf[..n], &mut log).await;
             continue;
         }
         answer_in_task(&socket, &service, buf[..n].to_vec(), client);

@@ -14,6 +14,7 @@ use mamori_core::event_writer::EventWriter;
 
 use prometheus_client::metrics::counter::Counter;
 
+use crate::answer_cache::wire::{NAME_TEXT_MAX, question_name};
 use crate::answer_cache::{CachedAnswer, plain_query};
 use crate::detect::Detector;
 use crate::events::{finding_alert, rpz_alert};
@@ -58,14 +59,14 @@ pub struct DnsService {
     recursion_slots: Arc<slots::RecursionSlots>,
 }
 
-/// An answer sent from the answer cache, waiting for its log event.
+/// An answer sent from the answer cache, waiting for its log event. It owns no text: the
+/// question name is read from the query's packet again and the tenant found again when the
+/// event is written, so that a cached answer costs no allocation for its log.
 pub struct CachedHit {
     cached: Arc<CachedAnswer>,
-    qname: String,
     id: u16,
     recursion_desired: bool,
     qtype: u16,
-    tenant: Option<String>,
     recursive: bool,
     client: SocketAddr,
     transport: Transport,
@@ -275,7 +276,7 @@ impl DnsService {
     pub async fn handle_cached(&self, packet: &[u8], client: SocketAddr, transport: Transport) -> Option<Vec<u8>> {
         let (reply, hit) = self.answer_cached(packet, client, transport)?;
         let mut log = QueryLogBatch::new();
-        self.log_cached(hit, &mut log).await;
+        self.log_cached(hit, packet, &mut log).await;
         self.flush_log(&mut log).await;
         Some(reply)
     }
@@ -300,18 +301,17 @@ impl DnsService {
         let started = Instant::now();
         let query = plain_query(packet, transport, self.settings.max_udp_payload)?;
         let ip = crate::server::unmap(client.ip());
-        let (cached, tenant, recursive, age) = {
+        let (cached, recursive, age) = {
             let state = self.state.load();
             if let Some(cached) = state.answers.get(query.key()) {
-                let tenant = self.events.as_ref().and_then(|_| state.tenants.tenant_of_ip(ip).map(|t| t.id.clone()));
-                (cached, tenant, false, 0)
+                (cached, false, 0)
             } else {
                 let resolver = self.resolver.as_ref()?;
                 let tenant = state.tenants.tenant_of_ip(ip)?;
                 let variant = self.variant(&state, &tenant.id, ip);
                 let cached = state.recursive.get(&recursive_key(query.key(), &tenant.id, variant))?;
                 let age = cached.age(resolver.now())?;
-                (cached, Some(tenant.id.clone()), true, age)
+                (cached, true, age)
             }
         };
         let reply = cached.reply_to(&query, packet, age);
@@ -325,12 +325,10 @@ impl DnsService {
             Transport::Tcp => tcp.inc(),
         };
         let hit = CachedHit {
-            qname: if self.events.is_some() { query.name_text(packet) } else { String::new() },
             id: query.id,
             recursion_desired: query.recursion_desired,
             qtype: query.qtype,
             cached,
-            tenant,
             recursive,
             client,
             transport,
@@ -339,9 +337,9 @@ impl DnsService {
         Some((reply, hit))
     }
 
-    /// The log event of an answer from [`DnsService::answer_cached`], into `batch` (see
-    /// [`DnsService::flush_log`]), and its alerts, if any.
-    pub async fn log_cached(&self, hit: CachedHit, batch: &mut QueryLogBatch) {
+    /// The log event of an answer from [`DnsService::answer_cached`] to the query in `packet`,
+    /// into `batch` (see [`DnsService::flush_log`]), and its alerts, if any.
+    pub async fn log_cached(&self, hit: CachedHit, packet: &[u8], batch: &mut QueryLogBatch) {
         let cached = &hit.cached;
         let nxdomain_storm = if hit.recursive && cached.rcode == "NXDOMAIN" {
             self.detector.count_nxdomain(crate::server::unmap(hit.client.ip()))
@@ -349,30 +347,33 @@ impl DnsService {
             None
         };
         let Some(events) = &self.events else { return };
-        let record = QueryRecord {
-            client: hit.client,
-            transport: hit.transport.name(),
-            tenant: hit.tenant.as_deref(),
-            id: hit.id,
-            qname: &hit.qname,
-            qtype: RecordType::from(hit.qtype).into(),
-            qclass: "IN",
-            rcode: cached.rcode,
-            kind: if hit.recursive { "recursive" } else { "authoritative" },
-            flags: HeaderFlags { recursion_desired: hit.recursion_desired, ..cached.flags },
-            rpz: None,
-            from_cache: hit.recursive,
-            upstream_queries: 0,
-            duration_ns: hit.duration_ns,
-            reason: None,
+        let alerts: Vec<_> = {
+            // The tenant as configured now: after a reload in between, the new configuration's.
+            let state = self.state.load();
+            let tenant = state.tenants.tenant_of_ip(crate::server::unmap(hit.client.ip()));
+            let mut name = [0; NAME_TEXT_MAX];
+            let record = QueryRecord {
+                client: hit.client,
+                transport: hit.transport.name(),
+                tenant: tenant.map(|t| t.id.as_str()),
+                id: hit.id,
+                qname: question_name(packet, &mut name),
+                qtype: RecordType::from(hit.qtype).into(),
+                qclass: "IN",
+                rcode: cached.rcode,
+                kind: if hit.recursive { "recursive" } else { "authoritative" },
+                flags: HeaderFlags { recursion_desired: hit.recursion_desired, ..cached.flags },
+                rpz: None,
+                from_cache: hit.recursive,
+                upstream_queries: 0,
+                duration_ns: hit.duration_ns,
+                reason: None,
+            };
+            batch.push(&record, cached.log(), Timestamp::now());
+            cached.finding.iter().chain(nxdomain_storm.as_ref()).map(|f| finding_alert(&record, f)).collect()
         };
-        batch.push(&record, cached.log(), Timestamp::now());
-        if cached.finding.is_some() || nxdomain_storm.is_some() {
-            let alerts: Vec<_> =
-                cached.finding.iter().chain(nxdomain_storm.as_ref()).map(|f| finding_alert(&record, f)).collect();
-            for alert in alerts {
-                events.record(alert).await;
-            }
+        for alert in alerts {
+            events.record(alert).await;
         }
     }
 
