@@ -127,13 +127,29 @@ impl<'r> Reader<'r> {
         CompactError { what, at: self.pos }
     }
 
+    // The readers below are `#[inline]`: `for_each_entry` is generic and built in the crates
+    // that call it (the indexer), where calls into this crate are not inlined otherwise; a
+    // leaf costs a handful of these.
+    #[inline]
     fn byte(&mut self) -> Result<u8, CompactError> {
         let b = *self.b.get(self.pos).ok_or_else(|| self.fail("unexpected end"))?;
         self.pos += 1;
         Ok(b)
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, CompactError> {
+        // Nearly every length and path index is below 128: one byte.
+        if let Some(&b) = self.b.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.long_varint()
+    }
+
+    fn long_varint(&mut self) -> Result<u64, CompactError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -145,10 +161,12 @@ impl<'r> Reader<'r> {
         Err(self.fail("varint too long"))
     }
 
+    #[inline]
     fn len(&mut self) -> Result<usize, CompactError> {
         usize::try_from(self.varint()?).map_err(|_| self.fail("length too large"))
     }
 
+    #[inline]
     fn take(&mut self, len: usize) -> Result<&'r [u8], CompactError> {
         let end =
             self.pos.checked_add(len).filter(|&e| e <= self.b.len()).ok_or_else(|| self.fail("unexpected end"))?;
@@ -158,6 +176,7 @@ impl<'r> Reader<'r> {
     }
 
     /// `len` bytes at `start` as text.
+    #[inline]
     fn text_at(&self, start: usize, len: usize) -> Result<&'r str, CompactError> {
         let end = start.checked_add(len).filter(|&e| e <= self.b.len()).ok_or_else(|| self.fail("unexpected end"))?;
         let bytes = &self.b[start..end];
@@ -170,19 +189,23 @@ impl<'r> Reader<'r> {
         simdutf8::basic::from_utf8(bytes).map_err(|_| self.fail("text not UTF-8"))
     }
 
+    #[inline]
     fn path(&mut self) -> Result<&'r str, CompactError> {
         match self.byte()? {
-            INLINE_PATH => {
-                let len = self.len()?;
-                let at = self.pos;
-                let path = self.text_at(at, len)?;
-                self.pos += len;
-                if path.is_empty() || path.split('.').any(str::is_empty) {
-                    return Err(CompactError { what: "empty key in a path", at });
-                }
-                Ok(path)
-            }
+            INLINE_PATH => self.inline_path(),
             i => KNOWN_PATHS.get(i as usize).copied().ok_or_else(|| self.fail("unknown path index")),
         }
+    }
+
+    /// A path written out in the record (one outside the known ones: rare).
+    fn inline_path(&mut self) -> Result<&'r str, CompactError> {
+        let len = self.len()?;
+        let at = self.pos;
+        let path = self.text_at(at, len)?;
+        self.pos += len;
+        if path.is_empty() || path.split('.').any(str::is_empty) {
+            return Err(CompactError { what: "empty key in a path", at });
+        }
+        Ok(path)
     }
 }
