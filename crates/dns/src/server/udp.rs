@@ -133,7 +133,6 @@ async fn receive_loop(socket: Arc<UdpSocket>, service: Arc<DnsService>, shutdown
     }
 }
 
-/// The full path for one packet, in a task of its own.
 /// Waits until `socket` has a datagram, handing the log batch over if it falls due meanwhile
 /// (see [`QueryLogBatch::due`]); `false` when the listener is to stop.
 async fn wait_readable(
@@ -161,6 +160,7 @@ async fn wait_readable(
     }
 }
 
+/// The full path for one packet, in a task of its own.
 fn answer_in_task(socket: &Arc<UdpSocket>, service: &Arc<DnsService>, packet: Vec<u8>, client: std::net::SocketAddr) {
     let (socket, service) = (socket.clone(), service.clone());
     tokio::spawn(async move {
