@@ -727,6 +727,16 @@ fn check_action(action: &str, cname: Option<&str>, at: &FieldPath, key: &str, pr
 mod tests {
     use super::*;
 
+    /// The problems `check-config` reports for `text` (as file `m.toml`), one string each.
+    fn diagnostics(text: &str) -> Vec<String> {
+        super::super::parse_and_check(std::path::Path::new("m.toml"), text)
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
+    }
+
     fn rpz(name: &str) -> RpzZone {
         RpzZone {
             name: name.into(),
@@ -798,12 +808,7 @@ mod tests {
 
         let text = "[dns]\nmax_recursive_queries = 0\nnat64_prefix = \"192.0.2.0/24\"\n\
                     upstream_ipv4 = false\nupstream_ipv6 = false\n";
-        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
-            .unwrap_err()
-            .diagnostics
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+        let e = diagnostics(text);
         let has = |line: &str, what: &str| e.iter().any(|d| d.starts_with(line) && d.contains(what));
         assert!(has("m.toml:3:", "NAT64 prefix must be IPv6"), "{e:?}");
         assert!(has("m.toml:3:", "nat64_prefix needs upstream_ipv6"), "{e:?}");
@@ -828,22 +833,12 @@ mod tests {
 
         let text = "[dns]\nforwarders = [\"dns.pref.example.jp\"]\n\n[dns.forward_zones]\n\
                     \"lg.jp\" = [\"ns.lg.jp\", \"192.0.2.54\"]\n\"bad.jp\" = [\"bad name\"]\n";
-        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
-            .unwrap_err()
-            .diagnostics
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+        let e = diagnostics(text);
         assert!(e.iter().any(|d| d.starts_with("m.toml:6:") && d.contains("neither an address")), "{e:?}");
         let text = "[dns]\nforwarders = [\"dns.pref.example.jp\"]\n\n[dns.forward_zones]\n\
                     \"lg.jp\" = [\"ns.lg.jp\", \"192.0.2.54\"]\n\"city.example.jp\" = [\"ns.pref.example.jp\"]\n\
                     \"town.example.jp\" = [\"ns.town.example.jp\"]\n";
-        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
-            .unwrap_err()
-            .diagnostics
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+        let e = diagnostics(text);
         assert!(e.iter().any(|d| d.starts_with("m.toml:2:") && d.contains("at least one by address")), "{e:?}");
         assert!(e.iter().any(|d| d.starts_with("m.toml:7:") && d.contains("'ns.town.example.jp' is under")), "{e:?}");
         assert_eq!(e.len(), 2, "{e:?}");
@@ -868,12 +863,7 @@ mod tests {
         let text = "[dns]\nprivate_domains = [\"bad domain\"]\n\n[[dns.held_zones]]\nname = \"held.example\"\n\
                     zonemd_permissive = true\n\n[[dns.held_zones]]\nname = \"held.example\"\nfile = \"h.zone\"\n\
                     for_upstream = false\nfor_downstream = false\nallow_notify = [\"ns.example.jp\"]\n";
-        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
-            .unwrap_err()
-            .diagnostics
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+        let e = diagnostics(text);
         let has = |line: &str, what: &str| e.iter().any(|d| d.starts_with(line) && d.contains(what));
         assert!(has("m.toml:2:", "dns.private_domains[0]"), "{e:?}");
         assert!(has("m.toml:4:", "needs a file, primaries"), "{e:?}");
@@ -883,12 +873,7 @@ mod tests {
         assert!(has("m.toml:13:", "allow_notify needs primaries"), "{e:?}");
 
         let text = "[dns]\ntrust_anchors = [\". IN A 192.0.2.1\"]\n";
-        let e: Vec<String> = super::super::parse_and_check(std::path::Path::new("m.toml"), text)
-            .unwrap_err()
-            .diagnostics
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+        let e = diagnostics(text);
         assert!(e.iter().any(|d| d.starts_with("m.toml:2:") && d.contains("DS or DNSKEY")), "{e:?}");
         assert!(e.iter().any(|d| d.contains("needs dnssec_validation")), "{e:?}");
     }
