@@ -133,18 +133,6 @@ async fn held_zones_and_resolver_settings_from_the_configuration() {
         ..Default::default()
     };
     let primary = start(&primary_config, dir.path(), "127.0.0.1").await;
-    let held = |name: &str| HeldZoneConfig {
-        name: name.into(),
-        file: None,
-        primaries: vec![],
-        allow_notify: vec![],
-        for_upstream: true,
-        for_downstream: true,
-        fallback: false,
-        zonemd_check: false,
-        zonemd_reject_absence: false,
-        zonemd_permissive: false,
-    };
     let config = DnsConfig {
         forwarders: vec![primary.addr.into()],
         held_zones: vec![
@@ -208,16 +196,9 @@ async fn primaries_and_forwarders_by_host_name_are_looked_up() {
         forwarders: vec![names.addr.into()],
         forward_zones: [("other.test".to_string(), vec![by_name("primary.names.test")])].into(),
         held_zones: vec![HeldZoneConfig {
-            name: "held.test".into(),
             file: Some("held.copy".into()),
             primaries: vec![by_name("primary.names.test")],
-            allow_notify: vec![],
-            for_upstream: true,
-            for_downstream: true,
-            fallback: false,
-            zonemd_check: false,
-            zonemd_reject_absence: false,
-            zonemd_permissive: false,
+            ..held("held.test")
         }],
         ..Default::default()
     };
@@ -240,21 +221,27 @@ fn a_broken_held_zone_file_is_named() {
     )
     .unwrap();
     let config = DnsConfig {
-        held_zones: vec![HeldZoneConfig {
-            name: "bad.test".into(),
-            file: Some("bad.zone".into()),
-            primaries: vec![],
-            allow_notify: vec![],
-            for_upstream: true,
-            for_downstream: true,
-            fallback: false,
-            zonemd_check: false,
-            zonemd_reject_absence: false,
-            zonemd_permissive: false,
-        }],
+        held_zones: vec![HeldZoneConfig { file: Some("bad.zone".into()), ..held("bad.test") }],
         ..Default::default()
     };
     let e = mamori_dns::build::service(&config, &support::tenants(), dir.path(), None).err().expect("an error");
     let e = e.to_string();
     assert!(e.contains("dns.held_zones bad.test") && e.contains("bad.zone:3"), "{e}");
+}
+
+/// A held zone by name with the configuration's defaults: no file, no primaries, serving both
+/// the resolver and clients, no fallback and no ZONEMD check.
+fn held(name: &str) -> mamori_core::config::dns::HeldZoneConfig {
+    mamori_core::config::dns::HeldZoneConfig {
+        name: name.into(),
+        file: None,
+        primaries: vec![],
+        allow_notify: vec![],
+        for_upstream: true,
+        for_downstream: true,
+        fallback: false,
+        zonemd_check: false,
+        zonemd_reject_absence: false,
+        zonemd_permissive: false,
+    }
 }
