@@ -81,6 +81,10 @@ impl Driver {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
         let url = format!("{}{path}", self.base);
         let resp = match method {
             "GET" => self.http.get(&url).call(),
@@ -91,12 +95,14 @@ impl Driver {
                 .header("Content-Type", "application/json")
                 .send(body.unwrap_or(json!({})).to_string()),
         }
-        .unwrap_or_else(|e| panic!("webdriver {method} {path}: {e}"));
+        .map_err(|e| format!("webdriver {method} {path}: {e}"))?;
         let status = resp.status();
         let text = resp.into_body().read_to_string().unwrap_or_default();
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        assert!(status.is_success(), "webdriver {method} {path}: {status} {v}");
-        v["value"].clone()
+        if !status.is_success() {
+            return Err(format!("webdriver {method} {path}: {status} {v}"));
+        }
+        Ok(v["value"].clone())
     }
 
     fn s(&self, rest: &str) -> String {
@@ -148,9 +154,18 @@ impl Driver {
         self.call("POST", &self.s(&format!("/element/{e}/click")), None);
     }
 
+    /// The text of the first element matching `css`. A page that renders again may replace the
+    /// element between finding and reading it; it is then found again (up to 2 s).
     pub fn text(&self, css: &str) -> String {
-        let e = self.find(css);
-        self.call("GET", &self.s(&format!("/element/{e}/text")), None).as_str().unwrap_or("").to_owned()
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let e = self.find(css);
+            match self.try_call("GET", &self.s(&format!("/element/{e}/text")), None) {
+                Ok(v) => return v.as_str().unwrap_or("").to_owned(),
+                Err(error) => assert!(Instant::now() < deadline, "{error}"),
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn script(&self, script: &str) -> Value {
